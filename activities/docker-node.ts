@@ -1,0 +1,404 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, extname, join } from 'node:path';
+import { CancelledFailure, Context } from '@temporalio/activity';
+import type Docker from 'dockerode';
+import type { Db } from 'mongodb';
+import type { RunStore } from '../src/db/runs';
+import { type ArchiveEntry, type ContainerRunner, LABEL_PREFIX, WORK_DIR } from '../src/docker/container-runner';
+import type { ArtifactDoc, ArtifactRef, RunTaskDoc, WorkflowRunDoc } from '../src/domain/run';
+import { runTaskId } from '../src/domain/run';
+import type { DockerExecutorConfig } from '../src/domain/runtime-graph';
+import type { Logger } from '../src/logger';
+import type { ObjectStore } from '../src/storage/object-store';
+import { containerFailed, nodeConfigError, runNotFound } from './errors';
+import type { NodeInput, NodeResult } from './types';
+
+export const LOG_TAIL_LINES = 200;
+const LOG_LINE_MAX_CHARS = 2000;
+const RESULT_PREVIEW_MAX_BYTES = 64 * 1024;
+const TICK_MS = 2000;
+const METRICS_SAMPLE_EVERY_MS = 15_000;
+const NODE_UID = 65534;
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.json': 'application/json',
+  '.txt': 'text/plain',
+  '.log': 'text/plain',
+  '.csv': 'text/csv',
+  '.md': 'text/markdown',
+  '.html': 'text/html',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.mp4': 'video/mp4',
+  '.h5': 'application/x-hdf5',
+  '.hdf5': 'application/x-hdf5',
+  '.bag': 'application/x-rosbag',
+  '.tar': 'application/x-tar',
+  '.gz': 'application/gzip',
+};
+
+export interface DockerNodeDeps {
+  db: Db;
+  runs: RunStore;
+  store: ObjectStore;
+  runner: ContainerRunner;
+  logger: Logger;
+}
+
+/** Container names are derived from run, node and generation, so a retried attempt finds its predecessor. */
+export function containerName(runId: string, nodeId: string, generation: number): string {
+  return `emboflow-${runId}-${nodeId}-g${generation}`;
+}
+
+function artifactId(runId: string, nodeId: string, generation: number, path: string): string {
+  return `art_${createHash('sha256').update(`${runId}/${nodeId}/${generation}/${path}`).digest('hex').slice(0, 26)}`;
+}
+
+function describeFailure(exit: { exitCode: number; oomKilled: boolean; timedOut: boolean }, cfg: DockerExecutorConfig): string {
+  if (exit.timedOut) return `timed out after ${cfg.timeoutSeconds}s (container killed)`;
+  if (exit.oomKilled) return `out of memory: exceeded the ${cfg.memoryMb} MiB memory limit (exit ${exit.exitCode})`;
+  return `container exited with code ${exit.exitCode}`;
+}
+
+interface LogDigest {
+  text: Buffer;
+  tail: string[];
+  stdoutLines: number;
+  stderrLines: number;
+  lastStderr?: string;
+}
+
+function digestLogs(frames: Array<{ stream: 'stdout' | 'stderr'; data: Buffer }>): LogDigest {
+  const lines: string[] = [];
+  let stdoutLines = 0;
+  let stderrLines = 0;
+  let lastStderr: string | undefined;
+  const partial = { stdout: '', stderr: '' };
+  for (const f of frames) {
+    const parts = (partial[f.stream] + f.data.toString('utf8')).split('\n');
+    partial[f.stream] = parts.pop() ?? '';
+    for (const line of parts) {
+      lines.push(line);
+      if (f.stream === 'stdout') stdoutLines++;
+      else {
+        stderrLines++;
+        if (line.trim()) lastStderr = line;
+      }
+    }
+  }
+  for (const stream of ['stdout', 'stderr'] as const) {
+    if (partial[stream]) {
+      lines.push(partial[stream]);
+      if (stream === 'stdout') stdoutLines++;
+      else {
+        stderrLines++;
+        lastStderr = partial[stream];
+      }
+    }
+  }
+  return {
+    text: Buffer.concat(frames.map((f) => f.data)),
+    tail: lines.slice(-LOG_TAIL_LINES).map((l) => l.slice(0, LOG_LINE_MAX_CHARS)),
+    stdoutLines,
+    stderrLines,
+    lastStderr: lastStderr?.slice(0, 500),
+  };
+}
+
+export function createDockerNodeActivity(deps: DockerNodeDeps) {
+  const { db, runs, store, runner, logger } = deps;
+
+  async function resolveImage(run: WorkflowRunDoc, cfg: DockerExecutorConfig): Promise<string> {
+    if (cfg.image) return cfg.image;
+    const custom = await db
+      .collection<{ _id: string; workspaceId: string; source?: { image?: string; imageTag?: string } }>('custom_nodes')
+      .findOne({ _id: cfg.customNodeId!, workspaceId: run.workspaceId });
+    const image = custom?.source?.image ?? custom?.source?.imageTag;
+    if (!image) throw nodeConfigError(`custom node ${cfg.customNodeId} not found or has no image`);
+    return image;
+  }
+
+  async function stageInputs(input: NodeInput, run: WorkflowRunDoc, workDir: string, attempt: number) {
+    const assets = input.assetIds.length
+      ? await db
+          .collection<{ _id: string; storageRef?: unknown; type?: string; displayName?: string }>('assets')
+          .find({ _id: { $in: input.assetIds }, workspaceId: run.workspaceId }, { projection: { storageRef: 1, type: 1, displayName: 1 } })
+          .toArray()
+      : [];
+    const context = {
+      runId: input.runId,
+      nodeId: input.nodeId,
+      attempt,
+      workspaceId: run.workspaceId,
+      projectId: run.projectId,
+      assetIds: input.assetIds,
+      assets: assets.map((a) => ({ id: a._id, type: a.type, displayName: a.displayName, storageRef: a.storageRef })),
+      datasetIds: run.datasetIds,
+      params: run.params,
+      inputs: input.upstream.map((u) => ({
+        nodeId: u.nodeId,
+        dir: `${WORK_DIR}/inputs/${u.nodeId}`,
+        artifacts: u.artifacts.map((a) => ({ id: a.id, path: a.path, checksum: a.checksum, size: a.size })),
+      })),
+    };
+    const entries: ArchiveEntry[] = [
+      { type: 'file', path: 'context.json', mode: 0o444, content: Buffer.from(JSON.stringify(context, null, 2)) },
+      { type: 'directory', path: 'inputs', mode: 0o555 },
+      { type: 'directory', path: 'outputs', mode: 0o755, uid: NODE_UID },
+    ];
+    const dirs = new Set<string>();
+    for (const u of input.upstream) {
+      entries.push({ type: 'directory', path: `inputs/${u.nodeId}`, mode: 0o555 });
+      for (const a of u.artifacts) {
+        const local = join(workDir, 'in', u.nodeId, a.path);
+        await mkdir(dirname(local), { recursive: true });
+        await writeFile(local, await store.getBuffer(a.key));
+        const parts = a.path.split('/').slice(0, -1);
+        for (let i = 1; i <= parts.length; i++) {
+          const d = `inputs/${u.nodeId}/${parts.slice(0, i).join('/')}`;
+          if (!dirs.has(d)) {
+            dirs.add(d);
+            entries.push({ type: 'directory', path: d, mode: 0o555 });
+          }
+        }
+        entries.push({ type: 'file', path: `inputs/${u.nodeId}/${a.path}`, mode: 0o444, localPath: local });
+      }
+    }
+    return entries;
+  }
+
+  async function collectOutputs(
+    container: Docker.Container,
+    input: NodeInput,
+    run: WorkflowRunDoc,
+    node: { artifactType?: string; artifactTitle?: string },
+    attempt: number,
+    workDir: string,
+  ): Promise<{ docs: ArtifactDoc[]; preview?: unknown }> {
+    const outDir = join(workDir, 'out');
+    await mkdir(outDir, { recursive: true });
+    const files = await runner.extractDir(container, `${WORK_DIR}/outputs`, outDir);
+    const inputArtifactIds = input.upstream.flatMap((u) => u.artifacts.map((a) => a.id));
+    const taskId = runTaskId(input.runId, input.nodeId);
+    const docs: ArtifactDoc[] = [];
+    let preview: unknown;
+    for (const path of files) {
+      const local = join(outDir, path);
+      const key = `runs/${input.runId}/${input.nodeId}/g${input.generation}/outputs/${path}`;
+      const contentType = CONTENT_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream';
+      const ref = await store.putFile(key, local, contentType);
+      docs.push({
+        _id: artifactId(input.runId, input.nodeId, input.generation, path),
+        workspaceId: run.workspaceId,
+        projectId: run.projectId,
+        type: node.artifactType ?? 'intermediate_task_output',
+        title: node.artifactTitle,
+        path,
+        producerType: 'run_task',
+        producerId: taskId,
+        runId: input.runId,
+        nodeId: input.nodeId,
+        attempt,
+        storageRef: ref,
+        previewable: contentType.startsWith('text/') || contentType === 'application/json' || contentType.startsWith('image/'),
+        summary: { path, size: ref.size },
+        lineage: { inputArtifactIds, runId: input.runId, nodeId: input.nodeId, taskId, assetIds: input.assetIds },
+        createdBy: run.triggeredBy,
+        createdAt: new Date(),
+      });
+      if (path === 'result.json' && (await stat(local)).size <= RESULT_PREVIEW_MAX_BYTES) {
+        try {
+          preview = JSON.parse(await readFile(local, 'utf8'));
+        } catch {
+          preview = { error: 'result.json is not valid JSON' };
+        }
+      }
+    }
+    await runs.upsertArtifacts(docs);
+    return { docs, preview };
+  }
+
+  return async function executeDockerNode(input: NodeInput): Promise<NodeResult> {
+    const ctx = Context.current();
+    const attempt = input.attemptBase + ctx.info.attempt;
+    const run = await runs.getRun(input.runId);
+    if (!run) throw runNotFound(input.runId);
+    const node = run.runtimeSnapshot.nodes.find((n) => n.id === input.nodeId);
+    if (!node || node.executorType !== 'docker') throw nodeConfigError(`node ${input.nodeId} is not a docker node`);
+    const cfg = node.executorConfig;
+    const log = logger.child({ runId: input.runId, nodeId: input.nodeId, attempt });
+    const startedAt = new Date();
+    const taskKey = { nodeId: input.nodeId, generation: input.generation };
+
+    await runs.applyTransitions(input.runId, [
+      {
+        ...taskKey,
+        status: 'running',
+        attempt,
+        attemptRecord: { attempt, status: 'running', startedAt },
+        set: { startedAt, assetIds: input.assetIds },
+      },
+    ]);
+
+    const image = await resolveImage(run, cfg);
+    const name = containerName(input.runId, input.nodeId, input.generation);
+    const workDir = await mkdtemp(join(tmpdir(), 'emboflow-node-'));
+    let container: Docker.Container | undefined;
+    try {
+      // A previous attempt's container (its worker died) is re-attached to if running, or collected if it succeeded.
+      const existing = await runner.findByName(name);
+      let reattached = false;
+      if (existing && (existing.State.Running || (existing.State.Status === 'exited' && existing.State.ExitCode === 0))) {
+        container = runner.docker.getContainer(existing.Id);
+        reattached = true;
+        log.info({ containerId: existing.Id, state: existing.State.Status }, 'found the container of an earlier attempt');
+      } else if (existing) {
+        await runner.remove(runner.docker.getContainer(existing.Id));
+      }
+
+      if (!container) {
+        const entries = await stageInputs(input, run, workDir, attempt);
+        try {
+          container = await runner.create({
+            name,
+            image,
+            command: cfg.command,
+            env: cfg.env,
+            cpu: cfg.cpu,
+            memoryMb: cfg.memoryMb,
+            pidsLimit: cfg.pidsLimit,
+            network: cfg.network,
+            labels: {
+              [`${LABEL_PREFIX}managed`]: 'true',
+              [`${LABEL_PREFIX}run`]: input.runId,
+              [`${LABEL_PREFIX}node`]: input.nodeId,
+              [`${LABEL_PREFIX}generation`]: String(input.generation),
+              [`${LABEL_PREFIX}attempt`]: String(attempt),
+              [`${LABEL_PREFIX}workspace`]: run.workspaceId,
+            },
+          });
+        } catch (err) {
+          if ((err as { statusCode?: number }).statusCode === 404) throw nodeConfigError(`image ${image} not found on the Docker engine`);
+          throw err;
+        }
+        await runner.putEntries(container, entries);
+        await container.start();
+      }
+
+      let peakMemoryBytes = 0;
+      let cpuTimeMs = 0;
+      let lastMetricsAt = 0;
+      const containerRef = container;
+      const exit = reattached && !existing!.State.Running
+        ? { exitCode: existing!.State.ExitCode, oomKilled: existing!.State.OOMKilled, timedOut: false }
+        : await runner.waitForExit(containerRef, {
+            timeoutMs: cfg.timeoutSeconds * 1000,
+            tickMs: TICK_MS,
+            onTick: async () => {
+              ctx.heartbeat({ containerId: containerRef.id });
+              if (ctx.cancellationSignal.aborted) throw new CancelledFailure('node cancelled');
+              const sample = await runner.sample(containerRef).catch(() => undefined);
+              if (!sample) return;
+              peakMemoryBytes = Math.max(peakMemoryBytes, sample.peakMemoryBytes);
+              cpuTimeMs = Math.max(cpuTimeMs, sample.cpuTimeMs);
+              if (Date.now() - lastMetricsAt >= METRICS_SAMPLE_EVERY_MS) {
+                lastMetricsAt = Date.now();
+                await db.collection('execution_metrics').insertOne({
+                  runId: input.runId,
+                  nodeId: input.nodeId,
+                  attempt,
+                  workspaceId: run.workspaceId,
+                  at: new Date(),
+                  memoryBytes: sample.memoryBytes,
+                  cpuTimeMs: sample.cpuTimeMs,
+                  createdAt: new Date(),
+                });
+              }
+            },
+          });
+
+      const logs = digestLogs(await runner.logs(containerRef));
+      const logRef = await store.putBuffer(
+        `runs/${input.runId}/${input.nodeId}/g${input.generation}/attempt-${attempt}/log.txt`,
+        logs.text,
+        'text/plain',
+      );
+      const finishedAt = new Date();
+      const resources = { peakMemoryBytes: peakMemoryBytes || undefined, cpuTimeMs: cpuTimeMs || undefined, exitCode: exit.exitCode, oomKilled: exit.oomKilled };
+      const logFields: Partial<RunTaskDoc> = {
+        logRef,
+        logLines: logs.tail,
+        stdoutLines: logs.stdoutLines,
+        stderrLines: logs.stderrLines,
+        resources,
+      };
+
+      if (exit.exitCode !== 0 || exit.timedOut || exit.oomKilled) {
+        const reason = describeFailure(exit, cfg);
+        const errorMessage = logs.lastStderr ? `${reason}; last stderr: ${logs.lastStderr}` : reason;
+        const record = { attempt, status: 'failed' as const, startedAt, finishedAt, errorMessage, exitCode: exit.exitCode, containerId: containerRef.id };
+        if (attempt - input.attemptBase >= input.maxAttempts) {
+          await runs.applyTransitions(input.runId, [
+            {
+              ...taskKey,
+              status: 'failed',
+              attemptRecord: record,
+              set: {
+                ...logFields,
+                errorMessage,
+                finishedAt,
+                durationMs: finishedAt.getTime() - startedAt.getTime(),
+                summary: { executor: 'docker', outcome: 'failed', exitCode: exit.exitCode, assetCount: input.assetIds.length },
+              },
+            },
+          ]);
+        } else {
+          await runs.recordAttempt(input.runId, input.nodeId, input.generation, record);
+        }
+        log.warn({ exit }, errorMessage);
+        throw containerFailed(errorMessage);
+      }
+
+      const { docs, preview } = await collectOutputs(containerRef, input, run, node, attempt, workDir);
+      await runs.applyTransitions(input.runId, [
+        {
+          ...taskKey,
+          status: 'success',
+          attemptRecord: { attempt, status: 'success', startedAt, finishedAt, exitCode: 0, containerId: containerRef.id },
+          set: {
+            ...logFields,
+            outputArtifactIds: docs.map((d) => d._id),
+            lastResultPreview: preview,
+            errorMessage: undefined,
+            cacheHit: false,
+            finishedAt,
+            durationMs: finishedAt.getTime() - startedAt.getTime(),
+            summary: {
+              executor: 'docker',
+              outcome: 'success',
+              image,
+              assetCount: input.assetIds.length,
+              artifactIds: docs.map((d) => d._id),
+              stdoutLines: logs.stdoutLines,
+              stderrLines: logs.stderrLines,
+            },
+          },
+        },
+      ]);
+      const artifacts: ArtifactRef[] = docs.map((d) => ({
+        id: d._id,
+        path: d.path,
+        key: d.storageRef.key,
+        checksum: d.storageRef.checksum,
+        size: d.storageRef.size,
+      }));
+      return { artifacts, assetIds: input.assetIds, cacheHit: false };
+    } finally {
+      if (container) await runner.remove(container).catch((err) => log.error({ err }, 'could not remove container'));
+      await rm(workDir, { recursive: true, force: true });
+    }
+  };
+}

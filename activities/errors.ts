@@ -1,0 +1,16 @@
+import { ApplicationFailure } from '@temporalio/activity';
+
+/** Thrown when a node's configuration cannot run at all (missing image, unknown custom node); never retried. */
+export function nodeConfigError(message: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(message, 'NodeConfigError');
+}
+
+/** Thrown when the run a workflow names is not in MongoDB; never retried. */
+export function runNotFound(runId: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(`run ${runId} not found`, 'RunNotFoundError');
+}
+
+/** Thrown when a container attempt fails (non-zero exit, OOM, timeout); retried per the node's policy. */
+export function containerFailed(message: string): ApplicationFailure {
+  return ApplicationFailure.retryable(message, 'ContainerFailedError');
+}

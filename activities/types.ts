@@ -1,0 +1,71 @@
+// The contract between the run workflow and its activities: ids and references only, never payloads.
+import type { ArtifactRef } from '../src/domain/run';
+import type { RetryPolicy, RuntimeEdge, RuntimeNode } from '../src/domain/runtime-graph';
+import type { RunOutcome, SkipReason } from '../src/dag/scheduler';
+
+/** What the workflow needs to schedule a node; the executor reads the node's full config itself. */
+export interface PlanNode {
+  id: string;
+  executorType: RuntimeNode['executorType'];
+  taskQueue: string;
+  retry?: RetryPolicy;
+  /** Container timeout; the activity's own timeout adds a margin for staging files in and out. */
+  timeoutSeconds: number;
+  generation: number;
+  attemptBase: number;
+  /** Timer nodes only: the durable sleep. */
+  timerSeconds?: number;
+}
+
+export interface RunPlan {
+  runId: string;
+  nodes: PlanNode[];
+  edges: RuntimeEdge[];
+  maxParallelism: number;
+  failFast: boolean;
+  assetIds: string[];
+}
+
+export interface UpstreamOutput {
+  nodeId: string;
+  artifacts: ArtifactRef[];
+  assetIds: string[];
+}
+
+export interface NodeInput {
+  runId: string;
+  nodeId: string;
+  generation: number;
+  attemptBase: number;
+  maxAttempts: number;
+  /** The run's assets for a root node; otherwise the union of what the upstream nodes passed on. */
+  assetIds: string[];
+  upstream: UpstreamOutput[];
+}
+
+export interface NodeResult {
+  artifacts: ArtifactRef[];
+  /** The asset set this node passes downstream (narrowed by set operations). */
+  assetIds: string[];
+  cacheHit: boolean;
+}
+
+export interface TaskUpdate {
+  nodeId: string;
+  generation: number;
+  status: 'queued' | 'success' | 'skipped' | 'cancelled' | 'failed';
+  skipReason?: SkipReason;
+  errorMessage?: string;
+}
+
+export interface ActivityContract {
+  loadRunPlan(runId: string): Promise<RunPlan>;
+  markRunStarted(runId: string): Promise<void>;
+  markTasks(runId: string, updates: TaskUpdate[]): Promise<void>;
+  executeDockerNode(input: NodeInput): Promise<NodeResult>;
+  executeBuiltinNode(input: NodeInput): Promise<NodeResult>;
+  finishRun(runId: string, outcome: RunOutcome, errorMessage?: string): Promise<void>;
+}
+
+/** Error type names the workflow treats as final; activities throw errors with these names. */
+export const NON_RETRYABLE_ERRORS = ['NodeConfigError', 'RunNotFoundError'];

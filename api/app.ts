@@ -1,0 +1,79 @@
+import express, { Router, type Express } from 'express';
+import type { Client } from '@temporalio/client';
+import type { Db } from 'mongodb';
+import type { Config } from '../src/config';
+import { CursorError } from '../src/db/pagination';
+import type { Logger } from '../src/logger';
+import type { Metrics } from '../src/metrics';
+import { Authenticator } from '../src/services/auth';
+import { RunRequestError, RunService } from '../src/services/runs';
+import type { ObjectStore } from '../src/storage/object-store';
+import { ApiError } from './errors';
+import { authenticate } from './middleware/auth';
+import { jsonBody } from './middleware/body';
+import { errorHandler, notFoundRoute } from './middleware/errors';
+import { rateLimit } from './middleware/rate-limit';
+import { ApiRegistry, openApiDocument } from './registry';
+import { registerRoutes } from './routes';
+
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  temporal: Client;
+  store: ObjectStore;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+export interface AppContext extends AppDeps {
+  runs: RunService;
+  authenticator: Authenticator;
+}
+
+const REQUEST_TIMEOUT_MS = 30_000;
+
+/** The Express app, with no listen(): the process entry point or a test serves it. */
+export function createApp(deps: AppDeps, opts: { rateLimitPerMinute?: number } = {}): { app: Express; registry: ApiRegistry } {
+  const ctx: AppContext = { ...deps, runs: new RunService(deps.db, deps.temporal, deps.config), authenticator: new Authenticator(deps.db) };
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+
+  app.use((req, res, next) => {
+    const end = deps.metrics.httpRequests.startTimer({ method: req.method });
+    const timer = setTimeout(() => {
+      if (!res.headersSent) res.status(503).json({ error: { code: 'timeout', message: `no answer within ${REQUEST_TIMEOUT_MS / 1000}s` } });
+    }, REQUEST_TIMEOUT_MS);
+    res.on('close', () => {
+      clearTimeout(timer);
+      end({ route: req.route?.path ?? 'unmatched', status: String(res.statusCode) });
+    });
+    next();
+  });
+  app.use(jsonBody());
+
+  const publicRouter = Router();
+  const authed = Router();
+  authed.use(authenticate(ctx.authenticator));
+  const perMinute = opts.rateLimitPerMinute ?? 6000;
+  authed.use(rateLimit({ perMinute, burst: Math.max(10, Math.ceil(perMinute / 10)) }));
+  const registry = new ApiRegistry(publicRouter, authed);
+  registerRoutes(registry, ctx);
+  const openapi = openApiDocument(registry.specs, '1.0.0');
+  publicRouter.get('/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
+
+  app.use(publicRouter);
+  app.use(authed);
+  app.use(notFoundRoute);
+  app.use((err: unknown, _req: express.Request, _res: express.Response, next: express.NextFunction) => {
+    if (err instanceof RunRequestError) {
+      return next(new ApiError(err.status, err.code, err.message, err.field ? { field: err.field } : undefined));
+    }
+    if (err instanceof CursorError) return next(new ApiError(400, 'validation_failed', `cursor: ${err.message}`, { field: 'cursor' }));
+    next(err);
+  });
+  app.use(errorHandler(deps.logger));
+  return { app, registry };
+}

@@ -1,0 +1,20 @@
+/** An error with an HTTP status; the error middleware renders it as {error:{code,message,details}}. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export const badRequest = (message: string, details?: unknown) => new ApiError(400, 'bad_request', message, details);
+export const unauthorized = (message = 'a valid API key is required') => new ApiError(401, 'unauthorized', message);
+/** Inside a workspace the caller belongs to, a role that may not do this. */
+export const forbidden = (message = 'your role does not allow this') => new ApiError(403, 'forbidden', message);
+/** Missing, or another tenant's: the two are indistinguishable on purpose. */
+export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`);
+export const conflict = (message: string, details?: unknown) => new ApiError(409, 'conflict', message, details);

@@ -1,0 +1,59 @@
+import express, { type RequestHandler } from 'express';
+import { ApiError, badRequest } from '../errors';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_DEPTH = 32;
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Finds the first key that could smuggle a MongoDB operator or touch prototypes, or nesting beyond MAX_DEPTH. */
+export function findHostileKey(value: unknown, path = '', depth = 0): { path: string; reason: string } | undefined {
+  if (depth > MAX_DEPTH) return { path: path || '(body)', reason: `nesting deeper than ${MAX_DEPTH} levels` };
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = findHostileKey(value[i], `${path}[${i}]`, depth + 1);
+      if (found) return found;
+    }
+  } else if (value && typeof value === 'object') {
+    for (const key of Object.keys(value)) {
+      const p = path ? `${path}.${key}` : key;
+      if (key.startsWith('$')) return { path: p, reason: 'keys starting with $ are not allowed' };
+      if (FORBIDDEN_KEYS.has(key)) return { path: p, reason: `the key ${key} is not allowed` };
+      if (key.includes('\u0000')) return { path: p, reason: 'keys may not contain NUL' };
+      const found = findHostileKey((value as Record<string, unknown>)[key], p, depth + 1);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+/** JSON bodies only, strictly UTF-8, size-limited, with hostile keys rejected before any handler sees them. */
+export function jsonBody(): RequestHandler[] {
+  const parse = express.json({
+    limit: MAX_BODY_BYTES,
+    strict: true,
+    type: () => true,
+    verify: (_req, _res, buf) => {
+      try {
+        utf8.decode(buf);
+      } catch {
+        throw badRequest('the request body is not valid UTF-8');
+      }
+    },
+  });
+  return [
+    (req, res, next) => {
+      if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'DELETE') return next();
+      const type = req.headers['content-type'];
+      if (req.headers['content-length'] !== '0' && type && !/^application\/([a-z.+-]*\+)?json\b/i.test(type)) {
+        return next(new ApiError(415, 'unsupported_media_type', 'request bodies must be application/json'));
+      }
+      parse(req, res, next);
+    },
+    (req, _res, next) => {
+      const hostile = findHostileKey(req.body);
+      if (hostile) return next(badRequest(`${hostile.path}: ${hostile.reason}`, { field: hostile.path }));
+      next();
+    },
+  ];
+}

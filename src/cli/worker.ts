@@ -1,0 +1,33 @@
+import { NativeConnection, Runtime } from '@temporalio/worker';
+import { loadConfig } from '../config';
+import { connectDatabase } from '../db/mongo';
+import { ContainerRunner, dockerFromHost } from '../docker/container-runner';
+import { createLogger } from '../logger';
+import { ObjectStore } from '../storage/object-store';
+import { createWorkers } from '../temporal/worker';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL, { process: 'worker' });
+  // The SDK drains workers on SIGINT/SIGTERM: in-flight activities get shutdownGraceTime to finish.
+  Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
+  const database = await connectDatabase(config);
+  const store = new ObjectStore(config);
+  const runner = new ContainerRunner(dockerFromHost(config.DOCKER_HOST));
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const workers = await createWorkers({ config, db: database.db, store, runner, logger, connection });
+  logger.info({ taskQueues: config.WORKER_TASK_QUEUES }, 'worker started');
+  try {
+    await Promise.all(workers.map((w) => w.run()));
+  } finally {
+    await connection.close();
+    await database.close();
+    store.destroy();
+    logger.info('worker stopped');
+  }
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

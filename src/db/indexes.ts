@@ -1,0 +1,128 @@
+import type { Db, IndexDescription } from 'mongodb';
+
+/** Every collection EmboFlow uses (seed 000, plus api_keys, execution_logs and execution_metrics). */
+export const COLLECTIONS = [
+  'users',
+  'workspaces',
+  'projects',
+  'memberships',
+  'api_keys',
+  'assets',
+  'asset_probe_reports',
+  'datasets',
+  'dataset_versions',
+  'workflow_definitions',
+  'workflow_definition_versions',
+  'workflow_runs',
+  'run_tasks',
+  'artifacts',
+  'annotation_tasks',
+  'annotations',
+  'plugins',
+  'storage_connections',
+  'custom_nodes',
+  'audit_logs',
+  'execution_logs',
+  'execution_metrics',
+  'idempotency_keys',
+] as const;
+export type CollectionName = (typeof COLLECTIONS)[number];
+
+const DAY = 86_400;
+/** Retention of high-volume execution records (seeds 002 and 003). */
+export const EXECUTION_LOG_TTL_SECONDS = 30 * DAY;
+export const EXECUTION_METRICS_TTL_SECONDS = 14 * DAY;
+
+/** Fields seed 000 says to always index, where a collection has them. */
+const ALWAYS: Partial<Record<CollectionName, Array<'workspaceId' | 'projectId' | 'status' | 'createdAt'>>> = {
+  users: ['status', 'createdAt'],
+  workspaces: ['status', 'createdAt'],
+  projects: ['workspaceId', 'status', 'createdAt'],
+  memberships: ['workspaceId', 'projectId', 'status', 'createdAt'],
+  api_keys: ['workspaceId', 'status', 'createdAt'],
+  assets: ['workspaceId', 'projectId', 'status', 'createdAt'],
+  asset_probe_reports: ['createdAt'],
+  datasets: ['workspaceId', 'projectId', 'status', 'createdAt'],
+  dataset_versions: ['workspaceId', 'projectId', 'status', 'createdAt'],
+  workflow_definitions: ['workspaceId', 'projectId', 'status', 'createdAt'],
+  workflow_definition_versions: ['workspaceId', 'projectId', 'createdAt'],
+  workflow_runs: ['workspaceId', 'projectId', 'status', 'createdAt'],
+  run_tasks: ['status', 'createdAt'],
+  artifacts: ['workspaceId', 'projectId', 'createdAt'],
+  annotation_tasks: ['workspaceId', 'projectId', 'status', 'createdAt'],
+  annotations: ['workspaceId', 'projectId', 'status', 'createdAt'],
+  plugins: ['workspaceId', 'status', 'createdAt'],
+  storage_connections: ['workspaceId', 'status', 'createdAt'],
+  custom_nodes: ['workspaceId', 'projectId', 'status', 'createdAt'],
+  audit_logs: ['workspaceId', 'projectId', 'createdAt'],
+};
+
+/** Seed 000's compound indexes, plus the ones EmboFlow's own queries need. */
+const COMPOUND: Partial<Record<CollectionName, IndexDescription[]>> = {
+  users: [{ key: { email: 1 }, unique: true, name: 'email_unique' }],
+  workspaces: [{ key: { slug: 1 }, unique: true, name: 'slug_unique' }],
+  memberships: [
+    { key: { workspaceId: 1, userId: 1 }, name: 'workspaceId_userId' },
+    { key: { userId: 1, status: 1 }, name: 'userId_status' },
+  ],
+  api_keys: [
+    { key: { prefix: 1 }, unique: true, name: 'prefix_unique' },
+    { key: { userId: 1, createdAt: -1 }, name: 'userId_createdAt' },
+  ],
+  projects: [{ key: { workspaceId: 1, slug: 1 }, unique: true, name: 'workspaceId_slug' }],
+  assets: [{ key: { projectId: 1, type: 1, createdAt: -1 }, name: 'projectId_type_createdAt' }],
+  asset_probe_reports: [{ key: { assetId: 1, createdAt: -1 }, name: 'assetId_createdAt' }],
+  datasets: [{ key: { projectId: 1, name: 1 }, name: 'projectId_name' }],
+  dataset_versions: [{ key: { datasetId: 1, createdAt: -1 }, name: 'datasetId_createdAt' }],
+  workflow_definitions: [{ key: { projectId: 1, slug: 1 }, unique: true, name: 'projectId_slug' }],
+  workflow_definition_versions: [
+    { key: { workflowDefinitionId: 1, versionNumber: 1 }, unique: true, name: 'workflowDefinitionId_versionNumber' },
+  ],
+  workflow_runs: [
+    { key: { projectId: 1, createdAt: -1 }, name: 'projectId_createdAt' },
+    { key: { workflowDefinitionId: 1, status: 1 }, name: 'workflowDefinitionId_status' },
+  ],
+  run_tasks: [{ key: { workflowRunId: 1, nodeId: 1 }, unique: true, name: 'workflowRunId_nodeId' }],
+  artifacts: [{ key: { producerType: 1, producerId: 1 }, name: 'producerType_producerId' }],
+  annotation_tasks: [{ key: { projectId: 1, status: 1 }, name: 'projectId_status' }],
+  annotations: [{ key: { annotationTaskId: 1, createdAt: -1 }, name: 'annotationTaskId_createdAt' }],
+  custom_nodes: [{ key: { projectId: 1, slug: 1 }, unique: true, name: 'projectId_slug' }],
+  audit_logs: [{ key: { workspaceId: 1, createdAt: -1 }, name: 'workspaceId_createdAt' }],
+  execution_logs: [
+    { key: { workspaceId: 1, runId: 1, nodeId: 1, seq: 1 }, name: 'tenant_run_step_seq' },
+    { key: { createdAt: 1 }, expireAfterSeconds: EXECUTION_LOG_TTL_SECONDS, name: 'createdAt_ttl' },
+  ],
+  execution_metrics: [
+    { key: { runId: 1, nodeId: 1, at: 1 }, name: 'runId_nodeId_at' },
+    { key: { createdAt: 1 }, expireAfterSeconds: EXECUTION_METRICS_TTL_SECONDS, name: 'createdAt_ttl' },
+  ],
+  idempotency_keys: [
+    { key: { workspaceId: 1, key: 1 }, unique: true, name: 'workspaceId_key' },
+    { key: { createdAt: 1 }, expireAfterSeconds: DAY, name: 'createdAt_ttl' },
+  ],
+};
+
+export function indexSpecs(): Map<CollectionName, IndexDescription[]> {
+  const specs = new Map<CollectionName, IndexDescription[]>();
+  for (const name of COLLECTIONS) {
+    const single: IndexDescription[] = (ALWAYS[name] ?? []).map((field) => ({
+      key: { [field]: field === 'createdAt' ? -1 : 1 },
+      name: field,
+    }));
+    specs.set(name, [...single, ...(COMPOUND[name] ?? [])]);
+  }
+  return specs;
+}
+
+/** Creates collections and indexes; safe to run at every start-up and from several processes at once. */
+export async function ensureIndexes(db: Db): Promise<void> {
+  const existing = new Set((await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name));
+  for (const [name, indexes] of indexSpecs()) {
+    if (!existing.has(name)) {
+      await db.createCollection(name).catch((err: { codeName?: string }) => {
+        if (err.codeName !== 'NamespaceExists') throw err;
+      });
+    }
+    if (indexes.length) await db.collection(name).createIndexes(indexes);
+  }
+}

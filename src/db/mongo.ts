@@ -1,0 +1,26 @@
+import { MongoClient, type Db } from 'mongodb';
+import type { Config } from '../config';
+import { ensureIndexes } from './indexes';
+
+export interface Database {
+  client: MongoClient;
+  db: Db;
+  close(): Promise<void>;
+}
+
+/** Connects once per process; callers pass the handle on. Indexes are created idempotently unless told not to. */
+export async function connectDatabase(
+  config: Pick<Config, 'MONGODB_URI' | 'MONGODB_DB'>,
+  opts: { ensureIndexes?: boolean } = {},
+): Promise<Database> {
+  const client = new MongoClient(config.MONGODB_URI, {
+    serverSelectionTimeoutMS: 5_000,
+    maxPoolSize: 50,
+    // Retryable writes need a replica set or mongos; FerretDB and standalone servers reject them.
+    retryWrites: false,
+  });
+  await client.connect();
+  const db = client.db(config.MONGODB_DB);
+  if (opts.ensureIndexes !== false) await ensureIndexes(db);
+  return { client, db, close: () => client.close() };
+}

@@ -1,0 +1,52 @@
+import type { Collection, Document, Filter, WithId } from 'mongodb';
+import { z } from 'zod';
+
+export const PageQuery = {
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(200).regex(/^[A-Za-z0-9_-]+$/, 'not a cursor this API issued').optional(),
+};
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+function encodeCursor(createdAt: Date, id: string): string {
+  return Buffer.from(JSON.stringify([createdAt.getTime(), id])).toString('base64url');
+}
+
+export class CursorError extends Error {}
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  try {
+    const [t, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
+    if (typeof t === 'number' && typeof id === 'string') return { createdAt: new Date(t), id };
+  } catch {
+    // falls through to the error below
+  }
+  throw new CursorError('cursor is not one this API issued');
+}
+
+/** Newest first, keyed by (createdAt, _id): stable under inserts, served by the {scope, createdAt} indexes. */
+export async function paginate<T extends Document & { _id: string; createdAt: Date }>(
+  collection: Collection<T>,
+  filter: Filter<T>,
+  opts: { limit: number; cursor?: string; projection?: Document },
+): Promise<Page<WithId<T>>> {
+  let query: Filter<T> = filter;
+  if (opts.cursor) {
+    const c = decodeCursor(opts.cursor);
+    query = {
+      $and: [filter, { $or: [{ createdAt: { $lt: c.createdAt } }, { createdAt: c.createdAt, _id: { $lt: c.id } }] }],
+    } as Filter<T>;
+  }
+  const items = await collection
+    .find(query, { projection: opts.projection })
+    .sort({ createdAt: -1, _id: -1 })
+    .limit(opts.limit + 1)
+    .toArray();
+  const more = items.length > opts.limit;
+  if (more) items.pop();
+  const last = items[items.length - 1];
+  return { items, nextCursor: more && last ? encodeCursor(last.createdAt, last._id) : null };
+}

@@ -1,0 +1,165 @@
+// The run mirror: MongoDB's read model of what Temporal executes. Every write is idempotent and monotonic:
+// a task moves forward only (pending < queued < running < terminal), within its generation, so a retried
+// or late activity cannot move it back or overwrite a terminal status.
+import type { AnyBulkWriteOperation, Db } from 'mongodb';
+import type { TaskStatus } from '../dag/scheduler';
+import { TASK_STATUSES } from '../dag/scheduler';
+import {
+  runTaskId,
+  TERMINAL_RUN_STATUSES,
+  type ArtifactDoc,
+  type AttemptRecord,
+  type RunStatus,
+  type RunSummary,
+  type RunTaskDoc,
+  type WorkflowRunDoc,
+} from '../domain/run';
+
+const BEFORE: Record<TaskStatus, TaskStatus[]> = {
+  pending: [],
+  queued: ['pending'],
+  running: ['pending', 'queued', 'running'],
+  success: ['pending', 'queued', 'running'],
+  failed: ['pending', 'queued', 'running'],
+  cancelled: ['pending', 'queued', 'running'],
+  skipped: ['pending', 'queued', 'running'],
+};
+
+export interface TaskTransition {
+  nodeId: string;
+  generation: number;
+  status: TaskStatus;
+  set?: Partial<RunTaskDoc>;
+  /** Only for running: the attempt number must not go backwards. */
+  attempt?: number;
+  attemptRecord?: AttemptRecord;
+}
+
+export class RunStore {
+  constructor(private readonly db: Db) {}
+
+  get runs() {
+    return this.db.collection<WorkflowRunDoc>('workflow_runs');
+  }
+  get tasks() {
+    return this.db.collection<RunTaskDoc>('run_tasks');
+  }
+  get artifacts() {
+    return this.db.collection<ArtifactDoc>('artifacts');
+  }
+
+  async insertRun(run: WorkflowRunDoc, tasks: RunTaskDoc[]): Promise<void> {
+    // Tasks first: a run document never exists without its tasks. Both inserts are idempotent by _id.
+    await this.tasks.insertMany(tasks, { ordered: false }).catch(ignoreDuplicates);
+    await this.runs.insertOne(run).catch(ignoreDuplicates);
+  }
+
+  getRun(runId: string): Promise<WorkflowRunDoc | null> {
+    return this.runs.findOne({ _id: runId });
+  }
+
+  listTasks(runId: string): Promise<RunTaskDoc[]> {
+    return this.tasks.find({ workflowRunId: runId }).toArray();
+  }
+
+  getTask(runId: string, nodeId: string): Promise<RunTaskDoc | null> {
+    return this.tasks.findOne({ _id: runTaskId(runId, nodeId) });
+  }
+
+  async applyTransitions(runId: string, transitions: TaskTransition[]): Promise<void> {
+    if (!transitions.length) return;
+    const now = new Date();
+    const ops: AnyBulkWriteOperation<RunTaskDoc>[] = transitions.map((t) => {
+      const filter: Record<string, unknown> = {
+        _id: runTaskId(runId, t.nodeId),
+        generation: t.generation,
+        status: { $in: BEFORE[t.status] },
+      };
+      if (t.attempt !== undefined) filter.attempt = { $lte: t.attempt };
+      const set: Record<string, unknown> = { ...t.set, status: t.status, updatedAt: now };
+      if (t.attempt !== undefined) set.attempt = t.attempt;
+      if (t.attemptRecord) set[`attempts.${t.attemptRecord.attempt}`] = t.attemptRecord;
+      if (t.status === 'queued') set.queuedAt = now;
+      return { updateOne: { filter, update: { $set: set } } };
+    });
+    await this.tasks.bulkWrite(ops, { ordered: false });
+  }
+
+  /** Records one attempt's end without changing the task's status (a retry follows). */
+  async recordAttempt(runId: string, nodeId: string, generation: number, record: AttemptRecord): Promise<void> {
+    await this.tasks.updateOne(
+      { _id: runTaskId(runId, nodeId), generation },
+      { $set: { [`attempts.${record.attempt}`]: record, errorMessage: record.errorMessage, updatedAt: new Date() } },
+    );
+  }
+
+  async markRunStarted(runId: string): Promise<void> {
+    const now = new Date();
+    await this.runs.updateOne({ _id: runId, status: 'pending' }, { $set: { status: 'running', startedAt: now, updatedAt: now } });
+  }
+
+  /** Recomputes the run's aggregates from its tasks and sets its final status (once). */
+  async finishRun(runId: string, status: RunStatus, errorMessage?: string): Promise<void> {
+    const run = await this.runs.findOne({ _id: runId }, { projection: { startedAt: 1, createdAt: 1 } });
+    if (!run) return;
+    const summary = await this.computeSummary(runId);
+    const finishedAt = new Date();
+    const startedAt = run.startedAt ?? run.createdAt;
+    await this.runs.updateOne(
+      { _id: runId, status: { $nin: [...TERMINAL_RUN_STATUSES] } },
+      {
+        $set: {
+          status,
+          summary,
+          finishedAt,
+          durationMs: finishedAt.getTime() - startedAt.getTime(),
+          updatedAt: finishedAt,
+          ...(errorMessage ? { errorMessage } : {}),
+        },
+      },
+    );
+  }
+
+  async computeSummary(runId: string): Promise<RunSummary> {
+    const tasks = await this.tasks
+      .find(
+        { workflowRunId: runId },
+        { projection: { nodeId: 1, status: 1, outputArtifactIds: 1, stdoutLines: 1, stderrLines: 1 } },
+      )
+      .toArray();
+    const taskCounts = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
+    const summary: RunSummary = {
+      taskCounts,
+      completedTaskCount: 0,
+      artifactCount: 0,
+      stdoutLines: 0,
+      stderrLines: 0,
+      failedTaskIds: [],
+    };
+    for (const t of tasks) {
+      taskCounts[t.status]++;
+      if (t.status === 'success') summary.completedTaskCount++;
+      if (t.status === 'failed') summary.failedTaskIds.push(t.nodeId);
+      summary.artifactCount += t.outputArtifactIds?.length ?? 0;
+      summary.stdoutLines += t.stdoutLines ?? 0;
+      summary.stderrLines += t.stderrLines ?? 0;
+    }
+    summary.failedTaskIds.sort();
+    return summary;
+  }
+
+  /** Artifacts are keyed by run, node, generation and path, so a re-run attempt replaces rather than duplicates. */
+  async upsertArtifacts(docs: ArtifactDoc[]): Promise<void> {
+    if (!docs.length) return;
+    await this.artifacts.bulkWrite(
+      docs.map((d) => ({ replaceOne: { filter: { _id: d._id }, replacement: d, upsert: true } })),
+      { ordered: false },
+    );
+  }
+}
+
+function ignoreDuplicates(err: { code?: number; writeErrors?: Array<{ code?: number }> }): void {
+  const codes = err.writeErrors?.map((e) => e.code) ?? [err.code];
+  if (codes.every((c) => c === 11000)) return;
+  throw err;
+}

@@ -1,0 +1,211 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
+import { dirname, join, normalize } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import Docker from 'dockerode';
+import * as tar from 'tar-stream';
+
+export const LABEL_PREFIX = 'io.emboflow.';
+export const NODE_USER = '65534:65534';
+/** The one writable place a node gets besides /tmp; holds context.json, inputs/ and outputs/. */
+export const WORK_DIR = '/emboflow';
+
+export interface ContainerSpec {
+  name: string;
+  image: string;
+  command?: string[];
+  env: Record<string, string>;
+  cpu: number;
+  memoryMb: number;
+  pidsLimit: number;
+  network: boolean;
+  labels: Record<string, string>;
+}
+
+/** A file or folder to place under WORK_DIR before the container starts. */
+export type ArchiveEntry =
+  | { type: 'directory'; path: string; mode: number; uid?: number }
+  | { type: 'file'; path: string; mode: number; uid?: number; content: Buffer }
+  | { type: 'file'; path: string; mode: number; uid?: number; localPath: string };
+
+export interface ExitState {
+  exitCode: number;
+  oomKilled: boolean;
+  timedOut: boolean;
+}
+
+export interface ResourceSample {
+  memoryBytes: number;
+  peakMemoryBytes: number;
+  cpuTimeMs: number;
+}
+
+export function dockerFromHost(host: string | undefined): Docker {
+  if (!host || host.startsWith('unix://')) return new Docker({ socketPath: host ? host.slice(7) : '/var/run/docker.sock' });
+  const url = new URL(host.replace(/^tcp:/, 'http:'));
+  return new Docker({ host: url.hostname, port: Number(url.port || 2375), protocol: 'http' });
+}
+
+/**
+ * Runs node containers hardened by default: no network unless asked, every capability dropped,
+ * no-new-privileges, read-only root, non-root user, memory = memory+swap, CPU quota, pids limit, bounded logs.
+ */
+export class ContainerRunner {
+  constructor(readonly docker: Docker) {}
+
+  async create(spec: ContainerSpec): Promise<Docker.Container> {
+    const memory = spec.memoryMb * 1024 * 1024;
+    return this.docker.createContainer({
+      name: spec.name,
+      Image: spec.image,
+      Cmd: spec.command,
+      Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+      User: NODE_USER,
+      WorkingDir: WORK_DIR,
+      Labels: spec.labels,
+      NetworkDisabled: !spec.network,
+      // A volume, not the image's filesystem: the root is read-only, and archive copies may only land in volumes.
+      Volumes: { [WORK_DIR]: {} },
+      HostConfig: {
+        NetworkMode: spec.network ? 'bridge' : 'none',
+        ReadonlyRootfs: true,
+        CapDrop: ['ALL'],
+        SecurityOpt: ['no-new-privileges'],
+        Memory: memory,
+        MemorySwap: memory,
+        NanoCpus: Math.round(spec.cpu * 1e9),
+        PidsLimit: spec.pidsLimit,
+        Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=64m,mode=1777' },
+        LogConfig: { Type: 'json-file', Config: { 'max-size': '20m', 'max-file': '1' } },
+        AutoRemove: false,
+      },
+    });
+  }
+
+  /** Copies files into the container through the Docker archive API (no host bind mounts). */
+  async putEntries(container: Docker.Container, entries: ArchiveEntry[]): Promise<void> {
+    const pack = tar.pack();
+    const done = container.putArchive(pack as unknown as NodeJS.ReadableStream, { path: WORK_DIR });
+    for (const e of entries) {
+      const header = { name: e.path, mode: e.mode, uid: e.uid ?? 0, gid: e.uid ?? 0 };
+      if (e.type === 'directory') {
+        pack.entry({ ...header, type: 'directory' });
+      } else if ('content' in e) {
+        pack.entry({ ...header, type: 'file' }, e.content);
+      } else {
+        const { size } = await stat(e.localPath);
+        await new Promise<void>((resolve, reject) => {
+          const sink = pack.entry({ ...header, type: 'file', size }, (err) => (err ? reject(err) : resolve()));
+          createReadStream(e.localPath).on('error', reject).pipe(sink);
+        });
+      }
+    }
+    pack.finalize();
+    await done;
+  }
+
+  /**
+   * Waits for the container to exit, killing it after timeoutMs. `onTick` runs every tickMs while it runs
+   * (heartbeats, resource samples); its errors stop the wait (cancellation).
+   */
+  async waitForExit(
+    container: Docker.Container,
+    opts: { timeoutMs: number; tickMs: number; onTick: () => Promise<void> },
+  ): Promise<ExitState> {
+    const exited = container.wait() as Promise<{ StatusCode: number }>;
+    let timedOut = false;
+    const deadline = Date.now() + opts.timeoutMs;
+    for (;;) {
+      const remaining = deadline - Date.now();
+      const tick = new Promise<'tick'>((r) => setTimeout(() => r('tick'), Math.max(0, Math.min(opts.tickMs, remaining))));
+      const winner = await Promise.race([exited.then(() => 'exit' as const), tick]);
+      if (winner === 'exit') break;
+      if (Date.now() >= deadline) {
+        timedOut = true;
+        await container.kill().catch(() => undefined);
+        break;
+      }
+      await opts.onTick();
+    }
+    const { StatusCode } = await exited;
+    const info = await container.inspect();
+    return { exitCode: StatusCode, oomKilled: info.State.OOMKilled, timedOut };
+  }
+
+  /** One resource sample of a running container (cgroup v1 and v2 fields). */
+  async sample(container: Docker.Container): Promise<ResourceSample | undefined> {
+    const s = (await container.stats({ stream: false, "one-shot": true } as { stream: false })) as unknown as {
+      memory_stats?: { usage?: number; max_usage?: number };
+      cpu_stats?: { cpu_usage?: { total_usage?: number } };
+    };
+    if (!s.memory_stats?.usage) return undefined;
+    return {
+      memoryBytes: s.memory_stats.usage,
+      peakMemoryBytes: s.memory_stats.max_usage ?? s.memory_stats.usage,
+      cpuTimeMs: Math.round((s.cpu_stats?.cpu_usage?.total_usage ?? 0) / 1e6),
+    };
+  }
+
+  /** stdout and stderr, demultiplexed, in the order the container wrote them. */
+  async logs(container: Docker.Container): Promise<Array<{ stream: 'stdout' | 'stderr'; data: Buffer }>> {
+    const raw = (await container.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+    const frames: Array<{ stream: 'stdout' | 'stderr'; data: Buffer }> = [];
+    let offset = 0;
+    while (offset + 8 <= raw.length) {
+      const kind = raw[offset];
+      const size = raw.readUInt32BE(offset + 4);
+      frames.push({ stream: kind === 2 ? 'stderr' : 'stdout', data: raw.subarray(offset + 8, offset + 8 + size) });
+      offset += 8 + size;
+    }
+    return frames;
+  }
+
+  /** Extracts a folder of the (stopped) container into a local folder; returns the files' relative paths. */
+  async extractDir(container: Docker.Container, path: string, toDir: string): Promise<string[]> {
+    const archive = (await container.getArchive({ path })) as unknown as Readable;
+    const extract = tar.extract();
+    const files: string[] = [];
+    extract.on('entry', (header, stream, next) => {
+      // The archive's first segment is the folder's own name; strip it and refuse paths that climb out.
+      const rel = normalize(header.name).split('/').slice(1).join('/');
+      if (header.type !== 'file' || !rel || rel.startsWith('..')) {
+        stream.resume();
+        stream.on('end', next);
+        return;
+      }
+      const target = join(toDir, rel);
+      mkdir(dirname(target), { recursive: true })
+        .then(() => pipeline(stream, createWriteStream(target)))
+        .then(() => {
+          files.push(rel);
+          next();
+        }, next);
+    });
+    await pipeline(archive, extract);
+    return files.sort();
+  }
+
+  async findByName(name: string): Promise<Docker.ContainerInspectInfo | undefined> {
+    try {
+      return await this.docker.getContainer(name).inspect();
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async listManaged(filters: Record<string, string> = {}): Promise<Docker.ContainerInfo[]> {
+    const label = [`${LABEL_PREFIX}managed=true`, ...Object.entries(filters).map(([k, v]) => `${LABEL_PREFIX}${k}=${v}`)];
+    return this.docker.listContainers({ all: true, filters: { label } });
+  }
+
+  async remove(container: Docker.Container): Promise<void> {
+    try {
+      await container.remove({ force: true, v: true });
+    } catch (err) {
+      const code = (err as { statusCode?: number }).statusCode;
+      if (code !== 404 && code !== 409) throw err;
+    }
+  }
+}

@@ -1,0 +1,149 @@
+import { z } from 'zod';
+import type { TaskStatus } from '../dag/scheduler';
+import type { ExecutorType, RuntimeGraph } from './runtime-graph';
+
+export type RunStatus = 'pending' | 'running' | 'success' | 'failed' | 'cancelled';
+export const RUN_STATUSES: readonly RunStatus[] = ['pending', 'running', 'success', 'failed', 'cancelled'];
+export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ['success', 'failed', 'cancelled'];
+
+/** Where a byte blob lives in object storage; MongoDB keeps only this. */
+export interface StorageRef {
+  bucket: string;
+  key: string;
+  uri: string;
+  checksum: string; // sha256:<hex>
+  contentType: string;
+  size: number;
+}
+
+export const InputBindingSchema = z
+  .object({ kind: z.enum(['dataset', 'asset']), id: z.string().min(1).max(64) })
+  .strict();
+export type InputBinding = z.infer<typeof InputBindingSchema>;
+
+export const StartRunBodySchema = z
+  .object({
+    versionNumber: z.number().int().min(1).optional(),
+    inputBindings: z.array(InputBindingSchema).max(1000).default([]),
+    params: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), z.unknown()).default({}),
+  })
+  .strict();
+export type StartRunBody = z.infer<typeof StartRunBodySchema>;
+
+export interface RunSummary {
+  taskCounts: Record<TaskStatus, number>;
+  completedTaskCount: number;
+  artifactCount: number;
+  stdoutLines: number;
+  stderrLines: number;
+  failedTaskIds: string[];
+}
+
+export interface WorkflowRunDoc {
+  _id: string;
+  workspaceId: string;
+  projectId: string;
+  workflowDefinitionId: string;
+  workflowVersionId: string;
+  versionNumber: number;
+  temporalWorkflowId: string;
+  inputBindings: InputBinding[];
+  assetIds: string[];
+  datasetIds: string[];
+  params: Record<string, unknown>;
+  triggeredBy: string;
+  status: RunStatus;
+  runtimeSnapshot: RuntimeGraph;
+  summary: RunSummary;
+  retryOfRunId?: string;
+  errorMessage?: string;
+  startedAt?: Date;
+  finishedAt?: Date;
+  durationMs?: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface AttemptRecord {
+  attempt: number;
+  status: 'running' | 'success' | 'failed' | 'cancelled';
+  startedAt: Date;
+  finishedAt?: Date;
+  errorMessage?: string;
+  exitCode?: number;
+  containerId?: string;
+}
+
+export interface RunTaskDoc {
+  _id: string;
+  workflowRunId: string;
+  workspaceId: string;
+  projectId: string;
+  workflowVersionId: string;
+  nodeId: string;
+  nodeType: string;
+  nodeDefinitionId?: string;
+  executorType: ExecutorType;
+  executorConfig: Record<string, unknown>;
+  artifactType?: string;
+  artifactTitle?: string;
+  status: TaskStatus;
+  /** The execution attempt: Temporal's activity attempt, offset by earlier task retries. */
+  attempt: number;
+  /** Bumped when a task retry resets the node; mirror writes of an older generation are ignored. */
+  generation: number;
+  attempts: AttemptRecord[];
+  assetIds: string[];
+  upstreamNodeIds: string[];
+  outputArtifactIds: string[];
+  logRef?: StorageRef;
+  cacheKey?: string;
+  cacheHit: boolean;
+  logLines: string[];
+  stdoutLines: number;
+  stderrLines: number;
+  errorMessage?: string;
+  skipReason?: string;
+  summary: Record<string, unknown>;
+  lastResultPreview?: unknown;
+  resources?: { peakMemoryBytes?: number; cpuTimeMs?: number; exitCode?: number; oomKilled?: boolean };
+  queuedAt?: Date;
+  startedAt?: Date;
+  finishedAt?: Date;
+  durationMs?: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface ArtifactDoc {
+  _id: string;
+  workspaceId: string;
+  projectId: string;
+  type: string;
+  title?: string;
+  path: string;
+  producerType: 'run_task';
+  producerId: string;
+  runId: string;
+  nodeId: string;
+  attempt: number;
+  storageRef: StorageRef;
+  previewable: boolean;
+  summary: Record<string, unknown>;
+  lineage: { inputArtifactIds: string[]; runId: string; nodeId: string; taskId: string; assetIds: string[] };
+  createdBy: string;
+  createdAt: Date;
+}
+
+/** The references a node hands downstream: ids and storage keys, never bytes. */
+export interface ArtifactRef {
+  id: string;
+  path: string;
+  key: string;
+  checksum: string;
+  size: number;
+}
+
+export function runTaskId(runId: string, nodeId: string): string {
+  return `${runId}.${nodeId}`;
+}

@@ -1,0 +1,148 @@
+import { z } from 'zod';
+
+/** Node ids appear in container labels, storage keys and Temporal activity ids. */
+export const NodeId = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'node ids are 1-64 letters, digits, _ or -, starting alphanumeric');
+
+const TaskQueue = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'task queue names are letters, digits, . _ -');
+
+export const RetryPolicySchema = z
+  .object({
+    maxAttempts: z.number().int().min(1).max(20).default(1),
+    initialIntervalMs: z.number().int().min(10).max(3_600_000).default(1000),
+    backoffCoefficient: z.number().min(1).max(10).default(2),
+    maximumIntervalMs: z.number().int().min(10).max(86_400_000).optional(),
+  })
+  .strict();
+export type RetryPolicy = z.infer<typeof RetryPolicySchema>;
+
+const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'environment variable names are A-Z, 0-9 and _');
+
+export const DockerExecutorConfigSchema = z
+  .object({
+    /** An image reference; or leave it out and name a registered custom node. */
+    image: z.string().min(1).max(512).optional(),
+    customNodeId: z.string().min(1).max(64).optional(),
+    command: z.array(z.string().max(65_536)).max(256).optional(),
+    env: z.record(EnvName, z.string().max(65_536)).default({}),
+    cpu: z.number().min(0.01).max(64).default(1),
+    memoryMb: z.number().int().min(6).max(262_144).default(256),
+    timeoutSeconds: z.number().int().min(1).max(7 * 86_400).default(600),
+    pidsLimit: z.number().int().min(8).max(32_768).default(128),
+    /** Containers get no network unless the node opts in. */
+    network: z.boolean().default(false),
+    taskQueue: TaskQueue.default('default'),
+  })
+  .strict()
+  .refine((c) => (c.image ? !c.customNodeId : !!c.customNodeId), {
+    message: 'exactly one of image or customNodeId is required',
+    path: ['image'],
+  });
+export type DockerExecutorConfig = z.infer<typeof DockerExecutorConfigSchema>;
+
+const Scalar = z.union([z.string().max(1024), z.number(), z.boolean()]);
+
+export const BuiltinExecutorConfigSchema = z.discriminatedUnion('op', [
+  z.object({ op: z.literal('noop'), taskQueue: TaskQueue.optional() }).strict(),
+  z.object({ op: z.literal('union'), taskQueue: TaskQueue.optional() }).strict(),
+  z.object({ op: z.literal('intersection'), taskQueue: TaskQueue.optional() }).strict(),
+  z
+    .object({
+      op: z.literal('filter'),
+      /** Keeps assets whose field equals the value, or contains it when the field is an array. */
+      where: z.record(z.enum(['type', 'status', 'detectedFormats', 'sourceType', 'displayName']), Scalar),
+      taskQueue: TaskQueue.optional(),
+    })
+    .strict(),
+]);
+export type BuiltinExecutorConfig = z.infer<typeof BuiltinExecutorConfigSchema>;
+
+/** What a node consumes and produces, by artifact type, for the edge compatibility check. */
+export const NodeContractSchema = z
+  .object({
+    inputs: z.array(z.string().regex(/^[a-z][a-z0-9_]{0,63}$/)).max(32).default([]),
+    outputs: z.array(z.string().regex(/^[a-z][a-z0-9_]{0,63}$/)).max(32).default([]),
+  })
+  .strict();
+export type NodeContract = z.infer<typeof NodeContractSchema>;
+
+const common = {
+  id: NodeId,
+  name: z.string().max(200).optional(),
+  retry: RetryPolicySchema.optional(),
+  cache: z.object({ enabled: z.boolean() }).strict().optional(),
+  artifactType: z.string().max(64).optional(),
+  artifactTitle: z.string().max(200).optional(),
+  contract: NodeContractSchema.optional(),
+};
+
+export const DockerNodeSchema = z
+  .object({ ...common, executorType: z.literal('docker'), executorConfig: DockerExecutorConfigSchema })
+  .strict();
+export const BuiltinNodeSchema = z
+  .object({ ...common, executorType: z.literal('builtin'), executorConfig: BuiltinExecutorConfigSchema })
+  .strict();
+export const ApprovalNodeSchema = z
+  .object({
+    ...common,
+    executorType: z.literal('approval'),
+    executorConfig: z
+      .object({
+        timeoutSeconds: z.number().int().min(1).max(90 * 86_400).optional(),
+        defaultOutcome: z.enum(['approved', 'rejected']).optional(),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+export const TimerNodeSchema = z
+  .object({
+    ...common,
+    executorType: z.literal('timer'),
+    executorConfig: z.object({ seconds: z.number().int().min(0).max(90 * 86_400) }).strict(),
+  })
+  .strict();
+export const DecisionNodeSchema = z
+  .object({
+    ...common,
+    executorType: z.literal('decision'),
+    executorConfig: z.object({ expression: z.string().min(1).max(2000) }).strict(),
+  })
+  .strict();
+
+export const RuntimeNodeSchema = z.discriminatedUnion('executorType', [
+  DockerNodeSchema,
+  BuiltinNodeSchema,
+  ApprovalNodeSchema,
+  TimerNodeSchema,
+  DecisionNodeSchema,
+]);
+export type RuntimeNode = z.infer<typeof RuntimeNodeSchema>;
+export type ExecutorType = RuntimeNode['executorType'];
+
+export const RuntimeEdgeSchema = z
+  .object({
+    source: NodeId,
+    target: NodeId,
+    /** An expression over the source's result.json; the edge is taken only when it is true. */
+    condition: z.string().min(1).max(2000).optional(),
+  })
+  .strict();
+export type RuntimeEdge = z.infer<typeof RuntimeEdgeSchema>;
+
+export const RuntimeGraphSchema = z
+  .object({
+    nodes: z.array(RuntimeNodeSchema).min(1).max(20_000),
+    edges: z.array(RuntimeEdgeSchema).max(100_000).default([]),
+    settings: z
+      .object({
+        maxParallelism: z.number().int().min(1).max(1000).default(8),
+        failFast: z.boolean().default(false),
+      })
+      .strict()
+      .default({ maxParallelism: 8, failFast: false }),
+  })
+  .strict();
+export type RuntimeGraph = z.infer<typeof RuntimeGraphSchema>;
+export type RuntimeGraphInput = z.input<typeof RuntimeGraphSchema>;

@@ -1,0 +1,256 @@
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { Db } from 'mongodb';
+import type { Config } from '../config';
+import { RunStore } from '../db/runs';
+import { TASK_STATUSES, type TaskStatus } from '../dag/scheduler';
+import {
+  runTaskId,
+  TERMINAL_RUN_STATUSES,
+  type InputBinding,
+  type RunSummary,
+  type RunTaskDoc,
+  type StartRunBody,
+  type WorkflowRunDoc,
+} from '../domain/run';
+import type { RuntimeGraph } from '../domain/runtime-graph';
+import { newId } from '../ids';
+import { RUN_WORKFLOW_TYPE, runWebUiUrl, runWorkflowId, SearchAttr } from '../temporal/names';
+
+/** A failure the API renders as a 4xx: status, code, message and the offending field. */
+export class RunRequestError extends Error {
+  constructor(
+    readonly status: 400 | 404 | 409 | 503,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface WorkflowDefinitionDoc {
+  _id: string;
+  workspaceId: string;
+  projectId: string;
+  name: string;
+  slug: string;
+  status: string;
+  latestVersionNumber: number;
+  publishedVersionNumber?: number | null;
+  createdAt: Date;
+}
+
+export interface WorkflowVersionDoc {
+  _id: string;
+  workflowDefinitionId: string;
+  workspaceId: string;
+  projectId: string;
+  versionNumber: number;
+  runtimeGraph: RuntimeGraph;
+  createdAt: Date;
+}
+
+export interface RunView extends Omit<WorkflowRunDoc, '_id'> {
+  id: string;
+  temporalUiUrl: string;
+}
+
+type RunsConfig = Pick<Config, 'RUN_TASK_QUEUE' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_UI_URL'>;
+
+export class RunService {
+  readonly store: RunStore;
+
+  constructor(
+    private readonly db: Db,
+    private readonly temporal: Client,
+    private readonly config: RunsConfig,
+  ) {
+    this.store = new RunStore(db);
+  }
+
+  uiUrl(runId: string): string {
+    return runWebUiUrl(this.config.TEMPORAL_UI_URL, this.config.TEMPORAL_NAMESPACE, runId);
+  }
+
+  view(run: WorkflowRunDoc): RunView {
+    const { _id, ...rest } = run;
+    return { id: _id, ...rest, temporalUiUrl: this.uiUrl(_id) };
+  }
+
+  /** The definition head; the caller authorizes against its workspace and project. */
+  getDefinition(workflowId: string): Promise<WorkflowDefinitionDoc | null> {
+    return this.db.collection<WorkflowDefinitionDoc>('workflow_definitions').findOne({ _id: workflowId });
+  }
+
+  /** Resolves dataset and asset bindings into deduplicated asset ids, all inside the run's project. */
+  async resolveBindings(
+    bindings: InputBinding[],
+    scope: { workspaceId: string; projectId: string },
+  ): Promise<{ assetIds: string[]; datasetIds: string[] }> {
+    const assetIds: string[] = [];
+    const datasetIds: string[] = [];
+    const byKind = (kind: InputBinding['kind']) => bindings.map((b, i) => ({ ...b, i })).filter((b) => b.kind === kind);
+
+    const assetBindings = byKind('asset');
+    if (assetBindings.length) {
+      const found = new Set(
+        (
+          await this.db
+            .collection<{ _id: string }>('assets')
+            .find({ _id: { $in: assetBindings.map((b) => b.id) }, ...scope }, { projection: { _id: 1 } })
+            .toArray()
+        ).map((a) => a._id),
+      );
+      for (const b of assetBindings) {
+        if (!found.has(b.id)) throw new RunRequestError(400, 'invalid_binding', `asset ${b.id} not found in this project`, `inputBindings.${b.i}.id`);
+        assetIds.push(b.id);
+      }
+    }
+
+    for (const b of byKind('dataset')) {
+      const dataset = await this.db
+        .collection<{ _id: string; latestVersionId?: string }>('datasets')
+        .findOne({ _id: b.id, ...scope });
+      if (!dataset) throw new RunRequestError(400, 'invalid_binding', `dataset ${b.id} not found in this project`, `inputBindings.${b.i}.id`);
+      datasetIds.push(b.id);
+      if (!dataset.latestVersionId) continue;
+      const version = await this.db
+        .collection<{ _id: string; sourceAssetId?: string; assetIds?: string[] }>('dataset_versions')
+        .findOne({ _id: dataset.latestVersionId, datasetId: b.id });
+      if (version?.sourceAssetId) assetIds.push(version.sourceAssetId);
+      assetIds.push(...(version?.assetIds ?? []));
+    }
+    return { assetIds: [...new Set(assetIds)], datasetIds: [...new Set(datasetIds)] };
+  }
+
+  /**
+   * Starts a run: freezes the version's runtime graph, inserts the run and its pending tasks, and starts the
+   * Temporal workflow. With an idempotency key, a repeated request answers with the run it already started.
+   */
+  async start(
+    def: WorkflowDefinitionDoc,
+    body: StartRunBody,
+    triggeredBy: string,
+    idempotencyKey?: string,
+  ): Promise<RunView> {
+    const versionNumber = body.versionNumber ?? def.publishedVersionNumber ?? undefined;
+    if (!versionNumber) {
+      throw new RunRequestError(409, 'not_published', 'the workflow has no published version; pass versionNumber or publish one', 'versionNumber');
+    }
+    const version = await this.db
+      .collection<WorkflowVersionDoc>('workflow_definition_versions')
+      .findOne({ workflowDefinitionId: def._id, versionNumber });
+    if (!version) throw new RunRequestError(400, 'invalid_version', `workflow has no version ${versionNumber}`, 'versionNumber');
+
+    const scope = { workspaceId: def.workspaceId, projectId: def.projectId };
+    const { assetIds, datasetIds } = await this.resolveBindings(body.inputBindings, scope);
+
+    const runId = newId('run');
+    if (idempotencyKey) {
+      const keys = this.db.collection<{ _id: string; workspaceId: string; key: string; runId: string; createdAt: Date }>('idempotency_keys');
+      try {
+        await keys.insertOne({ _id: newId('idk'), workspaceId: def.workspaceId, key: `runs:${def._id}:${idempotencyKey}`, runId, createdAt: new Date() });
+      } catch (err) {
+        if ((err as { code?: number }).code !== 11000) throw err;
+        const prior = await keys.findOne({ workspaceId: def.workspaceId, key: `runs:${def._id}:${idempotencyKey}` });
+        const existing = prior && (await this.store.getRun(prior.runId));
+        if (existing) return this.view(existing);
+        // The first request is still inserting; the caller can retry.
+        throw new RunRequestError(409, 'in_progress', 'a run with this Idempotency-Key is being started; retry shortly');
+      }
+    }
+
+    const now = new Date();
+    const graph = version.runtimeGraph;
+    const upstream = new Map<string, string[]>(graph.nodes.map((n) => [n.id, []]));
+    for (const e of graph.edges) upstream.get(e.target)?.push(e.source);
+    const run: WorkflowRunDoc = {
+      _id: runId,
+      ...scope,
+      workflowDefinitionId: def._id,
+      workflowVersionId: version._id,
+      versionNumber,
+      temporalWorkflowId: runWorkflowId(runId),
+      inputBindings: body.inputBindings,
+      assetIds,
+      datasetIds,
+      params: body.params,
+      triggeredBy,
+      status: 'pending',
+      runtimeSnapshot: graph,
+      summary: emptySummary(graph.nodes.length),
+      createdAt: now,
+      updatedAt: now,
+    };
+    const tasks: RunTaskDoc[] = graph.nodes.map((n) => ({
+      _id: runTaskId(runId, n.id),
+      workflowRunId: runId,
+      ...scope,
+      workflowVersionId: version._id,
+      nodeId: n.id,
+      nodeType: n.executorType,
+      nodeDefinitionId: n.executorType === 'docker' ? n.executorConfig.customNodeId : undefined,
+      executorType: n.executorType,
+      executorConfig: n.executorConfig as Record<string, unknown>,
+      artifactType: n.artifactType,
+      artifactTitle: n.artifactTitle,
+      status: 'pending',
+      attempt: 0,
+      generation: 0,
+      attempts: [],
+      assetIds,
+      upstreamNodeIds: upstream.get(n.id) ?? [],
+      outputArtifactIds: [],
+      cacheHit: false,
+      logLines: [],
+      stdoutLines: 0,
+      stderrLines: 0,
+      summary: {},
+      createdAt: now,
+      updatedAt: now,
+    }));
+    await this.store.insertRun(run, tasks);
+
+    try {
+      await this.temporal.workflow.start(RUN_WORKFLOW_TYPE, {
+        taskQueue: this.config.RUN_TASK_QUEUE,
+        workflowId: run.temporalWorkflowId,
+        args: [{ runId }],
+        staticSummary: `EmboFlow run ${runId} of ${def.name} v${versionNumber}`,
+        typedSearchAttributes: [
+          { key: SearchAttr.runId, value: runId },
+          { key: SearchAttr.workflowId, value: def._id },
+          { key: SearchAttr.projectId, value: def.projectId },
+          { key: SearchAttr.workspaceId, value: def.workspaceId },
+          { key: SearchAttr.status, value: 'pending' },
+        ],
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) {
+        await this.store.finishRun(runId, 'failed', `could not start the Temporal workflow: ${(err as Error).message}`);
+        throw new RunRequestError(503, 'temporal_unavailable', 'the run could not be started: Temporal did not accept it');
+      }
+    }
+    return this.view(run);
+  }
+
+  /** A run with live aggregates while it executes (stored ones once it has finished). */
+  async get(runId: string): Promise<WorkflowRunDoc | null> {
+    const run = await this.store.getRun(runId);
+    if (run && !TERMINAL_RUN_STATUSES.includes(run.status)) run.summary = await this.store.computeSummary(runId);
+    return run;
+  }
+
+  async cancel(run: WorkflowRunDoc): Promise<void> {
+    if (TERMINAL_RUN_STATUSES.includes(run.status)) {
+      throw new RunRequestError(409, 'run_finished', `run ${run._id} has already finished (${run.status})`);
+    }
+    await this.temporal.workflow.getHandle(run.temporalWorkflowId).cancel();
+  }
+}
+
+function emptySummary(pending: number): RunSummary {
+  const taskCounts = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
+  taskCounts.pending = pending;
+  return { taskCounts, completedTaskCount: 0, artifactCount: 0, stdoutLines: 0, stderrLines: 0, failedTaskIds: [] };
+}

@@ -1,0 +1,22 @@
+// Names shared by the API, the worker and workflow code (pure: safe inside the workflow sandbox).
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+export const RUN_WORKFLOW_TYPE = 'runWorkflow';
+
+export const SearchAttr = {
+  runId: defineSearchAttributeKey('EmboflowRunId', SearchAttributeType.KEYWORD),
+  workflowId: defineSearchAttributeKey('EmboflowWorkflowId', SearchAttributeType.KEYWORD),
+  projectId: defineSearchAttributeKey('EmboflowProjectId', SearchAttributeType.KEYWORD),
+  workspaceId: defineSearchAttributeKey('EmboflowWorkspaceId', SearchAttributeType.KEYWORD),
+  status: defineSearchAttributeKey('EmboflowStatus', SearchAttributeType.KEYWORD),
+};
+
+/** The Temporal workflow id of an EmboFlow run: derived, so a run maps to exactly one execution. */
+export function runWorkflowId(runId: string): string {
+  return `emboflow-run-${runId}`;
+}
+
+export function runWebUiUrl(uiBase: string, namespace: string, runId: string): string {
+  const base = uiBase.replace(/\/+$/, '');
+  return `${base}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(runWorkflowId(runId))}`;
+}

@@ -1,0 +1,45 @@
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { Db } from 'mongodb';
+import { createActivities } from '../../activities';
+import type { Config } from '../config';
+import type { ContainerRunner } from '../docker/container-runner';
+import type { Logger } from '../logger';
+import type { ObjectStore } from '../storage/object-store';
+
+export interface WorkerDeps {
+  config: Config;
+  db: Db;
+  store: ObjectStore;
+  runner: ContainerRunner;
+  logger: Logger;
+  connection: NativeConnection;
+  /** A prebuilt workflow bundle (tests build it once); otherwise workflows/ is bundled at start-up. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+/**
+ * One Temporal worker per configured task queue. The run workflow is served only on RUN_TASK_QUEUE;
+ * every queue serves node activities, so nodes can route to pools (for example a 'gpu' queue).
+ */
+export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
+  const { config } = deps;
+  const activities = createActivities({ ...deps, defaultTaskQueue: config.RUN_TASK_QUEUE });
+  const queues = [...new Set(config.WORKER_TASK_QUEUES)];
+  return Promise.all(
+    queues.map((taskQueue) =>
+      Worker.create({
+        connection: deps.connection,
+        namespace: config.TEMPORAL_NAMESPACE,
+        taskQueue,
+        activities,
+        ...(taskQueue === config.RUN_TASK_QUEUE
+          ? deps.workflowBundle
+            ? { workflowBundle: deps.workflowBundle }
+            : { workflowsPath: require.resolve('../../workflows') }
+          : {}),
+        maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+        shutdownGraceTime: `${config.WORKER_SHUTDOWN_GRACE_SECONDS}s`,
+      }),
+    ),
+  );
+}

@@ -1,0 +1,2 @@
+export { runWorkflow, progressQuery } from './run';
+export type { RunWorkflowInput, RunWorkflowResult, RunProgress } from './run';
