@@ -11,7 +11,7 @@ function taskQueueOf(node: RuntimeNode, fallback: string): string {
 }
 
 /** Activities that read the plan and write run-level state into the mirror. */
-export function createControlActivities(runs: RunStore, defaultTaskQueue: string) {
+export function createControlActivities(runs: RunStore, defaultTaskQueue: string, taskQueuePrefix: string) {
   return {
     async loadRunPlan(runId: string): Promise<RunPlan> {
       const run = await runs.getRun(runId);
@@ -21,7 +21,7 @@ export function createControlActivities(runs: RunStore, defaultTaskQueue: string
       const nodes: PlanNode[] = graph.nodes.map((n) => ({
         id: n.id,
         executorType: n.executorType,
-        taskQueue: taskQueueOf(n, defaultTaskQueue),
+        taskQueue: taskQueuePrefix + taskQueueOf(n, defaultTaskQueue),
         retry: n.retry,
         timeoutSeconds: n.executorType === 'docker' ? n.executorConfig.timeoutSeconds : 60,
         timerSeconds: n.executorType === 'timer' ? n.executorConfig.seconds : undefined,

@@ -14,13 +14,14 @@ export interface ActivityDeps {
   runner: ContainerRunner;
   logger: Logger;
   defaultTaskQueue: string;
+  taskQueuePrefix: string;
 }
 
 /** Every activity the worker registers, with its dependencies injected once. */
 export function createActivities(deps: ActivityDeps): ActivityContract {
   const runs = new RunStore(deps.db);
   return {
-    ...createControlActivities(runs, deps.defaultTaskQueue),
+    ...createControlActivities(runs, deps.defaultTaskQueue, deps.taskQueuePrefix),
     executeBuiltinNode: createBuiltinActivity(deps.db, runs),
     executeDockerNode: createDockerNodeActivity({ ...deps, runs }),
   };

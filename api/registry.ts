@@ -27,6 +27,9 @@ export interface Parsed<B extends z.ZodType, Q extends z.ZodType, P extends z.Zo
 }
 
 const Empty = z.object({}).strict();
+
+/** Returned by a handler that wrote the response itself (a stream, a redirect). */
+export const ANSWERED = Symbol('answered');
 type AnySpec = RouteSpec<z.ZodType, z.ZodType, z.ZodType>;
 
 function parsePart(schema: z.ZodType | undefined, value: unknown, part: string): unknown {
@@ -41,7 +44,7 @@ function parsePart(schema: z.ZodType | undefined, value: unknown, part: string):
 
 /**
  * Declares routes once: the same zod schemas validate requests and generate /openapi.json.
- * A handler's return value is the JSON answer; it may also answer itself through `res` (streams, redirects).
+ * A handler's return value is the JSON answer; a handler that answers through `res` itself returns ANSWERED.
  */
 export class ApiRegistry {
   readonly specs: AnySpec[] = [];
@@ -53,7 +56,7 @@ export class ApiRegistry {
 
   route<B extends z.ZodType = typeof Empty, Q extends z.ZodType = z.ZodType, P extends z.ZodType = z.ZodType>(
     spec: RouteSpec<B, Q, P>,
-    handler: (req: Request, parsed: Parsed<B, Q, P>, res: Response) => Promise<unknown>,
+    handler: (req: Request, parsed: Parsed<B, Q, P>, res: Response) => Promise<unknown | typeof ANSWERED>,
   ): void {
     this.specs.push(spec as unknown as AnySpec);
     const router = spec.public ? this.publicRouter : this.authedRouter;
@@ -65,7 +68,7 @@ export class ApiRegistry {
         params: parsePart(spec.params, req.params, 'params'),
       } as Parsed<B, Q, P>;
       const result = await handler(req, parsed, res);
-      if (!res.headersSent) res.status(spec.status ?? 200).json(result ?? {});
+      if (result !== ANSWERED) res.status(spec.status ?? 200).json(result ?? {});
     });
   }
 }

@@ -25,6 +25,8 @@ export const ConfigSchema = z.object({
   /** The queue run workflows are scheduled on; nodes go to their own executorConfig.taskQueue. */
   RUN_TASK_QUEUE: z.string().min(1).default('emboflow-runs'),
   WORKER_TASK_QUEUES: csv.default(['emboflow-runs', 'default']),
+  /** Prepended to every task queue name: lets several deployments (or test suites) share one namespace. */
+  TASK_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9._-]{0,64}$/).default(''),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(1000).default(16),
   WORKER_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
 
@@ -41,6 +43,8 @@ export const ConfigSchema = z.object({
   /** Image every sample and test node runs unless it names another. */
   EMBOFLOW_TOOLS_IMAGE: z.string().min(1).default('emboflow/tools:local'),
   EMBOFLOW_BOOTSTRAP_API_KEY: z.string().min(20).optional(),
+  /** Encrypts stored credentials (storage-connection secrets); without it the API refuses to accept any. */
+  EMBOFLOW_SECRET_KEY: z.string().min(32).optional(),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

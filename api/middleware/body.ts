@@ -1,4 +1,4 @@
-import express, { type RequestHandler } from 'express';
+import express, { type Request, type RequestHandler, type Response } from 'express';
 import { ApiError, badRequest } from '../errors';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -27,6 +27,31 @@ export function findHostileKey(value: unknown, path = '', depth = 0): { path: st
   return undefined;
 }
 
+/**
+ * Routes that take raw bytes (application/octet-stream) instead of JSON. Their body is left unread here: the
+ * handler reads it with readRawBody, after authorizing the caller, so no one unauthenticated can make the API
+ * buffer an upload.
+ */
+export const RAW_BODY_ROUTES: ReadonlyArray<{ method: string; path: RegExp }> = [
+  { method: 'POST', path: /^\/v1\/projects\/[^/]+\/assets\/upload\/?$/i },
+];
+
+function isRawBodyRequest(req: Request): boolean {
+  if (!/^application\/octet-stream\b/i.test(req.headers['content-type'] ?? '')) return false;
+  return RAW_BODY_ROUTES.some((r) => r.method === req.method && r.path.test(req.path));
+}
+
+/** Reads the body of a RAW_BODY_ROUTES request; beyond `limit` bytes it fails with a 413. */
+export function readRawBody(req: Request, res: Response, limit: number): Promise<Buffer> {
+  const parse = express.raw({ limit, type: () => true });
+  return new Promise((resolve, reject) => {
+    parse(req, res, (err?: unknown) => {
+      if (err) return reject(err);
+      resolve(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
+    });
+  });
+}
+
 /** JSON bodies only, strictly UTF-8, size-limited, with hostile keys rejected before any handler sees them. */
 export function jsonBody(): RequestHandler[] {
   const parse = express.json({
@@ -44,6 +69,7 @@ export function jsonBody(): RequestHandler[] {
   return [
     (req, res, next) => {
       if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'DELETE') return next();
+      if (isRawBodyRequest(req)) return next();
       const type = req.headers['content-type'];
       if (req.headers['content-length'] !== '0' && type && !/^application\/([a-z.+-]*\+)?json\b/i.test(type)) {
         return next(new ApiError(415, 'unsupported_media_type', 'request bodies must be application/json'));

@@ -2,7 +2,7 @@ import type { Client, Connection } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import type { ObjectStore } from '../../src/storage/object-store';
 import type { Metrics } from '../../src/metrics';
-import type { ApiRegistry } from '../registry';
+import { ANSWERED, type ApiRegistry } from '../registry';
 
 const PROBE_TIMEOUT_MS = 3000;
 
@@ -37,11 +37,13 @@ export function registerHealthRoutes(api: ApiRegistry, deps: { db: Db; temporal:
         ...(notReady.length ? { notReady } : {}),
         checks: Object.fromEntries(results),
       });
+      return ANSWERED;
     },
   );
 
   api.route({ method: 'get', path: '/metrics', tag: 'health', summary: 'Prometheus metrics', public: true }, async (_req, _p, res) => {
     res.setHeader('Content-Type', deps.metrics.registry.contentType);
     res.send(await deps.metrics.registry.metrics());
+    return ANSWERED;
   });
 }

@@ -6,7 +6,8 @@ import type { RunService } from '../../src/services/runs';
 import type { Db } from 'mongodb';
 import { badRequest, notFound } from '../errors';
 import { authorize } from '../middleware/auth';
-import type { ApiRegistry } from '../registry';
+import { ANSWERED, type ApiRegistry } from '../registry';
+import { pipeline } from 'node:stream/promises';
 
 const RunParams = z.object({ runId: z.string().min(1).max(64) }).strict();
 const TaskParams = z.object({ runId: z.string().min(1).max(64), nodeId: z.string().min(1).max(64) }).strict();
@@ -101,8 +102,8 @@ export function registerRunRoutes(api: ApiRegistry, deps: { runs: RunService; db
         if (!task.logRef) throw notFound('full log');
         const { body } = await store.getStream(task.logRef.key);
         res.status(200).type('text/plain; charset=utf-8');
-        body.pipe(res);
-        return;
+        await pipeline(body, res);
+        return ANSWERED;
       }
       return { nodeId: task.nodeId, attempt: task.attempt, lines: task.logLines, stdoutLines: task.stdoutLines, stderrLines: task.stderrLines };
     },
@@ -168,7 +169,8 @@ export function registerRunRoutes(api: ApiRegistry, deps: { runs: RunService; db
       const { body } = await store.getStream(artifact!.storageRef.key);
       res.status(200).setHeader('Content-Type', artifact!.storageRef.contentType);
       res.setHeader('X-Checksum', artifact!.storageRef.checksum);
-      body.pipe(res);
+      await pipeline(body, res);
+      return ANSWERED;
     },
   );
 }

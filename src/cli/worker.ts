@@ -1,10 +1,13 @@
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../config';
+import { sweepExpired } from '../db/indexes';
 import { connectDatabase } from '../db/mongo';
 import { ContainerRunner, dockerFromHost } from '../docker/container-runner';
 import { createLogger } from '../logger';
 import { ObjectStore } from '../storage/object-store';
 import { createWorkers } from '../temporal/worker';
+
+const RETENTION_SWEEP_MS = 10 * 60_000;
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -17,9 +20,15 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const workers = await createWorkers({ config, db: database.db, store, runner, logger, connection });
   logger.info({ taskQueues: config.WORKER_TASK_QUEUES }, 'worker started');
+  const sweeper = database.sweptRetention.length
+    ? setInterval(() => {
+        sweepExpired(database.db, database.sweptRetention).catch((err) => logger.warn({ err }, 'retention sweep failed'));
+      }, RETENTION_SWEEP_MS)
+    : undefined;
   try {
     await Promise.all(workers.map((w) => w.run()));
   } finally {
+    clearInterval(sweeper);
     await connection.close();
     await database.close();
     store.destroy();

@@ -25,6 +25,8 @@ export const COLLECTIONS = [
   'execution_logs',
   'execution_metrics',
   'idempotency_keys',
+  /** Encrypted credentials, referenced by id (secretRef) from the documents that use them. */
+  'secrets',
 ] as const;
 export type CollectionName = (typeof COLLECTIONS)[number];
 
@@ -114,15 +116,46 @@ export function indexSpecs(): Map<CollectionName, IndexDescription[]> {
   return specs;
 }
 
-/** Creates collections and indexes; safe to run at every start-up and from several processes at once. */
-export async function ensureIndexes(db: Db): Promise<void> {
+/** A retention rule the server could not enforce itself with a TTL index; the worker sweeps these. */
+export interface SweptRetention {
+  collection: CollectionName;
+  field: string;
+  seconds: number;
+}
+
+/**
+ * Creates collections and indexes; safe to run at every start-up and from several processes at once.
+ * Servers without TTL indexes (FerretDB v1) get a plain index instead, and the retention is returned for sweeping.
+ */
+export async function ensureIndexes(db: Db): Promise<SweptRetention[]> {
   const existing = new Set((await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name));
+  const swept: SweptRetention[] = [];
   for (const [name, indexes] of indexSpecs()) {
     if (!existing.has(name)) {
       await db.createCollection(name).catch((err: { codeName?: string }) => {
         if (err.codeName !== 'NamespaceExists') throw err;
       });
     }
-    if (indexes.length) await db.collection(name).createIndexes(indexes);
+    for (const index of indexes) {
+      try {
+        await db.collection(name).createIndexes([index]);
+      } catch (err) {
+        if ((err as { code?: number }).code !== 238 || index.expireAfterSeconds === undefined) throw err;
+        const { expireAfterSeconds, ...plain } = index;
+        await db.collection(name).createIndexes([plain]);
+        swept.push({ collection: name, field: Object.keys(index.key)[0]!, seconds: expireAfterSeconds });
+      }
+    }
   }
+  return swept;
+}
+
+/** Deletes what a TTL index would have expired; returns how many documents went. */
+export async function sweepExpired(db: Db, rules: SweptRetention[], now = Date.now()): Promise<number> {
+  let deleted = 0;
+  for (const r of rules) {
+    const res = await db.collection(r.collection).deleteMany({ [r.field]: { $lt: new Date(now - r.seconds * 1000) } });
+    deleted += res.deletedCount;
+  }
+  return deleted;
 }

@@ -1,10 +1,12 @@
 import { MongoClient, type Db } from 'mongodb';
 import type { Config } from '../config';
-import { ensureIndexes } from './indexes';
+import { ensureIndexes, type SweptRetention } from './indexes';
 
 export interface Database {
   client: MongoClient;
   db: Db;
+  /** Retention rules the server cannot enforce with TTL indexes; the worker sweeps them. */
+  sweptRetention: SweptRetention[];
   close(): Promise<void>;
 }
 
@@ -21,6 +23,11 @@ export async function connectDatabase(
   });
   await client.connect();
   const db = client.db(config.MONGODB_DB);
-  if (opts.ensureIndexes !== false) await ensureIndexes(db);
-  return { client, db, close: () => client.close() };
+  try {
+    const sweptRetention = opts.ensureIndexes === false ? [] : await ensureIndexes(db);
+    return { client, db, sweptRetention, close: () => client.close() };
+  } catch (err) {
+    await client.close();
+    throw err;
+  }
 }

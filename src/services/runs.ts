@@ -55,7 +55,7 @@ export interface RunView extends Omit<WorkflowRunDoc, '_id'> {
   temporalUiUrl: string;
 }
 
-type RunsConfig = Pick<Config, 'RUN_TASK_QUEUE' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_UI_URL'>;
+type RunsConfig = Pick<Config, 'RUN_TASK_QUEUE' | 'TASK_QUEUE_PREFIX' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_UI_URL'>;
 
 export class RunService {
   readonly store: RunStore;
@@ -213,7 +213,7 @@ export class RunService {
 
     try {
       await this.temporal.workflow.start(RUN_WORKFLOW_TYPE, {
-        taskQueue: this.config.RUN_TASK_QUEUE,
+        taskQueue: this.config.TASK_QUEUE_PREFIX + this.config.RUN_TASK_QUEUE,
         workflowId: run.temporalWorkflowId,
         args: [{ runId }],
         staticSummary: `EmboFlow run ${runId} of ${def.name} v${versionNumber}`,

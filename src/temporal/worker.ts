@@ -23,14 +23,14 @@ export interface WorkerDeps {
  */
 export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
   const { config } = deps;
-  const activities = createActivities({ ...deps, defaultTaskQueue: config.RUN_TASK_QUEUE });
+  const activities = createActivities({ ...deps, defaultTaskQueue: config.RUN_TASK_QUEUE, taskQueuePrefix: config.TASK_QUEUE_PREFIX });
   const queues = [...new Set(config.WORKER_TASK_QUEUES)];
   return Promise.all(
     queues.map((taskQueue) =>
       Worker.create({
         connection: deps.connection,
         namespace: config.TEMPORAL_NAMESPACE,
-        taskQueue,
+        taskQueue: config.TASK_QUEUE_PREFIX + taskQueue,
         activities,
         ...(taskQueue === config.RUN_TASK_QUEUE
           ? deps.workflowBundle

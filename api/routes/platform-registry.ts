@@ -1,0 +1,65 @@
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import { PageQuery } from '../../src/db/pagination';
+import { IdSchema } from '../../src/domain/common';
+import type { AuthContext, Role } from '../../src/services/auth';
+import { ServiceError } from '../../src/services/errors';
+import { ApiError, notFound } from '../errors';
+import { authorize } from '../middleware/auth';
+import type { ApiRegistry, Parsed, RouteSpec } from '../registry';
+
+/** The registry the platform routes use: ApiRegistry.route, with service refusals rendered as API errors. */
+export interface PlatformRoutes {
+  route<B extends z.ZodType, Q extends z.ZodType, P extends z.ZodType>(
+    spec: RouteSpec<B, Q, P>,
+    handler: (req: Request, parsed: Parsed<B, Q, P>, res: Response) => Promise<unknown>,
+  ): void;
+}
+
+/** Services stay free of Express and throw ServiceError; this is the one place it becomes an ApiError. */
+export function toApiError(err: unknown): unknown {
+  return err instanceof ServiceError ? new ApiError(err.status, err.code, err.message, err.details) : err;
+}
+
+export function platformRoutes(api: ApiRegistry): PlatformRoutes {
+  return {
+    route(spec, handler) {
+      api.route(spec, async (req, parsed, res) => {
+        try {
+          return await handler(req, parsed, res);
+        } catch (err) {
+          throw toApiError(err);
+        }
+      });
+    },
+  };
+}
+
+/**
+ * The tenancy gate for a loaded object (or null): authorize() turns missing and other-tenant objects into a 404
+ * and a low role into a 403. Returns the object, narrowed to non-null.
+ */
+export function gate<T extends { workspaceId: string; projectId?: string }>(auth: AuthContext, doc: T | null, min: Role, what: string): T {
+  authorize(auth, doc, min, what);
+  return doc as T;
+}
+
+/** A workspace the caller belongs to in any way (a project membership shows them its workspace too). */
+export function assertMember(auth: AuthContext, workspaceId: string, what = 'workspace'): void {
+  if (!auth.workspaceIds().includes(workspaceId)) throw notFound(what);
+}
+
+/** Path params: each named one an id. */
+export function idParams<K extends string>(...names: K[]) {
+  return z.object(Object.fromEntries(names.map((n) => [n, IdSchema])) as Record<K, typeof IdSchema>).strict();
+}
+
+/** A list route's query: cursor pagination plus its filters, nothing else. */
+export function listQuery<S extends z.ZodRawShape>(filters: S) {
+  return z.object({ ...PageQuery, ...filters }).strict();
+}
+
+/** The page a list route answers. */
+export function page(q: { limit: number; cursor?: string }) {
+  return { limit: q.limit, cursor: q.cursor };
+}

@@ -1,0 +1,38 @@
+import type { AppContext } from '../app';
+import type { ApiRegistry } from '../registry';
+import { createPlatformServices } from '../../src/services/platform';
+import { registerAnnotationRoutes } from './annotations';
+import { registerApiKeyRoutes } from './api-keys';
+import { registerAssetRoutes } from './assets';
+import { registerAuditLogRoutes } from './audit-logs';
+import { registerCustomNodeRoutes } from './custom-nodes';
+import { registerDatasetRoutes } from './datasets';
+import { registerMemberRoutes } from './members';
+import { platformRoutes } from './platform-registry';
+import { registerPluginRoutes } from './plugins';
+import { registerProjectRoutes } from './projects';
+import { registerStorageConnectionRoutes } from './storage-connections';
+import { registerWorkflowRoutes } from './workflows';
+import { registerWorkspaceRoutes } from './workspaces';
+
+/** Tenancy, definitions and the data catalog: users, workspaces, members, keys, projects, workflows, assets, ... */
+export function registerPlatformRoutes(registry: ApiRegistry, ctx: Pick<AppContext, 'db' | 'store' | 'config'>): void {
+  const services = createPlatformServices(ctx);
+  const api = platformRoutes(registry);
+  for (const register of [
+    registerMemberRoutes,
+    registerWorkspaceRoutes,
+    registerApiKeyRoutes,
+    registerProjectRoutes,
+    registerWorkflowRoutes,
+    registerCustomNodeRoutes,
+    registerAssetRoutes,
+    registerDatasetRoutes,
+    registerStorageConnectionRoutes,
+    registerAnnotationRoutes,
+    registerPluginRoutes,
+    registerAuditLogRoutes,
+  ]) {
+    register(api, services);
+  }
+}

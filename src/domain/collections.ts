@@ -1,0 +1,36 @@
+// The zod schema of every document EmboFlow's platform collections hold (the run mirror's types live in ./run).
+import type { z } from 'zod';
+import type { CollectionName } from '../db/indexes';
+import { AnnotationDocSchema, AnnotationTaskDocSchema } from './annotations';
+import { AuditLogDocSchema } from './audit';
+import {
+  AssetDocSchema,
+  DatasetDocSchema,
+  DatasetVersionDocSchema,
+  ProbeReportDocSchema,
+  SecretDocSchema,
+  StorageConnectionDocSchema,
+} from './catalog';
+import { CustomNodeDocSchema, PluginDocSchema, WorkflowDefinitionDocSchema, WorkflowVersionDocSchema } from './definitions';
+import { ApiKeyDocSchema, MembershipDocSchema, ProjectDocSchema, UserDocSchema, WorkspaceDocSchema } from './identity';
+
+export const DOCUMENT_SCHEMAS = {
+  users: UserDocSchema,
+  workspaces: WorkspaceDocSchema,
+  projects: ProjectDocSchema,
+  memberships: MembershipDocSchema,
+  api_keys: ApiKeyDocSchema,
+  assets: AssetDocSchema,
+  asset_probe_reports: ProbeReportDocSchema,
+  datasets: DatasetDocSchema,
+  dataset_versions: DatasetVersionDocSchema,
+  workflow_definitions: WorkflowDefinitionDocSchema,
+  workflow_definition_versions: WorkflowVersionDocSchema,
+  annotation_tasks: AnnotationTaskDocSchema,
+  annotations: AnnotationDocSchema,
+  plugins: PluginDocSchema,
+  storage_connections: StorageConnectionDocSchema,
+  custom_nodes: CustomNodeDocSchema,
+  audit_logs: AuditLogDocSchema,
+  secrets: SecretDocSchema,
+} satisfies Partial<Record<CollectionName, z.ZodType>>;

@@ -1,0 +1,214 @@
+import { extname } from 'node:path';
+import type { Collection, Db, Filter } from 'mongodb';
+import { paginate } from '../db/pagination';
+import {
+  ASSET_STATUSES,
+  ASSET_TYPES,
+  type AssetDoc,
+  type CreateAssetInput,
+  type CreateProbeReportInput,
+  type ProbeReportDoc,
+  type StorageConnectionDoc,
+} from '../domain/catalog';
+import type { AssetStorageRef } from '../domain/common';
+import { newId } from '../ids';
+import type { ObjectStore } from '../storage/object-store';
+import type { AuditLog } from './audit';
+import { pick } from './common';
+import { invalidField } from './errors';
+
+const SUMMARY = ['type', 'sourceType', 'displayName', 'status', 'sizeBytes', 'fileCount'] as const;
+
+interface Scope {
+  workspaceId: string;
+  projectId: string;
+}
+
+export interface AssetQuery {
+  type?: (typeof ASSET_TYPES)[number];
+  status?: (typeof ASSET_STATUSES)[number];
+}
+
+/** Every object a workspace owns in the platform bucket lives under this prefix. */
+export function workspaceKeyPrefix(workspaceId: string): string {
+  return `workspaces/${workspaceId}/`;
+}
+
+/** The filter the asset list route runs, served by the {projectId, type, createdAt} index. */
+export function assetListFilter(scope: Scope, q: AssetQuery): Filter<AssetDoc> {
+  const filter: Filter<AssetDoc> = { projectId: scope.projectId, workspaceId: scope.workspaceId };
+  if (q.type) filter.type = q.type;
+  if (q.status) filter.status = q.status;
+  return filter;
+}
+
+const FORMAT_BY_EXTENSION: Record<string, string> = {
+  '.h5': 'hdf5',
+  '.hdf5': 'hdf5',
+  '.bag': 'rosbag',
+  '.mcap': 'mcap',
+  '.mp4': 'mp4',
+  '.json': 'json',
+  '.jsonl': 'jsonl',
+  '.csv': 'csv',
+  '.parquet': 'parquet',
+  '.tar': 'tar',
+  '.gz': 'gzip',
+  '.zip': 'zip',
+};
+
+/** A storage key segment from a display name: no separators, no dot-only names, nothing unprintable. */
+function keySafeName(displayName: string): string {
+  const name = displayName.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '_').slice(0, 200);
+  return name || 'upload.bin';
+}
+
+export class AssetService {
+  readonly assets: Collection<AssetDoc>;
+  readonly probeReports: Collection<ProbeReportDoc>;
+  private readonly connections: Collection<StorageConnectionDoc>;
+
+  constructor(
+    db: Db,
+    private readonly audit: AuditLog,
+    private readonly store: ObjectStore,
+  ) {
+    this.assets = db.collection<AssetDoc>('assets');
+    this.probeReports = db.collection<ProbeReportDoc>('asset_probe_reports');
+    this.connections = db.collection<StorageConnectionDoc>('storage_connections');
+  }
+
+  get(assetId: string): Promise<AssetDoc | null> {
+    return this.assets.findOne({ _id: assetId });
+  }
+
+  list(scope: Scope, q: AssetQuery, page: { limit: number; cursor?: string }) {
+    return paginate(this.assets, assetListFilter(scope, q), page);
+  }
+
+  /** Registers bytes that already sit in object storage: one object, or everything under a prefix. */
+  async register(scope: Scope, input: CreateAssetInput, actorId: string): Promise<AssetDoc> {
+    const storageRef = await this.resolveStorageRef(scope.workspaceId, input);
+    const now = new Date();
+    const asset: AssetDoc = {
+      _id: newId('ast'),
+      ...scope,
+      type: input.type,
+      sourceType: input.sourceType,
+      displayName: input.displayName,
+      status: 'ready',
+      ...(storageRef ? { storageRef } : {}),
+      ...(input.sizeBytes !== undefined ? { sizeBytes: input.sizeBytes } : {}),
+      ...(input.fileCount !== undefined ? { fileCount: input.fileCount } : {}),
+      topLevelPaths: input.topLevelPaths,
+      detectedFormats: input.detectedFormats,
+      summary: input.summary,
+      createdBy: actorId,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.assets.insertOne(asset);
+    await this.audit.record({ actorId, ...scope, resourceType: 'asset', resourceId: asset._id, action: 'create', after: pick(asset, SUMMARY) });
+    return asset;
+  }
+
+  /**
+   * Without a storage connection, a reference must point into this workspace's part of the platform bucket: an
+   * asset can never name another tenant's objects. Through a connection, it must use that connection's bucket.
+   */
+  private async resolveStorageRef(workspaceId: string, input: CreateAssetInput): Promise<AssetStorageRef | undefined> {
+    if (!input.storageRef && input.prefix === undefined) {
+      if (input.storageConnectionId) throw invalidField('storageConnectionId', 'only meaningful with storageRef or prefix');
+      return undefined;
+    }
+    let bucket: string | undefined;
+    if (input.storageConnectionId) {
+      const connection = await this.connections.findOne({ _id: input.storageConnectionId, workspaceId, type: 'object_storage' });
+      if (!connection) throw invalidField('storageConnectionId', 'no such object storage connection in this workspace');
+      bucket = typeof connection.config.bucket === 'string' ? connection.config.bucket : undefined;
+    } else {
+      bucket = this.store.bucket;
+    }
+    const kind = input.prefix !== undefined ? 'prefix' : 'object';
+    const key = input.prefix ?? input.storageRef!.key;
+    const keyField = input.prefix !== undefined ? 'prefix' : 'storageRef.key';
+    const givenBucket = input.storageRef?.bucket ?? bucket;
+    if (!givenBucket) throw invalidField('storageConnectionId', 'the connection names no bucket; pass storageRef.bucket');
+    if (bucket && givenBucket !== bucket) throw invalidField('storageRef.bucket', `must be ${bucket}, the bucket of ${input.storageConnectionId ? 'the connection' : 'this platform'}`);
+    if (!input.storageConnectionId && !key.startsWith(workspaceKeyPrefix(workspaceId))) {
+      throw invalidField(keyField, `objects in the platform bucket must be under ${workspaceKeyPrefix(workspaceId)}`);
+    }
+    return {
+      kind,
+      bucket: givenBucket,
+      key,
+      uri: `s3://${givenBucket}/${key}`,
+      ...(input.storageRef?.checksum ? { checksum: input.storageRef.checksum } : {}),
+      ...(input.storageRef?.contentType ? { contentType: input.storageRef.contentType } : {}),
+      ...(input.storageRef?.size !== undefined ? { size: input.storageRef.size } : {}),
+      ...(input.storageConnectionId ? { storageConnectionId: input.storageConnectionId } : {}),
+    };
+  }
+
+  /** Stores uploaded bytes in object storage first, then records the asset (an orphan object, never a dangling asset). */
+  async upload(
+    scope: Scope,
+    input: { displayName: string; type: AssetDoc['type'] },
+    bytes: Buffer,
+    actorId: string,
+  ): Promise<AssetDoc> {
+    const _id = newId('ast');
+    const name = keySafeName(input.displayName);
+    const key = `${workspaceKeyPrefix(scope.workspaceId)}projects/${scope.projectId}/assets/${_id}/${name}`;
+    const ref = await this.store.putBuffer(key, bytes, 'application/octet-stream');
+    const format = FORMAT_BY_EXTENSION[extname(name).toLowerCase()];
+    const now = new Date();
+    const asset: AssetDoc = {
+      _id,
+      ...scope,
+      type: input.type,
+      sourceType: 'upload',
+      displayName: input.displayName,
+      status: 'ready',
+      storageRef: { kind: 'object', ...ref },
+      sizeBytes: bytes.length,
+      fileCount: 1,
+      topLevelPaths: [name],
+      detectedFormats: format ? [format] : [],
+      summary: {},
+      createdBy: actorId,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.assets.insertOne(asset);
+    await this.audit.record({ actorId, ...scope, resourceType: 'asset', resourceId: _id, action: 'upload', after: pick(asset, SUMMARY), metadata: { checksum: ref.checksum } });
+    return asset;
+  }
+
+  async createProbeReport(asset: AssetDoc, input: CreateProbeReportInput, actorId: string): Promise<ProbeReportDoc> {
+    const report: ProbeReportDoc = {
+      _id: newId('apr'),
+      assetId: asset._id,
+      workspaceId: asset.workspaceId,
+      projectId: asset.projectId,
+      ...input,
+      createdBy: actorId,
+      createdAt: new Date(),
+    };
+    await this.probeReports.insertOne(report);
+    await this.audit.record({
+      actorId,
+      workspaceId: asset.workspaceId,
+      projectId: asset.projectId,
+      resourceType: 'asset_probe_report',
+      resourceId: report._id,
+      action: 'create',
+      after: { assetId: asset._id, reportVersion: report.reportVersion, warningCount: report.warnings.length },
+    });
+    return report;
+  }
+
+  listProbeReports(asset: AssetDoc, page: { limit: number; cursor?: string }) {
+    return paginate(this.probeReports, { assetId: asset._id, workspaceId: asset.workspaceId }, page);
+  }
+}

@@ -1,0 +1,159 @@
+import type { Collection, Db, Filter } from 'mongodb';
+import { paginate } from '../db/pagination';
+import type { AssetDoc, CreateDatasetInput, CreateDatasetVersionInput, DatasetDoc, DatasetVersionDoc } from '../domain/catalog';
+import { newId } from '../ids';
+import type { ObjectStore } from '../storage/object-store';
+import type { AuditLog } from './audit';
+import { pick } from './common';
+import { clash, invalidField, ServiceError } from './errors';
+import { workspaceKeyPrefix } from './assets';
+
+const SUMMARY = ['name', 'type', 'status', 'latestVersionId'] as const;
+const MANIFEST_FORMAT_VERSION = 1;
+const MISSING_LISTED = 100;
+
+interface Scope {
+  workspaceId: string;
+  projectId: string;
+}
+
+/** What the manifest keeps of each asset: enough to find and describe its bytes without reading MongoDB. */
+const MANIFEST_FIELDS = { type: 1, displayName: 1, storageRef: 1, sizeBytes: 1, fileCount: 1, detectedFormats: 1, topLevelPaths: 1 } as const;
+
+export class DatasetService {
+  readonly datasets: Collection<DatasetDoc>;
+  readonly versions: Collection<DatasetVersionDoc>;
+  private readonly assets: Collection<AssetDoc>;
+
+  constructor(
+    db: Db,
+    private readonly audit: AuditLog,
+    private readonly store: ObjectStore,
+  ) {
+    this.datasets = db.collection<DatasetDoc>('datasets');
+    this.versions = db.collection<DatasetVersionDoc>('dataset_versions');
+    this.assets = db.collection<AssetDoc>('assets');
+  }
+
+  get(datasetId: string): Promise<DatasetDoc | null> {
+    return this.datasets.findOne({ _id: datasetId });
+  }
+
+  list(scope: Scope, q: { type?: string; status?: DatasetDoc['status'] }, page: { limit: number; cursor?: string }) {
+    const filter: Filter<DatasetDoc> = { projectId: scope.projectId, workspaceId: scope.workspaceId };
+    if (q.type) filter.type = q.type;
+    if (q.status) filter.status = q.status;
+    return paginate(this.datasets, filter, page);
+  }
+
+  /** Dataset names are unique per project (checked, not indexed: two racing creates could both pass). */
+  async create(scope: Scope, input: CreateDatasetInput, actorId: string): Promise<DatasetDoc> {
+    if (await this.datasets.findOne({ projectId: scope.projectId, name: input.name }, { projection: { _id: 1 } })) {
+      throw clash(`a dataset named "${input.name}" already exists in this project`, 'name');
+    }
+    const now = new Date();
+    const dataset: DatasetDoc = {
+      _id: newId('dst'),
+      ...scope,
+      name: input.name,
+      type: input.type,
+      description: input.description,
+      status: 'active',
+      latestVersionId: null,
+      summary: input.summary,
+      createdBy: actorId,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.datasets.insertOne(dataset);
+    await this.audit.record({ actorId, ...scope, resourceType: 'dataset', resourceId: dataset._id, action: 'create', after: pick(dataset, SUMMARY) });
+    return dataset;
+  }
+
+  /**
+   * An immutable snapshot: every asset must belong to the dataset's project. The manifest (the full asset list with
+   * storage references) goes to object storage; the version keeps assetIds for run input expansion, and becomes
+   * the dataset's latest.
+   */
+  async createVersion(dataset: DatasetDoc, input: CreateDatasetVersionInput, actorId: string): Promise<DatasetVersionDoc> {
+    const scope = { workspaceId: dataset.workspaceId, projectId: dataset.projectId };
+    if (await this.versions.findOne({ datasetId: dataset._id, versionTag: input.versionTag }, { projection: { _id: 1 } })) {
+      throw clash(`version ${input.versionTag} of this dataset already exists`, 'versionTag');
+    }
+    const wanted = input.sourceAssetId ? [input.sourceAssetId, ...input.assetIds] : input.assetIds;
+    const found = await this.assets.find({ _id: { $in: wanted }, ...scope }, { projection: MANIFEST_FIELDS }).toArray();
+    const byId = new Map(found.map((a) => [a._id, a]));
+    if (input.sourceAssetId && !byId.has(input.sourceAssetId)) throw invalidField('sourceAssetId', 'no such asset in this project');
+    this.assertAllFound(input.assetIds, byId);
+
+    const _id = newId('dsv');
+    const now = new Date();
+    const manifest = {
+      formatVersion: MANIFEST_FORMAT_VERSION,
+      datasetId: dataset._id,
+      versionId: _id,
+      versionTag: input.versionTag,
+      canonicalSchemaVersion: input.canonicalSchemaVersion ?? null,
+      sourceAsset: input.sourceAssetId ? manifestEntry(byId.get(input.sourceAssetId)!) : null,
+      assets: input.assetIds.map((id) => manifestEntry(byId.get(id)!)),
+      createdBy: actorId,
+      createdAt: now.toISOString(),
+    };
+    const key = `${workspaceKeyPrefix(scope.workspaceId)}projects/${scope.projectId}/datasets/${dataset._id}/versions/${_id}/manifest.json`;
+    const manifestRef = await this.store.putBuffer(key, Buffer.from(JSON.stringify(manifest)), 'application/json');
+
+    const version: DatasetVersionDoc = {
+      _id,
+      datasetId: dataset._id,
+      ...scope,
+      ...(input.sourceAssetId ? { sourceAssetId: input.sourceAssetId } : {}),
+      parentVersionId: dataset.latestVersionId,
+      versionTag: input.versionTag,
+      ...(input.canonicalSchemaVersion ? { canonicalSchemaVersion: input.canonicalSchemaVersion } : {}),
+      manifestRef,
+      assetIds: input.assetIds,
+      assetCount: input.assetIds.length,
+      stats: input.stats,
+      summary: input.summary,
+      status: 'ready',
+      createdBy: actorId,
+      createdAt: now,
+    };
+    await this.versions.insertOne(version);
+    await this.datasets.updateOne({ _id: dataset._id }, { $set: { latestVersionId: _id, updatedAt: now } });
+    await this.audit.record({
+      actorId,
+      ...scope,
+      resourceType: 'dataset_version',
+      resourceId: _id,
+      action: 'create',
+      after: { datasetId: dataset._id, versionTag: version.versionTag, assetCount: version.assetCount },
+    });
+    return version;
+  }
+
+  private assertAllFound(assetIds: string[], byId: Map<string, unknown>): void {
+    const missing = assetIds.flatMap((id, i) => (byId.has(id) ? [] : [{ field: `assetIds.${i}`, message: `no asset ${id} in this project` }]));
+    if (!missing.length) return;
+    throw new ServiceError(
+      400,
+      'validation_failed',
+      `assetIds: ${missing.length} asset(s) are not in this project, first ${missing[0]!.field}`,
+      missing.slice(0, MISSING_LISTED),
+    );
+  }
+
+  /** Versions newest first, without their asset id lists (GET one version for that). */
+  listVersions(dataset: DatasetDoc, page: { limit: number; cursor?: string }) {
+    return paginate(this.versions, { datasetId: dataset._id, workspaceId: dataset.workspaceId }, { ...page, projection: { assetIds: 0 } });
+  }
+
+  getVersion(dataset: DatasetDoc, versionId: string): Promise<DatasetVersionDoc | null> {
+    return this.versions.findOne({ _id: versionId, datasetId: dataset._id });
+  }
+}
+
+function manifestEntry(a: Pick<AssetDoc, '_id' | keyof typeof MANIFEST_FIELDS>) {
+  const { _id, ...rest } = a;
+  return { id: _id, ...rest };
+}

@@ -1,0 +1,40 @@
+import type { Db } from 'mongodb';
+import type { Config } from '../config';
+import type { ObjectStore } from '../storage/object-store';
+import { AnnotationService } from './annotations';
+import { ApiKeyService } from './api-keys';
+import { AssetService } from './assets';
+import { AuditLog } from './audit';
+import { CustomNodeService } from './custom-nodes';
+import { DatasetService } from './datasets';
+import { MembershipService } from './memberships';
+import { PluginService } from './plugins';
+import { ProjectService } from './projects';
+import { SecretBox, SecretStore } from './secrets';
+import { StorageConnectionService } from './storage-connections';
+import { UserService } from './users';
+import { WorkflowService } from './workflows';
+import { WorkspaceService } from './workspaces';
+
+/** Every platform service (tenancy, definitions, catalog), built once per process around one audit log. */
+export function createPlatformServices(deps: { db: Db; store: ObjectStore; config: Pick<Config, 'EMBOFLOW_SECRET_KEY'> }) {
+  const { db, store } = deps;
+  const audit = new AuditLog(db);
+  const memberships = new MembershipService(db, audit);
+  return {
+    audit,
+    memberships,
+    users: new UserService(db, audit, memberships),
+    workspaces: new WorkspaceService(db, audit),
+    projects: new ProjectService(db, audit),
+    apiKeys: new ApiKeyService(db, audit),
+    workflows: new WorkflowService(db, audit),
+    customNodes: new CustomNodeService(db, audit),
+    assets: new AssetService(db, audit, store),
+    datasets: new DatasetService(db, audit, store),
+    storageConnections: new StorageConnectionService(db, audit, new SecretStore(db, new SecretBox(deps.config.EMBOFLOW_SECRET_KEY))),
+    annotations: new AnnotationService(db, audit),
+    plugins: new PluginService(db, audit),
+  };
+}
+export type PlatformServices = ReturnType<typeof createPlatformServices>;

@@ -1,0 +1,242 @@
+import type { Collection, Db, Filter } from 'mongodb';
+import { z } from 'zod';
+import { type GraphProblem, validateContracts, validateGraphStructure } from '../dag/graph';
+import type { CustomNodeDoc, CreateWorkflowInput, CreateWorkflowVersionInput, WorkflowDefinitionDocument, WorkflowVersionDocument } from '../domain/definitions';
+import { type NodeContract, type RuntimeGraph, type RuntimeNode, RuntimeGraphSchema } from '../domain/runtime-graph';
+import { paginate } from '../db/pagination';
+import { newId } from '../ids';
+import type { AuditLog } from './audit';
+import { insertWithSlug, pick } from './common';
+import { clash, isDuplicateKey, missing, ServiceError } from './errors';
+import type { WorkflowDefinitionDoc, WorkflowVersionDoc } from './runs';
+
+// The run service reads what this service writes: a compile error here means the two shapes drifted apart.
+type Fits<T extends U, U> = T;
+export type DefinitionFitsRunService = Fits<WorkflowDefinitionDocument, WorkflowDefinitionDoc>;
+export type VersionFitsRunService = Fits<WorkflowVersionDocument, WorkflowVersionDoc>;
+
+const SUMMARY = ['name', 'slug', 'status', 'latestVersionNumber', 'publishedVersionNumber'] as const;
+
+interface Scope {
+  workspaceId: string;
+  projectId: string;
+}
+
+/** The least a graph needs for the checks that only look at ids, kinds and edges. */
+interface GraphShape {
+  nodes: ReadonlyArray<{ id: string; executorType: string }>;
+  edges: ReadonlyArray<{ source: string; target: string; condition?: string }>;
+}
+
+/**
+ * What this engine version cannot execute yet: approval and decision nodes, and conditional edges. Each use is one
+ * problem; lifting a restriction means deleting its line here.
+ */
+export function unsupportedFeatures(graph: GraphShape): GraphProblem[] {
+  const problems: GraphProblem[] = [];
+  graph.nodes.forEach((n, i) => {
+    if (n.executorType === 'approval' || n.executorType === 'decision') {
+      problems.push({ nodeId: n.id, path: `nodes.${i}.executorType`, message: `executorType ${n.executorType} is not supported by this engine version` });
+    }
+  });
+  graph.edges.forEach((e, i) => {
+    if (e.condition !== undefined) {
+      problems.push({ nodeId: e.target, path: `edges.${i}.condition`, message: 'edge conditions are not supported by this engine version' });
+    }
+  });
+  return problems;
+}
+
+/** The ids, kinds and edges of a graph that failed its schema, as far as they can be read. */
+function readableShape(raw: Record<string, unknown>): GraphShape {
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const objects = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is Record<string, unknown> => !!x && typeof x === 'object') : []);
+  return {
+    nodes: objects(raw.nodes).flatMap((n) => (str(n.id) ? [{ id: str(n.id)!, executorType: str(n.executorType) ?? '' }] : [])),
+    edges: objects(raw.edges).flatMap((e) =>
+      str(e.source) && str(e.target) ? [{ source: str(e.source)!, target: str(e.target)!, condition: e.condition === undefined ? undefined : String(e.condition) }] : [],
+    ),
+  };
+}
+
+function schemaProblems(error: z.ZodError, raw: Record<string, unknown>): GraphProblem[] {
+  const nodes = Array.isArray(raw.nodes) ? raw.nodes : [];
+  return error.issues.map((issue) => {
+    const [head, index] = issue.path;
+    const node = head === 'nodes' && typeof index === 'number' ? (nodes[index] as { id?: unknown } | undefined) : undefined;
+    return { nodeId: typeof node?.id === 'string' ? node.id : undefined, path: issue.path.map(String).join('.') || '(graph)', message: issue.message };
+  });
+}
+
+/** The filter the workflow list route runs, served by the projectId index. */
+export function workflowListFilter(scope: Scope, q: { status?: 'active' | 'archived' }): Filter<WorkflowDefinitionDocument> {
+  const filter: Filter<WorkflowDefinitionDocument> = { projectId: scope.projectId, workspaceId: scope.workspaceId };
+  if (q.status) filter.status = q.status;
+  return filter;
+}
+
+export class WorkflowService {
+  readonly definitions: Collection<WorkflowDefinitionDocument>;
+  readonly versions: Collection<WorkflowVersionDocument>;
+  private readonly customNodes: Collection<CustomNodeDoc>;
+
+  constructor(
+    db: Db,
+    private readonly audit: AuditLog,
+  ) {
+    this.definitions = db.collection<WorkflowDefinitionDocument>('workflow_definitions');
+    this.versions = db.collection<WorkflowVersionDocument>('workflow_definition_versions');
+    this.customNodes = db.collection<CustomNodeDoc>('custom_nodes');
+  }
+
+  get(workflowId: string): Promise<WorkflowDefinitionDocument | null> {
+    return this.definitions.findOne({ _id: workflowId });
+  }
+
+  list(scope: Scope, q: { status?: 'active' | 'archived' }, page: { limit: number; cursor?: string }) {
+    return paginate(this.definitions, workflowListFilter(scope, q), page);
+  }
+
+  async create(scope: Scope, input: CreateWorkflowInput, actorId: string): Promise<WorkflowDefinitionDocument> {
+    const now = new Date();
+    const _id = newId('wfd');
+    const def = await insertWithSlug(
+      this.definitions,
+      (slug): WorkflowDefinitionDocument => ({
+        _id,
+        ...scope,
+        name: input.name,
+        slug,
+        description: input.description,
+        status: 'active',
+        latestVersionNumber: 0,
+        publishedVersionNumber: null,
+        createdBy: actorId,
+        createdAt: now,
+        updatedAt: now,
+      }),
+      { chosen: input.slug, name: input.name, fallback: 'workflow', what: 'workflow' },
+    );
+    await this.audit.record({ actorId, ...scope, resourceType: 'workflow_definition', resourceId: _id, action: 'create', after: pick(def, SUMMARY) });
+    return def;
+  }
+
+  /**
+   * Checks a runtime graph completely: its schema, its structure, its contracts (custom nodes resolved inside the
+   * project) and what this engine supports. Every problem is reported in one 400 invalid_graph.
+   */
+  async validateRuntimeGraph(scope: Scope, raw: Record<string, unknown>): Promise<RuntimeGraph> {
+    const parsed = RuntimeGraphSchema.safeParse(raw);
+    const problems: GraphProblem[] = [];
+    if (parsed.success) {
+      problems.push(...validateGraphStructure(parsed.data), ...unsupportedFeatures(parsed.data));
+      problems.push(...(await this.contractProblems(scope, parsed.data)));
+    } else {
+      const shape = readableShape(raw);
+      problems.push(...schemaProblems(parsed.error, raw), ...unsupportedFeatures(shape));
+      // The structural checks read only ids and edge ends, which the readable shape has.
+      problems.push(...validateGraphStructure(shape as unknown as Pick<RuntimeGraph, 'nodes' | 'edges'>));
+    }
+    if (problems.length || !parsed.success) {
+      const listed = problems.slice(0, 5).map((p) => `${p.path}: ${p.message}`).join('; ');
+      throw new ServiceError(400, 'invalid_graph', `runtimeGraph has ${problems.length} problem(s): ${listed}${problems.length > 5 ? '; ...' : ''}`, problems);
+    }
+    return parsed.data;
+  }
+
+  /** Custom nodes must exist in the same project; contracts come from the node, else from its custom node. */
+  private async contractProblems(scope: Scope, graph: RuntimeGraph): Promise<GraphProblem[]> {
+    const problems: GraphProblem[] = [];
+    const referenced = [...new Set(graph.nodes.flatMap((n) => (n.executorType === 'docker' && n.executorConfig.customNodeId ? [n.executorConfig.customNodeId] : [])))];
+    const found = referenced.length
+      ? await this.customNodes.find({ _id: { $in: referenced }, ...scope }, { projection: { contract: 1 } }).toArray()
+      : [];
+    const contracts = new Map<string, NodeContract>(found.map((c) => [c._id, c.contract]));
+    graph.nodes.forEach((n, i) => {
+      if (n.executorType === 'docker' && n.executorConfig.customNodeId && !contracts.has(n.executorConfig.customNodeId)) {
+        problems.push({ nodeId: n.id, path: `nodes.${i}.executorConfig.customNodeId`, message: `custom node ${n.executorConfig.customNodeId} not found in this project` });
+      }
+    });
+    const contractOf = (n: RuntimeNode): NodeContract | undefined =>
+      n.contract ?? (n.executorType === 'docker' && n.executorConfig.customNodeId ? contracts.get(n.executorConfig.customNodeId) : undefined);
+    problems.push(...validateContracts(graph, contractOf));
+    return problems;
+  }
+
+  /** A new immutable version: validated first, then numbered latest+1 by an atomic $inc on the definition. */
+  async createVersion(def: WorkflowDefinitionDocument, input: CreateWorkflowVersionInput, actorId: string): Promise<WorkflowVersionDocument> {
+    const scope = { workspaceId: def.workspaceId, projectId: def.projectId };
+    const runtimeGraph = await this.validateRuntimeGraph(scope, input.runtimeGraph);
+    const now = new Date();
+    const head = await this.definitions.findOneAndUpdate(
+      { _id: def._id },
+      { $inc: { latestVersionNumber: 1 }, $set: { updatedAt: now } },
+      { returnDocument: 'after', projection: { latestVersionNumber: 1 } },
+    );
+    if (!head) throw missing('workflow');
+    const version: WorkflowVersionDocument = {
+      _id: newId('wfv'),
+      workflowDefinitionId: def._id,
+      ...scope,
+      versionNumber: head.latestVersionNumber,
+      visualGraph: input.visualGraph ?? null,
+      logicGraph: input.logicGraph ?? null,
+      runtimeGraph,
+      pluginRefs: input.pluginRefs,
+      summary: input.summary,
+      createdBy: actorId,
+      createdAt: now,
+    };
+    try {
+      await this.versions.insertOne(version);
+    } catch (err) {
+      // Only possible if the counter was reset by hand: the unique index keeps versions immutable regardless.
+      if (isDuplicateKey(err)) throw clash(`version ${version.versionNumber} already exists`);
+      throw err;
+    }
+    await this.audit.record({
+      actorId,
+      ...scope,
+      resourceType: 'workflow_version',
+      resourceId: version._id,
+      action: 'create',
+      after: { workflowDefinitionId: def._id, versionNumber: version.versionNumber, nodeCount: runtimeGraph.nodes.length, edgeCount: runtimeGraph.edges.length },
+    });
+    return version;
+  }
+
+  /** Versions newest first, without their graphs (GET one version for those). */
+  listVersions(def: WorkflowDefinitionDocument, page: { limit: number; cursor?: string }) {
+    return paginate(this.versions, { workflowDefinitionId: def._id, workspaceId: def.workspaceId }, {
+      ...page,
+      projection: { visualGraph: 0, logicGraph: 0, runtimeGraph: 0 },
+    });
+  }
+
+  getVersion(def: WorkflowDefinitionDocument, versionNumber: number): Promise<WorkflowVersionDocument | null> {
+    return this.versions.findOne({ workflowDefinitionId: def._id, versionNumber });
+  }
+
+  async publish(def: WorkflowDefinitionDocument, versionNumber: number, actorId: string): Promise<WorkflowDefinitionDocument> {
+    const version = await this.versions.findOne({ workflowDefinitionId: def._id, versionNumber }, { projection: { _id: 1 } });
+    if (!version) throw missing(`version ${versionNumber}`);
+    const updated = await this.definitions.findOneAndUpdate(
+      { _id: def._id },
+      { $set: { publishedVersionNumber: versionNumber, updatedAt: new Date() } },
+      { returnDocument: 'after' },
+    );
+    if (!updated) throw missing('workflow');
+    await this.audit.record({
+      actorId,
+      workspaceId: def.workspaceId,
+      projectId: def.projectId,
+      resourceType: 'workflow_definition',
+      resourceId: def._id,
+      action: 'publish',
+      before: { publishedVersionNumber: def.publishedVersionNumber },
+      after: { publishedVersionNumber: versionNumber },
+      metadata: { versionId: version._id },
+    });
+    return updated;
+  }
+}

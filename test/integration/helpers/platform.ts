@@ -1,0 +1,131 @@
+// Fixtures for the platform suites: one in-process API per file, tenants with a key per role, and a database
+// fingerprint to prove a request wrote nothing.
+import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Db } from 'mongodb';
+import request from 'supertest';
+import { COLLECTIONS } from '../../../src/db/indexes';
+import type { Role } from '../../../src/services/auth';
+import { seedUser, seedWorkspace, startTestApp, type TestApp } from '../../support/app';
+
+/** 32+ characters: the storage-connection secret key of every platform test app. */
+export const TEST_SECRET_KEY = 'test-only-secret-key-0123456789abcdef';
+
+export interface PlatformApp extends TestApp {
+  url: string;
+  server: Server;
+}
+
+/** The real app, listening once on an ephemeral port (supertest would otherwise start a server per request). */
+export async function startPlatformApp(overrides: Record<string, string> = {}): Promise<PlatformApp> {
+  const t = await startTestApp({ EMBOFLOW_SECRET_KEY: TEST_SECRET_KEY, ...overrides }, { rateLimitPerMinute: 10_000_000 });
+  return listen(t);
+}
+
+export async function listen<T extends { app: Parameters<typeof createServer>[1]; close(): Promise<void> }>(t: T): Promise<T & { url: string; server: Server }> {
+  const server = createServer(t.app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    ...t,
+    url,
+    server,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await t.close();
+    },
+  };
+}
+
+export type Method = 'get' | 'post' | 'patch' | 'delete';
+
+/** A caller holding one API key. */
+export class Client {
+  constructor(
+    readonly url: string,
+    readonly apiKey: string,
+    readonly userId = '',
+  ) {}
+
+  call(method: Method, path: string, body?: unknown): request.Test {
+    const req = request(this.url)[method](path).set('Authorization', `Bearer ${this.apiKey}`);
+    return body === undefined ? req : req.send(body as object);
+  }
+
+  get(path: string) {
+    return this.call('get', path);
+  }
+  post(path: string, body: unknown = {}) {
+    return this.call('post', path, body);
+  }
+  patch(path: string, body: unknown) {
+    return this.call('patch', path, body);
+  }
+  delete(path: string) {
+    return this.call('delete', path);
+  }
+}
+
+export const ROLE_LIST: Role[] = ['viewer', 'editor', 'admin', 'owner'];
+
+export interface Tenant {
+  workspaceId: string;
+  projectId: string;
+  /** One member per role, each with their own key. */
+  as: Record<Role, Client>;
+}
+
+/** A workspace with a project and one member per role. */
+export async function seedTenant(t: PlatformApp, name: string): Promise<Tenant> {
+  const { workspaceId, projectId } = await seedWorkspace(t.db, name);
+  const as = {} as Record<Role, Client>;
+  for (const role of ROLE_LIST) {
+    const { userId, apiKey } = await seedUser(t.db, [{ workspaceId, role }]);
+    as[role] = new Client(t.url, apiKey, userId);
+  }
+  return { workspaceId, projectId, as };
+}
+
+/** Every collection's documents, canonically serialised (api_keys.lastUsedAt moves on any authenticated call). */
+async function dump(db: Db): Promise<Record<string, unknown[]>> {
+  const out: Record<string, unknown[]> = {};
+  await Promise.all(
+    COLLECTIONS.map(async (name) => {
+      const docs = await db.collection(name).find({}).sort({ _id: 1 }).toArray();
+      out[name] = docs.map((d) => (name === 'api_keys' ? { ...d, lastUsedAt: undefined } : d));
+    }),
+  );
+  return out;
+}
+
+/** Document counts per collection and a hash of everything: equal fingerprints mean nothing was written. */
+export async function fingerprint(db: Db): Promise<{ counts: Record<string, number>; hash: string }> {
+  const all = await dump(db);
+  const counts = Object.fromEntries(Object.entries(all).map(([k, v]) => [k, v.length]));
+  return { counts, hash: createHash('sha256').update(JSON.stringify(all)).digest('hex') };
+}
+
+/** Runs tasks with bounded concurrency (the API is shared; FerretDB serialises writes anyway). */
+export async function inParallel<T>(items: T[], limit: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await fn(items[i]!, i);
+      }
+    }),
+  );
+}
+
+/** A minimal valid runtime graph. */
+export function simpleGraph(image = 'emboflow/tools:local') {
+  return {
+    nodes: [
+      { id: 'a', executorType: 'docker', executorConfig: { image, command: ['true'] } },
+      { id: 'b', executorType: 'builtin', executorConfig: { op: 'noop' } },
+    ],
+    edges: [{ source: 'a', target: 'b' }],
+  };
+}

@@ -1,0 +1,97 @@
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  type Worker,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
+import type { Db } from 'mongodb';
+import { ContainerRunner, dockerFromHost } from '../../src/docker/container-runner';
+import { RuntimeGraphSchema, type RuntimeGraphInput } from '../../src/domain/runtime-graph';
+import { newId } from '../../src/ids';
+import { createLogger } from '../../src/logger';
+import { createWorkers } from '../../src/temporal/worker';
+import type { TestApp } from './app';
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** Bundling the workflow code takes seconds: once per test process. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } as never });
+  return bundle;
+}
+
+export interface Engine {
+  runner: ContainerRunner;
+  workers: Worker[];
+  stop(): Promise<void>;
+}
+
+/** Real Temporal workers for the test app's config, polling its own prefixed task queues. */
+let runtimeInstalled = false;
+
+export async function startEngine(t: TestApp, queues?: string[]): Promise<Engine> {
+  if (!runtimeInstalled) {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    runtimeInstalled = true;
+  }
+  const config = queues ? { ...t.config, WORKER_TASK_QUEUES: queues } : t.config;
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const runner = new ContainerRunner(dockerFromHost(config.DOCKER_HOST));
+  const workers = await createWorkers({
+    config,
+    db: t.db,
+    store: t.store,
+    runner,
+    logger: createLogger('warn', { process: 'test-worker' }),
+    connection,
+    workflowBundle: await workflowBundle(),
+  });
+  const running = Promise.all(workers.map((w) => w.run()));
+  return {
+    runner,
+    workers,
+    async stop() {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}
+
+/** A published workflow with one version holding `graph`, inserted directly. */
+export async function seedWorkflow(
+  db: Db,
+  scope: { workspaceId: string; projectId: string },
+  graph: RuntimeGraphInput,
+  name = 'wf',
+): Promise<{ workflowId: string; versionId: string }> {
+  const now = new Date();
+  const workflowId = newId('wfl');
+  const versionId = newId('wfv');
+  await db.collection('workflow_definitions').insertOne({
+    _id: workflowId as never,
+    ...scope,
+    name,
+    slug: `${name}-${workflowId.slice(-10)}`,
+    status: 'active',
+    latestVersionNumber: 1,
+    publishedVersionNumber: 1,
+    createdBy: 'seed',
+    createdAt: now,
+    updatedAt: now,
+  });
+  await db.collection('workflow_definition_versions').insertOne({
+    _id: versionId as never,
+    workflowDefinitionId: workflowId,
+    ...scope,
+    versionNumber: 1,
+    visualGraph: {},
+    logicGraph: {},
+    runtimeGraph: RuntimeGraphSchema.parse(graph),
+    pluginRefs: [],
+    createdBy: 'seed',
+    createdAt: now,
+  });
+  return { workflowId, versionId };
+}
