@@ -92,7 +92,8 @@ export interface RunTaskDoc {
   attempt: number;
   /** Bumped when a task retry resets the node; mirror writes of an older generation are ignored. */
   generation: number;
-  attempts: AttemptRecord[];
+  /** Keyed by attempt number, so recording an attempt is one idempotent $set. */
+  attempts: Record<string, AttemptRecord>;
   assetIds: string[];
   upstreamNodeIds: string[];
   outputArtifactIds: string[];

@@ -197,7 +197,7 @@ export class RunService {
       status: 'pending',
       attempt: 0,
       generation: 0,
-      attempts: [],
+      attempts: {},
       assetIds,
       upstreamNodeIds: upstream.get(n.id) ?? [],
       outputArtifactIds: [],

@@ -32,7 +32,7 @@ let runtimeInstalled = false;
 
 export async function startEngine(t: TestApp, queues?: string[]): Promise<Engine> {
   if (!runtimeInstalled) {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
     runtimeInstalled = true;
   }
   const config = queues ? { ...t.config, WORKER_TASK_QUEUES: queues } : t.config;
