@@ -51,7 +51,7 @@ export class ApiKeyService {
     const updated = await this.keys.findOneAndUpdate(
       { _id: doc._id, status: 'active' },
       { $set: { status: 'revoked', revokedAt: now, revokedBy: actorId } },
-      { returnDocument: 'after', projection: { hash: 0 } },
+      { returnDocument: 'after' },
     );
     if (!updated) throw missing('api key');
     await this.audit.record({

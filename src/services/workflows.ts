@@ -171,7 +171,8 @@ export class WorkflowService {
     const head = await this.definitions.findOneAndUpdate(
       { _id: def._id },
       { $inc: { latestVersionNumber: 1 }, $set: { updatedAt: now } },
-      { returnDocument: 'after', projection: { latestVersionNumber: 1 } },
+      // No projection: FerretDB's findAndModify does not implement one.
+      { returnDocument: 'after' },
     );
     if (!head) throw missing('workflow');
     const version: WorkflowVersionDocument = {

@@ -129,3 +129,88 @@ export function simpleGraph(image = 'emboflow/tools:local') {
     edges: [{ source: 'a', target: 'b' }],
   };
 }
+
+let counter = 0;
+/** A name no other call in this process has used. */
+export function unique(prefix: string): string {
+  counter += 1;
+  return `${prefix}-${counter}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** Answers the created object's id, failing loudly (with the answer) when the API did not create it. */
+async function created(req: request.Test, what: string): Promise<string> {
+  const res = await req;
+  if (res.status !== 201) throw new Error(`creating a ${what}: expected 201, got ${res.status} ${JSON.stringify(res.body)}`);
+  return (res.body as { id: string }).id;
+}
+
+/** Creates objects of every kind through the API, as one caller, inside one workspace and project. */
+export class Builder {
+  constructor(
+    readonly c: Client,
+    readonly scope: { workspaceId: string; projectId: string },
+  ) {}
+
+  project(): Promise<string> {
+    return created(this.c.post(`/v1/workspaces/${this.scope.workspaceId}/projects`, { name: unique('Project') }), 'project');
+  }
+  workflow(projectId = this.scope.projectId): Promise<string> {
+    return created(this.c.post(`/v1/projects/${projectId}/workflows`, { name: unique('Workflow') }), 'workflow');
+  }
+  async version(workflowId: string, runtimeGraph: unknown = simpleGraph()): Promise<number> {
+    const res = await this.c.post(`/v1/workflows/${workflowId}/versions`, { runtimeGraph });
+    if (res.status !== 201) throw new Error(`version: ${res.status} ${JSON.stringify(res.body)}`);
+    return (res.body as { versionNumber: number }).versionNumber;
+  }
+  customNode(contract = { inputs: ['file'], outputs: ['json'] }): Promise<string> {
+    return created(
+      this.c.post(`/v1/projects/${this.scope.projectId}/custom-nodes`, {
+        name: unique('Node'),
+        contract,
+        source: { kind: 'image', image: 'emboflow/tools:local' },
+      }),
+      'custom node',
+    );
+  }
+  asset(bucket: string): Promise<string> {
+    const key = `workspaces/${this.scope.workspaceId}/raw/${unique('file')}.h5`;
+    return created(
+      this.c.post(`/v1/projects/${this.scope.projectId}/assets`, {
+        type: 'hdf5_dataset',
+        displayName: unique('Asset'),
+        storageRef: { bucket, key },
+        sizeBytes: 10,
+        detectedFormats: ['hdf5'],
+      }),
+      'asset',
+    );
+  }
+  dataset(): Promise<string> {
+    return created(this.c.post(`/v1/projects/${this.scope.projectId}/datasets`, { name: unique('Dataset') }), 'dataset');
+  }
+  datasetVersion(datasetId: string, assetIds: string[]): Promise<string> {
+    return created(this.c.post(`/v1/datasets/${datasetId}/versions`, { versionTag: unique('v'), assetIds }), 'dataset version');
+  }
+  storageConnection(secret?: string): Promise<string> {
+    return created(
+      this.c.post(`/v1/workspaces/${this.scope.workspaceId}/storage-connections`, {
+        type: 'object_storage',
+        provider: 's3',
+        name: unique('Connection'),
+        config: { bucket: 'external-bucket', endpoint: 'https://s3.example.com' },
+        ...(secret ? { secret } : {}),
+      }),
+      'storage connection',
+    );
+  }
+  annotationTask(assetId: string): Promise<string> {
+    return created(
+      this.c.post(`/v1/projects/${this.scope.projectId}/annotation-tasks`, {
+        targetType: 'asset',
+        targetRef: { id: assetId },
+        labelType: 'bbox',
+      }),
+      'annotation task',
+    );
+  }
+}

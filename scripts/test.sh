@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# npm test: installs and starts what the tests need (the stack, the local images), then runs the whole suite:
+# typecheck, lint, unit tests, then integration and end-to-end tests against the real servers.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$REPO_DIR"
+
+ensure_node_modules
+bash scripts/stack.sh up
+bash scripts/images.sh
+load_stack_env
+
+results="$EMBOFLOW_DATA_DIR/test-results"
+rm -rf "$results" && mkdir -p "$results"
+
+log "typecheck"
+npx tsc --noEmit -p .
+log "lint"
+npx eslint .
+
+status=0
+log "unit tests"
+npx jest -c jest.unit.config.js --json --outputFile="$results/unit.json" || status=1
+log "integration and end-to-end tests"
+npx jest -c jest.integration.config.js --json --outputFile="$results/integration.json" "$@" || status=1
+
+# One plain closing line over both suites.
+node -e '
+  const fs = require("fs");
+  let passed = 0, failed = 0, skipped = 0;
+  for (const f of process.argv.slice(1)) {
+    if (!fs.existsSync(f)) { failed++; continue; }
+    const r = JSON.parse(fs.readFileSync(f, "utf8"));
+    passed += r.numPassedTests; failed += r.numFailedTests + r.numRuntimeErrorTestSuites; skipped += r.numPendingTests + r.numTodoTests;
+  }
+  console.log(`emboflow: ${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
+' "$results/unit.json" "$results/integration.json"
+exit $status
