@@ -21,6 +21,9 @@ const RESULT_PREVIEW_MAX_BYTES = 64 * 1024;
 const TICK_MS = 2000;
 const METRICS_SAMPLE_EVERY_MS = 15_000;
 const NODE_UID = 65534;
+/** Assets in EmboFlow's bucket up to these sizes are copied in read-only; larger ones are passed by reference. */
+const STAGED_ASSET_MAX_BYTES = 64 * 1024 * 1024;
+const STAGED_ASSETS_TOTAL_MAX_BYTES = 256 * 1024 * 1024;
 
 const CONTENT_TYPES: Record<string, string> = {
   '.json': 'application/json',
@@ -122,12 +125,34 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
   }
 
   async function stageInputs(input: NodeInput, run: WorkflowRunDoc, workDir: string, attempt: number) {
+    type AssetRow = { _id: string; type?: string; displayName?: string; sizeBytes?: number; storageRef?: { bucket?: string; key?: string } };
     const assets = input.assetIds.length
       ? await db
-          .collection<{ _id: string; storageRef?: unknown; type?: string; displayName?: string }>('assets')
-          .find({ _id: { $in: input.assetIds }, workspaceId: run.workspaceId }, { projection: { storageRef: 1, type: 1, displayName: 1 } })
+          .collection<AssetRow>('assets')
+          .find({ _id: { $in: input.assetIds }, workspaceId: run.workspaceId }, { projection: { storageRef: 1, type: 1, displayName: 1, sizeBytes: 1 } })
           .toArray()
       : [];
+    const entries: ArchiveEntry[] = [
+      { type: 'directory', path: 'inputs', mode: 0o555 },
+      { type: 'directory', path: 'assets', mode: 0o555 },
+      { type: 'directory', path: 'outputs', mode: 0o755, uid: NODE_UID },
+    ];
+    const stagedDirs = new Map<string, string>();
+    let stagedBytes = 0;
+    for (const a of assets) {
+      const ref = a.storageRef;
+      const size = a.sizeBytes ?? Infinity;
+      if (!ref?.key || ref.bucket !== store.bucket || size > STAGED_ASSET_MAX_BYTES) continue;
+      if (stagedBytes + size > STAGED_ASSETS_TOTAL_MAX_BYTES) continue;
+      stagedBytes += size;
+      const name = ref.key.split('/').pop()!;
+      const local = join(workDir, 'assets', a._id, name);
+      await mkdir(dirname(local), { recursive: true });
+      await writeFile(local, await store.getBuffer(ref.key));
+      entries.push({ type: 'directory', path: `assets/${a._id}`, mode: 0o555 });
+      entries.push({ type: 'file', path: `assets/${a._id}/${name}`, mode: 0o444, localPath: local });
+      stagedDirs.set(a._id, `${WORK_DIR}/assets/${a._id}`);
+    }
     const context = {
       runId: input.runId,
       nodeId: input.nodeId,
@@ -135,7 +160,13 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
       workspaceId: run.workspaceId,
       projectId: run.projectId,
       assetIds: input.assetIds,
-      assets: assets.map((a) => ({ id: a._id, type: a.type, displayName: a.displayName, storageRef: a.storageRef })),
+      assets: assets.map((a) => ({
+        id: a._id,
+        type: a.type,
+        displayName: a.displayName,
+        storageRef: a.storageRef,
+        dir: stagedDirs.get(a._id) ?? null,
+      })),
       datasetIds: run.datasetIds,
       params: run.params,
       inputs: input.upstream.map((u) => ({
@@ -144,11 +175,7 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
         artifacts: u.artifacts.map((a) => ({ id: a.id, path: a.path, checksum: a.checksum, size: a.size })),
       })),
     };
-    const entries: ArchiveEntry[] = [
-      { type: 'file', path: 'context.json', mode: 0o444, content: Buffer.from(JSON.stringify(context, null, 2)) },
-      { type: 'directory', path: 'inputs', mode: 0o555 },
-      { type: 'directory', path: 'outputs', mode: 0o755, uid: NODE_UID },
-    ];
+    entries.unshift({ type: 'file', path: 'context.json', mode: 0o444, content: Buffer.from(JSON.stringify(context, null, 2)) });
     const dirs = new Set<string>();
     for (const u of input.upstream) {
       entries.push({ type: 'directory', path: `inputs/${u.nodeId}`, mode: 0o555 });

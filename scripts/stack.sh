@@ -241,10 +241,20 @@ cmd_logs() {
   done
 }
 
+# Exit 0 when every part this stack starts is running (used by npm start to leave a running stack alone).
+cmd_is_up() {
+  for part in "${PARTS[@]}"; do
+    [ "$part" = docker ] && docker_answers "${DOCKER_HOST:-unix:///var/run/docker.sock}" && continue
+    [ "$part" = mongo ] && [ -n "${MONGODB_URI:-}" ] && ! alive mongo && continue
+    alive "$part" || return 1
+  done
+}
+
 case "${1:-}" in
   up) cmd_up ;;
+  is-up) cmd_is_up ;;
   down) cmd_down ;;
   status) cmd_status ;;
   logs) shift; cmd_logs "$@" ;;
-  *) echo "usage: npm run stack -- up|down|status|logs [temporal|mongo|docker|s3]" >&2; exit 2 ;;
+  *) echo "usage: npm run stack -- up|down|status|is-up|logs [temporal|mongo|docker|s3]" >&2; exit 2 ;;
 esac

@@ -21,10 +21,13 @@ export function toApiError(err: unknown): unknown {
   return err instanceof ServiceError ? new ApiError(err.status, err.code, err.message, err.details) : err;
 }
 
+/** Routes that declare no query accept none: a stray parameter is a 400, not silently ignored. */
+const NoQuery = z.object({}).strict();
+
 export function platformRoutes(api: ApiRegistry): PlatformRoutes {
   return {
     route(spec, handler) {
-      api.route(spec, async (req, parsed, res) => {
+      api.route({ ...spec, query: spec.query ?? NoQuery }, async (req, parsed, res) => {
         try {
           return await handler(req, parsed, res);
         } catch (err) {

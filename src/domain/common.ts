@@ -23,14 +23,16 @@ export const EmailSchema = z.email().max(254).transform((e) => e.toLowerCase());
 const MAX_KEY_LENGTH = 200;
 
 /**
- * The first key or value in free-form JSON that MongoDB-compatible servers refuse (FerretDB rejects keys with
- * '.', and every server rejects non-finite numbers — JSON.parse turns 1e400 into Infinity), so it is a 400 here
- * rather than a 5xx at insert time. Operator and prototype keys are already refused by the body middleware.
+ * The first key or value in free-form JSON that MongoDB-compatible servers refuse, so it is a 400 here rather than
+ * a 5xx at insert time: FerretDB rejects keys with '.' and arrays nested directly in arrays, and every server
+ * rejects non-finite numbers (JSON.parse turns 1e400 into Infinity). Operator and prototype keys are already
+ * refused by the body middleware.
  */
 export function findUnstorable(value: unknown, path: Array<string | number> = []): { path: Array<string | number>; message: string } | undefined {
   if (typeof value === 'number' && !Number.isFinite(value)) return { path, message: 'numbers must be finite' };
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
+      if (Array.isArray(value[i])) return { path: [...path, i], message: 'arrays directly inside arrays cannot be stored; wrap each inner array in an object' };
       const found = findUnstorable(value[i], [...path, i]);
       if (found) return found;
     }

@@ -61,7 +61,7 @@ describe('contracts', () => {
         { source: 'probe', target: 'report' },
       ],
     };
-    const problems = validateContracts(graph, (n: { contract?: never }) => n.contract);
+    const problems = validateContracts(graph, (n) => n.contract);
     expect(problems).toEqual([
       { nodeId: 'convert', path: 'edges.0', message: '"probe" produces [quality_report] but "convert" accepts [hdf5]' },
     ]);
