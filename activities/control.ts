@@ -1,3 +1,4 @@
+import type { Db } from 'mongodb';
 import type { RunOutcome } from '../src/dag/scheduler';
 import type { RuntimeNode } from '../src/domain/runtime-graph';
 import type { RunStore } from '../src/db/runs';
@@ -11,13 +12,24 @@ function taskQueueOf(node: RuntimeNode, fallback: string): string {
 }
 
 /** Activities that read the plan and write run-level state into the mirror. */
-export function createControlActivities(runs: RunStore, defaultTaskQueue: string, taskQueuePrefix: string) {
+export function createControlActivities(db: Db, runs: RunStore, defaultTaskQueue: string, taskQueuePrefix: string) {
   return {
     async loadRunPlan(runId: string): Promise<RunPlan> {
       const run = await runs.getRun(runId);
       if (!run) throw runNotFound(runId);
       const tasks = new Map((await runs.listTasks(runId)).map((t) => [t.nodeId, t]));
       const graph = run.runtimeSnapshot;
+      const customIds = graph.nodes.flatMap((n) => (n.executorType === 'docker' && n.executorConfig.customNodeId ? [n.executorConfig.customNodeId] : []));
+      const dockerfileSourced = new Set(
+        customIds.length
+          ? (
+              await db
+                .collection<{ _id: string }>('custom_nodes')
+                .find({ _id: { $in: customIds }, workspaceId: run.workspaceId, 'source.kind': 'dockerfile' }, { projection: { _id: 1 } })
+                .toArray()
+            ).map((c) => c._id)
+          : [],
+      );
       const nodes: PlanNode[] = graph.nodes.map((n) => ({
         id: n.id,
         executorType: n.executorType,
@@ -27,6 +39,7 @@ export function createControlActivities(runs: RunStore, defaultTaskQueue: string
         timerSeconds: n.executorType === 'timer' ? n.executorConfig.seconds : undefined,
         generation: tasks.get(n.id)?.generation ?? 0,
         attemptBase: tasks.get(n.id)?.attempt ?? 0,
+        build: n.executorType === 'docker' && !!n.executorConfig.customNodeId && dockerfileSourced.has(n.executorConfig.customNodeId),
       }));
       return {
         runId,

@@ -9,10 +9,11 @@ import type { RunStore } from '../src/db/runs';
 import { type ArchiveEntry, type ContainerRunner, LABEL_PREFIX, WORK_DIR } from '../src/docker/container-runner';
 import type { ArtifactDoc, ArtifactRef, RunTaskDoc, WorkflowRunDoc } from '../src/domain/run';
 import { runTaskId } from '../src/domain/run';
-import type { DockerExecutorConfig } from '../src/domain/runtime-graph';
+import type { DockerExecutorConfig, NodeContract } from '../src/domain/runtime-graph';
 import type { Logger } from '../src/logger';
 import type { ObjectStore } from '../src/storage/object-store';
-import { containerFailed, nodeConfigError, runNotFound } from './errors';
+import { checkOutputContract } from './contract';
+import { containerFailed, nodeConfigError, outputContractViolated, runNotFound } from './errors';
 import type { NodeInput, NodeResult } from './types';
 
 export const LOG_TAIL_LINES = 200;
@@ -114,14 +115,15 @@ function digestLogs(frames: Array<{ stream: 'stdout' | 'stderr'; data: Buffer }>
 export function createDockerNodeActivity(deps: DockerNodeDeps) {
   const { db, runs, store, runner, logger } = deps;
 
-  async function resolveImage(run: WorkflowRunDoc, cfg: DockerExecutorConfig): Promise<string> {
-    if (cfg.image) return cfg.image;
+  /** The image to run and the output contract to hold it to: the node's own, or its custom node's. */
+  async function resolveNode(run: WorkflowRunDoc, node: { contract?: NodeContract }, cfg: DockerExecutorConfig) {
+    if (cfg.image) return { image: cfg.image, contract: node.contract };
     const custom = await db
-      .collection<{ _id: string; workspaceId: string; source?: { image?: string; imageTag?: string } }>('custom_nodes')
+      .collection<{ _id: string; workspaceId: string; contract?: NodeContract; source?: { image?: string; imageTag?: string } }>('custom_nodes')
       .findOne({ _id: cfg.customNodeId!, workspaceId: run.workspaceId });
     const image = custom?.source?.image ?? custom?.source?.imageTag;
     if (!image) throw nodeConfigError(`custom node ${cfg.customNodeId} not found or has no image`);
-    return image;
+    return { image, contract: node.contract ?? custom?.contract };
   }
 
   async function stageInputs(input: NodeInput, run: WorkflowRunDoc, workDir: string, attempt: number) {
@@ -197,23 +199,42 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
     return entries;
   }
 
-  async function collectOutputs(
-    container: Docker.Container,
+  /** Copies the container's outputs out and reads what the contract check and the preview need. */
+  async function extractOutputs(container: Docker.Container, workDir: string) {
+    const outDir = join(workDir, 'out');
+    await mkdir(outDir, { recursive: true });
+    const paths = await runner.extractDir(container, `${WORK_DIR}/outputs`, outDir);
+    let preview: unknown;
+    const files = [];
+    for (const path of paths) {
+      const local = join(outDir, path);
+      let validJson: boolean | undefined;
+      if (path.toLowerCase().endsWith('.json') && (await stat(local)).size <= RESULT_PREVIEW_MAX_BYTES) {
+        try {
+          const parsed: unknown = JSON.parse(await readFile(local, 'utf8'));
+          validJson = true;
+          if (path === 'result.json') preview = parsed;
+        } catch {
+          validJson = false;
+          if (path === 'result.json') preview = { error: 'result.json is not valid JSON' };
+        }
+      }
+      files.push({ path, local, validJson });
+    }
+    return { files, preview };
+  }
+
+  async function uploadOutputs(
+    files: Array<{ path: string; local: string }>,
     input: NodeInput,
     run: WorkflowRunDoc,
     node: { artifactType?: string; artifactTitle?: string },
     attempt: number,
-    workDir: string,
-  ): Promise<{ docs: ArtifactDoc[]; preview?: unknown }> {
-    const outDir = join(workDir, 'out');
-    await mkdir(outDir, { recursive: true });
-    const files = await runner.extractDir(container, `${WORK_DIR}/outputs`, outDir);
+  ): Promise<ArtifactDoc[]> {
     const inputArtifactIds = input.upstream.flatMap((u) => u.artifacts.map((a) => a.id));
     const taskId = runTaskId(input.runId, input.nodeId);
     const docs: ArtifactDoc[] = [];
-    let preview: unknown;
-    for (const path of files) {
-      const local = join(outDir, path);
+    for (const { path, local } of files) {
       const key = `runs/${input.runId}/${input.nodeId}/g${input.generation}/outputs/${path}`;
       const contentType = CONTENT_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream';
       const ref = await store.putFile(key, local, contentType);
@@ -236,16 +257,9 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
         createdBy: run.triggeredBy,
         createdAt: new Date(),
       });
-      if (path === 'result.json' && (await stat(local)).size <= RESULT_PREVIEW_MAX_BYTES) {
-        try {
-          preview = JSON.parse(await readFile(local, 'utf8'));
-        } catch {
-          preview = { error: 'result.json is not valid JSON' };
-        }
-      }
     }
     await runs.upsertArtifacts(docs);
-    return { docs, preview };
+    return docs;
   }
 
   return async function executeDockerNode(input: NodeInput): Promise<NodeResult> {
@@ -270,7 +284,7 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
       },
     ]);
 
-    const image = await resolveImage(run, cfg);
+    const { image, contract } = await resolveNode(run, node, cfg);
     const name = containerName(input.runId, input.nodeId, input.generation);
     const workDir = await mkdtemp(join(tmpdir(), 'emboflow-node-'));
     let container: Docker.Container | undefined;
@@ -315,23 +329,20 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
         await container.start();
       }
 
-      let peakMemoryBytes = 0;
-      let cpuTimeMs = 0;
       let lastMetricsAt = 0;
       const containerRef = container;
+      const watcher = existing && !existing.State.Running && reattached ? undefined : await runner.watchResources(containerRef).catch(() => undefined);
       const exit = reattached && !existing!.State.Running
         ? { exitCode: existing!.State.ExitCode, oomKilled: existing!.State.OOMKilled, timedOut: false }
-        : await runner.waitForExit(containerRef, {
-            timeoutMs: cfg.timeoutSeconds * 1000,
-            tickMs: TICK_MS,
-            onTick: async () => {
-              ctx.heartbeat({ containerId: containerRef.id });
-              if (ctx.cancellationSignal.aborted) throw new CancelledFailure('node cancelled');
-              const sample = await runner.sample(containerRef).catch(() => undefined);
-              if (!sample) return;
-              peakMemoryBytes = Math.max(peakMemoryBytes, sample.peakMemoryBytes);
-              cpuTimeMs = Math.max(cpuTimeMs, sample.cpuTimeMs);
-              if (Date.now() - lastMetricsAt >= METRICS_SAMPLE_EVERY_MS) {
+        : await runner
+            .waitForExit(containerRef, {
+              timeoutMs: cfg.timeoutSeconds * 1000,
+              tickMs: TICK_MS,
+              onTick: async () => {
+                ctx.heartbeat({ containerId: containerRef.id });
+                if (ctx.cancellationSignal.aborted) throw new CancelledFailure('node cancelled');
+                const sample = watcher?.latest();
+                if (!sample || Date.now() - lastMetricsAt < METRICS_SAMPLE_EVERY_MS) return;
                 lastMetricsAt = Date.now();
                 await db.collection('execution_metrics').insertOne({
                   runId: input.runId,
@@ -340,12 +351,16 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
                   workspaceId: run.workspaceId,
                   at: new Date(),
                   memoryBytes: sample.memoryBytes,
+                  peakMemoryBytes: sample.peakMemoryBytes,
                   cpuTimeMs: sample.cpuTimeMs,
                   createdAt: new Date(),
                 });
-              }
-            },
-          });
+              },
+            })
+            .finally(() => watcher?.stop());
+      const usage = watcher?.latest();
+      const peakMemoryBytes = usage?.peakMemoryBytes ?? 0;
+      const cpuTimeMs = usage?.cpuTimeMs ?? 0;
 
       const logs = digestLogs(await runner.logs(containerRef));
       const logRef = await store.putBuffer(
@@ -363,11 +378,9 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
         resources,
       };
 
-      if (exit.exitCode !== 0 || exit.timedOut || exit.oomKilled) {
-        const reason = describeFailure(exit, cfg);
-        const errorMessage = logs.lastStderr ? `${reason}; last stderr: ${logs.lastStderr}` : reason;
+      const failAttempt = async (errorMessage: string, final: boolean) => {
         const record = { attempt, status: 'failed' as const, startedAt, finishedAt, errorMessage, exitCode: exit.exitCode, containerId: containerRef.id };
-        if (attempt - input.attemptBase >= input.maxAttempts) {
+        if (final) {
           await runs.applyTransitions(input.runId, [
             {
               ...taskKey,
@@ -386,10 +399,23 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
           await runs.recordAttempt(input.runId, input.nodeId, input.generation, record);
         }
         log.warn({ exit }, errorMessage);
+      };
+
+      if (exit.exitCode !== 0 || exit.timedOut || exit.oomKilled) {
+        const reason = describeFailure(exit, cfg);
+        const errorMessage = logs.lastStderr ? `${reason}; last stderr: ${logs.lastStderr}` : reason;
+        await failAttempt(errorMessage, attempt - input.attemptBase >= input.maxAttempts);
         throw containerFailed(errorMessage);
       }
 
-      const { docs, preview } = await collectOutputs(containerRef, input, run, node, attempt, workDir);
+      const { files, preview } = await extractOutputs(containerRef, workDir);
+      const violations = checkOutputContract(contract?.outputs ?? [], files);
+      if (violations.length) {
+        const errorMessage = `output contract not met: ${violations.join('; ')}`;
+        await failAttempt(errorMessage, true);
+        throw outputContractViolated(errorMessage);
+      }
+      const docs = await uploadOutputs(files, input, run, node, attempt);
       await runs.applyTransitions(input.runId, [
         {
           ...taskKey,

@@ -14,3 +14,8 @@ export function runNotFound(runId: string): ApplicationFailure {
 export function containerFailed(message: string): ApplicationFailure {
   return ApplicationFailure.retryable(message, 'ContainerFailedError');
 }
+
+/** Thrown when a node's outputs do not match the contract it declares; never retried. */
+export function outputContractViolated(message: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(message, 'OutputContractError');
+}

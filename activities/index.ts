@@ -3,6 +3,7 @@ import { RunStore } from '../src/db/runs';
 import type { ContainerRunner } from '../src/docker/container-runner';
 import type { Logger } from '../src/logger';
 import type { ObjectStore } from '../src/storage/object-store';
+import { createBuildImageActivity } from './build-image';
 import { createBuiltinActivity } from './builtin';
 import { createControlActivities } from './control';
 import { createDockerNodeActivity } from './docker-node';
@@ -21,9 +22,10 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps): ActivityContract {
   const runs = new RunStore(deps.db);
   return {
-    ...createControlActivities(runs, deps.defaultTaskQueue, deps.taskQueuePrefix),
+    ...createControlActivities(deps.db, runs, deps.defaultTaskQueue, deps.taskQueuePrefix),
     executeBuiltinNode: createBuiltinActivity(deps.db, runs),
     executeDockerNode: createDockerNodeActivity({ ...deps, runs }),
+    buildNodeImage: createBuildImageActivity({ ...deps, runs }),
   };
 }
 

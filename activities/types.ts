@@ -15,6 +15,8 @@ export interface PlanNode {
   attemptBase: number;
   /** Timer nodes only: the durable sleep. */
   timerSeconds?: number;
+  /** Docker nodes of a Dockerfile-sourced custom node: build (or find) the image first. */
+  build?: boolean;
 }
 
 export interface RunPlan {
@@ -64,8 +66,9 @@ export interface ActivityContract {
   markTasks(runId: string, updates: TaskUpdate[]): Promise<void>;
   executeDockerNode(input: NodeInput): Promise<NodeResult>;
   executeBuiltinNode(input: NodeInput): Promise<NodeResult>;
+  buildNodeImage(input: Pick<NodeInput, 'runId' | 'nodeId'>): Promise<{ image: string; built: boolean }>;
   finishRun(runId: string, outcome: RunOutcome, errorMessage?: string): Promise<void>;
 }
 
 /** Error type names the workflow treats as final; activities throw errors with these names. */
-export const NON_RETRYABLE_ERRORS = ['NodeConfigError', 'RunNotFoundError'];
+export const NON_RETRYABLE_ERRORS = ['NodeConfigError', 'RunNotFoundError', 'OutputContractError'];

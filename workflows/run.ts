@@ -118,7 +118,12 @@ export async function runWorkflow({ runId }: RunWorkflowInput): Promise<RunWorkf
       pending.push({ nodeId: node.id, generation: node.generation, status: 'success' });
       return { artifacts: [], assetIds: input.assetIds, cacheHit: false };
     }
-    const acts = proxyActivities<ActivityContract>(nodeActivityOptions(node));
+    const options = nodeActivityOptions(node);
+    const acts = proxyActivities<ActivityContract>(options);
+    if (node.build) {
+      await proxyActivities<ActivityContract>({ ...options, activityId: `${options.activityId}.build`, summary: `build image for ${node.id}`, startToCloseTimeout: '30m' })
+        .buildNodeImage({ runId, nodeId: node.id });
+    }
     return node.executorType === 'docker' ? acts.executeDockerNode(input) : acts.executeBuiltinNode(input);
   };
 

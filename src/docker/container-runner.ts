@@ -133,18 +133,39 @@ export class ContainerRunner {
     return { exitCode: StatusCode, oomKilled: info.State.OOMKilled, timedOut };
   }
 
-  /** One resource sample of a running container (cgroup v1 and v2 fields). */
-  async sample(container: Docker.Container): Promise<ResourceSample | undefined> {
-    const s = (await container.stats({ stream: false, "one-shot": true } as { stream: false })) as unknown as {
-      memory_stats?: { usage?: number; max_usage?: number };
-      cpu_stats?: { cpu_usage?: { total_usage?: number } };
-    };
-    if (!s.memory_stats?.usage) return undefined;
-    return {
-      memoryBytes: s.memory_stats.usage,
-      peakMemoryBytes: s.memory_stats.max_usage ?? s.memory_stats.usage,
-      cpuTimeMs: Math.round((s.cpu_stats?.cpu_usage?.total_usage ?? 0) / 1e6),
-    };
+  /**
+   * Follows a running container's stats stream (about one sample a second) and keeps the peak memory and the CPU
+   * time seen. cgroup v1 reports the cgroup's own high-water mark, so one late sample already gives the true peak.
+   */
+  async watchResources(container: Docker.Container): Promise<{ latest(): ResourceSample | undefined; stop(): void }> {
+    let latest: ResourceSample | undefined;
+    const stream = (await container.stats({ stream: true })) as unknown as Readable;
+    let buffer = '';
+    stream.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString('utf8');
+      let nl: number;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        try {
+          const s = JSON.parse(line) as {
+            memory_stats?: { usage?: number; max_usage?: number };
+            cpu_stats?: { cpu_usage?: { total_usage?: number } };
+          };
+          const usage = s.memory_stats?.usage;
+          if (!usage) continue;
+          latest = {
+            memoryBytes: usage,
+            peakMemoryBytes: Math.max(latest?.peakMemoryBytes ?? 0, s.memory_stats?.max_usage ?? usage),
+            cpuTimeMs: Math.max(latest?.cpuTimeMs ?? 0, Math.round((s.cpu_stats?.cpu_usage?.total_usage ?? 0) / 1e6)),
+          };
+        } catch {
+          // A partial or non-JSON line: the next sample replaces it.
+        }
+      }
+    });
+    stream.on('error', () => undefined);
+    return { latest: () => latest, stop: () => stream.destroy() };
   }
 
   /** stdout and stderr, demultiplexed, in the order the container wrote them. */

@@ -51,7 +51,9 @@ export const BuiltinExecutorConfigSchema = z.discriminatedUnion('op', [
     .object({
       op: z.literal('filter'),
       /** Keeps assets whose field equals the value, or contains it when the field is an array. */
-      where: z.record(z.enum(['type', 'status', 'detectedFormats', 'sourceType', 'displayName']), Scalar),
+      where: z
+        .partialRecord(z.enum(['type', 'status', 'detectedFormats', 'sourceType', 'displayName']), Scalar)
+        .refine((w) => Object.keys(w).length > 0, 'name at least one field to filter on'),
       taskQueue: TaskQueue.optional(),
     })
     .strict(),

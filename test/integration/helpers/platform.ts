@@ -99,11 +99,12 @@ async function dump(db: Db): Promise<Record<string, unknown[]>> {
   return out;
 }
 
-/** Document counts per collection and a hash of everything: equal fingerprints mean nothing was written. */
-export async function fingerprint(db: Db): Promise<{ counts: Record<string, number>; hash: string }> {
+/** Document counts and a content hash per collection: equal fingerprints mean nothing was written. */
+export async function fingerprint(db: Db): Promise<{ counts: Record<string, number>; hashes: Record<string, string> }> {
   const all = await dump(db);
   const counts = Object.fromEntries(Object.entries(all).map(([k, v]) => [k, v.length]));
-  return { counts, hash: createHash('sha256').update(JSON.stringify(all)).digest('hex') };
+  const hashes = Object.fromEntries(Object.entries(all).map(([k, v]) => [k, createHash('sha256').update(JSON.stringify(v)).digest('hex')]));
+  return { counts, hashes };
 }
 
 /** Runs tasks with bounded concurrency (the API is shared; FerretDB serialises writes anyway). */
