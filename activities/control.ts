@@ -3,7 +3,8 @@ import type { RunOutcome } from '../src/dag/scheduler';
 import type { RuntimeNode } from '../src/domain/runtime-graph';
 import type { RunStore } from '../src/db/runs';
 import { runNotFound } from './errors';
-import type { PlanNode, RunPlan, TaskUpdate } from './types';
+import type { NodeCarryOver, PlanNode, RunPlan, TaskUpdate } from './types';
+import type { RunTaskDoc } from '../src/domain/run';
 
 function taskQueueOf(node: RuntimeNode, fallback: string): string {
   if (node.executorType === 'docker') return node.executorConfig.taskQueue;
@@ -14,7 +15,7 @@ function taskQueueOf(node: RuntimeNode, fallback: string): string {
 /** Activities that read the plan and write run-level state into the mirror. */
 export function createControlActivities(db: Db, runs: RunStore, defaultTaskQueue: string, taskQueuePrefix: string) {
   return {
-    async loadRunPlan(runId: string): Promise<RunPlan> {
+    async loadRunPlan(runId: string, resume = false): Promise<RunPlan> {
       const run = await runs.getRun(runId);
       if (!run) throw runNotFound(runId);
       const tasks = new Map((await runs.listTasks(runId)).map((t) => [t.nodeId, t]));
@@ -43,6 +44,7 @@ export function createControlActivities(db: Db, runs: RunStore, defaultTaskQueue
       }));
       return {
         runId,
+        ...(resume ? { carryOver: await carryOver(runs, [...tasks.values()]) } : {}),
         nodes,
         edges: graph.edges,
         maxParallelism: graph.settings.maxParallelism,
@@ -50,6 +52,9 @@ export function createControlActivities(db: Db, runs: RunStore, defaultTaskQueue
         assetIds: run.assetIds,
       };
     },
+
+    resetTasks: (runId: string, retriedNodeId: string, nodes: Array<{ nodeId: string; generation: number }>) =>
+      runs.resetTasks(runId, retriedNodeId, nodes),
 
     async markRunStarted(runId: string): Promise<void> {
       await runs.markRunStarted(runId);
@@ -76,4 +81,30 @@ export function createControlActivities(db: Db, runs: RunStore, defaultTaskQueue
       await runs.finishRun(runId, outcome, errorMessage);
     },
   };
+}
+
+/** What finished tasks left, for a resumed execution: statuses, and the artifacts and assets of successes. */
+async function carryOver(runs: RunStore, tasks: RunTaskDoc[]): Promise<NodeCarryOver[]> {
+  const finished = tasks.filter((t) => ['success', 'failed', 'cancelled', 'skipped'].includes(t.status));
+  const artifactIds = finished.filter((t) => t.status === 'success').flatMap((t) => t.outputArtifactIds);
+  const artifacts = new Map(
+    (artifactIds.length ? await runs.artifacts.find({ _id: { $in: artifactIds } }).toArray() : []).map((a) => [a._id, a]),
+  );
+  return finished.map((t) => ({
+    nodeId: t.nodeId,
+    status: t.status as NodeCarryOver['status'],
+    ...(t.skipReason ? { skipReason: t.skipReason as NodeCarryOver['skipReason'] } : {}),
+    ...(t.status === 'success'
+      ? {
+          result: {
+            artifacts: t.outputArtifactIds.flatMap((id) => {
+              const a = artifacts.get(id);
+              return a ? [{ id, path: a.path, key: a.storageRef.key, checksum: a.storageRef.checksum, size: a.storageRef.size }] : [];
+            }),
+            assetIds: t.assetIds,
+            cacheHit: t.cacheHit,
+          },
+        }
+      : {}),
+  }));
 }

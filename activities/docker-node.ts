@@ -50,6 +50,8 @@ export interface DockerNodeDeps {
   store: ObjectStore;
   runner: ContainerRunner;
   logger: Logger;
+  /** Labels this deployment's containers, so its reaper never touches another deployment's. */
+  deployment: string;
 }
 
 /** Container names are derived from run, node and generation, so a retried attempt finds its predecessor. */
@@ -262,6 +264,40 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
     return docs;
   }
 
+  /**
+   * A succeeded task elsewhere in the workspace with the same cache key: image digest (not tag), command, env,
+   * network, ordered input artifact checksums, asset ids and run params.
+   */
+  async function cacheKeyFor(image: string, cfg: DockerExecutorConfig, input: NodeInput, run: WorkflowRunDoc): Promise<string> {
+    const digest = (await runner.docker.getImage(image).inspect()).Id;
+    const inputs = input.upstream
+      .flatMap((u) => u.artifacts.map((a) => `${u.nodeId}/${a.path}=${a.checksum}`))
+      .sort();
+    const material = JSON.stringify({
+      v: 1,
+      image: digest,
+      command: cfg.command ?? null,
+      env: Object.entries(cfg.env).sort(([a], [b]) => a.localeCompare(b)),
+      network: cfg.network,
+      inputs,
+      assets: [...input.assetIds].sort(),
+      params: run.params,
+    });
+    return `docker:${createHash('sha256').update(material).digest('hex')}`;
+  }
+
+  async function cachedResult(cacheKey: string, run: WorkflowRunDoc, input: NodeInput) {
+    const hit = await runs.tasks.findOne(
+      { workspaceId: run.workspaceId, cacheKey, status: 'success', _id: { $ne: runTaskId(input.runId, input.nodeId) } },
+      { sort: { finishedAt: -1 } },
+    );
+    if (!hit) return undefined;
+    const artifacts = await runs.artifacts.find({ _id: { $in: hit.outputArtifactIds }, workspaceId: run.workspaceId }).toArray();
+    // Every artifact must still be there: a partial hit would hand downstream nodes an incomplete input.
+    if (artifacts.length !== hit.outputArtifactIds.length) return undefined;
+    return { hit, artifacts };
+  }
+
   return async function executeDockerNode(input: NodeInput): Promise<NodeResult> {
     const ctx = Context.current();
     const attempt = input.attemptBase + ctx.info.attempt;
@@ -300,6 +336,34 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
         await runner.remove(runner.docker.getContainer(existing.Id));
       }
 
+      const cacheKey = !container && node.cache?.enabled !== false ? await cacheKeyFor(image, cfg, input, run).catch(() => undefined) : undefined;
+      const cached = cacheKey ? await cachedResult(cacheKey, run, input) : undefined;
+      if (cached) {
+        const finishedAt = new Date();
+        await runs.applyTransitions(input.runId, [
+          {
+            ...taskKey,
+            status: 'success',
+            attemptRecord: { attempt, status: 'success', startedAt, finishedAt },
+            set: {
+              cacheKey,
+              cacheHit: true,
+              outputArtifactIds: cached.hit.outputArtifactIds,
+              lastResultPreview: cached.hit.lastResultPreview,
+              finishedAt,
+              durationMs: finishedAt.getTime() - startedAt.getTime(),
+              summary: { executor: 'docker', outcome: 'success', cacheHit: true, cachedFromTaskId: cached.hit._id, image },
+            },
+          },
+        ]);
+        log.info({ cachedFrom: cached.hit._id }, 'cache hit: no container started');
+        return {
+          artifacts: cached.artifacts.map((d) => ({ id: d._id, path: d.path, key: d.storageRef.key, checksum: d.storageRef.checksum, size: d.storageRef.size })),
+          assetIds: input.assetIds,
+          cacheHit: true,
+        };
+      }
+
       if (!container) {
         const entries = await stageInputs(input, run, workDir, attempt);
         try {
@@ -314,6 +378,7 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
             network: cfg.network,
             labels: {
               [`${LABEL_PREFIX}managed`]: 'true',
+              [`${LABEL_PREFIX}deployment`]: deps.deployment,
               [`${LABEL_PREFIX}run`]: input.runId,
               [`${LABEL_PREFIX}node`]: input.nodeId,
               [`${LABEL_PREFIX}generation`]: String(input.generation),
@@ -425,8 +490,8 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
             ...logFields,
             outputArtifactIds: docs.map((d) => d._id),
             lastResultPreview: preview,
-            errorMessage: undefined,
             cacheHit: false,
+            ...(cacheKey ? { cacheKey } : {}),
             finishedAt,
             durationMs: finishedAt.getTime() - startedAt.getTime(),
             summary: {
@@ -439,6 +504,7 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
               stderrLines: logs.stderrLines,
             },
           },
+          unset: ['errorMessage'],
         },
       ]);
       const artifacts: ArtifactRef[] = docs.map((d) => ({

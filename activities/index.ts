@@ -16,6 +16,7 @@ export interface ActivityDeps {
   logger: Logger;
   defaultTaskQueue: string;
   taskQueuePrefix: string;
+  deployment: string;
 }
 
 /** Every activity the worker registers, with its dependencies injected once. */

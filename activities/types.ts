@@ -19,8 +19,18 @@ export interface PlanNode {
   build?: boolean;
 }
 
+/** A node's state carried into a resumed execution (a task retry after the run had finished). */
+export interface NodeCarryOver {
+  nodeId: string;
+  status: 'success' | 'failed' | 'cancelled' | 'skipped';
+  skipReason?: SkipReason;
+  result?: NodeResult;
+}
+
 export interface RunPlan {
   runId: string;
+  /** Only when resuming: what each finished node left. */
+  carryOver?: NodeCarryOver[];
   nodes: PlanNode[];
   edges: RuntimeEdge[];
   maxParallelism: number;
@@ -61,7 +71,9 @@ export interface TaskUpdate {
 }
 
 export interface ActivityContract {
-  loadRunPlan(runId: string): Promise<RunPlan>;
+  loadRunPlan(runId: string, resume?: boolean): Promise<RunPlan>;
+  /** Resets a retried node and its subtree to pending in a new generation; returns each node's new numbering. */
+  resetTasks(runId: string, retriedNodeId: string, nodes: Array<{ nodeId: string; generation: number }>): Promise<Array<{ nodeId: string; generation: number; attemptBase: number }>>;
   markRunStarted(runId: string): Promise<void>;
   markTasks(runId: string, updates: TaskUpdate[]): Promise<void>;
   executeDockerNode(input: NodeInput): Promise<NodeResult>;

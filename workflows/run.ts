@@ -5,6 +5,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   defineQuery,
+  defineSignal,
   isCancellation,
   proxyActivities,
   proxyLocalActivities,
@@ -15,12 +16,14 @@ import {
 } from '@temporalio/workflow';
 import type { ActivityContract, NodeInput, NodeResult, PlanNode, TaskUpdate } from '../activities/types';
 import { NON_RETRYABLE_ERRORS } from '../activities/types';
-import { indexGraph } from '../src/dag/graph';
-import { DagScheduler, type RunOutcome, type TaskStatus } from '../src/dag/scheduler';
+import { indexGraph, subtree } from '../src/dag/graph';
+import { DagScheduler, isTerminal, type NodeState, type RunOutcome, type TaskStatus } from '../src/dag/scheduler';
 import { SearchAttr } from '../src/temporal/names';
 
 export interface RunWorkflowInput {
   runId: string;
+  /** Set when a task retry restarts a run that had already finished: finished nodes keep their results. */
+  resume?: boolean;
 }
 
 export interface RunWorkflowResult {
@@ -35,6 +38,8 @@ export interface RunProgress {
 }
 
 export const progressQuery = defineQuery<RunProgress>('progress');
+/** Re-runs a finished node and its downstream subtree on this run; every other node keeps its result. */
+export const retryTaskSignal = defineSignal<[{ nodeId: string }]>('retryTask');
 
 // Control activities only touch MongoDB. Local activities: one marker event each instead of three history
 // events and a task-queue round trip; retried until MongoDB answers (it may be down for a while).
@@ -46,6 +51,8 @@ const control = proxyLocalActivities<ActivityContract>({
 
 /** Room, on top of the container's own timeout, for staging inputs and uploading outputs. */
 const STAGING_MARGIN_SECONDS = 300;
+/** Docker activities heartbeat every 2 s; a cancellation reaches them within this (the SDK throttles to 80%). */
+export const NODE_HEARTBEAT_TIMEOUT_SECONDS = 10;
 
 function nodeActivityOptions(node: PlanNode): ActivityOptions {
   const docker = node.executorType === 'docker';
@@ -54,7 +61,7 @@ function nodeActivityOptions(node: PlanNode): ActivityOptions {
     activityId: `${node.id}.g${node.generation}`,
     summary: `node ${node.id}`,
     startToCloseTimeout: `${docker ? node.timeoutSeconds + STAGING_MARGIN_SECONDS : 120}s`,
-    heartbeatTimeout: docker ? '30s' : undefined,
+    heartbeatTimeout: docker ? `${NODE_HEARTBEAT_TIMEOUT_SECONDS}s` : undefined,
     // Don't report a cancelled node until its container has stopped.
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: docker
@@ -76,14 +83,24 @@ function failureMessage(err: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-export async function runWorkflow({ runId }: RunWorkflowInput): Promise<RunWorkflowResult> {
-  const plan = await control.loadRunPlan(runId);
+export async function runWorkflow({ runId, resume }: RunWorkflowInput): Promise<RunWorkflowResult> {
+  const retryRequests: string[] = [];
+  setHandler(retryTaskSignal, ({ nodeId }) => {
+    retryRequests.push(nodeId);
+  });
+
+  const plan = await control.loadRunPlan(runId, resume);
   const index = indexGraph({ nodes: plan.nodes as never, edges: plan.edges });
   const nodes = new Map(plan.nodes.map((n) => [n.id, n]));
-  const scheduler = new DagScheduler(index, plan.maxParallelism);
   const results = new Map<string, NodeResult>();
+  const initial = new Map<string, NodeState>();
+  for (const c of plan.carryOver ?? []) {
+    initial.set(c.nodeId, { status: c.status, skipReason: c.skipReason });
+    if (c.result) results.set(c.nodeId, c.result);
+  }
+  const scheduler = new DagScheduler(index, plan.maxParallelism, initial);
   const running = new Map<string, { scope: CancellationScope; done: Promise<void> }>();
-  const failed: string[] = [];
+  const failed = new Set((plan.carryOver ?? []).filter((c) => c.status === 'failed').map((c) => c.nodeId));
   let pending: TaskUpdate[] = [];
 
   setHandler(progressQuery, () => {
@@ -142,10 +159,9 @@ export async function runWorkflow({ runId }: RunWorkflowInput): Promise<RunWorkf
             scheduler.complete(nodeId, 'cancelled');
             return;
           }
-          const errorMessage = failureMessage(err);
           scheduler.complete(nodeId, 'failed');
-          failed.push(nodeId);
-          pending.push({ nodeId, generation: node.generation, status: 'failed', errorMessage });
+          failed.add(nodeId);
+          pending.push({ nodeId, generation: node.generation, status: 'failed', errorMessage: failureMessage(err) });
           if (plan.failFast) for (const r of running.values()) r.scope.cancel();
         },
       )
@@ -160,26 +176,71 @@ export async function runWorkflow({ runId }: RunWorkflowInput): Promise<RunWorkf
     await control.markTasks(runId, batch);
   };
 
+  /** Applies queued task retries whose subtree is entirely finished; others wait until it is. */
+  const applyRetries = async (): Promise<void> => {
+    for (let i = 0; i < retryRequests.length; ) {
+      const nodeId = retryRequests[i]!;
+      const affected = nodes.has(nodeId) ? subtree(index, nodeId) : [];
+      if (affected.some((id) => !isTerminal(scheduler.state(id).status))) {
+        i++;
+        continue;
+      }
+      retryRequests.splice(i, 1);
+      if (!affected.length) continue;
+      const renumbered = await control.resetTasks(
+        runId,
+        nodeId,
+        affected.map((id) => ({ nodeId: id, generation: nodes.get(id)!.generation })),
+      );
+      for (const r of renumbered) {
+        nodes.set(r.nodeId, { ...nodes.get(r.nodeId)!, generation: r.generation, attemptBase: r.attemptBase });
+        results.delete(r.nodeId);
+        failed.delete(r.nodeId);
+      }
+      scheduler.reset(affected);
+    }
+  };
+
+  /** Runs ready nodes until every node is finished (or, with failFast, until a failure has drained). */
+  const drive = async (): Promise<void> => {
+    for (;;) {
+      await applyRetries();
+      const stopping = plan.failFast && failed.size > 0;
+      if (!stopping) {
+        const step = scheduler.next();
+        for (const s of step.skip) {
+          pending.push({ nodeId: s.nodeId, generation: nodes.get(s.nodeId)!.generation, status: 'skipped', skipReason: s.reason });
+        }
+        for (const id of step.start) pending.push({ nodeId: id, generation: nodes.get(id)!.generation, status: 'queued' });
+        await flush();
+        for (const id of step.start) launch(id);
+      }
+      if (!running.size) {
+        if (stopping) {
+          const { notStarted } = scheduler.cancelRemaining();
+          for (const id of notStarted) pending.push({ nodeId: id, generation: nodes.get(id)!.generation, status: 'cancelled' });
+        }
+        // A retry whose subtree never finishes cannot apply; drop it rather than wait forever.
+        retryRequests.length = 0;
+        return;
+      }
+      await Promise.race([...running.values()].map((r) => r.done));
+    }
+  };
+
   upsertSearchAttributes([{ key: SearchAttr.status, value: 'running' }]);
+  let status: RunOutcome;
+  let failedNodeIds: string[];
   try {
     await control.markRunStarted(runId);
     for (;;) {
-      if (plan.failFast && failed.length) break;
-      const step = scheduler.next();
-      for (const s of step.skip) {
-        pending.push({ nodeId: s.nodeId, generation: nodes.get(s.nodeId)!.generation, status: 'skipped', skipReason: s.reason });
-      }
-      for (const id of step.start) pending.push({ nodeId: id, generation: nodes.get(id)!.generation, status: 'queued' });
+      await drive();
       await flush();
-      for (const id of step.start) launch(id);
-      if (!running.size) break;
-      await Promise.race([...running.values()].map((r) => r.done));
-    }
-    if (plan.failFast && failed.length) {
-      // Running nodes were cancelled when the failure arrived; wait for their containers to stop.
-      await Promise.all([...running.values()].map((r) => r.done));
-      const { notStarted } = scheduler.cancelRemaining();
-      for (const id of notStarted) pending.push({ nodeId: id, generation: nodes.get(id)!.generation, status: 'cancelled' });
+      status = scheduler.outcome();
+      failedNodeIds = [...failed].sort();
+      await control.finishRun(runId, status, failedNodeIds.length ? `failed nodes: ${failedNodeIds.join(', ')}` : undefined);
+      // A retry that arrived while the run was finishing reopens it.
+      if (!retryRequests.length) break;
     }
   } catch (err) {
     if (!isCancellation(err)) throw err;
@@ -196,12 +257,9 @@ export async function runWorkflow({ runId }: RunWorkflowInput): Promise<RunWorkf
     throw err;
   }
 
-  await flush();
-  const status = scheduler.outcome();
-  await control.finishRun(runId, status, failed.length ? `failed nodes: ${failed.join(', ')}` : undefined);
   upsertSearchAttributes([{ key: SearchAttr.status, value: status }]);
-  if (status === 'failed' && failed.length === 0) {
+  if (status === 'failed' && failedNodeIds.length === 0) {
     throw ApplicationFailure.nonRetryable('run failed without a failed node', 'RunInvariantError');
   }
-  return { runId, status, failedNodeIds: failed };
+  return { runId, status, failedNodeIds };
 }

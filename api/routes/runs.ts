@@ -120,6 +120,30 @@ export function registerRunRoutes(api: ApiRegistry, deps: { runs: RunService; db
 
   api.route(
     {
+      method: 'post',
+      path: '/v1/runs/:runId/retry',
+      tag: 'runs',
+      summary: 'Retry a finished run: a new run of the same version and inputs, pointing at this one',
+      params: RunParams,
+      status: 202,
+    },
+    async (req, { params }) => runs.retryRun(await loadRun(req, params.runId, 'editor'), req.auth.userId),
+  );
+
+  api.route(
+    {
+      method: 'post',
+      path: '/v1/runs/:runId/tasks/:nodeId/retry',
+      tag: 'runs',
+      summary: 'Retry a finished task and its downstream subtree on the same run; other tasks keep their results',
+      params: TaskParams,
+      status: 202,
+    },
+    async (req, { params }) => runs.retryTask(await loadRun(req, params.runId, 'editor'), params.nodeId),
+  );
+
+  api.route(
+    {
       method: 'get',
       path: '/v1/runs/:runId/artifacts',
       tag: 'artifacts',
@@ -129,9 +153,14 @@ export function registerRunRoutes(api: ApiRegistry, deps: { runs: RunService; db
     },
     async (req, { params, query }) => {
       const run = await loadRun(req, params.runId, 'viewer');
-      const filter: Record<string, unknown> = { runId: run._id, workspaceId: run.workspaceId };
-      if (query.nodeId) filter.nodeId = query.nodeId;
-      const items = await runs.store.artifacts.find(filter).sort({ nodeId: 1, path: 1 }).toArray();
+      // Through the tasks: a cache hit's artifacts were produced by an earlier run.
+      const tasks = await runs.store.tasks
+        .find({ workflowRunId: run._id, ...(query.nodeId ? { nodeId: query.nodeId } : {}) }, { projection: { outputArtifactIds: 1 } })
+        .toArray();
+      const ids = tasks.flatMap((t) => t.outputArtifactIds ?? []);
+      const items = ids.length
+        ? await runs.store.artifacts.find({ _id: { $in: ids }, workspaceId: run.workspaceId }).sort({ nodeId: 1, path: 1 }).toArray()
+        : [];
       return { items: items.map(({ _id, ...a }) => ({ id: _id, ...a })) };
     },
   );

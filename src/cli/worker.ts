@@ -5,9 +5,11 @@ import { connectDatabase } from '../db/mongo';
 import { ContainerRunner, dockerFromHost } from '../docker/container-runner';
 import { createLogger } from '../logger';
 import { ObjectStore } from '../storage/object-store';
-import { createWorkers } from '../temporal/worker';
+import { reapContainers } from '../docker/reaper';
+import { createWorkers, deploymentName } from '../temporal/worker';
 
 const RETENTION_SWEEP_MS = 10 * 60_000;
+const REAPER_INTERVAL_MS = 15_000;
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -25,10 +27,16 @@ async function main(): Promise<void> {
         sweepExpired(database.db, database.sweptRetention).catch((err) => logger.warn({ err }, 'retention sweep failed'));
       }, RETENTION_SWEEP_MS)
     : undefined;
+  const reaper = setInterval(() => {
+    reapContainers(runner, database.db, deploymentName(config))
+      .then((removed) => removed.length && logger.info({ removed }, 'reaped orphaned node containers'))
+      .catch((err) => logger.warn({ err }, 'container reaper failed'));
+  }, REAPER_INTERVAL_MS);
   try {
     await Promise.all(workers.map((w) => w.run()));
   } finally {
     clearInterval(sweeper);
+    clearInterval(reaper);
     await connection.close();
     await database.close();
     store.destroy();

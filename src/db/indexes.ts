@@ -84,7 +84,10 @@ const COMPOUND: Partial<Record<CollectionName, IndexDescription[]>> = {
     { key: { projectId: 1, createdAt: -1 }, name: 'projectId_createdAt' },
     { key: { workflowDefinitionId: 1, status: 1 }, name: 'workflowDefinitionId_status' },
   ],
-  run_tasks: [{ key: { workflowRunId: 1, nodeId: 1 }, unique: true, name: 'workflowRunId_nodeId' }],
+  run_tasks: [
+    { key: { workflowRunId: 1, nodeId: 1 }, unique: true, name: 'workflowRunId_nodeId' },
+    { key: { workspaceId: 1, cacheKey: 1, status: 1 }, name: 'workspaceId_cacheKey_status' },
+  ],
   artifacts: [{ key: { producerType: 1, producerId: 1 }, name: 'producerType_producerId' }],
   annotation_tasks: [{ key: { projectId: 1, status: 1 }, name: 'projectId_status' }],
   annotations: [{ key: { annotationTaskId: 1, createdAt: -1 }, name: 'annotationTaskId_createdAt' }],

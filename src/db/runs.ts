@@ -1,7 +1,7 @@
 // The run mirror: MongoDB's read model of what Temporal executes. Every write is idempotent and monotonic:
 // a task moves forward only (pending < queued < running < terminal), within its generation, so a retried
 // or late activity cannot move it back or overwrite a terminal status.
-import type { AnyBulkWriteOperation, Db } from 'mongodb';
+import type { AnyBulkWriteOperation, Db, UpdateFilter } from 'mongodb';
 import type { TaskStatus } from '../dag/scheduler';
 import { TASK_STATUSES } from '../dag/scheduler';
 import {
@@ -30,6 +30,7 @@ export interface TaskTransition {
   generation: number;
   status: TaskStatus;
   set?: Partial<RunTaskDoc>;
+  unset?: Array<keyof RunTaskDoc>;
   /** Only for running: the attempt number must not go backwards. */
   attempt?: number;
   attemptRecord?: AttemptRecord;
@@ -80,7 +81,9 @@ export class RunStore {
       if (t.attempt !== undefined) set.attempt = t.attempt;
       if (t.attemptRecord) set[`attempts.${t.attemptRecord.attempt}`] = t.attemptRecord;
       if (t.status === 'queued') set.queuedAt = now;
-      return { updateOne: { filter, update: { $set: set } } };
+      const unset = Object.fromEntries((t.unset ?? []).map((k) => [k, '']));
+      const update = (t.unset?.length ? { $set: set, $unset: unset } : { $set: set }) as UpdateFilter<RunTaskDoc>;
+      return { updateOne: { filter, update } };
     });
     await this.tasks.bulkWrite(ops, { ordered: false });
   }
@@ -91,6 +94,63 @@ export class RunStore {
       { _id: runTaskId(runId, nodeId), generation },
       { $set: { [`attempts.${record.attempt}`]: record, errorMessage: record.errorMessage, updatedAt: new Date() } },
     );
+  }
+
+  /**
+   * Resets a retried node and its subtree into a new generation: execution fields cleared, status pending.
+   * Idempotent: each node moves to exactly `generation + 1` of what the caller saw, once; the retried node's
+   * attempt count goes up by one. The run reopens (running) until the workflow finishes it again.
+   */
+  async resetTasks(
+    runId: string,
+    retriedNodeId: string,
+    nodes: Array<{ nodeId: string; generation: number }>,
+  ): Promise<Array<{ nodeId: string; generation: number; attemptBase: number }>> {
+    const now = new Date();
+    const cleared: Record<string, ''> = {
+      errorMessage: '',
+      skipReason: '',
+      lastResultPreview: '',
+      logRef: '',
+      resources: '',
+      queuedAt: '',
+      startedAt: '',
+      finishedAt: '',
+      durationMs: '',
+      cacheKey: '',
+    };
+    await this.tasks.bulkWrite(
+      nodes.map((n): AnyBulkWriteOperation<RunTaskDoc> => ({
+        updateOne: {
+          filter: { _id: runTaskId(runId, n.nodeId), generation: { $lt: n.generation + 1 } },
+          update: {
+            $set: {
+              generation: n.generation + 1,
+              status: 'pending',
+              outputArtifactIds: [],
+              cacheHit: false,
+              logLines: [],
+              stdoutLines: 0,
+              stderrLines: 0,
+              summary: {},
+              updatedAt: now,
+            },
+            $unset: cleared,
+            ...(n.nodeId === retriedNodeId ? { $inc: { attempt: 1 } } : {}),
+          } as UpdateFilter<RunTaskDoc>,
+        },
+      })),
+      { ordered: false },
+    );
+    await this.runs.updateOne(
+      { _id: runId },
+      { $set: { status: 'running', updatedAt: now }, $unset: { finishedAt: '', durationMs: '', errorMessage: '' } },
+    );
+    const docs = await this.tasks
+      .find({ _id: { $in: nodes.map((n) => runTaskId(runId, n.nodeId)) } }, { projection: { nodeId: 1, generation: 1, attempt: 1 } })
+      .toArray();
+    // The next execution of each node is attempt + 1; the retried node's count was already bumped above.
+    return docs.map((d) => ({ nodeId: d.nodeId, generation: d.generation, attemptBase: d.nodeId === retriedNodeId ? d.attempt - 1 : d.attempt }));
   }
 
   async markRunStarted(runId: string): Promise<void> {

@@ -2,7 +2,8 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import type { Db } from 'mongodb';
 import type { Config } from '../config';
 import { RunStore } from '../db/runs';
-import { TASK_STATUSES, type TaskStatus } from '../dag/scheduler';
+import { indexGraph, subtree } from '../dag/graph';
+import { isTerminal, TASK_STATUSES, type TaskStatus } from '../dag/scheduler';
 import {
   runTaskId,
   TERMINAL_RUN_STATUSES,
@@ -160,6 +161,24 @@ export class RunService {
       }
     }
 
+    return this.launch({ def, version, runId, bindings: body.inputBindings, assetIds, datasetIds, params: body.params, triggeredBy });
+  }
+
+  /** Inserts a run and its pending tasks (the version's graph frozen into the run) and starts its workflow. */
+  private async launch(a: {
+    def: WorkflowDefinitionDoc;
+    version: WorkflowVersionDoc;
+    runId: string;
+    bindings: InputBinding[];
+    assetIds: string[];
+    datasetIds: string[];
+    params: Record<string, unknown>;
+    triggeredBy: string;
+    retryOfRunId?: string;
+  }): Promise<RunView> {
+    const { def, version, runId, assetIds, datasetIds, triggeredBy } = a;
+    const scope = { workspaceId: def.workspaceId, projectId: def.projectId };
+    const versionNumber = version.versionNumber;
     const now = new Date();
     const graph = version.runtimeGraph;
     const upstream = new Map<string, string[]>(graph.nodes.map((n) => [n.id, []]));
@@ -171,10 +190,11 @@ export class RunService {
       workflowVersionId: version._id,
       versionNumber,
       temporalWorkflowId: runWorkflowId(runId),
-      inputBindings: body.inputBindings,
+      inputBindings: a.bindings,
       assetIds,
       datasetIds,
-      params: body.params,
+      params: a.params,
+      ...(a.retryOfRunId ? { retryOfRunId: a.retryOfRunId } : {}),
       triggeredBy,
       status: 'pending',
       runtimeSnapshot: graph,
@@ -217,13 +237,7 @@ export class RunService {
         workflowId: run.temporalWorkflowId,
         args: [{ runId }],
         staticSummary: `EmboFlow run ${runId} of ${def.name} v${versionNumber}`,
-        typedSearchAttributes: [
-          { key: SearchAttr.runId, value: runId },
-          { key: SearchAttr.workflowId, value: def._id },
-          { key: SearchAttr.projectId, value: def.projectId },
-          { key: SearchAttr.workspaceId, value: def.workspaceId },
-          { key: SearchAttr.status, value: 'pending' },
-        ],
+        typedSearchAttributes: searchAttributes(run, 'pending'),
       });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) {
@@ -241,12 +255,71 @@ export class RunService {
     return run;
   }
 
+  /** Retry run: a new run of the same version, inputs and params, pointing at the one it retries. */
+  async retryRun(run: WorkflowRunDoc, triggeredBy: string): Promise<RunView> {
+    if (!TERMINAL_RUN_STATUSES.includes(run.status)) {
+      throw new RunRequestError(409, 'run_not_finished', `run ${run._id} is still ${run.status}; cancel it or wait before retrying it`);
+    }
+    const def = await this.getDefinition(run.workflowDefinitionId);
+    const version = await this.db
+      .collection<WorkflowVersionDoc>('workflow_definition_versions')
+      .findOne({ _id: run.workflowVersionId });
+    if (!def || !version) throw new RunRequestError(409, 'version_gone', 'the workflow version this run used no longer exists');
+    return this.launch({
+      def,
+      version,
+      runId: newId('run'),
+      bindings: run.inputBindings,
+      assetIds: run.assetIds,
+      datasetIds: run.datasetIds,
+      params: run.params,
+      triggeredBy,
+      retryOfRunId: run._id,
+    });
+  }
+
+  /**
+   * Retry task: the node and its downstream subtree run again on this run; every other task keeps its result.
+   * Signal-with-start reaches the run's workflow if it is still executing, or resumes the finished run.
+   */
+  async retryTask(run: WorkflowRunDoc, nodeId: string): Promise<{ runId: string; nodeId: string; resetNodeIds: string[] }> {
+    const graph = run.runtimeSnapshot;
+    if (!graph.nodes.some((n) => n.id === nodeId)) throw new RunRequestError(404, 'not_found', `task ${nodeId} not found`);
+    const affected = subtree(indexGraph(graph), nodeId);
+    const tasks = await this.store.tasks
+      .find({ workflowRunId: run._id, nodeId: { $in: affected } }, { projection: { nodeId: 1, status: 1 } })
+      .toArray();
+    const busy = tasks.filter((t) => !isTerminal(t.status)).map((t) => t.nodeId);
+    if (busy.length) {
+      throw new RunRequestError(409, 'task_not_finished', `cannot retry ${nodeId} while ${busy.join(', ')} ${busy.length > 1 ? 'are' : 'is'} not finished`);
+    }
+    await this.temporal.workflow.signalWithStart(RUN_WORKFLOW_TYPE, {
+      taskQueue: this.config.TASK_QUEUE_PREFIX + this.config.RUN_TASK_QUEUE,
+      workflowId: run.temporalWorkflowId,
+      args: [{ runId: run._id, resume: true }],
+      signal: 'retryTask',
+      signalArgs: [{ nodeId }],
+      typedSearchAttributes: searchAttributes(run, 'running'),
+    });
+    return { runId: run._id, nodeId, resetNodeIds: affected };
+  }
+
   async cancel(run: WorkflowRunDoc): Promise<void> {
     if (TERMINAL_RUN_STATUSES.includes(run.status)) {
       throw new RunRequestError(409, 'run_finished', `run ${run._id} has already finished (${run.status})`);
     }
     await this.temporal.workflow.getHandle(run.temporalWorkflowId).cancel();
   }
+}
+
+function searchAttributes(run: Pick<WorkflowRunDoc, '_id' | 'workflowDefinitionId' | 'projectId' | 'workspaceId'>, status: string) {
+  return [
+    { key: SearchAttr.runId, value: run._id },
+    { key: SearchAttr.workflowId, value: run.workflowDefinitionId },
+    { key: SearchAttr.projectId, value: run.projectId },
+    { key: SearchAttr.workspaceId, value: run.workspaceId },
+    { key: SearchAttr.status, value: status },
+  ];
 }
 
 function emptySummary(pending: number): RunSummary {

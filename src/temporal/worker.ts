@@ -6,6 +6,11 @@ import type { ContainerRunner } from '../docker/container-runner';
 import type { Logger } from '../logger';
 import type { ObjectStore } from '../storage/object-store';
 
+/** A deployment is one database: container labels and the reaper are scoped by it. */
+export function deploymentName(config: Pick<Config, 'MONGODB_DB'>): string {
+  return config.MONGODB_DB;
+}
+
 export interface WorkerDeps {
   config: Config;
   db: Db;
@@ -23,7 +28,12 @@ export interface WorkerDeps {
  */
 export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
   const { config } = deps;
-  const activities = createActivities({ ...deps, defaultTaskQueue: config.RUN_TASK_QUEUE, taskQueuePrefix: config.TASK_QUEUE_PREFIX });
+  const activities = createActivities({
+    ...deps,
+    defaultTaskQueue: config.RUN_TASK_QUEUE,
+    taskQueuePrefix: config.TASK_QUEUE_PREFIX,
+    deployment: deploymentName(config),
+  });
   const queues = [...new Set(config.WORKER_TASK_QUEUES)];
   return Promise.all(
     queues.map((taskQueue) =>

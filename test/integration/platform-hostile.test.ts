@@ -128,13 +128,16 @@ const targets: Target[] = [
 
 /** Fields the server always decides: no body may set them. */
 const SERVER_FIELDS = ['_id', 'id', 'workspaceId', 'projectId', 'createdBy', 'createdAt', 'updatedAt', 'status', 'role', 'ownerId'];
-const OPERATORS: unknown[] = [{ $gt: '' }, { $ne: null }, { $where: 'sleep(1000) || true' }, { $nor: [{ a: { $exists: true } }] }, { nested: { deeper: { $in: ['a'] } } }];
-const WRONG_TYPES: unknown[] = [12345, ['array'], null, true];
+const OPERATORS: unknown[] = [{ $gt: '' }, { $ne: null }, { $where: 'sleep(1000) || true' }, { nested: { deeper: { $nor: [{ a: { $exists: true } }] } } }];
+const WRONG_TYPES: unknown[] = [12345, [{ a: 1 }], null, true];
 
 interface Case {
   name: string;
   send(): Promise<Response>;
 }
+
+/** Only uploads and dataset versions write to object storage, so only their cases list it afterwards. */
+const writesObjects = (name: string) => /upload|dataset version/i.test(name);
 
 const json = (target: Target, body: unknown) => A.as.owner.call(target.method, target.path(), body);
 const raw = (target: Target, text: string | Buffer, type = 'application/json') =>
@@ -246,7 +249,7 @@ it.each(cases.map((c) => [c.name, c] as const))('%s: a 4xx that writes nothing',
   const after = await fingerprint(t.db);
   expect(after.counts).toEqual(baseline.counts);
   expect(after.hashes).toEqual(baseline.hashes);
-  expect(await objectCount()).toBe(baseline.objects);
+  if (writesObjects(c.name)) expect(await objectCount()).toBe(baseline.objects);
 });
 
 it('still accepts the valid version of every targeted request (the attacks changed one thing each)', async () => {

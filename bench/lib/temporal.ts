@@ -1,0 +1,90 @@
+// What a workflow execution cost, read back from Temporal itself (the server's clock and history), so EmboFlow
+// and the raw-Temporal baseline are measured the same way.
+import type { Client } from '@temporalio/client';
+import { tsToMs } from '@temporalio/common/lib/time';
+import { withTimeout } from './stats';
+
+export interface ExecutionMetrics {
+  workflowId: string;
+  status: string;
+  /** Workflow start to close, server clock. */
+  makespanMs: number;
+  historyLength: number;
+  historySizeBytes?: number;
+  markers: number;
+  /** Server time of every ActivityTaskCompleted event, in history order (node completions; local activities are markers). */
+  activityCompletedAt: number[];
+  /** Why it did not complete: termination reason, last workflow-task failure, or the workflow's failure. */
+  failure?: string;
+}
+
+/** A workflow task that has failed this many times in a row is stuck (Temporal retries it forever). */
+const STUCK_WORKFLOW_TASK_ATTEMPTS = 5;
+
+/**
+ * Waits (bounded) for the workflow to close. It is terminated, and reported with the evidence, when it runs out of
+ * time or when its workflow task keeps failing (for example a command over a size limit): that never heals.
+ */
+export async function awaitExecution(client: Client, workflowId: string, timeoutMs: number): Promise<ExecutionMetrics> {
+  const handle = client.workflow.getHandle(workflowId);
+  const deadline = Date.now() + timeoutMs;
+  let abort: string | undefined;
+  const closed = handle.result().then(
+    () => undefined,
+    () => undefined,
+  );
+  while (!abort) {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) {
+      abort = `no result within ${Math.round(timeoutMs / 1000)} s`;
+      break;
+    }
+    const done = await withTimeout(closed, Math.min(remaining, 5_000), 'poll').then(
+      () => true,
+      () => false,
+    );
+    if (done) break;
+    const attempt = (await handle.describe()).raw.pendingWorkflowTask?.attempt ?? 0;
+    if (attempt >= STUCK_WORKFLOW_TASK_ATTEMPTS) abort = `its workflow task failed ${attempt} times in a row`;
+  }
+  if (abort) {
+    // Read the evidence first, then terminate, so the report names what was stuck.
+    const m = await executionMetrics(client, workflowId);
+    await handle.terminate(`bench: ${abort}`).catch(() => undefined);
+    m.failure = `${abort} (terminated by the bench)${m.failure ? `; ${m.failure}` : ''}`;
+    return m;
+  }
+  return executionMetrics(client, workflowId);
+}
+
+export async function executionMetrics(client: Client, workflowId: string): Promise<ExecutionMetrics> {
+  const handle = client.workflow.getHandle(workflowId);
+  const d = await handle.describe();
+  const history = await handle.fetchHistory();
+  const activityCompletedAt: number[] = [];
+  let markers = 0;
+  let lastTaskFailure: string | undefined;
+  let terminated: string | undefined;
+  let failed: string | undefined;
+  for (const e of history.events ?? []) {
+    if (e.activityTaskCompletedEventAttributes) activityCompletedAt.push(tsToMs(e.eventTime));
+    else if (e.markerRecordedEventAttributes) markers++;
+    else if (e.workflowTaskFailedEventAttributes) {
+      const a = e.workflowTaskFailedEventAttributes;
+      lastTaskFailure = `workflow task failed (cause ${a.cause ?? '?'}): ${a.failure?.message ?? ''}`.trim();
+    } else if (e.workflowExecutionTerminatedEventAttributes) terminated = `terminated: ${e.workflowExecutionTerminatedEventAttributes.reason ?? ''}`;
+    else if (e.workflowExecutionFailedEventAttributes) failed = `failed: ${e.workflowExecutionFailedEventAttributes.failure?.message ?? ''}`;
+  }
+  const start = d.startTime.getTime();
+  const close = d.closeTime?.getTime() ?? Date.now();
+  return {
+    workflowId,
+    status: d.status.name,
+    makespanMs: close - start,
+    historyLength: d.historyLength,
+    historySizeBytes: d.historySize,
+    markers,
+    activityCompletedAt,
+    failure: d.status.name === 'COMPLETED' ? undefined : [terminated, failed, lastTaskFailure].filter(Boolean).join('; ') || undefined,
+  };
+}
