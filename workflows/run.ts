@@ -4,13 +4,15 @@ import {
   ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
+  condition,
   defineQuery,
-  defineSignal,
+  defineUpdate,
   isCancellation,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
   sleep,
+  Trigger,
   upsertSearchAttributes,
   type ActivityOptions,
 } from '@temporalio/workflow';
@@ -18,7 +20,7 @@ import type { ActivityContract, NodeInput, NodeResult, PlanNode, TaskUpdate } fr
 import { NON_RETRYABLE_ERRORS } from '../activities/types';
 import { indexGraph, subtree } from '../src/dag/graph';
 import { DagScheduler, isTerminal, type NodeState, type RunOutcome, type TaskStatus } from '../src/dag/scheduler';
-import { SearchAttr } from '../src/temporal/names';
+import { RETRY_TASK_UPDATE, SearchAttr } from '../src/temporal/names';
 
 export interface RunWorkflowInput {
   runId: string;
@@ -38,8 +40,18 @@ export interface RunProgress {
 }
 
 export const progressQuery = defineQuery<RunProgress>('progress');
-/** Re-runs a finished node and its downstream subtree on this run; every other node keeps its result. */
-export const retryTaskSignal = defineSignal<[{ nodeId: string }]>('retryTask');
+/**
+ * Re-runs a finished node and its downstream subtree on this run; every other node keeps its result.
+ * Completes once the subtree is reset (or is rejected with the reason), so callers see the new state at once.
+ */
+export const retryTaskUpdate = defineUpdate<{ resetNodeIds: string[] }, [{ nodeId: string }]>(RETRY_TASK_UPDATE);
+
+interface RetryRequest {
+  nodeId: string;
+  done: boolean;
+  resetNodeIds?: string[];
+  error?: string;
+}
 
 // Control activities only touch MongoDB. Local activities: one marker event each instead of three history
 // events and a task-queue round trip; retried until MongoDB answers (it may be down for a while).
@@ -84,9 +96,16 @@ function failureMessage(err: unknown): string {
 }
 
 export async function runWorkflow({ runId, resume }: RunWorkflowInput): Promise<RunWorkflowResult> {
-  const retryRequests: string[] = [];
-  setHandler(retryTaskSignal, ({ nodeId }) => {
-    retryRequests.push(nodeId);
+  const retryRequests: RetryRequest[] = [];
+  // Wakes the scheduling loop when a retry arrives while it waits on running nodes.
+  let wake = new Trigger<void>();
+  setHandler(retryTaskUpdate, async ({ nodeId }) => {
+    const request: RetryRequest = { nodeId, done: false };
+    retryRequests.push(request);
+    wake.resolve();
+    await condition(() => request.done);
+    if (request.error) throw ApplicationFailure.nonRetryable(request.error, 'RetryRejected');
+    return { resetNodeIds: request.resetNodeIds ?? [] };
   });
 
   const plan = await control.loadRunPlan(runId, resume);
@@ -157,6 +176,7 @@ export async function runWorkflow({ runId, resume }: RunWorkflowInput): Promise<
         (err: unknown) => {
           if (isCancellation(err)) {
             scheduler.complete(nodeId, 'cancelled');
+            pending.push({ nodeId, generation: node.generation, status: 'cancelled' });
             return;
           }
           scheduler.complete(nodeId, 'failed');
@@ -176,20 +196,23 @@ export async function runWorkflow({ runId, resume }: RunWorkflowInput): Promise<
     await control.markTasks(runId, batch);
   };
 
-  /** Applies queued task retries whose subtree is entirely finished; others wait until it is. */
+  /** Applies queued task retries: a node whose subtree is entirely finished is reset; any other is refused. */
   const applyRetries = async (): Promise<void> => {
-    for (let i = 0; i < retryRequests.length; ) {
-      const nodeId = retryRequests[i]!;
-      const affected = nodes.has(nodeId) ? subtree(index, nodeId) : [];
-      if (affected.some((id) => !isTerminal(scheduler.state(id).status))) {
-        i++;
+    while (retryRequests.length) {
+      const request = retryRequests.shift()!;
+      if (!nodes.has(request.nodeId)) {
+        Object.assign(request, { done: true, error: `task ${request.nodeId} not found` });
         continue;
       }
-      retryRequests.splice(i, 1);
-      if (!affected.length) continue;
+      const affected = subtree(index, request.nodeId);
+      const busy = affected.filter((id) => !isTerminal(scheduler.state(id).status));
+      if (busy.length) {
+        Object.assign(request, { done: true, error: `cannot retry ${request.nodeId} while ${busy.join(', ')} ${busy.length > 1 ? 'are' : 'is'} not finished` });
+        continue;
+      }
       const renumbered = await control.resetTasks(
         runId,
-        nodeId,
+        request.nodeId,
         affected.map((id) => ({ nodeId: id, generation: nodes.get(id)!.generation })),
       );
       for (const r of renumbered) {
@@ -198,6 +221,7 @@ export async function runWorkflow({ runId, resume }: RunWorkflowInput): Promise<
         failed.delete(r.nodeId);
       }
       scheduler.reset(affected);
+      Object.assign(request, { done: true, resetNodeIds: affected });
     }
   };
 
@@ -220,11 +244,10 @@ export async function runWorkflow({ runId, resume }: RunWorkflowInput): Promise<
           const { notStarted } = scheduler.cancelRemaining();
           for (const id of notStarted) pending.push({ nodeId: id, generation: nodes.get(id)!.generation, status: 'cancelled' });
         }
-        // A retry whose subtree never finishes cannot apply; drop it rather than wait forever.
-        retryRequests.length = 0;
         return;
       }
-      await Promise.race([...running.values()].map((r) => r.done));
+      await Promise.race([...[...running.values()].map((r) => r.done), wake]);
+      wake = new Trigger<void>();
     }
   };
 
@@ -244,6 +267,7 @@ export async function runWorkflow({ runId, resume }: RunWorkflowInput): Promise<
     }
   } catch (err) {
     if (!isCancellation(err)) throw err;
+    for (const r of retryRequests.splice(0)) Object.assign(r, { done: true, error: 'the run was cancelled' });
     await CancellationScope.nonCancellable(async () => {
       await Promise.all([...running.values()].map((r) => r.done));
       const { notStarted, wasRunning } = scheduler.cancelRemaining();

@@ -20,6 +20,7 @@ export function pageView<T extends { _id: string }, V = View<T>>(page: Page<T>, 
 export function slugify(name: string, fallback: string): string {
   const slug = name
     .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '') // accents come apart under NFKD; drop the marks, keep the letters
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '')

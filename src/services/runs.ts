@@ -1,4 +1,10 @@
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import {
+  WithStartWorkflowOperation,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowUpdateFailedError,
+  type Client,
+  type Workflow,
+} from '@temporalio/client';
 import type { Db } from 'mongodb';
 import type { Config } from '../config';
 import { RunStore } from '../db/runs';
@@ -15,7 +21,7 @@ import {
 } from '../domain/run';
 import type { RuntimeGraph } from '../domain/runtime-graph';
 import { newId } from '../ids';
-import { RUN_WORKFLOW_TYPE, runWebUiUrl, runWorkflowId, SearchAttr } from '../temporal/names';
+import { RETRY_TASK_UPDATE, RUN_WORKFLOW_TYPE, runWebUiUrl, runWorkflowId, SearchAttr } from '../temporal/names';
 
 /** A failure the API renders as a 4xx: status, code, message and the offending field. */
 export class RunRequestError extends Error {
@@ -280,12 +286,14 @@ export class RunService {
 
   /**
    * Retry task: the node and its downstream subtree run again on this run; every other task keeps its result.
-   * Signal-with-start reaches the run's workflow if it is still executing, or resumes the finished run.
+   * Update-with-start reaches the run's workflow if it is still executing, or resumes the finished run; it
+   * answers once the subtree is reset.
    */
   async retryTask(run: WorkflowRunDoc, nodeId: string): Promise<{ runId: string; nodeId: string; resetNodeIds: string[] }> {
     const graph = run.runtimeSnapshot;
     if (!graph.nodes.some((n) => n.id === nodeId)) throw new RunRequestError(404, 'not_found', `task ${nodeId} not found`);
     const affected = subtree(indexGraph(graph), nodeId);
+    // Checked here for a clear answer; the workflow checks again against its own state.
     const tasks = await this.store.tasks
       .find({ workflowRunId: run._id, nodeId: { $in: affected } }, { projection: { nodeId: 1, status: 1 } })
       .toArray();
@@ -293,15 +301,27 @@ export class RunService {
     if (busy.length) {
       throw new RunRequestError(409, 'task_not_finished', `cannot retry ${nodeId} while ${busy.join(', ')} ${busy.length > 1 ? 'are' : 'is'} not finished`);
     }
-    await this.temporal.workflow.signalWithStart(RUN_WORKFLOW_TYPE, {
-      taskQueue: this.config.TASK_QUEUE_PREFIX + this.config.RUN_TASK_QUEUE,
-      workflowId: run.temporalWorkflowId,
-      args: [{ runId: run._id, resume: true }],
-      signal: 'retryTask',
-      signalArgs: [{ nodeId }],
-      typedSearchAttributes: searchAttributes(run, 'running'),
-    });
-    return { runId: run._id, nodeId, resetNodeIds: affected };
+    try {
+      const { resetNodeIds } = await this.temporal.workflow.executeUpdateWithStart<Workflow, { resetNodeIds: string[] }, [{ nodeId: string }]>(
+        RETRY_TASK_UPDATE,
+        {
+          args: [{ nodeId }],
+          startWorkflowOperation: new WithStartWorkflowOperation(RUN_WORKFLOW_TYPE, {
+            taskQueue: this.config.TASK_QUEUE_PREFIX + this.config.RUN_TASK_QUEUE,
+            workflowId: run.temporalWorkflowId,
+            args: [{ runId: run._id, resume: true }],
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            typedSearchAttributes: searchAttributes(run, 'running'),
+          }),
+        },
+      );
+      return { runId: run._id, nodeId, resetNodeIds };
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) {
+        throw new RunRequestError(409, 'retry_rejected', (err.cause as Error | undefined)?.message ?? err.message);
+      }
+      throw err;
+    }
   }
 
   async cancel(run: WorkflowRunDoc): Promise<void> {

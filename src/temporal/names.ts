@@ -2,6 +2,7 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 export const RUN_WORKFLOW_TYPE = 'runWorkflow';
+export const RETRY_TASK_UPDATE = 'retryTask';
 
 export const SearchAttr = {
   runId: defineSearchAttributeKey('EmboflowRunId', SearchAttributeType.KEYWORD),

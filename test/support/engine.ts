@@ -95,3 +95,21 @@ export async function seedWorkflow(
   });
   return { workflowId, versionId };
 }
+
+/** Containers Docker started for a run since `sinceSeconds` (Docker's own event log, not ours). */
+export async function containerStarts(engine: Engine, runId: string, sinceSeconds: number): Promise<string[]> {
+  const until = Math.ceil(Date.now() / 1000) + 1;
+  await new Promise((r) => setTimeout(r, 1100));
+  const raw = (await engine.runner.docker.getEvents({
+    since: sinceSeconds,
+    until,
+    filters: { type: ['container'], event: ['start'], label: [`io.emboflow.run=${runId}`] },
+  })) as unknown as NodeJS.ReadableStream | Buffer;
+  let text = '';
+  if (Buffer.isBuffer(raw)) text = raw.toString('utf8');
+  else for await (const chunk of raw) text += chunk.toString();
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => (JSON.parse(l) as { Actor: { Attributes: Record<string, string> } }).Actor.Attributes['io.emboflow.node']!);
+}
