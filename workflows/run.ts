@@ -1,5 +1,7 @@
 // The run workflow: walks one run's DAG. Scheduling decisions live in src/dag (pure, unit-tested);
 // everything with I/O is an activity. Only ids and storage references pass through history.
+// Histories of representative runs are committed under test/replay/histories and replayed in CI: a change to the
+// commands this code issues must be guarded with patched('<change-id>') so running executions keep replaying.
 import {
   ActivityCancellationType,
   ApplicationFailure,

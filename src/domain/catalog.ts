@@ -6,6 +6,7 @@ import {
   IdSchema,
   JsonObjectSchema,
   NameSchema,
+  PrintableSchema,
   StorageRefSchema,
   TimestampFields,
 } from './common';
@@ -161,7 +162,7 @@ export const CreateAssetBody = z
     /** One object in storage... */
     storageRef: StorageRefBody.optional(),
     /** ...or every object under a key prefix (in the platform bucket unless storageConnectionId names another). */
-    prefix: z.string().min(1).max(1024).regex(/^[^\u0000-\u001f\u007f]*$/, 'control characters are not allowed').optional(),
+    prefix: PrintableSchema(1024, 1).optional(),
     storageConnectionId: IdSchema.optional(),
     sizeBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
     fileCount: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),

@@ -8,16 +8,21 @@ export const SlugSchema = z
   .string()
   .regex(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, 'slugs are 1-64 lowercase letters, digits and -, not starting or ending with -');
 
-// Control characters in names end up in logs, labels and UIs; nothing legitimate needs them.
-const noControl = (max: number) =>
-  z
-    .string()
-    .max(max)
-    .regex(/^[^\u0000-\u001f\u007f]*$/, 'control characters are not allowed');
+/** True when a string has no C0 control character or DEL: they end up in logs, labels and storage keys. */
+export function isPrintable(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return false;
+  }
+  return true;
+}
 
-export const NameSchema = noControl(200).trim().min(1, 'must not be empty');
+/** A string of `min` to `max` characters with no control characters. */
+export const PrintableSchema = (max: number, min = 0) => z.string().min(min).max(max).refine(isPrintable, 'control characters are not allowed');
+
+export const NameSchema = PrintableSchema(200).trim().min(1, 'must not be empty');
 export const DescriptionSchema = z.string().max(10_000);
-export const ShortTextSchema = noControl(200);
+export const ShortTextSchema = PrintableSchema(200);
 export const EmailSchema = z.email().max(254).transform((e) => e.toLowerCase());
 
 const MAX_KEY_LENGTH = 200;
@@ -60,7 +65,7 @@ export const StorageRefSchema = z
   .object({
     kind: z.enum(['object', 'prefix']).default('object'),
     bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name'),
-    key: z.string().min(1).max(1024).regex(/^[^\u0000-\u001f\u007f]*$/, 'control characters are not allowed'),
+    key: PrintableSchema(1024, 1),
     uri: z.string().max(2048).optional(),
     checksum: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'sha256:<64 hex digits>').optional(),
     contentType: z.string().max(200).optional(),

@@ -1,9 +1,15 @@
 // Identity and tenancy (seed 000: users, workspaces, projects, memberships; seed 001: API keys per user).
 import { z } from 'zod';
-import { ROLES } from '../services/auth';
+import type { Role } from '../services/auth';
 import { DescriptionSchema, EmailSchema, IdSchema, JsonObjectSchema, NameSchema, SlugSchema, TimestampFields } from './common';
 
-export const RoleSchema = z.enum(ROLES);
+// Spelled out rather than imported: domain schemas stay free of service code (and its Node imports).
+const ROLE_NAMES = ['viewer', 'editor', 'admin', 'owner'] as const satisfies readonly Role[];
+type Fits<T extends U, U> = T;
+/** With `satisfies` above, fails to compile if src/services/auth's roles and these ever differ. */
+export type RolesMatchAuth = Fits<Role, (typeof ROLE_NAMES)[number]>;
+
+export const RoleSchema = z.enum(ROLE_NAMES);
 
 // ---- documents -------------------------------------------------------------------------------------------------
 
