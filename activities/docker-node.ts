@@ -63,6 +63,10 @@ function artifactId(runId: string, nodeId: string, generation: number, path: str
   return `art_${createHash('sha256').update(`${runId}/${nodeId}/${generation}/${path}`).digest('hex').slice(0, 26)}`;
 }
 
+function toRef(d: ArtifactDoc): ArtifactRef {
+  return { id: d._id, path: d.path, key: d.storageRef.key, checksum: d.storageRef.checksum, size: d.storageRef.size };
+}
+
 function describeFailure(exit: { exitCode: number; oomKilled: boolean; timedOut: boolean }, cfg: DockerExecutorConfig): string {
   if (exit.timedOut) return `timed out after ${cfg.timeoutSeconds}s (container killed)`;
   if (exit.oomKilled) return `out of memory: exceeded the ${cfg.memoryMb} MiB memory limit (exit ${exit.exitCode})`;
@@ -310,6 +314,13 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
     const startedAt = new Date();
     const taskKey = { nodeId: input.nodeId, generation: input.generation };
 
+    // A worker that died after recording this node's success but before Temporal heard of it: collect that result.
+    const recorded = await runs.getTask(input.runId, input.nodeId);
+    if (recorded?.generation === input.generation && recorded.status === 'success') {
+      const docs = await runs.artifacts.find({ _id: { $in: recorded.outputArtifactIds } }).toArray();
+      return { artifacts: docs.map(toRef), assetIds: recorded.assetIds, cacheHit: recorded.cacheHit };
+    }
+
     await runs.applyTransitions(input.runId, [
       {
         ...taskKey,
@@ -357,11 +368,7 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
           },
         ]);
         log.info({ cachedFrom: cached.hit._id }, 'cache hit: no container started');
-        return {
-          artifacts: cached.artifacts.map((d) => ({ id: d._id, path: d.path, key: d.storageRef.key, checksum: d.storageRef.checksum, size: d.storageRef.size })),
-          assetIds: input.assetIds,
-          cacheHit: true,
-        };
+        return { artifacts: cached.artifacts.map(toRef), assetIds: input.assetIds, cacheHit: true };
       }
 
       if (!container) {
@@ -469,8 +476,14 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
       if (exit.exitCode !== 0 || exit.timedOut || exit.oomKilled) {
         const reason = describeFailure(exit, cfg);
         const errorMessage = logs.lastStderr ? `${reason}; last stderr: ${logs.lastStderr}` : reason;
-        await failAttempt(errorMessage, attempt - input.attemptBase >= input.maxAttempts);
-        throw containerFailed(errorMessage);
+        // The node's retry budget counts container failures only: a crashed worker's lost attempt does not use it.
+        const task = await runs.getTask(input.runId, input.nodeId);
+        const earlierFailures = Object.values(task?.generation === input.generation ? task.attempts ?? {} : {}).filter(
+          (a) => a.status === 'failed' && a.attempt !== attempt,
+        ).length;
+        const final = earlierFailures + 1 >= input.maxAttempts;
+        await failAttempt(errorMessage, final);
+        throw containerFailed(errorMessage, final);
       }
 
       const { files, preview } = await extractOutputs(containerRef, workDir);
@@ -507,13 +520,7 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
           unset: ['errorMessage'],
         },
       ]);
-      const artifacts: ArtifactRef[] = docs.map((d) => ({
-        id: d._id,
-        path: d.path,
-        key: d.storageRef.key,
-        checksum: d.storageRef.checksum,
-        size: d.storageRef.size,
-      }));
+      const artifacts: ArtifactRef[] = docs.map(toRef);
       return { artifacts, assetIds: input.assetIds, cacheHit: false };
     } finally {
       if (container) await runner.remove(container).catch((err) => log.error({ err }, 'could not remove container'));

@@ -10,9 +10,9 @@ export function runNotFound(runId: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(`run ${runId} not found`, 'RunNotFoundError');
 }
 
-/** Thrown when a container attempt fails (non-zero exit, OOM, timeout); retried per the node's policy. */
-export function containerFailed(message: string): ApplicationFailure {
-  return ApplicationFailure.retryable(message, 'ContainerFailedError');
+/** Thrown when a container attempt fails (non-zero exit, OOM, timeout); retried until the node's budget is spent. */
+export function containerFailed(message: string, final: boolean): ApplicationFailure {
+  return final ? ApplicationFailure.nonRetryable(message, 'ContainerFailedError') : ApplicationFailure.retryable(message, 'ContainerFailedError');
 }
 
 /** Thrown when a node's outputs do not match the contract it declares; never retried. */

@@ -28,6 +28,11 @@ export const ConfigSchema = z.object({
   /** Prepended to every task queue name: lets several deployments (or test suites) share one namespace. */
   TASK_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9._-]{0,64}$/).default(''),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(1000).default(16),
+  /** A prebuilt workflow bundle (npm run build:workflows); without it the worker bundles workflows/ at start-up. */
+  WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
+  /** How often the worker removes orphaned node containers, and how old a container must be to be considered. */
+  REAPER_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
+  REAPER_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
   WORKER_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
 
   MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// or mongodb+srv:// URI'),

@@ -65,6 +65,11 @@ const control = proxyLocalActivities<ActivityContract>({
 
 /** Room, on top of the container's own timeout, for staging inputs and uploading outputs. */
 const STAGING_MARGIN_SECONDS = 300;
+/**
+ * Attempts Temporal may make beyond the node's own budget: a worker that dies mid-container costs an attempt (a
+ * heartbeat timeout) but not a container failure; the executor enforces the node's budget itself.
+ */
+const CRASH_ALLOWANCE = 10;
 /** Docker activities heartbeat every 2 s; a cancellation reaches them within this (the SDK throttles to 80%). */
 export const NODE_HEARTBEAT_TIMEOUT_SECONDS = 10;
 
@@ -80,7 +85,7 @@ function nodeActivityOptions(node: PlanNode): ActivityOptions {
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: docker
       ? {
-          maximumAttempts: node.retry?.maxAttempts ?? 1,
+          maximumAttempts: (node.retry?.maxAttempts ?? 1) + CRASH_ALLOWANCE,
           initialInterval: node.retry?.initialIntervalMs ?? 1000,
           backoffCoefficient: node.retry?.backoffCoefficient ?? 2,
           maximumInterval: node.retry?.maximumIntervalMs,

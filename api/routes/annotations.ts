@@ -50,8 +50,15 @@ export function registerAnnotationRoutes(api: PlatformRoutes, { projects, annota
   );
 
   api.route(
-    { method: 'get', path: '/v1/annotation-tasks/:taskId', tag: 'annotations', summary: 'An annotation task', params: idParams('taskId') },
-    async (req, { params }) => toView(gate(req.auth, await annotations.getTask(params.taskId), 'viewer', 'annotation task')),
+    {
+      method: 'get',
+      path: '/v1/annotation-tasks/:taskId',
+      tag: 'annotations',
+      summary: 'An annotation task',
+      params: idParams('taskId'),
+    },
+    async (req, { params }) =>
+      toView(gate(req.auth, await annotations.getTask(params.taskId), 'viewer', 'annotation task')),
   );
 
   api.route(

@@ -11,7 +11,8 @@ import { idParams, listQuery, page, type PlatformRoutes } from './platform-regis
 /** Another user's keys are an admin's business only inside a workspace both belong to. */
 function requireAuthority(authority: Authority, what: string): string | null {
   if (authority.kind === 'unrelated') throw notFound(what);
-  if (authority.kind === 'forbidden') throw forbidden("managing another member's API keys needs the admin role (owner for an owner's)");
+  if (authority.kind === 'forbidden')
+    throw forbidden("managing another member's API keys needs the admin role (owner for an owner's)");
   return authority.kind === 'admin' ? authority.workspaceId : null;
 }
 

@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { ASSET_STATUSES, ASSET_TYPES, CreateAssetBody, CreateProbeReportBody, UploadAssetQuery } from '../../src/domain/catalog';
+import {
+  ASSET_STATUSES,
+  ASSET_TYPES,
+  CreateAssetBody,
+  CreateProbeReportBody,
+  UploadAssetQuery,
+} from '../../src/domain/catalog';
 import type { AuthContext, Role } from '../../src/services/auth';
 import { pageView, toView } from '../../src/services/common';
 import type { PlatformServices } from '../../src/services/platform';
@@ -12,7 +18,8 @@ import { loadProject, projectScope } from './projects';
 export const MAX_UPLOAD_BYTES = 64 * 1024 * 1024;
 
 export function registerAssetRoutes(api: PlatformRoutes, { projects, assets }: PlatformServices): void {
-  const loadAsset = async (auth: AuthContext, assetId: string, min: Role) => gate(auth, await assets.get(assetId), min, 'asset');
+  const loadAsset = async (auth: AuthContext, assetId: string, min: Role) =>
+    gate(auth, await assets.get(assetId), min, 'asset');
 
   api.route(
     {
@@ -47,7 +54,8 @@ export function registerAssetRoutes(api: PlatformRoutes, { projects, assets }: P
       }
       // Read only now that the caller is known to be allowed: nobody else can make the API buffer an upload.
       const bytes = await readRawBody(req, res, MAX_UPLOAD_BYTES);
-      if (!bytes.length) throw badRequest('body: an upload needs at least one byte', [{ field: 'body', message: 'empty' }]);
+      if (!bytes.length)
+        throw badRequest('body: an upload needs at least one byte', [{ field: 'body', message: 'empty' }]);
       return toView(await assets.upload(projectScope(project), query, bytes, req.auth.userId));
     },
   );

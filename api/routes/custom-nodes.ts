@@ -39,7 +39,14 @@ export function registerCustomNodeRoutes(api: PlatformRoutes, { projects, custom
   );
 
   api.route(
-    { method: 'get', path: '/v1/custom-nodes/:customNodeId', tag: 'custom-nodes', summary: 'A custom node', params: idParams('customNodeId') },
-    async (req, { params }) => toView(gate(req.auth, await customNodes.get(params.customNodeId), 'viewer', 'custom node')),
+    {
+      method: 'get',
+      path: '/v1/custom-nodes/:customNodeId',
+      tag: 'custom-nodes',
+      summary: 'A custom node',
+      params: idParams('customNodeId'),
+    },
+    async (req, { params }) =>
+      toView(gate(req.auth, await customNodes.get(params.customNodeId), 'viewer', 'custom node')),
   );
 }

@@ -9,7 +9,8 @@ import { gate, idParams, listQuery, page, type PlatformRoutes } from './platform
 import { loadProject, projectScope } from './projects';
 
 export function registerDatasetRoutes(api: PlatformRoutes, { projects, datasets }: PlatformServices): void {
-  const loadDataset = async (auth: AuthContext, datasetId: string, min: Role) => gate(auth, await datasets.get(datasetId), min, 'dataset');
+  const loadDataset = async (auth: AuthContext, datasetId: string, min: Role) =>
+    gate(auth, await datasets.get(datasetId), min, 'dataset');
 
   api.route(
     {
@@ -43,7 +44,13 @@ export function registerDatasetRoutes(api: PlatformRoutes, { projects, datasets 
   );
 
   api.route(
-    { method: 'get', path: '/v1/datasets/:datasetId', tag: 'datasets', summary: 'A dataset', params: idParams('datasetId') },
+    {
+      method: 'get',
+      path: '/v1/datasets/:datasetId',
+      tag: 'datasets',
+      summary: 'A dataset',
+      params: idParams('datasetId'),
+    },
     async (req, { params }) => toView(await loadDataset(req.auth, params.datasetId, 'viewer')),
   );
 
@@ -52,7 +59,8 @@ export function registerDatasetRoutes(api: PlatformRoutes, { projects, datasets 
       method: 'post',
       path: '/v1/datasets/:datasetId/versions',
       tag: 'datasets',
-      summary: 'Create an immutable dataset version over assets of the same project; its manifest goes to object storage (editor)',
+      summary:
+        'Create an immutable dataset version over assets of the same project; its manifest goes to object storage (editor)',
       params: idParams('datasetId'),
       body: CreateDatasetVersionBody,
       status: 201,

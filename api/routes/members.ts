@@ -1,44 +1,14 @@
-import { AddMemberBody, CreateUserBody, RoleSchema, UpdateMemberBody } from '../../src/domain/identity';
+import { AddMemberBody, RoleSchema, UpdateMemberBody } from '../../src/domain/identity';
 import { IdSchema } from '../../src/domain/common';
 import { pageView, toView } from '../../src/services/common';
 import type { PlatformServices } from '../../src/services/platform';
 import type { AuthContext } from '../../src/services/auth';
-import type { Caller } from '../../src/services/memberships';
-import { gate, idParams, listQuery, page, type PlatformRoutes } from './platform-registry';
+import { caller, gate, idParams, listQuery, page, type PlatformRoutes } from './platform-registry';
 
 const MemberParams = idParams('workspaceId', 'membershipId');
 
-function caller(auth: AuthContext, workspaceId: string): Caller {
-  return { userId: auth.userId, workspaceRole: auth.roleFor(workspaceId) };
-}
-
-/** Memberships (admins manage them; only owners touch owners) and the users admins create in their workspace. */
-export function registerMemberRoutes(api: PlatformRoutes, { memberships, users }: PlatformServices): void {
-  api.route(
-    { method: 'get', path: '/v1/me', tag: 'users', summary: 'The caller and their memberships' },
-    async (req) => {
-      const me = await users.me(req.auth.userId);
-      return { user: toView(me.user), memberships: me.memberships.map(toView) };
-    },
-  );
-
-  api.route(
-    {
-      method: 'post',
-      path: '/v1/workspaces/:workspaceId/users',
-      tag: 'users',
-      summary: 'Create a user and make them a member (admin; owner role only from an owner)',
-      params: idParams('workspaceId'),
-      body: CreateUserBody,
-      status: 201,
-    },
-    async (req, { params, body }) => {
-      gate(req.auth, { workspaceId: params.workspaceId }, 'admin', 'workspace');
-      const created = await users.createInWorkspace(params.workspaceId, body, caller(req.auth, params.workspaceId));
-      return { user: toView(created.user), membership: toView(created.membership) };
-    },
-  );
-
+/** Memberships: admins manage them; only owners touch owners; a workspace keeps at least one owner. */
+export function registerMemberRoutes(api: PlatformRoutes, { memberships }: PlatformServices): void {
   api.route(
     {
       method: 'post',

@@ -4,6 +4,7 @@ import { PageQuery } from '../../src/db/pagination';
 import { IdSchema } from '../../src/domain/common';
 import type { AuthContext, Role } from '../../src/services/auth';
 import { ServiceError } from '../../src/services/errors';
+import type { Caller } from '../../src/services/memberships';
 import { ApiError, notFound } from '../errors';
 import { authorize } from '../middleware/auth';
 import type { ApiRegistry, Parsed, RouteSpec } from '../registry';
@@ -42,9 +43,19 @@ export function platformRoutes(api: ApiRegistry): PlatformRoutes {
  * The tenancy gate for a loaded object (or null): authorize() turns missing and other-tenant objects into a 404
  * and a low role into a 403. Returns the object, narrowed to non-null.
  */
-export function gate<T extends { workspaceId: string; projectId?: string }>(auth: AuthContext, doc: T | null, min: Role, what: string): T {
+export function gate<T extends { workspaceId: string; projectId?: string }>(
+  auth: AuthContext,
+  doc: T | null,
+  min: Role,
+  what: string,
+): T {
   authorize(auth, doc, min, what);
   return doc as T;
+}
+
+/** The acting user and their role on the workspace itself (project roles never make an owner), for owner rules. */
+export function caller(auth: AuthContext, workspaceId: string): Caller {
+  return { userId: auth.userId, workspaceRole: auth.roleFor(workspaceId) };
 }
 
 /** A workspace the caller belongs to in any way (a project membership shows them its workspace too). */

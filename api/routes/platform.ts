@@ -12,6 +12,7 @@ import { platformRoutes } from './platform-registry';
 import { registerPluginRoutes } from './plugins';
 import { registerProjectRoutes } from './projects';
 import { registerStorageConnectionRoutes } from './storage-connections';
+import { registerUserRoutes } from './users';
 import { registerWorkflowRoutes } from './workflows';
 import { registerWorkspaceRoutes } from './workspaces';
 
@@ -20,6 +21,7 @@ export function registerPlatformRoutes(registry: ApiRegistry, ctx: Pick<AppConte
   const services = createPlatformServices(ctx);
   const api = platformRoutes(registry);
   for (const register of [
+    registerUserRoutes,
     registerMemberRoutes,
     registerWorkspaceRoutes,
     registerApiKeyRoutes,

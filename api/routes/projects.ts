@@ -13,7 +13,12 @@ export function projectScope(project: ProjectDoc): { workspaceId: string; projec
 }
 
 /** Loads a project and gates the caller on it (workspace role, or a role on this project). */
-export async function loadProject(projects: ProjectService, auth: AuthContext, projectId: string, min: Role): Promise<ProjectDoc> {
+export async function loadProject(
+  projects: ProjectService,
+  auth: AuthContext,
+  projectId: string,
+  min: Role,
+): Promise<ProjectDoc> {
   const project = await projects.get(projectId);
   gate(auth, project && projectScope(project), min, 'project');
   return project!;
@@ -46,7 +51,9 @@ export function registerProjectRoutes(api: PlatformRoutes, { projects }: Platfor
       query: listQuery({}),
     },
     async (req, { params, query }) => {
-      const own = req.auth.memberships.filter((m) => m.workspaceId === params.workspaceId && m.projectId).map((m) => m.projectId!);
+      const own = req.auth.memberships
+        .filter((m) => m.workspaceId === params.workspaceId && m.projectId)
+        .map((m) => m.projectId!);
       const wholeWorkspace = req.auth.roleFor(params.workspaceId) !== undefined;
       if (!wholeWorkspace && !own.length) throw notFound('workspace');
       return pageView(await projects.list(params.workspaceId, wholeWorkspace ? undefined : own, page(query)));
@@ -54,7 +61,13 @@ export function registerProjectRoutes(api: PlatformRoutes, { projects }: Platfor
   );
 
   api.route(
-    { method: 'get', path: '/v1/projects/:projectId', tag: 'projects', summary: 'A project', params: idParams('projectId') },
+    {
+      method: 'get',
+      path: '/v1/projects/:projectId',
+      tag: 'projects',
+      summary: 'A project',
+      params: idParams('projectId'),
+    },
     async (req, { params }) => toView(await loadProject(projects, req.auth, params.projectId, 'viewer')),
   );
 
@@ -63,7 +76,7 @@ export function registerProjectRoutes(api: PlatformRoutes, { projects }: Platfor
       method: 'patch',
       path: '/v1/projects/:projectId',
       tag: 'projects',
-      summary: "Rename a project or change its description (admin)",
+      summary: 'Rename a project or change its description (admin)',
       params: idParams('projectId'),
       body: UpdateProjectBody,
     },

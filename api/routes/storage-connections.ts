@@ -45,6 +45,9 @@ export function registerStorageConnectionRoutes(api: PlatformRoutes, { storageCo
       summary: 'A storage connection (editor)',
       params: idParams('connectionId'),
     },
-    async (req, { params }) => storageConnectionView(gate(req.auth, await storageConnections.get(params.connectionId), 'editor', 'storage connection')),
+    async (req, { params }) =>
+      storageConnectionView(
+        gate(req.auth, await storageConnections.get(params.connectionId), 'editor', 'storage connection'),
+      ),
   );
 }

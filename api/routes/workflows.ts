@@ -8,10 +8,13 @@ import { notFound } from '../errors';
 import { gate, idParams, listQuery, page, type PlatformRoutes } from './platform-registry';
 import { loadProject, projectScope } from './projects';
 
-const VersionParams = z.object({ workflowId: IdSchema, versionNumber: z.coerce.number().int().min(1).max(1_000_000_000) }).strict();
+const VersionParams = z
+  .object({ workflowId: IdSchema, versionNumber: z.coerce.number().int().min(1).max(1_000_000_000) })
+  .strict();
 
 export function registerWorkflowRoutes(api: PlatformRoutes, { projects, workflows }: PlatformServices): void {
-  const loadWorkflow = async (auth: AuthContext, workflowId: string, min: Role) => gate(auth, await workflows.get(workflowId), min, 'workflow');
+  const loadWorkflow = async (auth: AuthContext, workflowId: string, min: Role) =>
+    gate(auth, await workflows.get(workflowId), min, 'workflow');
 
   api.route(
     {
@@ -45,7 +48,13 @@ export function registerWorkflowRoutes(api: PlatformRoutes, { projects, workflow
   );
 
   api.route(
-    { method: 'get', path: '/v1/workflows/:workflowId', tag: 'workflows', summary: 'A workflow definition', params: idParams('workflowId') },
+    {
+      method: 'get',
+      path: '/v1/workflows/:workflowId',
+      tag: 'workflows',
+      summary: 'A workflow definition',
+      params: idParams('workflowId'),
+    },
     async (req, { params }) => toView(await loadWorkflow(req.auth, params.workflowId, 'viewer')),
   );
 
@@ -54,7 +63,8 @@ export function registerWorkflowRoutes(api: PlatformRoutes, { projects, workflow
       method: 'post',
       path: '/v1/workflows/:workflowId/versions',
       tag: 'workflows',
-      summary: 'Create an immutable version (editor); an invalid runtimeGraph is one 400 invalid_graph listing every problem',
+      summary:
+        'Create an immutable version (editor); an invalid runtimeGraph is one 400 invalid_graph listing every problem',
       params: idParams('workflowId'),
       body: CreateWorkflowVersionBody,
       status: 201,
@@ -81,7 +91,13 @@ export function registerWorkflowRoutes(api: PlatformRoutes, { projects, workflow
   );
 
   api.route(
-    { method: 'get', path: '/v1/workflows/:workflowId/versions/:versionNumber', tag: 'workflows', summary: 'One version with its graphs', params: VersionParams },
+    {
+      method: 'get',
+      path: '/v1/workflows/:workflowId/versions/:versionNumber',
+      tag: 'workflows',
+      summary: 'One version with its graphs',
+      params: VersionParams,
+    },
     async (req, { params }) => {
       const def = await loadWorkflow(req.auth, params.workflowId, 'viewer');
       const version = await workflows.getVersion(def, params.versionNumber);

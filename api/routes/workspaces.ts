@@ -8,17 +8,36 @@ const WorkspaceParams = idParams('workspaceId');
 
 export function registerWorkspaceRoutes(api: PlatformRoutes, { workspaces }: PlatformServices): void {
   api.route(
-    { method: 'post', path: '/v1/workspaces', tag: 'workspaces', summary: 'Create a team workspace; the caller becomes its owner', body: CreateWorkspaceBody, status: 201 },
+    {
+      method: 'post',
+      path: '/v1/workspaces',
+      tag: 'workspaces',
+      summary: 'Create a team workspace; the caller becomes its owner',
+      body: CreateWorkspaceBody,
+      status: 201,
+    },
     async (req, { body }) => toView(await workspaces.create(body, req.auth.userId)),
   );
 
   api.route(
-    { method: 'get', path: '/v1/workspaces', tag: 'workspaces', summary: "The caller's workspaces", query: listQuery({}) },
+    {
+      method: 'get',
+      path: '/v1/workspaces',
+      tag: 'workspaces',
+      summary: "The caller's workspaces",
+      query: listQuery({}),
+    },
     async (req, { query }) => pageView(await workspaces.list(req.auth.workspaceIds(), page(query))),
   );
 
   api.route(
-    { method: 'get', path: '/v1/workspaces/:workspaceId', tag: 'workspaces', summary: 'A workspace the caller belongs to', params: WorkspaceParams },
+    {
+      method: 'get',
+      path: '/v1/workspaces/:workspaceId',
+      tag: 'workspaces',
+      summary: 'A workspace the caller belongs to',
+      params: WorkspaceParams,
+    },
     async (req, { params }) => {
       assertMember(req.auth, params.workspaceId);
       const workspace = await workspaces.get(params.workspaceId);
@@ -32,7 +51,7 @@ export function registerWorkspaceRoutes(api: PlatformRoutes, { workspaces }: Pla
       method: 'patch',
       path: '/v1/workspaces/:workspaceId',
       tag: 'workspaces',
-      summary: "Rename a workspace or replace its settings (admin)",
+      summary: 'Rename a workspace or replace its settings (admin)',
       params: WorkspaceParams,
       body: UpdateWorkspaceBody,
     },

@@ -9,7 +9,6 @@ import { reapContainers } from '../docker/reaper';
 import { createWorkers, deploymentName } from '../temporal/worker';
 
 const RETENTION_SWEEP_MS = 10 * 60_000;
-const REAPER_INTERVAL_MS = 15_000;
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -28,10 +27,10 @@ async function main(): Promise<void> {
       }, RETENTION_SWEEP_MS)
     : undefined;
   const reaper = setInterval(() => {
-    reapContainers(runner, database.db, deploymentName(config))
+    reapContainers(runner, database.db, deploymentName(config), Date.now(), config.REAPER_GRACE_SECONDS * 1000)
       .then((removed) => removed.length && logger.info({ removed }, 'reaped orphaned node containers'))
       .catch((err) => logger.warn({ err }, 'container reaper failed'));
-  }, REAPER_INTERVAL_MS);
+  }, config.REAPER_INTERVAL_SECONDS * 1000);
   try {
     await Promise.all(workers.map((w) => w.run()));
   } finally {

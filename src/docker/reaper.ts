@@ -4,7 +4,7 @@ import { runTaskId, TERMINAL_RUN_STATUSES, type RunStatus } from '../domain/run'
 import { type ContainerRunner, LABEL_PREFIX } from './container-runner';
 
 /** Containers younger than this are left alone: their activity may not have recorded them yet. */
-export const REAPER_GRACE_MS = 60_000;
+export const REAPER_GRACE_MS = 30_000;
 
 /**
  * Removes this deployment's node containers that no live attempt can still own: the run is finished, the task

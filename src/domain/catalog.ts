@@ -25,12 +25,21 @@ export const ASSET_SOURCE_TYPES = ['upload', 'object_storage', 'path_registratio
 export const ASSET_STATUSES = ['pending', 'ready', 'failed', 'archived'] as const;
 
 /** A lowercase identifier: formats, dataset types, providers. */
-const Token = z.string().regex(/^[a-z][a-z0-9_.+-]{0,63}$/, 'lowercase letters, digits and _ . + -, starting with a letter');
+const Token = z
+  .string()
+  .regex(/^[a-z][a-z0-9_.+-]{0,63}$/, 'lowercase letters, digits and _ . + -, starting with a letter');
 const PathList = z.array(z.string().min(1).max(1024)).max(1000);
 
 /** The platform's own storage references (src/domain/run StorageRef), as stored on dataset versions. */
 const ManifestRefSchema = z
-  .object({ bucket: z.string(), key: z.string(), uri: z.string(), checksum: z.string(), contentType: z.string(), size: z.number() })
+  .object({
+    bucket: z.string(),
+    key: z.string(),
+    uri: z.string(),
+    checksum: z.string(),
+    contentType: z.string(),
+    size: z.number(),
+  })
   .strict();
 
 // ---- documents -------------------------------------------------------------------------------------------------
@@ -152,7 +161,13 @@ export type SecretDoc = z.infer<typeof SecretDocSchema>;
 
 // ---- request bodies ----------------------------------------------------------------------------------------------
 
-const StorageRefBody = StorageRefSchema.pick({ bucket: true, key: true, checksum: true, contentType: true, size: true }).strict();
+const StorageRefBody = StorageRefSchema.pick({
+  bucket: true,
+  key: true,
+  checksum: true,
+  contentType: true,
+  size: true,
+}).strict();
 
 export const CreateAssetBody = z
   .object({
@@ -187,7 +202,10 @@ export const UploadAssetQuery = z
 
 export const CreateProbeReportBody = z
   .object({
-    reportVersion: z.string().regex(/^[A-Za-z0-9._-]{1,32}$/).default('1'),
+    reportVersion: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,32}$/)
+      .default('1'),
     detectedFormatCandidates: z
       .array(z.object({ format: Token, confidence: z.number().min(0).max(1).optional() }).strict())
       .max(100)
@@ -216,8 +234,13 @@ export const CreateDatasetVersionBody = z
   .object({
     sourceAssetId: IdSchema.optional(),
     assetIds: z.array(IdSchema).max(MAX_DATASET_VERSION_ASSETS).default([]),
-    versionTag: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, '1-64 letters, digits and . _ -, starting alphanumeric'),
-    canonicalSchemaVersion: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/).optional(),
+    versionTag: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, '1-64 letters, digits and . _ -, starting alphanumeric'),
+    canonicalSchemaVersion: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/)
+      .optional(),
     summary: JsonObjectSchema.default({}),
     stats: JsonObjectSchema.default({}),
   })
@@ -261,7 +284,8 @@ export const CreateStorageConnectionBody = z
     name: NameSchema,
     config: JsonObjectSchema.default({}).superRefine((config, ctx) => {
       const path = findCredentialKey(config);
-      if (path) ctx.addIssue({ code: 'custom', path, message: 'credentials go in `secret` (stored encrypted), not in config' });
+      if (path)
+        ctx.addIssue({ code: 'custom', path, message: 'credentials go in `secret` (stored encrypted), not in config' });
     }),
     secret: z.string().min(1).max(16_384).optional(),
   })

@@ -11,7 +11,12 @@ import {
   SecretDocSchema,
   StorageConnectionDocSchema,
 } from './catalog';
-import { CustomNodeDocSchema, PluginDocSchema, WorkflowDefinitionDocSchema, WorkflowVersionDocSchema } from './definitions';
+import {
+  CustomNodeDocSchema,
+  PluginDocSchema,
+  WorkflowDefinitionDocSchema,
+  WorkflowVersionDocSchema,
+} from './definitions';
 import { ApiKeyDocSchema, MembershipDocSchema, ProjectDocSchema, UserDocSchema, WorkspaceDocSchema } from './identity';
 
 export const DOCUMENT_SCHEMAS = {

@@ -6,7 +6,10 @@ export const IdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'no
 
 export const SlugSchema = z
   .string()
-  .regex(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, 'slugs are 1-64 lowercase letters, digits and -, not starting or ending with -');
+  .regex(
+    /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/,
+    'slugs are 1-64 lowercase letters, digits and -, not starting or ending with -',
+  );
 
 /** True when a string has no C0 control character or DEL: they end up in logs, labels and storage keys. */
 export function isPrintable(s: string): boolean {
@@ -18,12 +21,16 @@ export function isPrintable(s: string): boolean {
 }
 
 /** A string of `min` to `max` characters with no control characters. */
-export const PrintableSchema = (max: number, min = 0) => z.string().min(min).max(max).refine(isPrintable, 'control characters are not allowed');
+export const PrintableSchema = (max: number, min = 0) =>
+  z.string().min(min).max(max).refine(isPrintable, 'control characters are not allowed');
 
 export const NameSchema = PrintableSchema(200).trim().min(1, 'must not be empty');
 export const DescriptionSchema = z.string().max(10_000);
 export const ShortTextSchema = PrintableSchema(200);
-export const EmailSchema = z.email().max(254).transform((e) => e.toLowerCase());
+export const EmailSchema = z
+  .email()
+  .max(254)
+  .transform((e) => e.toLowerCase());
 
 const MAX_KEY_LENGTH = 200;
 
@@ -33,11 +40,18 @@ const MAX_KEY_LENGTH = 200;
  * rejects non-finite numbers (JSON.parse turns 1e400 into Infinity). Operator and prototype keys are already
  * refused by the body middleware.
  */
-export function findUnstorable(value: unknown, path: Array<string | number> = []): { path: Array<string | number>; message: string } | undefined {
+export function findUnstorable(
+  value: unknown,
+  path: Array<string | number> = [],
+): { path: Array<string | number>; message: string } | undefined {
   if (typeof value === 'number' && !Number.isFinite(value)) return { path, message: 'numbers must be finite' };
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      if (Array.isArray(value[i])) return { path: [...path, i], message: 'arrays directly inside arrays cannot be stored; wrap each inner array in an object' };
+      if (Array.isArray(value[i]))
+        return {
+          path: [...path, i],
+          message: 'arrays directly inside arrays cannot be stored; wrap each inner array in an object',
+        };
       const found = findUnstorable(value[i], [...path, i]);
       if (found) return found;
     }
@@ -67,7 +81,10 @@ export const StorageRefSchema = z
     bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name'),
     key: PrintableSchema(1024, 1),
     uri: z.string().max(2048).optional(),
-    checksum: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'sha256:<64 hex digits>').optional(),
+    checksum: z
+      .string()
+      .regex(/^sha256:[0-9a-f]{64}$/, 'sha256:<64 hex digits>')
+      .optional(),
     contentType: z.string().max(200).optional(),
     size: z.number().int().min(0).optional(),
     /** The storage connection the bucket is reached through; absent for the platform's own bucket. */

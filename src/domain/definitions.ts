@@ -1,6 +1,14 @@
 // Definitions (seed 000): workflow definitions and their immutable versions, custom container nodes, plugins.
 import { z } from 'zod';
-import { DescriptionSchema, IdSchema, JsonObjectSchema, NameSchema, ShortTextSchema, SlugSchema, TimestampFields } from './common';
+import {
+  DescriptionSchema,
+  IdSchema,
+  JsonObjectSchema,
+  NameSchema,
+  ShortTextSchema,
+  SlugSchema,
+  TimestampFields,
+} from './common';
 import { NodeContractSchema, RuntimeGraphSchema } from './runtime-graph';
 
 // ---- documents (field names are the ones src/services/runs.ts and the worker read) ----------------------------
@@ -80,6 +88,8 @@ export const CustomNodeDocSchema = z
     description: z.string(),
     category: z.string(),
     status: z.enum(CUSTOM_NODE_STATUSES),
+    /** Set by the worker's image build when it fails (status build_failed). */
+    buildError: z.string().optional(),
     contract: NodeContractSchema,
     source: CustomNodeSourceSchema,
     createdBy: z.string(),
@@ -130,7 +140,9 @@ export const CreateWorkflowVersionBody = z
   .object({
     visualGraph: JsonObjectSchema.optional(),
     logicGraph: JsonObjectSchema.optional(),
-    runtimeGraph: z.record(z.string(), z.unknown()).meta(z.toJSONSchema(RuntimeGraphSchema, { io: 'input', unrepresentable: 'any' })),
+    runtimeGraph: z
+      .record(z.string(), z.unknown())
+      .meta(z.toJSONSchema(RuntimeGraphSchema, { io: 'input', unrepresentable: 'any' })),
     pluginRefs: z.array(IdSchema).max(100).default([]),
     summary: z.string().max(2000).default(''),
   })
@@ -156,7 +168,10 @@ export const CreatePluginBody = z
     version: z.string().regex(/^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$/, 'a version such as 1.2.0'),
     image: ImageRefSchema.optional(),
     manifest: JsonObjectSchema.default({}),
-    permissions: z.array(z.string().regex(/^[a-z][a-z0-9_.:-]{0,63}$/)).max(50).default([]),
+    permissions: z
+      .array(z.string().regex(/^[a-z][a-z0-9_.:-]{0,63}$/))
+      .max(50)
+      .default([]),
     metadata: JsonObjectSchema.default({}),
   })
   .strict();

@@ -1,7 +1,15 @@
 // Identity and tenancy (seed 000: users, workspaces, projects, memberships; seed 001: API keys per user).
 import { z } from 'zod';
 import type { Role } from '../services/auth';
-import { DescriptionSchema, EmailSchema, IdSchema, JsonObjectSchema, NameSchema, SlugSchema, TimestampFields } from './common';
+import {
+  DescriptionSchema,
+  EmailSchema,
+  IdSchema,
+  JsonObjectSchema,
+  NameSchema,
+  SlugSchema,
+  TimestampFields,
+} from './common';
 
 // Spelled out rather than imported: domain schemas stay free of service code (and its Node imports).
 const ROLE_NAMES = ['viewer', 'editor', 'admin', 'owner'] as const satisfies readonly Role[];
@@ -96,7 +104,9 @@ export type CreateWorkspaceInput = z.infer<typeof CreateWorkspaceBody>;
 export const UpdateWorkspaceBody = z
   .object({ name: NameSchema.optional(), settings: JsonObjectSchema.optional() })
   .strict()
-  .refine((b) => b.name !== undefined || b.settings !== undefined, { message: 'nothing to update: pass name or settings' });
+  .refine((b) => b.name !== undefined || b.settings !== undefined, {
+    message: 'nothing to update: pass name or settings',
+  });
 export type UpdateWorkspaceInput = z.infer<typeof UpdateWorkspaceBody>;
 
 export const CreateProjectBody = z
@@ -107,20 +117,28 @@ export type CreateProjectInput = z.infer<typeof CreateProjectBody>;
 export const UpdateProjectBody = z
   .object({ name: NameSchema.optional(), description: DescriptionSchema.optional() })
   .strict()
-  .refine((b) => b.name !== undefined || b.description !== undefined, { message: 'nothing to update: pass name or description' });
+  .refine((b) => b.name !== undefined || b.description !== undefined, {
+    message: 'nothing to update: pass name or description',
+  });
 export type UpdateProjectInput = z.infer<typeof UpdateProjectBody>;
 
 export const AddMemberBody = z
-  .object({ userId: IdSchema.optional(), email: EmailSchema.optional(), role: RoleSchema, projectId: IdSchema.optional() })
+  .object({
+    userId: IdSchema.optional(),
+    email: EmailSchema.optional(),
+    role: RoleSchema,
+    projectId: IdSchema.optional(),
+  })
   .strict()
-  .refine((b) => (b.userId === undefined) !== (b.email === undefined), { message: 'pass exactly one of userId or email', path: ['userId'] });
+  .refine((b) => (b.userId === undefined) !== (b.email === undefined), {
+    message: 'pass exactly one of userId or email',
+    path: ['userId'],
+  });
 export type AddMemberInput = z.infer<typeof AddMemberBody>;
 
 export const UpdateMemberBody = z.object({ role: RoleSchema }).strict();
 
-export const CreateUserBody = z
-  .object({ email: EmailSchema, displayName: NameSchema, role: RoleSchema })
-  .strict();
+export const CreateUserBody = z.object({ email: EmailSchema, displayName: NameSchema, role: RoleSchema }).strict();
 export type CreateUserInput = z.infer<typeof CreateUserBody>;
 
 export const CreateApiKeyBody = z.object({ name: NameSchema }).strict();

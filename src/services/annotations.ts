@@ -81,14 +81,26 @@ export class AnnotationService {
       updatedAt: now,
     };
     await this.tasks.insertOne(task);
-    await this.audit.record({ actorId, ...scope, resourceType: 'annotation_task', resourceId: task._id, action: 'create', after: pick(task, SUMMARY) });
+    await this.audit.record({
+      actorId,
+      ...scope,
+      resourceType: 'annotation_task',
+      resourceId: task._id,
+      action: 'create',
+      after: pick(task, SUMMARY),
+    });
     return task;
   }
 
-  async createAnnotation(task: AnnotationTaskDoc, input: CreateAnnotationInput, actorId: string): Promise<AnnotationDoc> {
+  async createAnnotation(
+    task: AnnotationTaskDoc,
+    input: CreateAnnotationInput,
+    actorId: string,
+  ): Promise<AnnotationDoc> {
     const scope = { workspaceId: task.workspaceId, projectId: task.projectId };
     const targetRef = input.targetRef ?? task.targetRef;
-    if (targetRef.id !== task.targetRef.id) await this.assertTarget(scope, task.targetType, targetRef.id, 'targetRef.id');
+    if (targetRef.id !== task.targetRef.id)
+      await this.assertTarget(scope, task.targetType, targetRef.id, 'targetRef.id');
     const now = new Date();
     const annotation: AnnotationDoc = {
       _id: newId('ann'),
@@ -119,7 +131,9 @@ export class AnnotationService {
 
   /** A target must be an object of the task's project: references never cross tenants. */
   private async assertTarget(scope: Scope, type: TargetType, id: string, field: string): Promise<void> {
-    const found = await this.db.collection<{ _id: string }>(TARGET_COLLECTION[type]).findOne({ _id: id, ...scope }, { projection: { _id: 1 } });
+    const found = await this.db
+      .collection<{ _id: string }>(TARGET_COLLECTION[type])
+      .findOne({ _id: id, ...scope }, { projection: { _id: 1 } });
     if (!found) throw invalidField(field, `no ${type} ${id} in this project`);
   }
 
@@ -128,7 +142,12 @@ export class AnnotationService {
     if (!userIds.length) return;
     const members = await this.memberships
       .find(
-        { userId: { $in: userIds }, workspaceId: scope.workspaceId, status: 'active', $or: [{ projectId: { $exists: false } }, { projectId: scope.projectId }] },
+        {
+          userId: { $in: userIds },
+          workspaceId: scope.workspaceId,
+          status: 'active',
+          $or: [{ projectId: { $exists: false } }, { projectId: scope.projectId }],
+        },
         { projection: { userId: 1 } },
       )
       .toArray();

@@ -30,9 +30,24 @@ export class ApiKeyService {
    */
   async create(userId: string, name: string, actorId: string): Promise<{ doc: ApiKeyDocument; key: string }> {
     const { key, prefix, hash } = generateApiKey();
-    const doc: ApiKeyDocument = { _id: newId('key'), userId, name, prefix, hash, status: 'active', createdAt: new Date() };
+    const doc: ApiKeyDocument = {
+      _id: newId('key'),
+      userId,
+      name,
+      prefix,
+      hash,
+      status: 'active',
+      createdAt: new Date(),
+    };
     await this.keys.insertOne(doc);
-    await this.audit.record({ actorId, workspaceId: null, resourceType: 'api_key', resourceId: doc._id, action: 'create', after: { name, userId } });
+    await this.audit.record({
+      actorId,
+      workspaceId: null,
+      resourceType: 'api_key',
+      resourceId: doc._id,
+      action: 'create',
+      after: { name, userId },
+    });
     return { doc, key };
   }
 

@@ -59,7 +59,10 @@ const FORMAT_BY_EXTENSION: Record<string, string> = {
 
 /** A storage key segment from a display name: no separators, no dot-only names, nothing unprintable. */
 function keySafeName(displayName: string): string {
-  const name = displayName.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '_').slice(0, 200);
+  const name = displayName
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/^\.+/, '_')
+    .slice(0, 200);
   return name || 'upload.bin';
 }
 
@@ -108,7 +111,14 @@ export class AssetService {
       updatedAt: now,
     };
     await this.assets.insertOne(asset);
-    await this.audit.record({ actorId, ...scope, resourceType: 'asset', resourceId: asset._id, action: 'create', after: pick(asset, SUMMARY) });
+    await this.audit.record({
+      actorId,
+      ...scope,
+      resourceType: 'asset',
+      resourceId: asset._id,
+      action: 'create',
+      after: pick(asset, SUMMARY),
+    });
     return asset;
   }
 
@@ -118,12 +128,17 @@ export class AssetService {
    */
   private async resolveStorageRef(workspaceId: string, input: CreateAssetInput): Promise<AssetStorageRef | undefined> {
     if (!input.storageRef && input.prefix === undefined) {
-      if (input.storageConnectionId) throw invalidField('storageConnectionId', 'only meaningful with storageRef or prefix');
+      if (input.storageConnectionId)
+        throw invalidField('storageConnectionId', 'only meaningful with storageRef or prefix');
       return undefined;
     }
     let bucket: string | undefined;
     if (input.storageConnectionId) {
-      const connection = await this.connections.findOne({ _id: input.storageConnectionId, workspaceId, type: 'object_storage' });
+      const connection = await this.connections.findOne({
+        _id: input.storageConnectionId,
+        workspaceId,
+        type: 'object_storage',
+      });
       if (!connection) throw invalidField('storageConnectionId', 'no such object storage connection in this workspace');
       bucket = typeof connection.config.bucket === 'string' ? connection.config.bucket : undefined;
     } else {
@@ -133,8 +148,13 @@ export class AssetService {
     const key = input.prefix ?? input.storageRef!.key;
     const keyField = input.prefix !== undefined ? 'prefix' : 'storageRef.key';
     const givenBucket = input.storageRef?.bucket ?? bucket;
-    if (!givenBucket) throw invalidField('storageConnectionId', 'the connection names no bucket; pass storageRef.bucket');
-    if (bucket && givenBucket !== bucket) throw invalidField('storageRef.bucket', `must be ${bucket}, the bucket of ${input.storageConnectionId ? 'the connection' : 'this platform'}`);
+    if (!givenBucket)
+      throw invalidField('storageConnectionId', 'the connection names no bucket; pass storageRef.bucket');
+    if (bucket && givenBucket !== bucket)
+      throw invalidField(
+        'storageRef.bucket',
+        `must be ${bucket}, the bucket of ${input.storageConnectionId ? 'the connection' : 'this platform'}`,
+      );
     if (!input.storageConnectionId && !key.startsWith(workspaceKeyPrefix(workspaceId))) {
       throw invalidField(keyField, `objects in the platform bucket must be under ${workspaceKeyPrefix(workspaceId)}`);
     }
@@ -181,7 +201,15 @@ export class AssetService {
       updatedAt: now,
     };
     await this.assets.insertOne(asset);
-    await this.audit.record({ actorId, ...scope, resourceType: 'asset', resourceId: _id, action: 'upload', after: pick(asset, SUMMARY), metadata: { checksum: ref.checksum } });
+    await this.audit.record({
+      actorId,
+      ...scope,
+      resourceType: 'asset',
+      resourceId: _id,
+      action: 'upload',
+      after: pick(asset, SUMMARY),
+      metadata: { checksum: ref.checksum },
+    });
     return asset;
   }
 

@@ -12,7 +12,10 @@ export function toView<T extends { _id: string }>(doc: T): View<T> {
   return { id: _id, ...rest };
 }
 
-export function pageView<T extends { _id: string }, V = View<T>>(page: Page<T>, map: (doc: T) => V = toView as (doc: T) => V) {
+export function pageView<T extends { _id: string }, V = View<T>>(
+  page: Page<T>,
+  map: (doc: T) => V = toView as (doc: T) => V,
+) {
   return { items: page.items.map(map), nextCursor: page.nextCursor };
 }
 

@@ -26,8 +26,16 @@ export class CustomNodeService {
     return this.nodes.findOne({ _id: customNodeId });
   }
 
-  list(scope: Scope, q: { category?: string; status?: CustomNodeDoc['status'] }, page: { limit: number; cursor?: string }) {
-    return paginate(this.nodes, { ...scope, ...(q.category ? { category: q.category } : {}), ...(q.status ? { status: q.status } : {}) }, page);
+  list(
+    scope: Scope,
+    q: { category?: string; status?: CustomNodeDoc['status'] },
+    page: { limit: number; cursor?: string },
+  ) {
+    return paginate(
+      this.nodes,
+      { ...scope, ...(q.category ? { category: q.category } : {}), ...(q.status ? { status: q.status } : {}) },
+      page,
+    );
   }
 
   /**

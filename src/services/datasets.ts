@@ -1,6 +1,12 @@
 import type { Collection, Db, Filter } from 'mongodb';
 import { paginate } from '../db/pagination';
-import type { AssetDoc, CreateDatasetInput, CreateDatasetVersionInput, DatasetDoc, DatasetVersionDoc } from '../domain/catalog';
+import type {
+  AssetDoc,
+  CreateDatasetInput,
+  CreateDatasetVersionInput,
+  DatasetDoc,
+  DatasetVersionDoc,
+} from '../domain/catalog';
 import { newId } from '../ids';
 import type { ObjectStore } from '../storage/object-store';
 import type { AuditLog } from './audit';
@@ -18,7 +24,15 @@ interface Scope {
 }
 
 /** What the manifest keeps of each asset: enough to find and describe its bytes without reading MongoDB. */
-const MANIFEST_FIELDS = { type: 1, displayName: 1, storageRef: 1, sizeBytes: 1, fileCount: 1, detectedFormats: 1, topLevelPaths: 1 } as const;
+const MANIFEST_FIELDS = {
+  type: 1,
+  displayName: 1,
+  storageRef: 1,
+  sizeBytes: 1,
+  fileCount: 1,
+  detectedFormats: 1,
+  topLevelPaths: 1,
+} as const;
 
 export class DatasetService {
   readonly datasets: Collection<DatasetDoc>;
@@ -66,7 +80,14 @@ export class DatasetService {
       updatedAt: now,
     };
     await this.datasets.insertOne(dataset);
-    await this.audit.record({ actorId, ...scope, resourceType: 'dataset', resourceId: dataset._id, action: 'create', after: pick(dataset, SUMMARY) });
+    await this.audit.record({
+      actorId,
+      ...scope,
+      resourceType: 'dataset',
+      resourceId: dataset._id,
+      action: 'create',
+      after: pick(dataset, SUMMARY),
+    });
     return dataset;
   }
 
@@ -75,15 +96,22 @@ export class DatasetService {
    * storage references) goes to object storage; the version keeps assetIds for run input expansion, and becomes
    * the dataset's latest.
    */
-  async createVersion(dataset: DatasetDoc, input: CreateDatasetVersionInput, actorId: string): Promise<DatasetVersionDoc> {
+  async createVersion(
+    dataset: DatasetDoc,
+    input: CreateDatasetVersionInput,
+    actorId: string,
+  ): Promise<DatasetVersionDoc> {
     const scope = { workspaceId: dataset.workspaceId, projectId: dataset.projectId };
-    if (await this.versions.findOne({ datasetId: dataset._id, versionTag: input.versionTag }, { projection: { _id: 1 } })) {
+    if (
+      await this.versions.findOne({ datasetId: dataset._id, versionTag: input.versionTag }, { projection: { _id: 1 } })
+    ) {
       throw clash(`version ${input.versionTag} of this dataset already exists`, 'versionTag');
     }
     const wanted = input.sourceAssetId ? [input.sourceAssetId, ...input.assetIds] : input.assetIds;
     const found = await this.assets.find({ _id: { $in: wanted }, ...scope }, { projection: MANIFEST_FIELDS }).toArray();
     const byId = new Map(found.map((a) => [a._id, a]));
-    if (input.sourceAssetId && !byId.has(input.sourceAssetId)) throw invalidField('sourceAssetId', 'no such asset in this project');
+    if (input.sourceAssetId && !byId.has(input.sourceAssetId))
+      throw invalidField('sourceAssetId', 'no such asset in this project');
     this.assertAllFound(input.assetIds, byId);
 
     const _id = newId('dsv');
@@ -133,7 +161,9 @@ export class DatasetService {
   }
 
   private assertAllFound(assetIds: string[], byId: Map<string, unknown>): void {
-    const missing = assetIds.flatMap((id, i) => (byId.has(id) ? [] : [{ field: `assetIds.${i}`, message: `no asset ${id} in this project` }]));
+    const missing = assetIds.flatMap((id, i) =>
+      byId.has(id) ? [] : [{ field: `assetIds.${i}`, message: `no asset ${id} in this project` }],
+    );
     if (!missing.length) return;
     throw new ServiceError(
       400,
@@ -145,7 +175,11 @@ export class DatasetService {
 
   /** Versions newest first, without their asset id lists (GET one version for that). */
   listVersions(dataset: DatasetDoc, page: { limit: number; cursor?: string }) {
-    return paginate(this.versions, { datasetId: dataset._id, workspaceId: dataset.workspaceId }, { ...page, projection: { assetIds: 0 } });
+    return paginate(
+      this.versions,
+      { datasetId: dataset._id, workspaceId: dataset.workspaceId },
+      { ...page, projection: { assetIds: 0 } },
+    );
   }
 
   getVersion(dataset: DatasetDoc, versionId: string): Promise<DatasetVersionDoc | null> {

@@ -21,7 +21,8 @@ export function assertMayGrant(caller: Caller, role: Role): void {
 }
 
 /** How the caller relates to another user's account (for managing their API keys). */
-export type Authority = { kind: 'self' } | { kind: 'admin'; workspaceId: string } | { kind: 'forbidden' } | { kind: 'unrelated' };
+export type Authority =
+  { kind: 'self' } | { kind: 'admin'; workspaceId: string } | { kind: 'forbidden' } | { kind: 'unrelated' };
 
 export interface MemberQuery {
   projectId?: string;
@@ -59,21 +60,35 @@ export class MembershipService {
   async add(workspaceId: string, input: AddMemberInput, caller: Caller): Promise<MembershipDoc> {
     assertMayGrant(caller, input.role);
     const field = input.userId ? 'userId' : 'email';
-    const user = await this.users.findOne(input.userId ? { _id: input.userId } : { email: input.email! }, { projection: { _id: 1 } });
+    const user = await this.users.findOne(input.userId ? { _id: input.userId } : { email: input.email! }, {
+      projection: { _id: 1 },
+    });
     if (!user) throw invalidField(field, 'no such user');
     return this.insert(workspaceId, user._id, input.role, input.projectId, caller);
   }
 
   /** Inserts a membership after the checks every path shares (also used when an admin creates a user). */
-  async insert(workspaceId: string, userId: string, role: Role, projectId: string | undefined, caller: Caller): Promise<MembershipDoc> {
+  async insert(
+    workspaceId: string,
+    userId: string,
+    role: Role,
+    projectId: string | undefined,
+    caller: Caller,
+  ): Promise<MembershipDoc> {
     assertMayGrant(caller, role);
     if (projectId) {
-      if (role === 'owner') throw invalidField('role', 'owner is a workspace role; a project membership is viewer, editor or admin');
+      if (role === 'owner')
+        throw invalidField('role', 'owner is a workspace role; a project membership is viewer, editor or admin');
       const project = await this.projects.findOne({ _id: projectId, workspaceId }, { projection: { _id: 1 } });
       if (!project) throw invalidField('projectId', 'no such project in this workspace');
     }
-    const existing = await this.memberships.findOne({ workspaceId, userId, projectId: projectId ?? { $exists: false } });
-    if (existing) throw clash(`the user is already a member here (membership ${existing._id}); change its role instead`, 'userId');
+    const existing = await this.memberships.findOne({
+      workspaceId,
+      userId,
+      projectId: projectId ?? { $exists: false },
+    });
+    if (existing)
+      throw clash(`the user is already a member here (membership ${existing._id}); change its role instead`, 'userId');
     const now = new Date();
     const doc: MembershipDoc = {
       _id: newId('mem'),
@@ -87,7 +102,15 @@ export class MembershipService {
       updatedAt: now,
     };
     await this.memberships.insertOne(doc);
-    await this.audit.record({ actorId: caller.userId, workspaceId, projectId, resourceType: 'membership', resourceId: doc._id, action: 'create', after: pick(doc, SUMMARY) });
+    await this.audit.record({
+      actorId: caller.userId,
+      workspaceId,
+      projectId,
+      resourceType: 'membership',
+      resourceId: doc._id,
+      action: 'create',
+      after: pick(doc, SUMMARY),
+    });
     return doc;
   }
 
@@ -96,7 +119,11 @@ export class MembershipService {
     assertMayGrant(caller, role);
     if (m.projectId && role === 'owner') throw invalidField('role', 'owner is a workspace role');
     if (m.role === 'owner' && role !== 'owner') await this.assertNotLastOwner(m);
-    const updated = await this.memberships.findOneAndUpdate({ _id: m._id }, { $set: { role, updatedAt: new Date() } }, { returnDocument: 'after' });
+    const updated = await this.memberships.findOneAndUpdate(
+      { _id: m._id },
+      { $set: { role, updatedAt: new Date() } },
+      { returnDocument: 'after' },
+    );
     if (!updated) throw missing('membership');
     await this.audit.record({
       actorId: caller.userId,
@@ -116,18 +143,32 @@ export class MembershipService {
     if (m.role === 'owner') await this.assertNotLastOwner(m);
     const { deletedCount } = await this.memberships.deleteOne({ _id: m._id });
     if (!deletedCount) throw missing('membership');
-    await this.audit.record({ actorId: caller.userId, workspaceId: m.workspaceId, projectId: m.projectId, resourceType: 'membership', resourceId: m._id, action: 'delete', before: pick(m, SUMMARY) });
+    await this.audit.record({
+      actorId: caller.userId,
+      workspaceId: m.workspaceId,
+      projectId: m.projectId,
+      resourceType: 'membership',
+      resourceId: m._id,
+      action: 'delete',
+      before: pick(m, SUMMARY),
+    });
   }
 
   private assertMayTouch(m: MembershipDoc, caller: Caller): void {
-    if (m.role === 'owner' && caller.workspaceRole !== 'owner') throw notAllowed("only an owner may change or remove an owner's membership");
+    if (m.role === 'owner' && caller.workspaceRole !== 'owner')
+      throw notAllowed("only an owner may change or remove an owner's membership");
   }
 
   /** A workspace always keeps one owner (a check, not a transaction: two concurrent demotions could both pass). */
   private async assertNotLastOwner(m: MembershipDoc): Promise<void> {
     if (m.projectId) return;
-    const owners = await this.memberships.countDocuments({ workspaceId: m.workspaceId, role: 'owner', status: 'active', projectId: { $exists: false } });
-    if (owners <= 1) throw clash('this is the workspace\'s last owner; make someone else owner first');
+    const owners = await this.memberships.countDocuments({
+      workspaceId: m.workspaceId,
+      role: 'owner',
+      status: 'active',
+      projectId: { $exists: false },
+    });
+    if (owners <= 1) throw clash("this is the workspace's last owner; make someone else owner first");
   }
 
   /**
@@ -138,7 +179,10 @@ export class MembershipService {
   async authorityOver(auth: AuthContext, userId: string): Promise<Authority> {
     if (userId === auth.userId) return { kind: 'self' };
     const theirs = await this.memberships
-      .find({ userId, status: 'active', workspaceId: { $in: auth.workspaceIds() } }, { projection: { workspaceId: 1, projectId: 1, role: 1 } })
+      .find(
+        { userId, status: 'active', workspaceId: { $in: auth.workspaceIds() } },
+        { projection: { workspaceId: 1, projectId: 1, role: 1 } },
+      )
       .toArray();
     let shared = false;
     for (const m of theirs) {
@@ -151,7 +195,8 @@ export class MembershipService {
         continue;
       }
       if (m.projectId) continue;
-      if (roleAtLeast(mine, 'admin') && (m.role !== 'owner' || mine === 'owner')) return { kind: 'admin', workspaceId: m.workspaceId };
+      if (roleAtLeast(mine, 'admin') && (m.role !== 'owner' || mine === 'owner'))
+        return { kind: 'admin', workspaceId: m.workspaceId };
     }
     return { kind: shared ? 'forbidden' : 'unrelated' };
   }

@@ -17,7 +17,11 @@ import { WorkflowService } from './workflows';
 import { WorkspaceService } from './workspaces';
 
 /** Every platform service (tenancy, definitions, catalog), built once per process around one audit log. */
-export function createPlatformServices(deps: { db: Db; store: ObjectStore; config: Pick<Config, 'EMBOFLOW_SECRET_KEY'> }) {
+export function createPlatformServices(deps: {
+  db: Db;
+  store: ObjectStore;
+  config: Pick<Config, 'EMBOFLOW_SECRET_KEY'>;
+}) {
   const { db, store } = deps;
   const audit = new AuditLog(db);
   const memberships = new MembershipService(db, audit);
@@ -32,7 +36,11 @@ export function createPlatformServices(deps: { db: Db; store: ObjectStore; confi
     customNodes: new CustomNodeService(db, audit),
     assets: new AssetService(db, audit, store),
     datasets: new DatasetService(db, audit, store),
-    storageConnections: new StorageConnectionService(db, audit, new SecretStore(db, new SecretBox(deps.config.EMBOFLOW_SECRET_KEY))),
+    storageConnections: new StorageConnectionService(
+      db,
+      audit,
+      new SecretStore(db, new SecretBox(deps.config.EMBOFLOW_SECRET_KEY)),
+    ),
     annotations: new AnnotationService(db, audit),
     plugins: new PluginService(db, audit),
   };

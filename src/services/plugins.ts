@@ -26,7 +26,9 @@ export class PluginService {
 
   /** Platform plugins and those of the given workspaces (the caller's). */
   list(workspaceIds: string[], q: PluginQuery, page: { limit: number; cursor?: string }) {
-    const filter: Filter<PluginDoc> = { $or: [{ scope: 'platform' }, { scope: 'workspace', workspaceId: { $in: workspaceIds } }] };
+    const filter: Filter<PluginDoc> = {
+      $or: [{ scope: 'platform' }, { scope: 'workspace', workspaceId: { $in: workspaceIds } }],
+    };
     if (q.scope) filter.scope = q.scope;
     if (q.status) filter.status = q.status;
     if (q.name) filter.name = q.name;
@@ -46,7 +48,14 @@ export class PluginService {
       name: input.name,
       status: 'enabled',
       currentVersion: input.version,
-      versions: [{ version: input.version, ...(input.image ? { image: input.image } : {}), manifest: input.manifest, createdAt: now }],
+      versions: [
+        {
+          version: input.version,
+          ...(input.image ? { image: input.image } : {}),
+          manifest: input.manifest,
+          createdAt: now,
+        },
+      ],
       permissions: input.permissions,
       metadata: input.metadata,
       createdBy: actorId,
@@ -54,7 +63,14 @@ export class PluginService {
       updatedAt: now,
     };
     await this.plugins.insertOne(plugin);
-    await this.audit.record({ actorId, workspaceId, resourceType: 'plugin', resourceId: plugin._id, action: 'create', after: pick(plugin, SUMMARY) });
+    await this.audit.record({
+      actorId,
+      workspaceId,
+      resourceType: 'plugin',
+      resourceId: plugin._id,
+      action: 'create',
+      after: pick(plugin, SUMMARY),
+    });
     return plugin;
   }
 }

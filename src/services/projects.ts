@@ -33,10 +33,28 @@ export class ProjectService {
     const _id = newId('prj');
     const project = await insertWithSlug(
       this.projects,
-      (slug): ProjectDoc => ({ _id, workspaceId, name: input.name, slug, description: input.description, status: 'active', createdBy: actorId, createdAt: now, updatedAt: now }),
+      (slug): ProjectDoc => ({
+        _id,
+        workspaceId,
+        name: input.name,
+        slug,
+        description: input.description,
+        status: 'active',
+        createdBy: actorId,
+        createdAt: now,
+        updatedAt: now,
+      }),
       { chosen: input.slug, name: input.name, fallback: 'project', what: 'project' },
     );
-    await this.audit.record({ actorId, workspaceId, projectId: _id, resourceType: 'project', resourceId: _id, action: 'create', after: pick(project, SUMMARY) });
+    await this.audit.record({
+      actorId,
+      workspaceId,
+      projectId: _id,
+      resourceType: 'project',
+      resourceId: _id,
+      action: 'create',
+      after: pick(project, SUMMARY),
+    });
     return project;
   }
 
@@ -44,7 +62,11 @@ export class ProjectService {
     const set: Partial<ProjectDoc> = { updatedAt: new Date() };
     if (input.name !== undefined) set.name = input.name;
     if (input.description !== undefined) set.description = input.description;
-    const updated = await this.projects.findOneAndUpdate({ _id: project._id }, { $set: set }, { returnDocument: 'after' });
+    const updated = await this.projects.findOneAndUpdate(
+      { _id: project._id },
+      { $set: set },
+      { returnDocument: 'after' },
+    );
     const after = updated ?? { ...project, ...set };
     await this.audit.record({
       actorId,

@@ -36,7 +36,11 @@ export class SecretBox {
     const cipher = createCipheriv(ALGORITHM, key, iv);
     cipher.setAAD(Buffer.from(aad, 'utf8'));
     const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-    return { iv: iv.toString('base64'), ciphertext: ciphertext.toString('base64'), authTag: cipher.getAuthTag().toString('base64') };
+    return {
+      iv: iv.toString('base64'),
+      ciphertext: ciphertext.toString('base64'),
+      authTag: cipher.getAuthTag().toString('base64'),
+    };
   }
 
   /** Throws when the key is wrong or the ciphertext, tag or associated data was tampered with. */
@@ -44,7 +48,9 @@ export class SecretBox {
     const decipher = createDecipheriv(ALGORITHM, this.requireKey(), Buffer.from(sealed.iv, 'base64'));
     decipher.setAAD(Buffer.from(aad, 'utf8'));
     decipher.setAuthTag(Buffer.from(sealed.authTag, 'base64'));
-    return Buffer.concat([decipher.update(Buffer.from(sealed.ciphertext, 'base64')), decipher.final()]).toString('utf8');
+    return Buffer.concat([decipher.update(Buffer.from(sealed.ciphertext, 'base64')), decipher.final()]).toString(
+      'utf8',
+    );
   }
 
   private requireKey(): Buffer {
@@ -74,7 +80,14 @@ export class SecretStore {
   async put(owner: Owner, plaintext: string): Promise<string> {
     const _id = newId('secret');
     const sealed = this.box.seal(plaintext, associatedData(_id, owner));
-    await this.secrets.insertOne({ _id, ...owner, algorithm: ALGORITHM, keyDerivation: 'hkdf-sha256', ...sealed, createdAt: new Date() });
+    await this.secrets.insertOne({
+      _id,
+      ...owner,
+      algorithm: ALGORITHM,
+      keyDerivation: 'hkdf-sha256',
+      ...sealed,
+      createdAt: new Date(),
+    });
     return _id;
   }
 

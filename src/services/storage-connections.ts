@@ -1,6 +1,10 @@
 import type { Collection, Db, Filter } from 'mongodb';
 import { paginate } from '../db/pagination';
-import { STORAGE_CONNECTION_TYPES, type CreateStorageConnectionInput, type StorageConnectionDoc } from '../domain/catalog';
+import {
+  STORAGE_CONNECTION_TYPES,
+  type CreateStorageConnectionInput,
+  type StorageConnectionDoc,
+} from '../domain/catalog';
 import { newId } from '../ids';
 import type { AuditLog } from './audit';
 import { pick } from './common';
@@ -46,9 +50,16 @@ export class StorageConnectionService {
    * Creates a connection. A secret is encrypted into `secrets` first and only its reference is stored here; without
    * EMBOFLOW_SECRET_KEY a secret is refused, since nothing could ever decrypt it.
    */
-  async create(workspaceId: string, input: CreateStorageConnectionInput, actorId: string): Promise<StorageConnectionDoc> {
+  async create(
+    workspaceId: string,
+    input: CreateStorageConnectionInput,
+    actorId: string,
+  ): Promise<StorageConnectionDoc> {
     if (input.secret !== undefined && !this.secrets.box.available) {
-      throw invalidField('secret', 'this deployment cannot store secrets: set EMBOFLOW_SECRET_KEY (32+ characters) on the API');
+      throw invalidField(
+        'secret',
+        'this deployment cannot store secrets: set EMBOFLOW_SECRET_KEY (32+ characters) on the API',
+      );
     }
     const _id = newId('stc');
     const secretRef =

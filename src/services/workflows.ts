@@ -1,7 +1,13 @@
 import type { Collection, Db, Filter } from 'mongodb';
 import { z } from 'zod';
 import { type GraphProblem, validateContracts, validateGraphStructure } from '../dag/graph';
-import type { CustomNodeDoc, CreateWorkflowInput, CreateWorkflowVersionInput, WorkflowDefinitionDocument, WorkflowVersionDocument } from '../domain/definitions';
+import type {
+  CustomNodeDoc,
+  CreateWorkflowInput,
+  CreateWorkflowVersionInput,
+  WorkflowDefinitionDocument,
+  WorkflowVersionDocument,
+} from '../domain/definitions';
 import { type NodeContract, type RuntimeGraph, type RuntimeNode, RuntimeGraphSchema } from '../domain/runtime-graph';
 import { paginate } from '../db/pagination';
 import { newId } from '../ids';
@@ -36,40 +42,69 @@ export function unsupportedFeatures(graph: GraphShape): GraphProblem[] {
   const problems: GraphProblem[] = [];
   graph.nodes.forEach((n, i) => {
     if (n.executorType === 'approval' || n.executorType === 'decision') {
-      problems.push({ nodeId: n.id, path: `nodes.${i}.executorType`, message: `executorType ${n.executorType} is not supported by this engine version` });
+      problems.push({
+        nodeId: n.id,
+        path: `nodes.${i}.executorType`,
+        message: `executorType ${n.executorType} is not supported by this engine version`,
+      });
     }
   });
   graph.edges.forEach((e, i) => {
     if (e.condition !== undefined) {
-      problems.push({ nodeId: e.target, path: `edges.${i}.condition`, message: 'edge conditions are not supported by this engine version' });
+      problems.push({
+        nodeId: e.target,
+        path: `edges.${i}.condition`,
+        message: 'edge conditions are not supported by this engine version',
+      });
     }
   });
   return problems;
 }
 
-/** The ids, kinds and edges of a graph that failed its schema, as far as they can be read. */
-function readableShape(raw: Record<string, unknown>): GraphShape {
-  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-  const objects = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is Record<string, unknown> => !!x && typeof x === 'object') : []);
-  return {
-    nodes: objects(raw.nodes).flatMap((n) => (str(n.id) ? [{ id: str(n.id)!, executorType: str(n.executorType) ?? '' }] : [])),
-    edges: objects(raw.edges).flatMap((e) =>
-      str(e.source) && str(e.target) ? [{ source: str(e.source)!, target: str(e.target)!, condition: e.condition === undefined ? undefined : String(e.condition) }] : [],
-    ),
-  };
+/**
+ * The ids, kinds and edges of a graph that failed its schema, when every node and edge is readable enough for them
+ * (so reported paths keep the caller's indexes); otherwise the schema problems alone describe the graph.
+ */
+function readableShape(raw: Record<string, unknown>): GraphShape | undefined {
+  const { nodes, edges = [] } = raw;
+  if (!Array.isArray(nodes) || !Array.isArray(edges)) return undefined;
+  const record = (v: unknown): Record<string, unknown> | undefined =>
+    v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  const shape = { nodes: [] as Array<GraphShape['nodes'][number]>, edges: [] as Array<GraphShape['edges'][number]> };
+  for (const n of nodes.map(record)) {
+    if (typeof n?.id !== 'string') return undefined;
+    shape.nodes.push({ id: n.id, executorType: typeof n.executorType === 'string' ? n.executorType : '' });
+  }
+  for (const e of edges.map(record)) {
+    if (typeof e?.source !== 'string' || typeof e.target !== 'string') return undefined;
+    shape.edges.push({
+      source: e.source,
+      target: e.target,
+      condition: e.condition === undefined ? undefined : String(e.condition),
+    });
+  }
+  return shape;
 }
 
 function schemaProblems(error: z.ZodError, raw: Record<string, unknown>): GraphProblem[] {
   const nodes = Array.isArray(raw.nodes) ? raw.nodes : [];
   return error.issues.map((issue) => {
     const [head, index] = issue.path;
-    const node = head === 'nodes' && typeof index === 'number' ? (nodes[index] as { id?: unknown } | undefined) : undefined;
-    return { nodeId: typeof node?.id === 'string' ? node.id : undefined, path: issue.path.map(String).join('.') || '(graph)', message: issue.message };
+    const node =
+      head === 'nodes' && typeof index === 'number' ? (nodes[index] as { id?: unknown } | undefined) : undefined;
+    return {
+      nodeId: typeof node?.id === 'string' ? node.id : undefined,
+      path: issue.path.map(String).join('.') || '(graph)',
+      message: issue.message,
+    };
   });
 }
 
 /** The filter the workflow list route runs, served by the projectId index. */
-export function workflowListFilter(scope: Scope, q: { status?: 'active' | 'archived' }): Filter<WorkflowDefinitionDocument> {
+export function workflowListFilter(
+  scope: Scope,
+  q: { status?: 'active' | 'archived' },
+): Filter<WorkflowDefinitionDocument> {
   const filter: Filter<WorkflowDefinitionDocument> = { projectId: scope.projectId, workspaceId: scope.workspaceId };
   if (q.status) filter.status = q.status;
   return filter;
@@ -117,7 +152,14 @@ export class WorkflowService {
       }),
       { chosen: input.slug, name: input.name, fallback: 'workflow', what: 'workflow' },
     );
-    await this.audit.record({ actorId, ...scope, resourceType: 'workflow_definition', resourceId: _id, action: 'create', after: pick(def, SUMMARY) });
+    await this.audit.record({
+      actorId,
+      ...scope,
+      resourceType: 'workflow_definition',
+      resourceId: _id,
+      action: 'create',
+      after: pick(def, SUMMARY),
+    });
     return def;
   }
 
@@ -132,14 +174,27 @@ export class WorkflowService {
       problems.push(...validateGraphStructure(parsed.data), ...unsupportedFeatures(parsed.data));
       problems.push(...(await this.contractProblems(scope, parsed.data)));
     } else {
+      problems.push(...schemaProblems(parsed.error, raw));
       const shape = readableShape(raw);
-      problems.push(...schemaProblems(parsed.error, raw), ...unsupportedFeatures(shape));
-      // The structural checks read only ids and edge ends, which the readable shape has.
-      problems.push(...validateGraphStructure(shape as unknown as Pick<RuntimeGraph, 'nodes' | 'edges'>));
+      if (shape) {
+        // The structural checks read only ids and edge ends, which the readable shape has.
+        problems.push(
+          ...unsupportedFeatures(shape),
+          ...validateGraphStructure(shape as unknown as Pick<RuntimeGraph, 'nodes' | 'edges'>),
+        );
+      }
     }
     if (problems.length || !parsed.success) {
-      const listed = problems.slice(0, 5).map((p) => `${p.path}: ${p.message}`).join('; ');
-      throw new ServiceError(400, 'invalid_graph', `runtimeGraph has ${problems.length} problem(s): ${listed}${problems.length > 5 ? '; ...' : ''}`, problems);
+      const listed = problems
+        .slice(0, 5)
+        .map((p) => `${p.path}: ${p.message}`)
+        .join('; ');
+      throw new ServiceError(
+        400,
+        'invalid_graph',
+        `runtimeGraph has ${problems.length} problem(s): ${listed}${problems.length > 5 ? '; ...' : ''}`,
+        problems,
+      );
     }
     return parsed.data;
   }
@@ -147,24 +202,45 @@ export class WorkflowService {
   /** Custom nodes must exist in the same project; contracts come from the node, else from its custom node. */
   private async contractProblems(scope: Scope, graph: RuntimeGraph): Promise<GraphProblem[]> {
     const problems: GraphProblem[] = [];
-    const referenced = [...new Set(graph.nodes.flatMap((n) => (n.executorType === 'docker' && n.executorConfig.customNodeId ? [n.executorConfig.customNodeId] : [])))];
+    const referenced = [
+      ...new Set(
+        graph.nodes.flatMap((n) =>
+          n.executorType === 'docker' && n.executorConfig.customNodeId ? [n.executorConfig.customNodeId] : [],
+        ),
+      ),
+    ];
     const found = referenced.length
       ? await this.customNodes.find({ _id: { $in: referenced }, ...scope }, { projection: { contract: 1 } }).toArray()
       : [];
     const contracts = new Map<string, NodeContract>(found.map((c) => [c._id, c.contract]));
     graph.nodes.forEach((n, i) => {
-      if (n.executorType === 'docker' && n.executorConfig.customNodeId && !contracts.has(n.executorConfig.customNodeId)) {
-        problems.push({ nodeId: n.id, path: `nodes.${i}.executorConfig.customNodeId`, message: `custom node ${n.executorConfig.customNodeId} not found in this project` });
+      if (
+        n.executorType === 'docker' &&
+        n.executorConfig.customNodeId &&
+        !contracts.has(n.executorConfig.customNodeId)
+      ) {
+        problems.push({
+          nodeId: n.id,
+          path: `nodes.${i}.executorConfig.customNodeId`,
+          message: `custom node ${n.executorConfig.customNodeId} not found in this project`,
+        });
       }
     });
     const contractOf = (n: RuntimeNode): NodeContract | undefined =>
-      n.contract ?? (n.executorType === 'docker' && n.executorConfig.customNodeId ? contracts.get(n.executorConfig.customNodeId) : undefined);
+      n.contract ??
+      (n.executorType === 'docker' && n.executorConfig.customNodeId
+        ? contracts.get(n.executorConfig.customNodeId)
+        : undefined);
     problems.push(...validateContracts(graph, contractOf));
     return problems;
   }
 
   /** A new immutable version: validated first, then numbered latest+1 by an atomic $inc on the definition. */
-  async createVersion(def: WorkflowDefinitionDocument, input: CreateWorkflowVersionInput, actorId: string): Promise<WorkflowVersionDocument> {
+  async createVersion(
+    def: WorkflowDefinitionDocument,
+    input: CreateWorkflowVersionInput,
+    actorId: string,
+  ): Promise<WorkflowVersionDocument> {
     const scope = { workspaceId: def.workspaceId, projectId: def.projectId };
     const runtimeGraph = await this.validateRuntimeGraph(scope, input.runtimeGraph);
     const now = new Date();
@@ -201,25 +277,41 @@ export class WorkflowService {
       resourceType: 'workflow_version',
       resourceId: version._id,
       action: 'create',
-      after: { workflowDefinitionId: def._id, versionNumber: version.versionNumber, nodeCount: runtimeGraph.nodes.length, edgeCount: runtimeGraph.edges.length },
+      after: {
+        workflowDefinitionId: def._id,
+        versionNumber: version.versionNumber,
+        nodeCount: runtimeGraph.nodes.length,
+        edgeCount: runtimeGraph.edges.length,
+      },
     });
     return version;
   }
 
   /** Versions newest first, without their graphs (GET one version for those). */
   listVersions(def: WorkflowDefinitionDocument, page: { limit: number; cursor?: string }) {
-    return paginate(this.versions, { workflowDefinitionId: def._id, workspaceId: def.workspaceId }, {
-      ...page,
-      projection: { visualGraph: 0, logicGraph: 0, runtimeGraph: 0 },
-    });
+    return paginate(
+      this.versions,
+      { workflowDefinitionId: def._id, workspaceId: def.workspaceId },
+      {
+        ...page,
+        projection: { visualGraph: 0, logicGraph: 0, runtimeGraph: 0 },
+      },
+    );
   }
 
   getVersion(def: WorkflowDefinitionDocument, versionNumber: number): Promise<WorkflowVersionDocument | null> {
     return this.versions.findOne({ workflowDefinitionId: def._id, versionNumber });
   }
 
-  async publish(def: WorkflowDefinitionDocument, versionNumber: number, actorId: string): Promise<WorkflowDefinitionDocument> {
-    const version = await this.versions.findOne({ workflowDefinitionId: def._id, versionNumber }, { projection: { _id: 1 } });
+  async publish(
+    def: WorkflowDefinitionDocument,
+    versionNumber: number,
+    actorId: string,
+  ): Promise<WorkflowDefinitionDocument> {
+    const version = await this.versions.findOne(
+      { workflowDefinitionId: def._id, versionNumber },
+      { projection: { _id: 1 } },
+    );
     if (!version) throw missing(`version ${versionNumber}`);
     const updated = await this.definitions.findOneAndUpdate(
       { _id: def._id },

@@ -34,7 +34,17 @@ export class WorkspaceService {
     const _id = newId('wsp');
     const workspace = await insertWithSlug(
       this.workspaces,
-      (slug): WorkspaceDoc => ({ _id, type: 'team', name: input.name, slug, ownerId: actorId, status: 'active', settings: input.settings, createdAt: now, updatedAt: now }),
+      (slug): WorkspaceDoc => ({
+        _id,
+        type: 'team',
+        name: input.name,
+        slug,
+        ownerId: actorId,
+        status: 'active',
+        settings: input.settings,
+        createdAt: now,
+        updatedAt: now,
+      }),
       { chosen: input.slug, name: input.name, fallback: 'workspace', what: 'workspace' },
     );
     const membership: MembershipDoc = {
@@ -48,7 +58,14 @@ export class WorkspaceService {
       updatedAt: now,
     };
     await this.memberships.insertOne(membership);
-    await this.audit.record({ actorId, workspaceId: _id, resourceType: 'workspace', resourceId: _id, action: 'create', after: pick(workspace, SUMMARY) });
+    await this.audit.record({
+      actorId,
+      workspaceId: _id,
+      resourceType: 'workspace',
+      resourceId: _id,
+      action: 'create',
+      after: pick(workspace, SUMMARY),
+    });
     return workspace;
   }
 
@@ -56,7 +73,11 @@ export class WorkspaceService {
     const set: Partial<WorkspaceDoc> = { updatedAt: new Date() };
     if (input.name !== undefined) set.name = input.name;
     if (input.settings !== undefined) set.settings = input.settings;
-    const updated = await this.workspaces.findOneAndUpdate({ _id: workspace._id }, { $set: set }, { returnDocument: 'after' });
+    const updated = await this.workspaces.findOneAndUpdate(
+      { _id: workspace._id },
+      { $set: set },
+      { returnDocument: 'after' },
+    );
     const after = updated ?? { ...workspace, ...set };
     await this.audit.record({
       actorId,

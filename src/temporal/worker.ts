@@ -45,7 +45,9 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
         ...(taskQueue === config.RUN_TASK_QUEUE
           ? deps.workflowBundle
             ? { workflowBundle: deps.workflowBundle }
-            : { workflowsPath: require.resolve('../../workflows') }
+            : config.WORKFLOW_BUNDLE_PATH
+              ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } }
+              : { workflowsPath: require.resolve('../../workflows') }
           : {}),
         maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
         shutdownGraceTime: `${config.WORKER_SHUTDOWN_GRACE_SECONDS}s`,

@@ -33,7 +33,8 @@ afterAll(async () => {
   await t?.close();
 });
 
-const auditCount = (filter: Record<string, unknown>) => t.db.collection('audit_logs').countDocuments({ workspaceId: A.workspaceId, ...filter });
+const auditCount = (filter: Record<string, unknown>) =>
+  t.db.collection('audit_logs').countDocuments({ workspaceId: A.workspaceId, ...filter });
 
 describe('workflow definitions and versions', () => {
   it('numbers concurrent versions 1..n without gaps or duplicates, and stores the graph with defaults applied', async () => {
@@ -46,7 +47,13 @@ describe('workflow definitions and versions', () => {
     const v1 = await A.as.viewer.get(`/v1/workflows/${workflowId}/versions/1`);
     expect(v1.status).toBe(200);
     expect(v1.body.runtimeGraph.settings).toEqual({ maxParallelism: 8, failFast: false });
-    expect(v1.body.runtimeGraph.nodes[0].executorConfig).toMatchObject({ cpu: 1, memoryMb: 256, network: false, taskQueue: 'default', env: {} });
+    expect(v1.body.runtimeGraph.nodes[0].executorConfig).toMatchObject({
+      cpu: 1,
+      memoryMb: 256,
+      network: false,
+      taskQueue: 'default',
+      env: {},
+    });
 
     const list = await A.as.viewer.get(`/v1/workflows/${workflowId}/versions?limit=4`);
     expect(list.body.items.map((v: { versionNumber: number }) => v.versionNumber)).toEqual([6, 5, 4, 3]);
@@ -67,14 +74,20 @@ describe('workflow definitions and versions', () => {
     const runs = new RunService(t.db, t.temporal, t.config);
     const def = await runs.getDefinition(workflowId);
     expect(def).toMatchObject({ publishedVersionNumber: 1, workspaceId: A.workspaceId, projectId: A.projectId });
-    expect(await auditCount({ resourceType: 'workflow_definition', action: 'publish', resourceId: workflowId })).toBe(1);
+    expect(await auditCount({ resourceType: 'workflow_definition', action: 'publish', resourceId: workflowId })).toBe(
+      1,
+    );
   });
 
   it('keeps versions immutable: there is no route that edits or deletes one', async () => {
     const workflowId = await build.workflow();
     await build.version(workflowId);
     for (const method of ['patch', 'delete'] as const) {
-      const res = await A.as.owner.call(method, `/v1/workflows/${workflowId}/versions/1`, method === 'patch' ? { summary: 'x' } : undefined);
+      const res = await A.as.owner.call(
+        method,
+        `/v1/workflows/${workflowId}/versions/1`,
+        method === 'patch' ? { summary: 'x' } : undefined,
+      );
       expect(res.status).toBe(404);
     }
   });
@@ -116,7 +129,9 @@ describe('workflow definitions and versions', () => {
       path: 'nodes.2.executorType',
       message: 'executorType approval is not supported by this engine version',
     });
-    expect(problems.find((p) => p.path === 'edges.1.condition')?.message).toBe('edge conditions are not supported by this engine version');
+    expect(problems.find((p) => p.path === 'edges.1.condition')?.message).toBe(
+      'edge conditions are not supported by this engine version',
+    );
     expect(problems.find((p) => p.path === 'nodes.4.executorType')?.nodeId).toBe('mystery');
     // Nothing was allocated for the refused version.
     expect((await A.as.viewer.get(`/v1/workflows/${workflowId}`)).body.latestVersionNumber).toBe(0);
@@ -140,7 +155,11 @@ describe('workflow definitions and versions', () => {
     expect(res.status).toBe(400);
     expect(res.body.error.details).toEqual(
       expect.arrayContaining([
-        { nodeId: 'steal', path: 'nodes.2.executorConfig.customNodeId', message: `custom node ${otherProjectNode} not found in this project` },
+        {
+          nodeId: 'steal',
+          path: 'nodes.2.executorConfig.customNodeId',
+          message: `custom node ${otherProjectNode} not found in this project`,
+        },
         { nodeId: 'view', path: 'edges.0', message: '"make" produces [json] but "view" accepts [video]' },
       ]),
     );
@@ -150,7 +169,12 @@ describe('workflow definitions and versions', () => {
       runtimeGraph: {
         nodes: [
           { id: 'make', executorType: 'docker', executorConfig: { customNodeId: producesJson } },
-          { id: 'keep', executorType: 'docker', executorConfig: { image: 'emboflow/tools:local' }, contract: { inputs: ['file'] } },
+          {
+            id: 'keep',
+            executorType: 'docker',
+            executorConfig: { image: 'emboflow/tools:local' },
+            contract: { inputs: ['file'] },
+          },
         ],
         edges: [{ source: 'make', target: 'keep' }],
       },
@@ -159,9 +183,15 @@ describe('workflow definitions and versions', () => {
   });
 
   it('refuses a slug already used in the project, and derives free ones from names', async () => {
-    const first = await A.as.editor.post(`/v1/projects/${A.projectId}/workflows`, { name: 'Same Name', slug: 'fixed-slug' });
+    const first = await A.as.editor.post(`/v1/projects/${A.projectId}/workflows`, {
+      name: 'Same Name',
+      slug: 'fixed-slug',
+    });
     expect(first.status).toBe(201);
-    const again = await A.as.editor.post(`/v1/projects/${A.projectId}/workflows`, { name: 'Other', slug: 'fixed-slug' });
+    const again = await A.as.editor.post(`/v1/projects/${A.projectId}/workflows`, {
+      name: 'Other',
+      slug: 'fixed-slug',
+    });
     expect(again.status).toBe(409);
     expect(again.body.error.details).toEqual({ field: 'slug' });
     const derived = await A.as.editor.post(`/v1/projects/${A.projectId}/workflows`, { name: 'Same Name' });
@@ -178,11 +208,26 @@ describe('memberships and users', () => {
     expect(asAdmin.status).toBe(403);
     const asOwner = await A.as.owner.post(`/v1/workspaces/${A.workspaceId}/members`, { userId, role: 'owner' });
     expect(asOwner.status).toBe(201);
-    expect((await A.as.admin.patch(`/v1/workspaces/${A.workspaceId}/members/${asOwner.body.id}`, { role: 'viewer' })).status).toBe(403);
+    expect(
+      (await A.as.admin.patch(`/v1/workspaces/${A.workspaceId}/members/${asOwner.body.id}`, { role: 'viewer' })).status,
+    ).toBe(403);
     expect((await A.as.admin.delete(`/v1/workspaces/${A.workspaceId}/members/${asOwner.body.id}`)).status).toBe(403);
-    expect((await A.as.owner.patch(`/v1/workspaces/${A.workspaceId}/members/${asOwner.body.id}`, { role: 'admin' })).body.role).toBe('admin');
-    const viewer = await A.as.admin.post(`/v1/workspaces/${A.workspaceId}/users`, { email: `${unique('x')}@test.local`, displayName: 'X', role: 'viewer' });
-    expect((await A.as.admin.patch(`/v1/workspaces/${A.workspaceId}/members/${viewer.body.membership.id}`, { role: 'owner' })).status).toBe(403);
+    expect(
+      (await A.as.owner.patch(`/v1/workspaces/${A.workspaceId}/members/${asOwner.body.id}`, { role: 'admin' })).body
+        .role,
+    ).toBe('admin');
+    const viewer = await A.as.admin.post(`/v1/workspaces/${A.workspaceId}/users`, {
+      email: `${unique('x')}@test.local`,
+      displayName: 'X',
+      role: 'viewer',
+    });
+    expect(
+      (
+        await A.as.admin.patch(`/v1/workspaces/${A.workspaceId}/members/${viewer.body.membership.id}`, {
+          role: 'owner',
+        })
+      ).status,
+    ).toBe(403);
   });
 
   it('never removes or demotes the last owner', async () => {
@@ -190,21 +235,40 @@ describe('memberships and users', () => {
     const members = await A.as.viewer.get(`/v1/workspaces/${ws.body.id}/members`);
     expect(members.body.items).toEqual([expect.objectContaining({ userId: A.as.viewer.userId, role: 'owner' })]);
     const own = members.body.items[0].id;
-    expect((await A.as.viewer.patch(`/v1/workspaces/${ws.body.id}/members/${own}`, { role: 'admin' })).status).toBe(409);
+    expect((await A.as.viewer.patch(`/v1/workspaces/${ws.body.id}/members/${own}`, { role: 'admin' })).status).toBe(
+      409,
+    );
     expect((await A.as.viewer.delete(`/v1/workspaces/${ws.body.id}/members/${own}`)).status).toBe(409);
   });
 
   it('adds by email, refuses duplicates and foreign projects, and a removed member loses access at once', async () => {
-    const created = await A.as.admin.post(`/v1/workspaces/${A.workspaceId}/users`, { email: `${unique('Mixed')}@Test.Local`, displayName: 'M', role: 'viewer' });
+    const created = await A.as.admin.post(`/v1/workspaces/${A.workspaceId}/users`, {
+      email: `${unique('Mixed')}@Test.Local`,
+      displayName: 'M',
+      role: 'viewer',
+    });
     expect(created.status).toBe(201);
     const email = created.body.user.email as string;
     expect(email).toBe(email.toLowerCase());
-    expect((await A.as.admin.post(`/v1/workspaces/${A.workspaceId}/users`, { email, displayName: 'M', role: 'viewer' })).status).toBe(409);
-    expect((await A.as.admin.post(`/v1/workspaces/${A.workspaceId}/members`, { email, role: 'editor' })).status).toBe(409);
-    const foreign = await A.as.admin.post(`/v1/workspaces/${A.workspaceId}/members`, { email, role: 'editor', projectId: B.projectId });
+    expect(
+      (await A.as.admin.post(`/v1/workspaces/${A.workspaceId}/users`, { email, displayName: 'M', role: 'viewer' }))
+        .status,
+    ).toBe(409);
+    expect((await A.as.admin.post(`/v1/workspaces/${A.workspaceId}/members`, { email, role: 'editor' })).status).toBe(
+      409,
+    );
+    const foreign = await A.as.admin.post(`/v1/workspaces/${A.workspaceId}/members`, {
+      email,
+      role: 'editor',
+      projectId: B.projectId,
+    });
     expect(foreign.status).toBe(400);
     expect(foreign.body.error.details).toEqual([{ field: 'projectId', message: 'no such project in this workspace' }]);
-    const projectOwner = await A.as.owner.post(`/v1/workspaces/${A.workspaceId}/members`, { email, role: 'owner', projectId: A.projectId });
+    const projectOwner = await A.as.owner.post(`/v1/workspaces/${A.workspaceId}/members`, {
+      email,
+      role: 'owner',
+      projectId: A.projectId,
+    });
     expect(projectOwner.status).toBe(400);
 
     const member = await seedUser(t.db, [{ workspaceId: A.workspaceId, role: 'editor' }]);
@@ -226,7 +290,9 @@ describe('memberships and users', () => {
     expect((await client.get(`/v1/projects/${A.projectId}`)).status).toBe(404);
     expect((await client.get(`/v1/workspaces/${A.workspaceId}/members`)).status).toBe(404);
     const me = await client.get('/v1/me');
-    expect(me.body.memberships).toEqual([expect.objectContaining({ workspaceId: A.workspaceId, projectId, role: 'editor' })]);
+    expect(me.body.memberships).toEqual([
+      expect.objectContaining({ workspaceId: A.workspaceId, projectId, role: 'editor' }),
+    ]);
   });
 });
 
@@ -274,8 +340,16 @@ describe('assets', () => {
       .set('Content-Type', 'application/octet-stream')
       .send(bytes);
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ type: 'hdf5_dataset', sourceType: 'upload', sizeBytes: bytes.length, fileCount: 1, detectedFormats: ['hdf5'] });
-    expect(res.body.storageRef.key).toBe(`workspaces/${A.workspaceId}/projects/${A.projectId}/assets/${res.body.id}/__.._episode_1.h5`);
+    expect(res.body).toMatchObject({
+      type: 'hdf5_dataset',
+      sourceType: 'upload',
+      sizeBytes: bytes.length,
+      fileCount: 1,
+      detectedFormats: ['hdf5'],
+    });
+    expect(res.body.storageRef.key).toBe(
+      `workspaces/${A.workspaceId}/projects/${A.projectId}/assets/${res.body.id}/__.._episode_1.h5`,
+    );
     expect(await t.store.getBuffer(res.body.storageRef.key)).toEqual(bytes);
     expect(await auditCount({ resourceType: 'asset', action: 'upload', resourceId: res.body.id })).toBe(1);
   });
@@ -284,24 +358,46 @@ describe('assets', () => {
     const path = `/v1/projects/${A.projectId}/assets/upload?displayName=x.bin`;
     expect((await A.as.editor.post(path, { bytes: 'x' })).status).toBe(400);
     expect((await A.as.editor.call('post', path).set('Content-Type', 'application/json').send('{}')).status).toBe(415);
-    expect((await A.as.editor.call('post', path).set('Content-Type', 'application/octet-stream').send(Buffer.alloc(0))).status).toBe(400);
-    const tooBig = await A.as.editor.call('post', path).set('Content-Type', 'application/octet-stream').send(Buffer.alloc(64 * 1024 * 1024 + 1));
+    expect(
+      (await A.as.editor.call('post', path).set('Content-Type', 'application/octet-stream').send(Buffer.alloc(0)))
+        .status,
+    ).toBe(400);
+    const tooBig = await A.as.editor
+      .call('post', path)
+      .set('Content-Type', 'application/octet-stream')
+      .send(Buffer.alloc(64 * 1024 * 1024 + 1));
     expect(tooBig.status).toBe(413);
   });
 
   it('registers only references into its own workspace, or through its own connections', async () => {
-    const post = (body: object) => A.as.editor.post(`/v1/projects/${A.projectId}/assets`, { type: 'raw_file', displayName: 'ref', ...body });
-    const foreign = await post({ storageRef: { bucket: t.store.bucket, key: `workspaces/${B.workspaceId}/secret.bin` } });
+    const post = (body: object) =>
+      A.as.editor.post(`/v1/projects/${A.projectId}/assets`, { type: 'raw_file', displayName: 'ref', ...body });
+    const foreign = await post({
+      storageRef: { bucket: t.store.bucket, key: `workspaces/${B.workspaceId}/secret.bin` },
+    });
     expect(foreign.status).toBe(400);
     expect(foreign.body.error.details[0].field).toBe('storageRef.key');
     expect((await post({ storageRef: { bucket: t.store.bucket, key: `runs/run_x/a/g0/outputs/x` } })).status).toBe(400);
-    expect((await post({ storageRef: { bucket: 'someone-elses', key: `workspaces/${A.workspaceId}/x` } })).status).toBe(400);
+    expect((await post({ storageRef: { bucket: 'someone-elses', key: `workspaces/${A.workspaceId}/x` } })).status).toBe(
+      400,
+    );
 
     const connectionId = await new Builder(A.as.admin, A).storageConnection();
-    const via = await post({ storageRef: { bucket: 'external-bucket', key: 'anything/at/all.bin' }, storageConnectionId: connectionId });
+    const via = await post({
+      storageRef: { bucket: 'external-bucket', key: 'anything/at/all.bin' },
+      storageConnectionId: connectionId,
+    });
     expect(via.status).toBe(201);
-    expect(via.body.storageRef).toMatchObject({ kind: 'object', bucket: 'external-bucket', uri: 's3://external-bucket/anything/at/all.bin', storageConnectionId: connectionId });
-    const wrongBucket = await post({ storageRef: { bucket: 'other-bucket', key: 'x' }, storageConnectionId: connectionId });
+    expect(via.body.storageRef).toMatchObject({
+      kind: 'object',
+      bucket: 'external-bucket',
+      uri: 's3://external-bucket/anything/at/all.bin',
+      storageConnectionId: connectionId,
+    });
+    const wrongBucket = await post({
+      storageRef: { bucket: 'other-bucket', key: 'x' },
+      storageConnectionId: connectionId,
+    });
     expect(wrongBucket.body.error.details[0].field).toBe('storageRef.bucket');
     const theirs = await new Builder(B.as.admin, B).storageConnection();
     const stolen = await post({ prefix: 'x/', storageConnectionId: theirs });
@@ -314,31 +410,64 @@ describe('assets', () => {
     const local = new Builder(A.as.editor, { workspaceId: A.workspaceId, projectId });
     const ids = [];
     for (let i = 0; i < 5; i++) ids.push(await local.asset(t.store.bucket));
-    await A.as.editor.post(`/v1/projects/${projectId}/assets`, { type: 'rosbag', displayName: 'bag', prefix: `workspaces/${A.workspaceId}/bags/` });
+    await A.as.editor.post(`/v1/projects/${projectId}/assets`, {
+      type: 'rosbag',
+      displayName: 'bag',
+      prefix: `workspaces/${A.workspaceId}/bags/`,
+    });
     const first = await A.as.viewer.get(`/v1/projects/${projectId}/assets?type=hdf5_dataset&limit=3`);
-    const second = await A.as.viewer.get(`/v1/projects/${projectId}/assets?type=hdf5_dataset&limit=3&cursor=${first.body.nextCursor}`);
+    const second = await A.as.viewer.get(
+      `/v1/projects/${projectId}/assets?type=hdf5_dataset&limit=3&cursor=${first.body.nextCursor}`,
+    );
     expect([...first.body.items, ...second.body.items].map((a: { id: string }) => a.id)).toEqual(ids.reverse());
     expect(second.body.nextCursor).toBeNull();
     expect((await A.as.viewer.get(`/v1/projects/${projectId}/assets?status=failed`)).body.items).toEqual([]);
 
-    await A.as.editor.post(`/v1/assets/${ids[0]}/probe-reports`, { reportVersion: '2', recommendedNextNodes: ['normalize'] });
+    await A.as.editor.post(`/v1/assets/${ids[0]}/probe-reports`, {
+      reportVersion: '2',
+      recommendedNextNodes: ['normalize'],
+    });
     const reports = await A.as.viewer.get(`/v1/assets/${ids[0]}/probe-reports`);
-    expect(reports.body.items).toEqual([expect.objectContaining({ assetId: ids[0], reportVersion: '2', recommendedNextNodes: ['normalize'] })]);
+    expect(reports.body.items).toEqual([
+      expect.objectContaining({ assetId: ids[0], reportVersion: '2', recommendedNextNodes: ['normalize'] }),
+    ]);
   });
 });
 
 describe('datasets', () => {
   it('writes each version manifest to object storage, chains versions, and feeds run input expansion', async () => {
-    const assets = [await build.asset(t.store.bucket), await build.asset(t.store.bucket), await build.asset(t.store.bucket)];
+    const assets = [
+      await build.asset(t.store.bucket),
+      await build.asset(t.store.bucket),
+      await build.asset(t.store.bucket),
+    ];
     const datasetId = await build.dataset();
-    const v1 = await A.as.editor.post(`/v1/datasets/${datasetId}/versions`, { versionTag: 'v1', assetIds: assets.slice(0, 2), stats: { episodes: 2 } });
-    const v2 = await A.as.editor.post(`/v1/datasets/${datasetId}/versions`, { versionTag: 'v2', sourceAssetId: assets[2], assetIds: assets.slice(1) });
+    const v1 = await A.as.editor.post(`/v1/datasets/${datasetId}/versions`, {
+      versionTag: 'v1',
+      assetIds: assets.slice(0, 2),
+      stats: { episodes: 2 },
+    });
+    const v2 = await A.as.editor.post(`/v1/datasets/${datasetId}/versions`, {
+      versionTag: 'v2',
+      sourceAssetId: assets[2],
+      assetIds: assets.slice(1),
+    });
     expect(v2.status).toBe(201);
-    expect(v2.body).toMatchObject({ parentVersionId: v1.body.id, assetIds: assets.slice(1), assetCount: 2, status: 'ready' });
+    expect(v2.body).toMatchObject({
+      parentVersionId: v1.body.id,
+      assetIds: assets.slice(1),
+      assetCount: 2,
+      status: 'ready',
+    });
     expect((await A.as.viewer.get(`/v1/datasets/${datasetId}`)).body.latestVersionId).toBe(v2.body.id);
 
     const manifest = JSON.parse((await t.store.getBuffer(v2.body.manifestRef.key)).toString('utf8'));
-    expect(manifest).toMatchObject({ datasetId, versionId: v2.body.id, versionTag: 'v2', sourceAsset: { id: assets[2] } });
+    expect(manifest).toMatchObject({
+      datasetId,
+      versionId: v2.body.id,
+      versionTag: 'v2',
+      sourceAsset: { id: assets[2] },
+    });
     expect(manifest.assets.map((a: { id: string }) => a.id)).toEqual(assets.slice(1));
     expect(manifest.assets[0].storageRef.key).toMatch(new RegExp(`^workspaces/${A.workspaceId}/`));
 
@@ -347,7 +476,10 @@ describe('datasets', () => {
     expect(listed.body.items[0].assetIds).toBeUndefined();
 
     const runs = new RunService(t.db, t.temporal, t.config);
-    const resolved = await runs.resolveBindings([{ kind: 'dataset', id: datasetId }], { workspaceId: A.workspaceId, projectId: A.projectId });
+    const resolved = await runs.resolveBindings([{ kind: 'dataset', id: datasetId }], {
+      workspaceId: A.workspaceId,
+      projectId: A.projectId,
+    });
     expect(resolved.assetIds.sort()).toEqual(assets.slice(1).sort());
   });
 
@@ -357,11 +489,24 @@ describe('datasets', () => {
     const theirs = await new Builder(B.as.editor, B).asset(t.store.bucket);
     await build.datasetVersion(datasetId, [mine]);
     const tag = (await A.as.viewer.get(`/v1/datasets/${datasetId}/versions`)).body.items[0].versionTag;
-    expect((await A.as.editor.post(`/v1/datasets/${datasetId}/versions`, { versionTag: tag, assetIds: [mine] })).status).toBe(409);
-    const foreign = await A.as.editor.post(`/v1/datasets/${datasetId}/versions`, { versionTag: 'v9', assetIds: [mine, theirs] });
+    expect(
+      (await A.as.editor.post(`/v1/datasets/${datasetId}/versions`, { versionTag: tag, assetIds: [mine] })).status,
+    ).toBe(409);
+    const foreign = await A.as.editor.post(`/v1/datasets/${datasetId}/versions`, {
+      versionTag: 'v9',
+      assetIds: [mine, theirs],
+    });
     expect(foreign.status).toBe(400);
-    expect(foreign.body.error.details).toEqual([{ field: 'assetIds.1', message: `no asset ${theirs} in this project` }]);
-    expect((await A.as.editor.post(`/v1/projects/${A.projectId}/datasets`, { name: (await A.as.viewer.get(`/v1/datasets/${datasetId}`)).body.name })).status).toBe(409);
+    expect(foreign.body.error.details).toEqual([
+      { field: 'assetIds.1', message: `no asset ${theirs} in this project` },
+    ]);
+    expect(
+      (
+        await A.as.editor.post(`/v1/projects/${A.projectId}/datasets`, {
+          name: (await A.as.viewer.get(`/v1/datasets/${datasetId}`)).body.name,
+        })
+      ).status,
+    ).toBe(409);
   });
 });
 
@@ -373,13 +518,36 @@ describe('storage connections', () => {
     expect(doc!.secretRef).toMatch(/^secret_/);
     expect(JSON.stringify(doc)).not.toContain(secret);
     const stored = await t.db.collection<{ _id: string }>('secrets').findOne({ _id: doc!.secretRef });
-    expect(stored).toMatchObject({ workspaceId: A.workspaceId, ownerType: 'storage_connection', ownerId: id, algorithm: 'aes-256-gcm' });
+    expect(stored).toMatchObject({
+      workspaceId: A.workspaceId,
+      ownerType: 'storage_connection',
+      ownerId: id,
+      algorithm: 'aes-256-gcm',
+    });
     expect(JSON.stringify(stored)).not.toContain(secret);
 
     const secrets = new SecretStore(t.db, new SecretBox(TEST_SECRET_KEY));
-    expect(await secrets.reveal(doc!.secretRef, { workspaceId: A.workspaceId, ownerType: 'storage_connection', ownerId: id })).toBe(secret);
-    await expect(secrets.reveal(doc!.secretRef, { workspaceId: A.workspaceId, ownerType: 'storage_connection', ownerId: 'stc_other' })).rejects.toThrow();
-    await expect(new SecretStore(t.db, new SecretBox('another-key-of-at-least-32-characters!')).reveal(doc!.secretRef, { workspaceId: A.workspaceId, ownerType: 'storage_connection', ownerId: id })).rejects.toThrow();
+    expect(
+      await secrets.reveal(doc!.secretRef, {
+        workspaceId: A.workspaceId,
+        ownerType: 'storage_connection',
+        ownerId: id,
+      }),
+    ).toBe(secret);
+    await expect(
+      secrets.reveal(doc!.secretRef, {
+        workspaceId: A.workspaceId,
+        ownerType: 'storage_connection',
+        ownerId: 'stc_other',
+      }),
+    ).rejects.toThrow();
+    await expect(
+      new SecretStore(t.db, new SecretBox('another-key-of-at-least-32-characters!')).reveal(doc!.secretRef, {
+        workspaceId: A.workspaceId,
+        ownerType: 'storage_connection',
+        ownerId: id,
+      }),
+    ).rejects.toThrow();
 
     const answer = await A.as.editor.get(`/v1/storage-connections/${id}`);
     expect(answer.body).toMatchObject({ id, hasSecret: true, secretRef: doc!.secretRef });
@@ -395,7 +563,9 @@ describe('storage connections', () => {
       const body = { type: 'object_storage', provider: 's3', name: 'n', config: {} };
       const res = await client.post(`/v1/workspaces/${workspaceId}/storage-connections`, { ...body, secret: 'shh' });
       expect(res.status).toBe(400);
-      expect(res.body.error.details).toEqual([{ field: 'secret', message: expect.stringContaining('EMBOFLOW_SECRET_KEY') }]);
+      expect(res.body.error.details).toEqual([
+        { field: 'secret', message: expect.stringContaining('EMBOFLOW_SECRET_KEY') },
+      ]);
       expect(await bare.db.collection('storage_connections').countDocuments()).toBe(0);
       expect(await bare.db.collection('secrets').countDocuments()).toBe(0);
       expect((await client.post(`/v1/workspaces/${workspaceId}/storage-connections`, body)).status).toBe(201);
@@ -408,21 +578,43 @@ describe('storage connections', () => {
 describe('annotations', () => {
   it('targets objects of the project and people of the workspace, and lets assignees annotate', async () => {
     const asset = await build.asset(t.store.bucket);
-    const post = (body: object) => A.as.editor.post(`/v1/projects/${A.projectId}/annotation-tasks`, { targetType: 'asset', targetRef: { id: asset }, labelType: 'bbox', ...body });
+    const post = (body: object) =>
+      A.as.editor.post(`/v1/projects/${A.projectId}/annotation-tasks`, {
+        targetType: 'asset',
+        targetRef: { id: asset },
+        labelType: 'bbox',
+        ...body,
+      });
     const foreignAsset = await new Builder(B.as.editor, B).asset(t.store.bucket);
     expect((await post({ targetRef: { id: foreignAsset } })).body.error.details[0].field).toBe('targetRef.id');
-    expect((await post({ assigneeIds: [A.as.viewer.userId, B.as.viewer.userId] })).body.error.details[0].field).toBe('assigneeIds.1');
+    expect((await post({ assigneeIds: [A.as.viewer.userId, B.as.viewer.userId] })).body.error.details[0].field).toBe(
+      'assigneeIds.1',
+    );
 
     const task = await post({ assigneeIds: [A.as.viewer.userId] });
     expect(task.status).toBe(201);
     expect(task.body.status).toBe('open');
-    const byAssignee = await A.as.viewer.post(`/v1/annotation-tasks/${task.body.id}/annotations`, { payload: { label: 'cup' } });
+    const byAssignee = await A.as.viewer.post(`/v1/annotation-tasks/${task.body.id}/annotations`, {
+      payload: { label: 'cup' },
+    });
     expect(byAssignee.status).toBe(201);
-    expect(byAssignee.body).toMatchObject({ targetRef: { id: asset }, status: 'submitted', createdBy: A.as.viewer.userId });
+    expect(byAssignee.body).toMatchObject({
+      targetRef: { id: asset },
+      status: 'submitted',
+      createdBy: A.as.viewer.userId,
+    });
 
     const unassigned = await seedUser(t.db, [{ workspaceId: A.workspaceId, role: 'viewer' }]);
-    expect((await new Client(t.url, unassigned.apiKey).post(`/v1/annotation-tasks/${task.body.id}/annotations`, { payload: {} })).status).toBe(403);
-    const listed = await A.as.viewer.get(`/v1/projects/${A.projectId}/annotation-tasks?assigneeId=${A.as.viewer.userId}`);
+    expect(
+      (
+        await new Client(t.url, unassigned.apiKey).post(`/v1/annotation-tasks/${task.body.id}/annotations`, {
+          payload: {},
+        })
+      ).status,
+    ).toBe(403);
+    const listed = await A.as.viewer.get(
+      `/v1/projects/${A.projectId}/annotation-tasks?assigneeId=${A.as.viewer.userId}`,
+    );
     expect(listed.body.items.map((x: { id: string }) => x.id)).toContain(task.body.id);
   });
 });
@@ -430,10 +622,34 @@ describe('annotations', () => {
 describe('plugins and audit', () => {
   it('shows platform plugins to everyone and workspace plugins to their members only', async () => {
     const now = new Date();
-    await t.db.collection('plugins').insertOne({ _id: 'plg_platform' as never, scope: 'platform', name: 'core', status: 'enabled', currentVersion: '1', versions: [], permissions: [], metadata: {}, createdAt: now, updatedAt: now });
-    const mine = await A.as.admin.post(`/v1/workspaces/${A.workspaceId}/plugins`, { name: 'labeler', version: '0.1.0', image: 'ghcr.io/acme/labeler:0.1.0' });
-    expect(mine.body).toMatchObject({ scope: 'workspace', status: 'enabled', currentVersion: '0.1.0', versions: [expect.objectContaining({ version: '0.1.0' })] });
-    expect((await A.as.admin.post(`/v1/workspaces/${A.workspaceId}/plugins`, { name: 'labeler', version: '0.2.0' })).status).toBe(409);
+    await t.db
+      .collection('plugins')
+      .insertOne({
+        _id: 'plg_platform' as never,
+        scope: 'platform',
+        name: 'core',
+        status: 'enabled',
+        currentVersion: '1',
+        versions: [],
+        permissions: [],
+        metadata: {},
+        createdAt: now,
+        updatedAt: now,
+      });
+    const mine = await A.as.admin.post(`/v1/workspaces/${A.workspaceId}/plugins`, {
+      name: 'labeler',
+      version: '0.1.0',
+      image: 'ghcr.io/acme/labeler:0.1.0',
+    });
+    expect(mine.body).toMatchObject({
+      scope: 'workspace',
+      status: 'enabled',
+      currentVersion: '0.1.0',
+      versions: [expect.objectContaining({ version: '0.1.0' })],
+    });
+    expect(
+      (await A.as.admin.post(`/v1/workspaces/${A.workspaceId}/plugins`, { name: 'labeler', version: '0.2.0' })).status,
+    ).toBe(409);
     const forA = (await A.as.viewer.get('/v1/plugins')).body.items.map((p: { id: string }) => p.id);
     const forB = (await B.as.viewer.get('/v1/plugins')).body.items.map((p: { id: string }) => p.id);
     expect(forA).toEqual(expect.arrayContaining(['plg_platform', mine.body.id]));
@@ -449,7 +665,9 @@ describe('plugins and audit', () => {
     await A.as.admin.patch(`/v1/projects/${A.projectId}`, { description: 'audited' });
     expect(await auditCount({})).toBe(before + 4);
 
-    const page = await A.as.admin.get(`/v1/workspaces/${A.workspaceId}/audit-logs?resourceType=workflow_version&limit=1`);
+    const page = await A.as.admin.get(
+      `/v1/workspaces/${A.workspaceId}/audit-logs?resourceType=workflow_version&limit=1`,
+    );
     expect(page.body.items[0]).toMatchObject({
       actorId: A.as.editor.userId,
       projectId: A.projectId,
@@ -457,8 +675,14 @@ describe('plugins and audit', () => {
       afterSummary: { workflowDefinitionId: workflowId, versionNumber: 1, nodeCount: 2, edgeCount: 1 },
     });
     expect(page.body.items[0].afterSummary.runtimeGraph).toBeUndefined();
-    const updates = await A.as.admin.get(`/v1/workspaces/${A.workspaceId}/audit-logs?action=update&resourceType=project`);
-    expect(updates.body.items[0]).toMatchObject({ beforeSummary: expect.any(Object), afterSummary: expect.any(Object), metadata: { fields: ['description'] } });
+    const updates = await A.as.admin.get(
+      `/v1/workspaces/${A.workspaceId}/audit-logs?action=update&resourceType=project`,
+    );
+    expect(updates.body.items[0]).toMatchObject({
+      beforeSummary: expect.any(Object),
+      afterSummary: expect.any(Object),
+      metadata: { fields: ['description'] },
+    });
     expect((await B.as.owner.get(`/v1/workspaces/${A.workspaceId}/audit-logs`)).status).toBe(404);
   });
 });
@@ -471,7 +695,11 @@ it('stores every document in the shape of its collection schema', async () => {
     expect({ name, count: docs.length > 0 }).toEqual({ name, count: true });
     for (const doc of docs) {
       const parsed = schema.safeParse(doc);
-      expect({ name, id: doc._id, issues: parsed.success ? [] : parsed.error.issues }).toEqual({ name, id: doc._id, issues: [] });
+      expect({ name, id: doc._id, issues: parsed.success ? [] : parsed.error.issues }).toEqual({
+        name,
+        id: doc._id,
+        issues: [],
+      });
       checked++;
     }
   }

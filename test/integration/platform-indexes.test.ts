@@ -28,11 +28,47 @@ beforeAll(async () => {
   // A few documents, so each collection exists with data and explain has something to plan over.
   const now = new Date();
   const scope = { workspaceId: 'wsp_idx', projectId: 'prj_idx' };
-  await db.collection('workflow_runs').insertMany(Array.from({ length: 20 }, (_, i) => ({ _id: `run_${i}` as never, ...scope, status: 'success', createdAt: now })));
-  await db.collection('run_tasks').insertMany(Array.from({ length: 20 }, (_, i) => ({ _id: `run_0.n${i}` as never, ...scope, workflowRunId: 'run_0', nodeId: `n${i}`, createdAt: now })));
-  await db.collection('assets').insertMany(Array.from({ length: 20 }, (_, i) => ({ _id: `ast_${i}` as never, ...scope, type: i % 2 ? 'rosbag' : 'raw_file', createdAt: now })));
-  await db.collection('workflow_definitions').insertMany(Array.from({ length: 20 }, (_, i) => ({ _id: `wfd_${i}` as never, ...scope, slug: `w${i}`, createdAt: now })));
-  await db.collection('audit_logs').insertMany(Array.from({ length: 20 }, (_, i) => ({ _id: `aud_${i}` as never, ...scope, resourceType: 'asset', createdAt: now })));
+  await db
+    .collection('workflow_runs')
+    .insertMany(
+      Array.from({ length: 20 }, (_, i) => ({ _id: `run_${i}` as never, ...scope, status: 'success', createdAt: now })),
+    );
+  await db
+    .collection('run_tasks')
+    .insertMany(
+      Array.from({ length: 20 }, (_, i) => ({
+        _id: `run_0.n${i}` as never,
+        ...scope,
+        workflowRunId: 'run_0',
+        nodeId: `n${i}`,
+        createdAt: now,
+      })),
+    );
+  await db
+    .collection('assets')
+    .insertMany(
+      Array.from({ length: 20 }, (_, i) => ({
+        _id: `ast_${i}` as never,
+        ...scope,
+        type: i % 2 ? 'rosbag' : 'raw_file',
+        createdAt: now,
+      })),
+    );
+  await db
+    .collection('workflow_definitions')
+    .insertMany(
+      Array.from({ length: 20 }, (_, i) => ({ _id: `wfd_${i}` as never, ...scope, slug: `w${i}`, createdAt: now })),
+    );
+  await db
+    .collection('audit_logs')
+    .insertMany(
+      Array.from({ length: 20 }, (_, i) => ({
+        _id: `aud_${i}` as never,
+        ...scope,
+        resourceType: 'asset',
+        createdAt: now,
+      })),
+    );
 });
 
 afterAll(async () => {
@@ -54,11 +90,40 @@ interface ListQuery {
 
 // The filters are the ones the services build (or, for runs and tasks, the ones the run routes and store issue).
 const queries: ListQuery[] = [
-  { what: 'runs by project', collection: 'workflow_runs', filter: { projectId: scope.projectId, workspaceId: scope.workspaceId }, sort: NEWEST_FIRST, indexes: ['projectId_createdAt'] },
-  { what: 'assets by project and type', collection: 'assets', filter: assetListFilter(scope, { type: 'rosbag' }), sort: NEWEST_FIRST, indexes: ['projectId_type_createdAt'] },
-  { what: 'workflows by project', collection: 'workflow_definitions', filter: workflowListFilter(scope, {}), sort: NEWEST_FIRST, indexes: ['projectId', 'projectId_slug'] },
-  { what: 'audit logs by workspace', collection: 'audit_logs', filter: auditListFilter(scope.workspaceId, {}), sort: NEWEST_FIRST, indexes: ['workspaceId_createdAt'] },
-  { what: 'tasks by run', collection: 'run_tasks', filter: { workflowRunId: 'run_0' }, indexes: ['workflowRunId_nodeId'] },
+  {
+    what: 'runs by project',
+    collection: 'workflow_runs',
+    filter: { projectId: scope.projectId, workspaceId: scope.workspaceId },
+    sort: NEWEST_FIRST,
+    indexes: ['projectId_createdAt'],
+  },
+  {
+    what: 'assets by project and type',
+    collection: 'assets',
+    filter: assetListFilter(scope, { type: 'rosbag' }),
+    sort: NEWEST_FIRST,
+    indexes: ['projectId_type_createdAt'],
+  },
+  {
+    what: 'workflows by project',
+    collection: 'workflow_definitions',
+    filter: workflowListFilter(scope, {}),
+    sort: NEWEST_FIRST,
+    indexes: ['projectId', 'projectId_slug'],
+  },
+  {
+    what: 'audit logs by workspace',
+    collection: 'audit_logs',
+    filter: auditListFilter(scope.workspaceId, {}),
+    sort: NEWEST_FIRST,
+    indexes: ['workspaceId_createdAt'],
+  },
+  {
+    what: 'tasks by run',
+    collection: 'run_tasks',
+    filter: { workflowRunId: 'run_0' },
+    indexes: ['workflowRunId_nodeId'],
+  },
 ];
 
 function explain(q: ListQuery): Promise<Document> {

@@ -3,12 +3,30 @@
 import type { Response } from 'supertest';
 import type { Role } from '../../src/services/auth';
 import { seedUser } from '../support/app';
-import { Builder, Client, ROLE_LIST, seedTenant, simpleGraph, startPlatformApp, unique, type PlatformApp, type Tenant } from './helpers/platform';
+import {
+  Builder,
+  Client,
+  ROLE_LIST,
+  seedTenant,
+  simpleGraph,
+  startPlatformApp,
+  unique,
+  type PlatformApp,
+  type Tenant,
+} from './helpers/platform';
 
 let t: PlatformApp;
 let A: Tenant;
 let outsider: Client;
-const fx = { workflowId: '', customNodeId: '', assetId: '', datasetId: '', datasetVersionId: '', connectionId: '', taskId: '' };
+const fx = {
+  workflowId: '',
+  customNodeId: '',
+  assetId: '',
+  datasetId: '',
+  datasetVersionId: '',
+  connectionId: '',
+  taskId: '',
+};
 
 beforeAll(async () => {
   t = await startPlatformApp();
@@ -39,7 +57,10 @@ async function freshMember(role: Role = 'viewer') {
 }
 
 const upload = (c: Client, query: string, bytes: Buffer) =>
-  c.call('post', `/v1/projects/${A.projectId}/assets/upload?${query}`).set('Content-Type', 'application/octet-stream').send(bytes);
+  c
+    .call('post', `/v1/projects/${A.projectId}/assets/upload?${query}`)
+    .set('Content-Type', 'application/octet-stream')
+    .send(bytes);
 
 interface RouteCase {
   route: string;
@@ -84,14 +105,22 @@ const cases: RouteCase[] = [
     min: 'admin',
     status: 200,
     send: async (c) => c.patch(`/v1/workspaces/${A.workspaceId}`, { name: unique('Alpha') }),
-    invalid: { send: async (c) => c.patch(`/v1/workspaces/${A.workspaceId}`, { settings: 'dark' }), field: 'body.settings' },
+    invalid: {
+      send: async (c) => c.patch(`/v1/workspaces/${A.workspaceId}`, { settings: 'dark' }),
+      field: 'body.settings',
+    },
   },
   {
     route: 'POST /v1/workspaces/:workspaceId/members',
     min: 'admin',
     status: 201,
-    send: async (c) => c.post(`/v1/workspaces/${A.workspaceId}/members`, { userId: (await seedUser(t.db, [])).userId, role: 'viewer' }),
-    invalid: { send: async (c) => c.post(`/v1/workspaces/${A.workspaceId}/members`, { email: 'x@test.local', role: 'superuser' }), field: 'body.role' },
+    send: async (c) =>
+      c.post(`/v1/workspaces/${A.workspaceId}/members`, { userId: (await seedUser(t.db, [])).userId, role: 'viewer' }),
+    invalid: {
+      send: async (c) =>
+        c.post(`/v1/workspaces/${A.workspaceId}/members`, { email: 'x@test.local', role: 'superuser' }),
+      field: 'body.role',
+    },
   },
   {
     route: 'GET /v1/workspaces/:workspaceId/members',
@@ -104,9 +133,14 @@ const cases: RouteCase[] = [
     route: 'PATCH /v1/workspaces/:workspaceId/members/:membershipId',
     min: 'admin',
     status: 200,
-    send: async (c) => c.patch(`/v1/workspaces/${A.workspaceId}/members/${(await freshMember()).membershipId}`, { role: 'editor' }),
+    send: async (c) =>
+      c.patch(`/v1/workspaces/${A.workspaceId}/members/${(await freshMember()).membershipId}`, { role: 'editor' }),
     invalid: {
-      send: async (c) => c.patch(`/v1/workspaces/${A.workspaceId}/members/${(await freshMember()).membershipId}`, { role: 'editor', status: 'active' }),
+      send: async (c) =>
+        c.patch(`/v1/workspaces/${A.workspaceId}/members/${(await freshMember()).membershipId}`, {
+          role: 'editor',
+          status: 'active',
+        }),
       field: 'status',
     },
   },
@@ -115,15 +149,24 @@ const cases: RouteCase[] = [
     min: 'admin',
     status: 204,
     send: async (c) => c.delete(`/v1/workspaces/${A.workspaceId}/members/${(await freshMember()).membershipId}`),
-    invalid: { send: async (c) => c.delete(`/v1/workspaces/${A.workspaceId}/members/$where`), field: 'params.membershipId' },
+    invalid: {
+      send: async (c) => c.delete(`/v1/workspaces/${A.workspaceId}/members/$where`),
+      field: 'params.membershipId',
+    },
   },
   {
     route: 'POST /v1/workspaces/:workspaceId/users',
     min: 'admin',
     status: 201,
-    send: async (c) => c.post(`/v1/workspaces/${A.workspaceId}/users`, { email: `${unique('u')}@test.local`, displayName: 'New', role: 'viewer' }),
+    send: async (c) =>
+      c.post(`/v1/workspaces/${A.workspaceId}/users`, {
+        email: `${unique('u')}@test.local`,
+        displayName: 'New',
+        role: 'viewer',
+      }),
     invalid: {
-      send: async (c) => c.post(`/v1/workspaces/${A.workspaceId}/users`, { email: 'not-an-email', displayName: 'New', role: 'viewer' }),
+      send: async (c) =>
+        c.post(`/v1/workspaces/${A.workspaceId}/users`, { email: 'not-an-email', displayName: 'New', role: 'viewer' }),
       field: 'body.email',
     },
   },
@@ -146,14 +189,20 @@ const cases: RouteCase[] = [
     min: 'admin',
     status: 200,
     send: async (c) => c.post(`/v1/api-keys/${(await freshMember()).keyId}/revoke`),
-    invalid: { send: async (c) => c.post(`/v1/api-keys/${(await freshMember()).keyId}/revoke`, { reason: 'x' }), field: 'reason' },
+    invalid: {
+      send: async (c) => c.post(`/v1/api-keys/${(await freshMember()).keyId}/revoke`, { reason: 'x' }),
+      field: 'reason',
+    },
   },
   {
     route: 'POST /v1/workspaces/:workspaceId/projects',
     min: 'admin',
     status: 201,
     send: async (c) => c.post(`/v1/workspaces/${A.workspaceId}/projects`, { name: unique('P') }),
-    invalid: { send: async (c) => c.post(`/v1/workspaces/${A.workspaceId}/projects`, { name: 'P', slug: 'Not A Slug' }), field: 'body.slug' },
+    invalid: {
+      send: async (c) => c.post(`/v1/workspaces/${A.workspaceId}/projects`, { name: 'P', slug: 'Not A Slug' }),
+      field: 'body.slug',
+    },
   },
   {
     route: 'GET /v1/workspaces/:workspaceId/projects',
@@ -188,7 +237,10 @@ const cases: RouteCase[] = [
     min: 'viewer',
     status: 200,
     send: async (c) => c.get(`/v1/projects/${A.projectId}/workflows`),
-    invalid: { send: async (c) => c.get(`/v1/projects/${A.projectId}/workflows?status=deleted`), field: 'query.status' },
+    invalid: {
+      send: async (c) => c.get(`/v1/projects/${A.projectId}/workflows?status=deleted`),
+      field: 'query.status',
+    },
   },
   {
     route: 'GET /v1/workflows/:workflowId',
@@ -202,7 +254,10 @@ const cases: RouteCase[] = [
     min: 'editor',
     status: 201,
     send: async (c) => c.post(`/v1/workflows/${fx.workflowId}/versions`, { runtimeGraph: simpleGraph() }),
-    invalid: { send: async (c) => c.post(`/v1/workflows/${fx.workflowId}/versions`, { runtimeGraph: [] }), field: 'body.runtimeGraph' },
+    invalid: {
+      send: async (c) => c.post(`/v1/workflows/${fx.workflowId}/versions`, { runtimeGraph: [] }),
+      field: 'body.runtimeGraph',
+    },
   },
   {
     route: 'GET /v1/workflows/:workflowId/versions',
@@ -223,7 +278,10 @@ const cases: RouteCase[] = [
     min: 'editor',
     status: 200,
     send: async (c) => c.post(`/v1/workflows/${fx.workflowId}/versions/1/publish`),
-    invalid: { send: async (c) => c.post(`/v1/workflows/${fx.workflowId}/versions/0/publish`), field: 'params.versionNumber' },
+    invalid: {
+      send: async (c) => c.post(`/v1/workflows/${fx.workflowId}/versions/0/publish`),
+      field: 'params.versionNumber',
+    },
   },
   {
     route: 'POST /v1/projects/:projectId/custom-nodes',
@@ -237,7 +295,11 @@ const cases: RouteCase[] = [
       }),
     invalid: {
       send: async (c) =>
-        c.post(`/v1/projects/${A.projectId}/custom-nodes`, { name: 'N', contract: { inputs: [], outputs: [] }, source: { kind: 'image', image: 'UPPER/Case' } }),
+        c.post(`/v1/projects/${A.projectId}/custom-nodes`, {
+          name: 'N',
+          contract: { inputs: [], outputs: [] },
+          source: { kind: 'image', image: 'UPPER/Case' },
+        }),
       field: 'body.source.image',
     },
   },
@@ -246,7 +308,10 @@ const cases: RouteCase[] = [
     min: 'viewer',
     status: 200,
     send: async (c) => c.get(`/v1/projects/${A.projectId}/custom-nodes`),
-    invalid: { send: async (c) => c.get(`/v1/projects/${A.projectId}/custom-nodes?status=broken`), field: 'query.status' },
+    invalid: {
+      send: async (c) => c.get(`/v1/projects/${A.projectId}/custom-nodes?status=broken`),
+      field: 'query.status',
+    },
   },
   {
     route: 'GET /v1/custom-nodes/:customNodeId',
@@ -260,8 +325,15 @@ const cases: RouteCase[] = [
     min: 'editor',
     status: 201,
     send: async (c) =>
-      c.post(`/v1/projects/${A.projectId}/assets`, { type: 'object_storage_prefix', displayName: unique('A'), prefix: `workspaces/${A.workspaceId}/episodes/` }),
-    invalid: { send: async (c) => c.post(`/v1/projects/${A.projectId}/assets`, { type: 'spreadsheet', displayName: 'A' }), field: 'body.type' },
+      c.post(`/v1/projects/${A.projectId}/assets`, {
+        type: 'object_storage_prefix',
+        displayName: unique('A'),
+        prefix: `workspaces/${A.workspaceId}/episodes/`,
+      }),
+    invalid: {
+      send: async (c) => c.post(`/v1/projects/${A.projectId}/assets`, { type: 'spreadsheet', displayName: 'A' }),
+      field: 'body.type',
+    },
   },
   {
     route: 'POST /v1/projects/:projectId/assets/upload',
@@ -288,9 +360,16 @@ const cases: RouteCase[] = [
     route: 'POST /v1/assets/:assetId/probe-reports',
     min: 'editor',
     status: 201,
-    send: async (c) => c.post(`/v1/assets/${fx.assetId}/probe-reports`, { detectedFormatCandidates: [{ format: 'hdf5', confidence: 0.9 }], warnings: ['no timestamps'] }),
+    send: async (c) =>
+      c.post(`/v1/assets/${fx.assetId}/probe-reports`, {
+        detectedFormatCandidates: [{ format: 'hdf5', confidence: 0.9 }],
+        warnings: ['no timestamps'],
+      }),
     invalid: {
-      send: async (c) => c.post(`/v1/assets/${fx.assetId}/probe-reports`, { detectedFormatCandidates: [{ format: 'hdf5', confidence: 2 }] }),
+      send: async (c) =>
+        c.post(`/v1/assets/${fx.assetId}/probe-reports`, {
+          detectedFormatCandidates: [{ format: 'hdf5', confidence: 2 }],
+        }),
       field: 'body.detectedFormatCandidates.0.confidence',
     },
   },
@@ -306,7 +385,10 @@ const cases: RouteCase[] = [
     min: 'editor',
     status: 201,
     send: async (c) => c.post(`/v1/projects/${A.projectId}/datasets`, { name: unique('D') }),
-    invalid: { send: async (c) => c.post(`/v1/projects/${A.projectId}/datasets`, { name: 'D', type: 'Has Spaces' }), field: 'body.type' },
+    invalid: {
+      send: async (c) => c.post(`/v1/projects/${A.projectId}/datasets`, { name: 'D', type: 'Has Spaces' }),
+      field: 'body.type',
+    },
   },
   {
     route: 'GET /v1/projects/:projectId/datasets',
@@ -326,8 +408,13 @@ const cases: RouteCase[] = [
     route: 'POST /v1/datasets/:datasetId/versions',
     min: 'editor',
     status: 201,
-    send: async (c) => c.post(`/v1/datasets/${fx.datasetId}/versions`, { versionTag: unique('v'), assetIds: [fx.assetId] }),
-    invalid: { send: async (c) => c.post(`/v1/datasets/${fx.datasetId}/versions`, { versionTag: 'v1', assetIds: [fx.assetId, fx.assetId] }), field: 'body.assetIds.1' },
+    send: async (c) =>
+      c.post(`/v1/datasets/${fx.datasetId}/versions`, { versionTag: unique('v'), assetIds: [fx.assetId] }),
+    invalid: {
+      send: async (c) =>
+        c.post(`/v1/datasets/${fx.datasetId}/versions`, { versionTag: 'v1', assetIds: [fx.assetId, fx.assetId] }),
+      field: 'body.assetIds.1',
+    },
   },
   {
     route: 'GET /v1/datasets/:datasetId/versions',
@@ -341,17 +428,31 @@ const cases: RouteCase[] = [
     min: 'viewer',
     status: 200,
     send: async (c) => c.get(`/v1/datasets/${fx.datasetId}/versions/${fx.datasetVersionId}`),
-    invalid: { send: async (c) => c.get(`/v1/datasets/${fx.datasetId}/versions/__proto__x!`), field: 'params.versionId' },
+    invalid: {
+      send: async (c) => c.get(`/v1/datasets/${fx.datasetId}/versions/__proto__x!`),
+      field: 'params.versionId',
+    },
   },
   {
     route: 'POST /v1/workspaces/:workspaceId/storage-connections',
     min: 'admin',
     status: 201,
     send: async (c) =>
-      c.post(`/v1/workspaces/${A.workspaceId}/storage-connections`, { type: 'object_storage', provider: 'minio', name: unique('S'), config: { bucket: 'b' }, secret: 'k' }),
+      c.post(`/v1/workspaces/${A.workspaceId}/storage-connections`, {
+        type: 'object_storage',
+        provider: 'minio',
+        name: unique('S'),
+        config: { bucket: 'b' },
+        secret: 'k',
+      }),
     invalid: {
       send: async (c) =>
-        c.post(`/v1/workspaces/${A.workspaceId}/storage-connections`, { type: 'object_storage', provider: 'minio', name: 'S', config: { secretAccessKey: 'plain' } }),
+        c.post(`/v1/workspaces/${A.workspaceId}/storage-connections`, {
+          type: 'object_storage',
+          provider: 'minio',
+          name: 'S',
+          config: { secretAccessKey: 'plain' },
+        }),
       field: 'body.config.secretAccessKey',
     },
   },
@@ -360,22 +461,39 @@ const cases: RouteCase[] = [
     min: 'editor',
     status: 200,
     send: async (c) => c.get(`/v1/workspaces/${A.workspaceId}/storage-connections`),
-    invalid: { send: async (c) => c.get(`/v1/workspaces/${A.workspaceId}/storage-connections?type=ftp`), field: 'query.type' },
+    invalid: {
+      send: async (c) => c.get(`/v1/workspaces/${A.workspaceId}/storage-connections?type=ftp`),
+      field: 'query.type',
+    },
   },
   {
     route: 'GET /v1/storage-connections/:connectionId',
     min: 'editor',
     status: 200,
     send: async (c) => c.get(`/v1/storage-connections/${fx.connectionId}`),
-    invalid: { send: async (c) => c.get('/v1/storage-connections/%7B%22%24ne%22%3A1%7D'), field: 'params.connectionId' },
+    invalid: {
+      send: async (c) => c.get('/v1/storage-connections/%7B%22%24ne%22%3A1%7D'),
+      field: 'params.connectionId',
+    },
   },
   {
     route: 'POST /v1/projects/:projectId/annotation-tasks',
     min: 'editor',
     status: 201,
-    send: async (c) => c.post(`/v1/projects/${A.projectId}/annotation-tasks`, { targetType: 'dataset', targetRef: { id: fx.datasetId }, labelType: 'episode_quality' }),
+    send: async (c) =>
+      c.post(`/v1/projects/${A.projectId}/annotation-tasks`, {
+        targetType: 'dataset',
+        targetRef: { id: fx.datasetId },
+        labelType: 'episode_quality',
+      }),
     invalid: {
-      send: async (c) => c.post(`/v1/projects/${A.projectId}/annotation-tasks`, { targetType: 'asset', targetRef: { id: fx.assetId }, labelType: 'bbox', status: 'done' }),
+      send: async (c) =>
+        c.post(`/v1/projects/${A.projectId}/annotation-tasks`, {
+          targetType: 'asset',
+          targetRef: { id: fx.assetId },
+          labelType: 'bbox',
+          status: 'done',
+        }),
       field: 'status',
     },
   },
@@ -384,7 +502,10 @@ const cases: RouteCase[] = [
     min: 'viewer',
     status: 200,
     send: async (c) => c.get(`/v1/projects/${A.projectId}/annotation-tasks?status=open`),
-    invalid: { send: async (c) => c.get(`/v1/projects/${A.projectId}/annotation-tasks?status=closed`), field: 'query.status' },
+    invalid: {
+      send: async (c) => c.get(`/v1/projects/${A.projectId}/annotation-tasks?status=closed`),
+      field: 'query.status',
+    },
   },
   {
     route: 'GET /v1/annotation-tasks/:taskId',
@@ -397,15 +518,24 @@ const cases: RouteCase[] = [
     route: 'POST /v1/annotation-tasks/:taskId/annotations',
     min: 'editor',
     status: 201,
-    send: async (c) => c.post(`/v1/annotation-tasks/${fx.taskId}/annotations`, { payload: { boxes: [{ x: 0, y: 0, w: 10, h: 10 }], label: 'gripper' } }),
-    invalid: { send: async (c) => c.post(`/v1/annotation-tasks/${fx.taskId}/annotations`, { payload: { 'a.b': 1 } }), field: 'body.payload.a.b' },
+    send: async (c) =>
+      c.post(`/v1/annotation-tasks/${fx.taskId}/annotations`, {
+        payload: { boxes: [{ x: 0, y: 0, w: 10, h: 10 }], label: 'gripper' },
+      }),
+    invalid: {
+      send: async (c) => c.post(`/v1/annotation-tasks/${fx.taskId}/annotations`, { payload: { 'a.b': 1 } }),
+      field: 'body.payload.a.b',
+    },
   },
   {
     route: 'GET /v1/annotation-tasks/:taskId/annotations',
     min: 'viewer',
     status: 200,
     send: async (c) => c.get(`/v1/annotation-tasks/${fx.taskId}/annotations`),
-    invalid: { send: async (c) => c.get(`/v1/annotation-tasks/${fx.taskId}/annotations?limit=1&limit=2`), field: 'query.limit' },
+    invalid: {
+      send: async (c) => c.get(`/v1/annotation-tasks/${fx.taskId}/annotations?limit=1&limit=2`),
+      field: 'query.limit',
+    },
   },
   {
     route: 'GET /v1/plugins',
@@ -418,15 +548,27 @@ const cases: RouteCase[] = [
     route: 'POST /v1/workspaces/:workspaceId/plugins',
     min: 'admin',
     status: 201,
-    send: async (c) => c.post(`/v1/workspaces/${A.workspaceId}/plugins`, { name: unique('plugin').toLowerCase(), version: '1.0.0', permissions: ['assets:read'] }),
-    invalid: { send: async (c) => c.post(`/v1/workspaces/${A.workspaceId}/plugins`, { name: 'p', version: '1.0.0', scope: 'platform' }), field: 'scope' },
+    send: async (c) =>
+      c.post(`/v1/workspaces/${A.workspaceId}/plugins`, {
+        name: unique('plugin').toLowerCase(),
+        version: '1.0.0',
+        permissions: ['assets:read'],
+      }),
+    invalid: {
+      send: async (c) =>
+        c.post(`/v1/workspaces/${A.workspaceId}/plugins`, { name: 'p', version: '1.0.0', scope: 'platform' }),
+      field: 'scope',
+    },
   },
   {
     route: 'GET /v1/workspaces/:workspaceId/audit-logs',
     min: 'admin',
     status: 200,
     send: async (c) => c.get(`/v1/workspaces/${A.workspaceId}/audit-logs?resourceType=asset`),
-    invalid: { send: async (c) => c.get(`/v1/workspaces/${A.workspaceId}/audit-logs?action=read`), field: 'query.action' },
+    invalid: {
+      send: async (c) => c.get(`/v1/workspaces/${A.workspaceId}/audit-logs?action=read`),
+      field: 'query.action',
+    },
   },
 ];
 
@@ -443,7 +585,10 @@ describe.each(cases)('$route', (c) => {
   it.each(callers)('as %s', async (who) => {
     const client = who === 'outsider' ? outsider : A.as[who];
     const res = await c.send(client);
-    expect({ who, status: res.status, body: res.status >= 400 ? res.body : undefined }).toMatchObject({ who, status: expected(c, who) });
+    expect({ who, status: res.status, body: res.status >= 400 ? res.body : undefined }).toMatchObject({
+      who,
+      status: expected(c, who),
+    });
     if (res.status >= 400) expect(res.body.error.code).toBe(res.status === 404 ? 'not_found' : 'forbidden');
   });
 
@@ -456,8 +601,9 @@ describe.each(cases)('$route', (c) => {
 
 it('covers every platform route the API registers', async () => {
   const res = await A.as.viewer.get('/openapi.json');
-  const registered = Object.entries(res.body.paths as Record<string, Record<string, unknown>>).flatMap(([path, methods]) =>
-    Object.keys(methods).map((m) => `${m.toUpperCase()} ${path.replace(/\{([A-Za-z]+)\}/g, ':$1')}`),
+  const registered = Object.entries(res.body.paths as Record<string, Record<string, unknown>>).flatMap(
+    ([path, methods]) =>
+      Object.keys(methods).map((m) => `${m.toUpperCase()} ${path.replace(/\{([A-Za-z]+)\}/g, ':$1')}`),
   );
   const platform = registered.filter((r) => !/\/runs|\/artifacts|healthz|readyz|metrics|openapi/.test(r));
   expect(platform.sort()).toEqual(cases.map((c) => c.route).sort());

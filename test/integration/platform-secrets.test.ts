@@ -33,7 +33,10 @@ async function startWithCapturedLogs() {
     },
   });
   const logger = pino({ level: 'trace' }, sink);
-  const { app: express } = createApp({ config, db: database.db, temporal, store, logger, metrics: createMetrics('api') }, { rateLimitPerMinute: 1_000_000 });
+  const { app: express } = createApp(
+    { config, db: database.db, temporal, store, logger, metrics: createMetrics('api') },
+    { rateLimitPerMinute: 1_000_000 },
+  );
   return listen({
     app: express,
     config,
@@ -94,18 +97,36 @@ it('keeps every plaintext key and secret out of the database and the logs', asyn
   for (let n = 0; n < 3; n++) {
     const secret = `AKIA-${unique('secret')}-${'s'.repeat(20)}`;
     plaintexts.push(secret);
-    const res = await client.post(`/v1/workspaces/${workspaceId}/storage-connections`, { type: 'object_storage', provider: 's3', name: `c${n}`, config: { bucket: 'b' }, secret });
+    const res = await client.post(`/v1/workspaces/${workspaceId}/storage-connections`, {
+      type: 'object_storage',
+      provider: 's3',
+      name: `c${n}`,
+      config: { bucket: 'b' },
+      secret,
+    });
     expect(res.status).toBe(201);
     expect(JSON.stringify(res.body)).not.toContain(secret);
   }
   const refusedSecret = `refused-${unique('secret')}`;
   plaintexts.push(refusedSecret);
-  expect((await client.post(`/v1/workspaces/${workspaceId}/storage-connections`, { type: 'ftp', provider: 's3', name: 'c', secret: refusedSecret })).status).toBe(400);
+  expect(
+    (
+      await client.post(`/v1/workspaces/${workspaceId}/storage-connections`, {
+        type: 'ftp',
+        provider: 's3',
+        name: 'c',
+        secret: refusedSecret,
+      })
+    ).status,
+  ).toBe(400);
   const listed = await client.get(`/v1/workspaces/${workspaceId}/storage-connections`);
   expect(listed.body.items).toHaveLength(3);
 
   // The CLI prints a key once, for an existing user.
-  const minted = await mintKey(app.config.MONGODB_DB, (await app.db.collection('users').findOne({ _id: admin.userId as never }))!.email as string);
+  const minted = await mintKey(
+    app.config.MONGODB_DB,
+    (await app.db.collection('users').findOne({ _id: admin.userId as never }))!.email as string,
+  );
   expect(minted.code).toBe(0);
   const cliKey = minted.stdout.trim();
   expect(cliKey).toMatch(/^efk_[a-z0-9]{12}_[a-z0-9]{32}$/);

@@ -2,7 +2,17 @@
 // tenant's objects with the other tenant's owner key is a 404 (never a 403, which would confirm the object exists)
 // and changes nothing in the database.
 import type { Response } from 'supertest';
-import { Builder, Client, fingerprint, inParallel, seedTenant, simpleGraph, startPlatformApp, type PlatformApp, type Tenant } from './helpers/platform';
+import {
+  Builder,
+  Client,
+  fingerprint,
+  inParallel,
+  seedTenant,
+  simpleGraph,
+  startPlatformApp,
+  type PlatformApp,
+  type Tenant,
+} from './helpers/platform';
 
 const PER_KIND = 50;
 const CONCURRENCY = 8;
@@ -44,15 +54,34 @@ async function populate(tenant: Tenant): Promise<Objects> {
   const build = new Builder(tenant.as.owner, tenant);
   const projects = await times(PER_KIND, () => build.project());
   const workflows = await times(PER_KIND, () => build.workflow());
-  const versions = await times(PER_KIND, async (i) => ({ workflowId: workflows[i]!, versionNumber: await build.version(workflows[i]!) }));
+  const versions = await times(PER_KIND, async (i) => ({
+    workflowId: workflows[i]!,
+    versionNumber: await build.version(workflows[i]!),
+  }));
   const customNodes = await times(PER_KIND, () => build.customNode());
   const assets = await times(PER_KIND, () => build.asset(t.store.bucket));
   const datasets = await times(PER_KIND, () => build.dataset());
-  const datasetVersions = await times(PER_KIND, async (i) => ({ datasetId: datasets[i]!, versionId: await build.datasetVersion(datasets[i]!, [assets[i]!]) }));
+  const datasetVersions = await times(PER_KIND, async (i) => ({
+    datasetId: datasets[i]!,
+    versionId: await build.datasetVersion(datasets[i]!, [assets[i]!]),
+  }));
   const connections = await times(PER_KIND, () => build.storageConnection(`secret-${i()}`));
   const tasks = await times(PER_KIND, (i) => build.annotationTask(assets[i]!));
-  const memberships = (await t.db.collection('memberships').find({ workspaceId: tenant.workspaceId }).toArray()).map((m) => String(m._id));
-  return { projects, workflows, versions, customNodes, assets, datasets, datasetVersions, connections, tasks, memberships };
+  const memberships = (await t.db.collection('memberships').find({ workspaceId: tenant.workspaceId }).toArray()).map(
+    (m) => String(m._id),
+  );
+  return {
+    projects,
+    workflows,
+    versions,
+    customNodes,
+    assets,
+    datasets,
+    datasetVersions,
+    connections,
+    tasks,
+    memberships,
+  };
 }
 beforeAll(async () => {
   t = await startPlatformApp();
@@ -69,7 +98,10 @@ afterAll(async () => {
 type Attempt = (c: Client) => Promise<Response>;
 
 const upload = (c: Client, projectId: string) =>
-  c.call('post', `/v1/projects/${projectId}/assets/upload?displayName=x.bin`).set('Content-Type', 'application/octet-stream').send(Buffer.from('x'));
+  c
+    .call('post', `/v1/projects/${projectId}/assets/upload?displayName=x.bin`)
+    .set('Content-Type', 'application/octet-stream')
+    .send(Buffer.from('x'));
 
 /** Every route that addresses an object of the kind, each with a body that would be valid in the owner's hands. */
 const ATTEMPTS: Record<string, (o: Objects, ws: string) => Attempt[]> = {
@@ -78,11 +110,18 @@ const ATTEMPTS: Record<string, (o: Objects, ws: string) => Attempt[]> = {
     (c) => c.patch(`/v1/workspaces/${ws}`, { name: 'taken over' }),
     (c) => c.get(`/v1/workspaces/${ws}/members`),
     (c) => c.post(`/v1/workspaces/${ws}/members`, { userId: c.userId, role: 'owner' }),
-    (c) => c.post(`/v1/workspaces/${ws}/users`, { email: `intruder-${i()}@test.local`, displayName: 'I', role: 'admin' }),
+    (c) =>
+      c.post(`/v1/workspaces/${ws}/users`, { email: `intruder-${i()}@test.local`, displayName: 'I', role: 'admin' }),
     (c) => c.get(`/v1/workspaces/${ws}/projects`),
     (c) => c.post(`/v1/workspaces/${ws}/projects`, { name: 'planted' }),
     (c) => c.get(`/v1/workspaces/${ws}/storage-connections`),
-    (c) => c.post(`/v1/workspaces/${ws}/storage-connections`, { type: 'object_storage', provider: 's3', name: 'x', config: {} }),
+    (c) =>
+      c.post(`/v1/workspaces/${ws}/storage-connections`, {
+        type: 'object_storage',
+        provider: 's3',
+        name: 'x',
+        config: {},
+      }),
     (c) => c.post(`/v1/workspaces/${ws}/plugins`, { name: 'planted', version: '1' }),
     (c) => c.get(`/v1/workspaces/${ws}/audit-logs`),
   ],
@@ -98,7 +137,12 @@ const ATTEMPTS: Record<string, (o: Objects, ws: string) => Attempt[]> = {
       (c) => c.get(`/v1/projects/${id}/workflows`),
       (c) => c.post(`/v1/projects/${id}/workflows`, { name: 'planted' }),
       (c) => c.get(`/v1/projects/${id}/custom-nodes`),
-      (c) => c.post(`/v1/projects/${id}/custom-nodes`, { name: 'planted', contract: { inputs: [], outputs: [] }, source: { kind: 'image', image: 'alpine:3' } }),
+      (c) =>
+        c.post(`/v1/projects/${id}/custom-nodes`, {
+          name: 'planted',
+          contract: { inputs: [], outputs: [] },
+          source: { kind: 'image', image: 'alpine:3' },
+        }),
       (c) => c.get(`/v1/projects/${id}/assets`),
       (c) => c.post(`/v1/projects/${id}/assets`, { type: 'raw_file', displayName: 'planted' }),
       (c) => upload(c, id),
@@ -120,7 +164,12 @@ const ATTEMPTS: Record<string, (o: Objects, ws: string) => Attempt[]> = {
       (c) => c.post(`/v1/workflows/${workflowId}/versions/${versionNumber}/publish`),
       (c) => c.post(`/v1/workflows/${workflowId}/runs`, { versionNumber }),
     ]),
-  customNodes: (o) => o.customNodes.map((id): Attempt => (c) => c.get(`/v1/custom-nodes/${id}`)),
+  customNodes: (o) =>
+    o.customNodes.map(
+      (id): Attempt =>
+        (c) =>
+          c.get(`/v1/custom-nodes/${id}`),
+    ),
   assets: (o) =>
     o.assets.flatMap((id): Attempt[] => [
       (c) => c.get(`/v1/assets/${id}`),
@@ -133,8 +182,18 @@ const ATTEMPTS: Record<string, (o: Objects, ws: string) => Attempt[]> = {
       (c) => c.get(`/v1/datasets/${id}/versions`),
       (c) => c.post(`/v1/datasets/${id}/versions`, { versionTag: `planted-${i()}`, assetIds: [o.assets[0]!] }),
     ]),
-  datasetVersions: (o) => o.datasetVersions.map(({ datasetId, versionId }): Attempt => (c) => c.get(`/v1/datasets/${datasetId}/versions/${versionId}`)),
-  connections: (o) => o.connections.map((id): Attempt => (c) => c.get(`/v1/storage-connections/${id}`)),
+  datasetVersions: (o) =>
+    o.datasetVersions.map(
+      ({ datasetId, versionId }): Attempt =>
+        (c) =>
+          c.get(`/v1/datasets/${datasetId}/versions/${versionId}`),
+    ),
+  connections: (o) =>
+    o.connections.map(
+      (id): Attempt =>
+        (c) =>
+          c.get(`/v1/storage-connections/${id}`),
+    ),
   tasks: (o) =>
     o.tasks.flatMap((id): Attempt[] => [
       (c) => c.get(`/v1/annotation-tasks/${id}`),
@@ -157,27 +216,33 @@ it('populated 50 objects of every kind in each workspace', () => {
   }
 });
 
-it.each(matrix)("$kind of $victim with $attacker's owner key: every attempt is a 404 and nothing changes", async ({ kind, victim, attacker }) => {
-  const { objects, tenant } = tenants[victim];
-  const intruder = tenants[attacker].tenant.as.owner;
-  const attempts = ATTEMPTS[kind]!(objects, tenant.workspaceId);
-  // Every batch is compared with the state right after populating: nothing may ever change it.
-  baseline ??= await fingerprint(t.db);
-  const before = baseline;
-  const answers: Array<{ i: number; status: number }> = [];
-  await inParallel(attempts, CONCURRENCY, async (attempt, n) => {
-    const res = await attempt(intruder);
-    answers.push({ i: n, status: res.status });
-  });
-  expect(answers.filter((a) => a.status !== 404)).toEqual([]);
-  expect(answers).toHaveLength(attempts.length);
-  const after = await fingerprint(t.db);
-  expect(after.counts).toEqual(before.counts);
-  expect(after.hashes).toEqual(before.hashes);
-});
+it.each(matrix)(
+  "$kind of $victim with $attacker's owner key: every attempt is a 404 and nothing changes",
+  async ({ kind, victim, attacker }) => {
+    const { objects, tenant } = tenants[victim];
+    const intruder = tenants[attacker].tenant.as.owner;
+    const attempts = ATTEMPTS[kind]!(objects, tenant.workspaceId);
+    // Every batch is compared with the state right after populating: nothing may ever change it.
+    baseline ??= await fingerprint(t.db);
+    const before = baseline;
+    const answers: Array<{ i: number; status: number }> = [];
+    await inParallel(attempts, CONCURRENCY, async (attempt, n) => {
+      const res = await attempt(intruder);
+      answers.push({ i: n, status: res.status });
+    });
+    expect(answers.filter((a) => a.status !== 404)).toEqual([]);
+    expect(answers).toHaveLength(attempts.length);
+    const after = await fingerprint(t.db);
+    expect(after.counts).toEqual(before.counts);
+    expect(after.hashes).toEqual(before.hashes);
+  },
+);
 
 it("lists only the caller's own workspaces and plugins", async () => {
-  for (const [name, other] of [['A', 'B'], ['B', 'A']] as const) {
+  for (const [name, other] of [
+    ['A', 'B'],
+    ['B', 'A'],
+  ] as const) {
     const mine = await tenants[name].tenant.as.viewer.get('/v1/workspaces');
     const ids = mine.body.items.map((w: { id: string }) => w.id);
     expect(ids).toContain(tenants[name].tenant.workspaceId);

@@ -54,14 +54,30 @@ describe('unsupportedFeatures', () => {
       ],
     });
     expect(problems).toEqual([
-      { nodeId: 'b', path: 'nodes.1.executorType', message: 'executorType approval is not supported by this engine version' },
-      { nodeId: 'c', path: 'nodes.2.executorType', message: 'executorType decision is not supported by this engine version' },
+      {
+        nodeId: 'b',
+        path: 'nodes.1.executorType',
+        message: 'executorType approval is not supported by this engine version',
+      },
+      {
+        nodeId: 'c',
+        path: 'nodes.2.executorType',
+        message: 'executorType decision is not supported by this engine version',
+      },
       { nodeId: 'c', path: 'edges.1.condition', message: 'edge conditions are not supported by this engine version' },
     ]);
   });
 
   it('has nothing to say about docker, builtin and timer graphs', () => {
-    expect(unsupportedFeatures({ nodes: [{ id: 'a', executorType: 'builtin' }, { id: 't', executorType: 'timer' }], edges: [{ source: 'a', target: 't' }] })).toEqual([]);
+    expect(
+      unsupportedFeatures({
+        nodes: [
+          { id: 'a', executorType: 'builtin' },
+          { id: 't', executorType: 'timer' },
+        ],
+        edges: [{ source: 'a', target: 't' }],
+      }),
+    ).toEqual([]);
   });
 });
 
@@ -79,11 +95,18 @@ describe('free-form JSON', () => {
   });
 
   it('accepts what every server stores', () => {
-    expect(JsonObjectSchema.parse({ a: [{ b: [1, 'x', null] }], '': true, nested: { deep: { ok: 1.5 } } })).toBeTruthy();
+    expect(
+      JsonObjectSchema.parse({ a: [{ b: [1, 'x', null] }], '': true, nested: { deep: { ok: 1.5 } } }),
+    ).toBeTruthy();
   });
 
   it('keeps credential-looking keys out of storage-connection config, wherever they are nested', () => {
-    const parsed = CreateStorageConnectionBody.safeParse({ type: 'object_storage', provider: 's3', name: 'n', config: { s3: { accessKeyId: 'x' } } });
+    const parsed = CreateStorageConnectionBody.safeParse({
+      type: 'object_storage',
+      provider: 's3',
+      name: 'n',
+      config: { s3: { accessKeyId: 'x' } },
+    });
     expect(parsed.success).toBe(false);
     expect(parsed.error?.issues[0]?.path).toEqual(['config', 's3', 'accessKeyId']);
   });

@@ -19,11 +19,16 @@ export interface PlatformApp extends TestApp {
 
 /** The real app, listening once on an ephemeral port (supertest would otherwise start a server per request). */
 export async function startPlatformApp(overrides: Record<string, string> = {}): Promise<PlatformApp> {
-  const t = await startTestApp({ EMBOFLOW_SECRET_KEY: TEST_SECRET_KEY, ...overrides }, { rateLimitPerMinute: 10_000_000 });
+  const t = await startTestApp(
+    { EMBOFLOW_SECRET_KEY: TEST_SECRET_KEY, ...overrides },
+    { rateLimitPerMinute: 10_000_000 },
+  );
   return listen(t);
 }
 
-export async function listen<T extends { app: Parameters<typeof createServer>[1]; close(): Promise<void> }>(t: T): Promise<T & { url: string; server: Server }> {
+export async function listen<T extends { app: Parameters<typeof createServer>[1]; close(): Promise<void> }>(
+  t: T,
+): Promise<T & { url: string; server: Server }> {
   const server = createServer(t.app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -103,12 +108,18 @@ async function dump(db: Db): Promise<Record<string, unknown[]>> {
 export async function fingerprint(db: Db): Promise<{ counts: Record<string, number>; hashes: Record<string, string> }> {
   const all = await dump(db);
   const counts = Object.fromEntries(Object.entries(all).map(([k, v]) => [k, v.length]));
-  const hashes = Object.fromEntries(Object.entries(all).map(([k, v]) => [k, createHash('sha256').update(JSON.stringify(v)).digest('hex')]));
+  const hashes = Object.fromEntries(
+    Object.entries(all).map(([k, v]) => [k, createHash('sha256').update(JSON.stringify(v)).digest('hex')]),
+  );
   return { counts, hashes };
 }
 
 /** Runs tasks with bounded concurrency (the API is shared; FerretDB serialises writes anyway). */
-export async function inParallel<T>(items: T[], limit: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+export async function inParallel<T>(
+  items: T[],
+  limit: number,
+  fn: (item: T, i: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(limit, items.length) }, async () => {
@@ -141,7 +152,8 @@ export function unique(prefix: string): string {
 /** Answers the created object's id, failing loudly (with the answer) when the API did not create it. */
 async function created(req: request.Test, what: string): Promise<string> {
   const res = await req;
-  if (res.status !== 201) throw new Error(`creating a ${what}: expected 201, got ${res.status} ${JSON.stringify(res.body)}`);
+  if (res.status !== 201)
+    throw new Error(`creating a ${what}: expected 201, got ${res.status} ${JSON.stringify(res.body)}`);
   return (res.body as { id: string }).id;
 }
 
@@ -153,7 +165,10 @@ export class Builder {
   ) {}
 
   project(): Promise<string> {
-    return created(this.c.post(`/v1/workspaces/${this.scope.workspaceId}/projects`, { name: unique('Project') }), 'project');
+    return created(
+      this.c.post(`/v1/workspaces/${this.scope.workspaceId}/projects`, { name: unique('Project') }),
+      'project',
+    );
   }
   workflow(projectId = this.scope.projectId): Promise<string> {
     return created(this.c.post(`/v1/projects/${projectId}/workflows`, { name: unique('Workflow') }), 'workflow');
@@ -187,10 +202,16 @@ export class Builder {
     );
   }
   dataset(): Promise<string> {
-    return created(this.c.post(`/v1/projects/${this.scope.projectId}/datasets`, { name: unique('Dataset') }), 'dataset');
+    return created(
+      this.c.post(`/v1/projects/${this.scope.projectId}/datasets`, { name: unique('Dataset') }),
+      'dataset',
+    );
   }
   datasetVersion(datasetId: string, assetIds: string[]): Promise<string> {
-    return created(this.c.post(`/v1/datasets/${datasetId}/versions`, { versionTag: unique('v'), assetIds }), 'dataset version');
+    return created(
+      this.c.post(`/v1/datasets/${datasetId}/versions`, { versionTag: unique('v'), assetIds }),
+      'dataset version',
+    );
   }
   storageConnection(secret?: string): Promise<string> {
     return created(

@@ -1,0 +1,172 @@
+// Durability under failure, against the real stack: worker processes killed with SIGKILL mid-container,
+// the Temporal dev server restarted mid-run, and the MongoDB-compatible server down for 30 s mid-run.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { ContainerRunner, dockerFromHost, LABEL_PREFIX } from '../../src/docker/container-runner';
+import type { RuntimeGraphInput } from '../../src/domain/runtime-graph';
+import { deploymentName } from '../../src/temporal/worker';
+import { seedUser, seedWorkspace, startTestApp, type TestApp } from '../support/app';
+import { seedWorkflow } from '../support/engine';
+import { startRun, tasksOf, TOOLS_IMAGE, waitForRun } from '../support/runs';
+import { bundleFile, spawnWorker, stopWorker, workerEnv } from '../support/worker-process';
+
+const REPO = join(__dirname, '..', '..');
+const DATA = process.env.EMBOFLOW_DATA_DIR ?? join(REPO, '.emboflow');
+
+let t: TestApp;
+let key: string;
+let scope: { workspaceId: string; projectId: string };
+let env: NodeJS.ProcessEnv;
+let runner: ContainerRunner;
+let worker: ChildProcess | undefined;
+
+beforeAll(async () => {
+  t = await startTestApp();
+  scope = await seedWorkspace(t.db);
+  key = (await seedUser(t.db, [{ workspaceId: scope.workspaceId, role: 'editor' }])).apiKey;
+  env = workerEnv(t.config, { WORKFLOW_BUNDLE_PATH: await bundleFile(), REAPER_INTERVAL_SECONDS: '5', REAPER_GRACE_SECONDS: '10' });
+  runner = new ContainerRunner(dockerFromHost(t.config.DOCKER_HOST));
+});
+afterAll(async () => {
+  if (worker) await stopWorker(worker, 'SIGKILL');
+  await t?.close();
+});
+
+const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A 6-node diamond of container steps, caching off so every node really runs a container. */
+function graph(stamp: string, seconds: number): RuntimeGraphInput {
+  const node = (id: string) => ({
+    id,
+    executorType: 'docker' as const,
+    executorConfig: { image: TOOLS_IMAGE, command: ['sh', '-c', `sleep ${seconds}; echo ${id}-${stamp} > /emboflow/outputs/${id}.txt`], memoryMb: 32 },
+    cache: { enabled: false },
+  });
+  return {
+    nodes: ['a', 'b', 'c', 'd', 'e', 'f'].map(node),
+    edges: [
+      { source: 'a', target: 'b' },
+      { source: 'a', target: 'c' },
+      { source: 'b', target: 'd' },
+      { source: 'c', target: 'd' },
+      { source: 'd', target: 'e' },
+      { source: 'd', target: 'f' },
+    ],
+    settings: { maxParallelism: 4, failFast: false },
+  };
+}
+
+/** Exactly one success per node: one succeeded attempt record and one artifact per node. */
+async function expectExactlyOnce(runId: string): Promise<void> {
+  const tasks = await tasksOf(t.app, key, runId);
+  for (const [nodeId, task] of Object.entries(tasks)) {
+    expect(task.status).toBe('success');
+    const successes = Object.values(task.attempts as Record<string, { status: string }>).filter((a) => a.status === 'success');
+    expect({ nodeId, successes: successes.length }).toEqual({ nodeId, successes: 1 });
+    expect(await t.db.collection('artifacts').countDocuments({ runId, nodeId })).toBe(1);
+  }
+}
+
+test('SIGKILL of the worker 20 times during container steps loses no run and duplicates no node', async () => {
+  const deployment = deploymentName(t.config);
+  let maxLivePerNode = 0;
+  const monitor = setInterval(() => {
+    runner
+      .listManaged({ deployment })
+      .then((list) => {
+        const live = new Map<string, number>();
+        for (const c of list.filter((x) => x.State === 'running')) {
+          const k = `${c.Labels[`${LABEL_PREFIX}run`]}/${c.Labels[`${LABEL_PREFIX}node`]}`;
+          live.set(k, (live.get(k) ?? 0) + 1);
+        }
+        maxLivePerNode = Math.max(maxLivePerNode, ...live.values(), 0);
+      })
+      .catch(() => undefined);
+  }, 150);
+
+  const { workflowId } = await seedWorkflow(t.db, scope, graph(`kill${Date.now()}`, 2));
+  const runs: string[] = [];
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  try {
+    for (let kill = 1; kill <= 20; kill++) {
+      if (kill % 4 === 1) for (let i = 0; i < 2; i++) runs.push((await startRun(t.app, key, workflowId)).id);
+      worker = spawnWorker(env);
+      await sleepMs(1500 + rand() * 3000);
+      await stopWorker(worker, 'SIGKILL');
+    }
+    worker = spawnWorker(env);
+    for (const id of runs) expect((await waitForRun(t.app, key, id, 300_000)).status).toBe('success');
+  } finally {
+    clearInterval(monitor);
+  }
+  expect(runs).toHaveLength(10);
+  expect(maxLivePerNode).toBeLessThanOrEqual(1);
+  for (const id of runs) await expectExactlyOnce(id);
+
+  // No orphan: every container of this deployment is gone within 60 s of the runs' end.
+  const deadline = Date.now() + 60_000;
+  let left = await runner.listManaged({ deployment });
+  while (left.length && Date.now() < deadline) {
+    await sleepMs(1000);
+    left = await runner.listManaged({ deployment });
+  }
+  expect(left.map((c) => c.Names)).toEqual([]);
+  await stopWorker(worker);
+});
+
+function pidOf(part: string): number {
+  return Number(readFileSync(join(DATA, 'pids', `${part}.pid`), 'utf8').trim());
+}
+
+function restartStackPart(part: 'temporal' | 'mongo'): void {
+  process.kill(-pidOf(part), 'SIGKILL');
+  execFileSync('bash', [join(REPO, 'scripts', 'stack.sh'), 'up'], { stdio: 'ignore' });
+}
+
+test('a run completes when the Temporal dev server restarts mid-run (its database file persists)', async () => {
+  worker = spawnWorker(env);
+  const { workflowId } = await seedWorkflow(t.db, scope, graph(`temporal${Date.now()}`, 3));
+  const run = await startRun(t.app, key, workflowId);
+  await sleepMs(5000);
+  const before = (await tasksOf(t.app, key, run.id)).a!.status;
+  expect(['running', 'success']).toContain(before);
+  restartStackPart('temporal');
+  const done = await waitForRun(t.app, key, run.id, 300_000);
+  expect(done.status).toBe('success');
+  await expectExactlyOnce(run.id);
+  await stopWorker(worker);
+});
+
+test('with MongoDB down for 30 s mid-run, the run completes and the mirror converges to Temporal', async () => {
+  worker = spawnWorker(env);
+  const { workflowId } = await seedWorkflow(t.db, scope, graph(`mongo${Date.now()}`, 2));
+  const run = await startRun(t.app, key, workflowId);
+  await sleepMs(3000);
+  process.kill(-pidOf('mongo'), 'SIGKILL');
+  await sleepMs(30_000);
+  execFileSync('bash', [join(REPO, 'scripts', 'stack.sh'), 'up'], { stdio: 'ignore' });
+
+  const handle = t.temporal.workflow.getHandle(run.temporalWorkflowId);
+  const result = await handle.result();
+  expect(result.status).toBe('success');
+  // The mirror against Temporal's own record: the run's status, and each node's completed activity.
+  const history = await handle.fetchHistory();
+  const completedActivities = new Set<string>();
+  const scheduled = new Map<string, string>();
+  for (const e of history.events ?? []) {
+    const s = e.activityTaskScheduledEventAttributes;
+    if (s?.activityId) scheduled.set(String(e.eventId), s.activityId);
+    const c = e.activityTaskCompletedEventAttributes;
+    if (c) completedActivities.add(scheduled.get(String(c.scheduledEventId))!.split('.')[0]!);
+  }
+  const mirrored = await waitForRun(t.app, key, run.id, 60_000);
+  expect(mirrored.status).toBe(result.status);
+  const tasks = await tasksOf(t.app, key, run.id);
+  expect(Object.keys(tasks).filter((n) => tasks[n]!.status === 'success').sort()).toEqual([...completedActivities].sort());
+  expect(mirrored.summary.taskCounts.success).toBe(6);
+  await expectExactlyOnce(run.id);
+  await stopWorker(worker);
+});
