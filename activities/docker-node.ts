@@ -355,6 +355,7 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
           {
             ...taskKey,
             status: 'success',
+            attempt,
             attemptRecord: { attempt, status: 'success', startedAt, finishedAt },
             set: {
               cacheKey,
@@ -457,6 +458,7 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
             {
               ...taskKey,
               status: 'failed',
+              attempt,
               attemptRecord: record,
               set: {
                 ...logFields,
@@ -498,6 +500,7 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
         {
           ...taskKey,
           status: 'success',
+          attempt,
           attemptRecord: { attempt, status: 'success', startedAt, finishedAt, exitCode: 0, containerId: containerRef.id },
           set: {
             ...logFields,

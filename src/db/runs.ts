@@ -31,7 +31,7 @@ export interface TaskTransition {
   status: TaskStatus;
   set?: Partial<RunTaskDoc>;
   unset?: Array<keyof RunTaskDoc>;
-  /** Only for running: the attempt number must not go backwards. */
+  /** The attempt this write comes from; the stored attempt only ever grows. */
   attempt?: number;
   attemptRecord?: AttemptRecord;
 }
@@ -76,14 +76,14 @@ export class RunStore {
         generation: t.generation,
         status: { $in: BEFORE[t.status] },
       };
-      if (t.attempt !== undefined) filter.attempt = { $lte: t.attempt };
       const set: Record<string, unknown> = { ...t.set, status: t.status, updatedAt: now };
-      if (t.attempt !== undefined) set.attempt = t.attempt;
       if (t.attemptRecord) set[`attempts.${t.attemptRecord.attempt}`] = t.attemptRecord;
       if (t.status === 'queued') set.queuedAt = now;
-      const unset = Object.fromEntries((t.unset ?? []).map((k) => [k, '']));
-      const update = (t.unset?.length ? { $set: set, $unset: unset } : { $set: set }) as UpdateFilter<RunTaskDoc>;
-      return { updateOne: { filter, update } };
+      const update: Record<string, unknown> = { $set: set };
+      // $max: whatever order attempts' writes arrive in, the attempt number never goes backwards.
+      if (t.attempt !== undefined) update.$max = { attempt: t.attempt };
+      if (t.unset?.length) update.$unset = Object.fromEntries(t.unset.map((k) => [k, '']));
+      return { updateOne: { filter, update: update as UpdateFilter<RunTaskDoc> } };
     });
     await this.tasks.bulkWrite(ops, { ordered: false });
   }

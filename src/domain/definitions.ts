@@ -132,6 +132,9 @@ export const CreateWorkflowBody = z
   .strict();
 export type CreateWorkflowInput = z.infer<typeof CreateWorkflowBody>;
 
+/** The runtime graph's JSON Schema, so the OpenAPI document shows its shape although the body schema does not check it. */
+const { $schema: _dialect, ...RUNTIME_GRAPH_JSON_SCHEMA } = z.toJSONSchema(RuntimeGraphSchema, { io: 'input', unrepresentable: 'any' });
+
 /**
  * runtimeGraph is only required to be an object here: its contents are checked by the graph validator, which
  * reports every problem at once as invalid_graph (the OpenAPI document still shows its full schema).
@@ -140,7 +143,7 @@ export const CreateWorkflowVersionBody = z
   .object({
     visualGraph: JsonObjectSchema.optional(),
     logicGraph: JsonObjectSchema.optional(),
-    runtimeGraph: z
+    runtimeGraph: z.record(z.string(), z.unknown()).meta(RUNTIME_GRAPH_JSON_SCHEMA),
       .record(z.string(), z.unknown())
       .meta(z.toJSONSchema(RuntimeGraphSchema, { io: 'input', unrepresentable: 'any' })),
     pluginRefs: z.array(IdSchema).max(100).default([]),

@@ -607,6 +607,9 @@ it('covers every platform route the API registers', async () => {
   );
   const platform = registered.filter((r) => !/\/runs|\/artifacts|healthz|readyz|metrics|openapi/.test(r));
   expect(platform.sort()).toEqual(cases.map((c) => c.route).sort());
+  const versionBody =
+    res.body.paths['/v1/workflows/{workflowId}/versions'].post.requestBody.content['application/json'].schema;
+  expect(versionBody.properties.runtimeGraph.properties.nodes.items.oneOf.length).toBe(5);
 });
 
 it('answers without a key with a 401', async () => {

@@ -1,0 +1,119 @@
+// The run mirror against the real MongoDB-compatible server: writes are idempotent and monotonic, so retried
+// and out-of-order deliveries converge on the state Temporal reached.
+import { RunStore, type TaskTransition } from '../../src/db/runs';
+import { runTaskId, type RunTaskDoc, type WorkflowRunDoc } from '../../src/domain/run';
+import { startTestApp, type TestApp } from '../support/app';
+
+let t: TestApp;
+let store: RunStore;
+
+beforeAll(async () => {
+  t = await startTestApp();
+  store = new RunStore(t.db);
+});
+afterAll(async () => t?.close());
+
+async function seedRun(runId: string, nodeIds: string[]): Promise<void> {
+  const now = new Date();
+  const task = (nodeId: string): RunTaskDoc => ({
+    _id: runTaskId(runId, nodeId),
+    workflowRunId: runId,
+    workspaceId: 'w',
+    projectId: 'p',
+    workflowVersionId: 'v',
+    nodeId,
+    nodeType: 'docker',
+    executorType: 'docker',
+    executorConfig: {},
+    status: 'pending',
+    attempt: 0,
+    generation: 0,
+    attempts: {},
+    assetIds: [],
+    upstreamNodeIds: [],
+    outputArtifactIds: [],
+    cacheHit: false,
+    logLines: [],
+    stdoutLines: 0,
+    stderrLines: 0,
+    summary: {},
+    createdAt: now,
+    updatedAt: now,
+  });
+  const run = { _id: runId, workspaceId: 'w', projectId: 'p', status: 'pending', createdAt: now, updatedAt: now } as unknown as WorkflowRunDoc;
+  await store.insertRun(run, nodeIds.map(task));
+}
+
+// A seeded shuffle: the same orders on every run.
+function shuffled<T>(items: T[], seed: number): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    const j = seed % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+test.each([1, 2, 3, 4, 5, 6, 7, 8])('transitions delivered out of order and twice converge (order %i)', async (seed) => {
+  const runId = `mirror-${seed}-${Date.now()}`;
+  await seedRun(runId, ['a', 'b']);
+  const at = new Date();
+  const lifecycle = (nodeId: string, final: 'success' | 'failed'): TaskTransition[] => [
+    { nodeId, generation: 0, status: 'queued' },
+    { nodeId, generation: 0, status: 'running', attempt: 1, attemptRecord: { attempt: 1, status: 'running', startedAt: at } },
+    { nodeId, generation: 0, status: 'running', attempt: 2, attemptRecord: { attempt: 2, status: 'running', startedAt: at } },
+    { nodeId, generation: 0, status: final, attempt: 2, set: { stdoutLines: 7 }, attemptRecord: { attempt: 2, status: final, startedAt: at, finishedAt: at } },
+  ];
+  const all = [...lifecycle('a', 'success'), ...lifecycle('b', 'failed')];
+  // Every transition delivered twice, in a shuffled order, one write at a time (as separate activities would).
+  for (const tr of shuffled([...all, ...all], seed)) await store.applyTransitions(runId, [tr]);
+
+  const a = (await store.getTask(runId, 'a'))!;
+  const b = (await store.getTask(runId, 'b'))!;
+  expect(a.status).toBe('success');
+  expect(b.status).toBe('failed');
+  expect(a.stdoutLines).toBe(7);
+  // A terminal status is never overwritten by an earlier one; the attempt never goes backwards.
+  expect(a.attempt).toBe(2);
+  // Attempt records travel with their status transition: the final attempt's record is always there.
+  expect(a.attempts['2']).toMatchObject({ attempt: 2, status: 'success' });
+  expect(b.attempts['2']).toMatchObject({ attempt: 2, status: 'failed' });
+  await store.finishRun(runId, 'failed', 'failed nodes: b');
+  const run = (await store.getRun(runId))!;
+  expect(run.status).toBe('failed');
+  expect(run.summary.taskCounts).toMatchObject({ success: 1, failed: 1, pending: 0 });
+  expect(run.summary.failedTaskIds).toEqual(['b']);
+  expect(run.summary.stdoutLines).toBe(14);
+});
+
+test('a write from an older generation is ignored after a task retry reset the node', async () => {
+  const runId = `mirror-gen-${Date.now()}`;
+  await seedRun(runId, ['x', 'y']);
+  await store.applyTransitions(runId, [{ nodeId: 'x', generation: 0, status: 'failed', set: { errorMessage: 'boom' } }]);
+  const renumbered = await store.resetTasks(runId, 'x', [{ nodeId: 'x', generation: 0 }, { nodeId: 'y', generation: 0 }]);
+  expect(renumbered.sort((p, q) => p.nodeId.localeCompare(q.nodeId))).toEqual([
+    { nodeId: 'x', generation: 1, attemptBase: 0 },
+    { nodeId: 'y', generation: 1, attemptBase: 0 },
+  ]);
+  // The reset is idempotent: applying it again changes nothing.
+  await store.resetTasks(runId, 'x', [{ nodeId: 'x', generation: 0 }, { nodeId: 'y', generation: 0 }]);
+  const x = (await store.getTask(runId, 'x'))!;
+  expect(x).toMatchObject({ generation: 1, status: 'pending', attempt: 1 });
+  expect(x.errorMessage).toBeUndefined();
+
+  // A late write from generation 0 (a retried activity of the old attempt) does nothing.
+  await store.applyTransitions(runId, [{ nodeId: 'x', generation: 0, status: 'success' }]);
+  expect((await store.getTask(runId, 'x'))!.status).toBe('pending');
+  await store.applyTransitions(runId, [{ nodeId: 'x', generation: 1, status: 'success' }]);
+  expect((await store.getTask(runId, 'x'))!.status).toBe('success');
+});
+
+test('finishing a run twice keeps the first final status', async () => {
+  const runId = `mirror-fin-${Date.now()}`;
+  await seedRun(runId, ['n']);
+  await store.markRunStarted(runId);
+  await store.finishRun(runId, 'cancelled');
+  await store.finishRun(runId, 'success');
+  expect((await store.getRun(runId))!.status).toBe('cancelled');
+});
