@@ -41,6 +41,15 @@ export function createControlActivities(db: Db, runs: RunStore, defaultTaskQueue
         generation: tasks.get(n.id)?.generation ?? 0,
         attemptBase: tasks.get(n.id)?.attempt ?? 0,
         build: n.executorType === 'docker' && !!n.executorConfig.customNodeId && dockerfileSourced.has(n.executorConfig.customNodeId),
+        expression: n.executorType === 'decision' ? n.executorConfig.expression : undefined,
+        approval:
+          n.executorType === 'approval'
+            ? {
+                ...n.executorConfig,
+                // With conditions on its outgoing edges, a rejection routes through the graph instead of failing.
+                routesRejection: graph.edges.some((e) => e.source === n.id && !!e.condition),
+              }
+            : undefined,
       }));
       return {
         runId,
@@ -71,7 +80,9 @@ export function createControlActivities(db: Db, runs: RunStore, defaultTaskQueue
           set: {
             ...(u.skipReason ? { skipReason: u.skipReason } : {}),
             ...(u.errorMessage ? { errorMessage: u.errorMessage } : {}),
-            ...(u.status === 'queued' ? {} : { finishedAt: now }),
+            ...(u.result !== undefined ? { lastResultPreview: u.result } : {}),
+            ...(u.summary ? { summary: u.summary } : {}),
+            ...(u.status === 'queued' ? {} : u.status === 'running' ? { startedAt: now } : { finishedAt: now }),
           },
         })),
       );

@@ -9,6 +9,7 @@ import type { RunStore } from '../src/db/runs';
 import { type ArchiveEntry, type ContainerRunner, LABEL_PREFIX, WORK_DIR } from '../src/docker/container-runner';
 import type { ArtifactDoc, ArtifactRef, RunTaskDoc, WorkflowRunDoc } from '../src/domain/run';
 import { runTaskId } from '../src/domain/run';
+import { newId } from '../src/ids';
 import type { DockerExecutorConfig, NodeContract } from '../src/domain/runtime-graph';
 import type { Logger } from '../src/logger';
 import type { ObjectStore } from '../src/storage/object-store';
@@ -22,6 +23,8 @@ const RESULT_PREVIEW_MAX_BYTES = 64 * 1024;
 const TICK_MS = 2000;
 const METRICS_SAMPLE_EVERY_MS = 15_000;
 const NODE_UID = 65534;
+/** Lines streamed live into execution_logs per attempt; the full log always goes to object storage. */
+const LIVE_LOG_MAX_LINES = 5000;
 /** Assets in EmboFlow's bucket up to these sizes are copied in read-only; larger ones are passed by reference. */
 const STAGED_ASSET_MAX_BYTES = 64 * 1024 * 1024;
 const STAGED_ASSETS_TOTAL_MAX_BYTES = 256 * 1024 * 1024;
@@ -61,6 +64,13 @@ export function containerName(runId: string, nodeId: string, generation: number)
 
 function artifactId(runId: string, nodeId: string, generation: number, path: string): string {
   return `art_${createHash('sha256').update(`${runId}/${nodeId}/${generation}/${path}`).digest('hex').slice(0, 26)}`;
+}
+
+/** What edge conditions read: the result.json, when small enough to pass through workflow history. */
+const RESULT_IN_HISTORY_MAX_BYTES = 4096;
+function smallResult(preview: unknown): unknown {
+  if (preview === undefined) return undefined;
+  return JSON.stringify(preview).length <= RESULT_IN_HISTORY_MAX_BYTES ? preview : undefined;
 }
 
 function toRef(d: ArtifactDoc): ArtifactRef {
@@ -318,7 +328,7 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
     const recorded = await runs.getTask(input.runId, input.nodeId);
     if (recorded?.generation === input.generation && recorded.status === 'success') {
       const docs = await runs.artifacts.find({ _id: { $in: recorded.outputArtifactIds } }).toArray();
-      return { artifacts: docs.map(toRef), assetIds: recorded.assetIds, cacheHit: recorded.cacheHit };
+      return { artifacts: docs.map(toRef), assetIds: recorded.assetIds, cacheHit: recorded.cacheHit, result: smallResult(recorded.lastResultPreview) };
     }
 
     await runs.applyTransitions(input.runId, [
@@ -369,7 +379,7 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
           },
         ]);
         log.info({ cachedFrom: cached.hit._id }, 'cache hit: no container started');
-        return { artifacts: cached.artifacts.map(toRef), assetIds: input.assetIds, cacheHit: true };
+        return { artifacts: cached.artifacts.map(toRef), assetIds: input.assetIds, cacheHit: true, result: smallResult(cached.hit.lastResultPreview) };
       }
 
       if (!container) {
@@ -405,6 +415,22 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
       let lastMetricsAt = 0;
       const containerRef = container;
       const watcher = existing && !existing.State.Running && reattached ? undefined : await runner.watchResources(containerRef).catch(() => undefined);
+      // Live log lines for GET /runs/:id/events; a re-attached attempt does not stream again (no duplicates).
+      const liveLines: Array<Record<string, unknown>> = [];
+      let liveCount = 0;
+      const follower = reattached
+        ? undefined
+        : await runner
+            .followLines(containerRef, (stream, line) => {
+              if (liveCount >= LIVE_LOG_MAX_LINES) return;
+              liveLines.push({ _id: newId('log'), workspaceId: run.workspaceId, runId: input.runId, nodeId: input.nodeId, attempt, seq: liveCount++, stream, line: line.slice(0, LOG_LINE_MAX_CHARS), createdAt: new Date() });
+            })
+            .catch(() => undefined);
+      const flushLive = async () => {
+        if (!liveLines.length) return;
+        const batch = liveLines.splice(0);
+        await db.collection('execution_logs').insertMany(batch as never[], { ordered: false }).catch((err) => log.warn({ err }, 'live log lines dropped'));
+      };
       const exit = reattached && !existing!.State.Running
         ? { exitCode: existing!.State.ExitCode, oomKilled: existing!.State.OOMKilled, timedOut: false }
         : await runner
@@ -414,6 +440,7 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
               onTick: async () => {
                 ctx.heartbeat({ containerId: containerRef.id });
                 if (ctx.cancellationSignal.aborted) throw new CancelledFailure('node cancelled');
+                await flushLive();
                 const sample = watcher?.latest();
                 if (!sample || Date.now() - lastMetricsAt < METRICS_SAMPLE_EVERY_MS) return;
                 lastMetricsAt = Date.now();
@@ -431,6 +458,10 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
               },
             })
             .finally(() => watcher?.stop());
+      // The follow stream ends just after the container; give its last lines a moment, then close it.
+      if (follower) await Promise.race([follower.ended, new Promise((r) => setTimeout(r, 500))]);
+      follower?.stop();
+      await flushLive();
       const usage = watcher?.latest();
       const peakMemoryBytes = usage?.peakMemoryBytes ?? 0;
       const cpuTimeMs = usage?.cpuTimeMs ?? 0;
@@ -524,7 +555,7 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
         },
       ]);
       const artifacts: ArtifactRef[] = docs.map(toRef);
-      return { artifacts, assetIds: input.assetIds, cacheHit: false };
+      return { artifacts, assetIds: input.assetIds, cacheHit: false, result: smallResult(preview) };
     } finally {
       if (container) await runner.remove(container).catch((err) => log.error({ err }, 'could not remove container'));
       await rm(workDir, { recursive: true, force: true });

@@ -17,6 +17,10 @@ export interface PlanNode {
   timerSeconds?: number;
   /** Docker nodes of a Dockerfile-sourced custom node: build (or find) the image first. */
   build?: boolean;
+  /** Decision nodes: the expression over upstream results. */
+  expression?: string;
+  /** Approval nodes: the deadline, and the outcome it applies (none: the node fails when it passes). */
+  approval?: { timeoutSeconds?: number; defaultOutcome?: 'approved' | 'rejected'; routesRejection: boolean };
 }
 
 /** A node's state carried into a resumed execution (a task retry after the run had finished). */
@@ -56,6 +60,8 @@ export interface NodeInput {
 }
 
 export interface NodeResult {
+  /** The node's result.json (or decision value, or approval), when small: what edge conditions read. */
+  result?: unknown;
   artifacts: ArtifactRef[];
   /** The asset set this node passes downstream (narrowed by set operations). */
   assetIds: string[];
@@ -65,9 +71,12 @@ export interface NodeResult {
 export interface TaskUpdate {
   nodeId: string;
   generation: number;
-  status: 'queued' | 'success' | 'skipped' | 'cancelled' | 'failed';
+  status: 'queued' | 'running' | 'success' | 'skipped' | 'cancelled' | 'failed';
   skipReason?: SkipReason;
   errorMessage?: string;
+  /** Becomes the task's lastResultPreview (decision values, approval outcomes). */
+  result?: unknown;
+  summary?: Record<string, unknown>;
 }
 
 export interface ActivityContract {

@@ -21,8 +21,10 @@ import {
 import type { ActivityContract, NodeInput, NodeResult, PlanNode, TaskUpdate } from '../activities/types';
 import { NON_RETRYABLE_ERRORS } from '../activities/types';
 import { indexGraph, subtree } from '../src/dag/graph';
+import { evaluate, truthy } from '../src/dag/expr';
 import { DagScheduler, isTerminal, type NodeState, type RunOutcome, type TaskStatus } from '../src/dag/scheduler';
-import { RETRY_TASK_UPDATE, SearchAttr } from '../src/temporal/names';
+import type { RuntimeEdge } from '../src/domain/runtime-graph';
+import { APPROVE_UPDATE, RETRY_TASK_UPDATE, SearchAttr } from '../src/temporal/names';
 
 export interface RunWorkflowInput {
   runId: string;
@@ -47,6 +49,17 @@ export const progressQuery = defineQuery<RunProgress>('progress');
  * Completes once the subtree is reset (or is rejected with the reason), so callers see the new state at once.
  */
 export const retryTaskUpdate = defineUpdate<{ resetNodeIds: string[] }, [{ nodeId: string }]>(RETRY_TASK_UPDATE);
+
+export interface ApprovalDecision {
+  nodeId: string;
+  approved: boolean;
+  comment?: string;
+  /** The user id of whoever decided (the API fills it from the caller's key). */
+  decidedBy: string;
+}
+
+/** A human decision for an approval node that is waiting; refused (not recorded) when the node is not waiting. */
+export const approveUpdate = defineUpdate<{ nodeId: string; approved: boolean }, [ApprovalDecision]>(APPROVE_UPDATE);
 
 interface RetryRequest {
   nodeId: string;
@@ -115,6 +128,21 @@ export async function runWorkflow({ runId, resume }: RunWorkflowInput): Promise<
     return { resetNodeIds: request.resetNodeIds ?? [] };
   });
 
+  const decisions = new Map<string, ApprovalDecision & { decidedAt: string }>();
+  const waitingApprovals = new Set<string>();
+  setHandler(
+    approveUpdate,
+    (d) => {
+      decisions.set(d.nodeId, { ...d, decidedAt: new Date().toISOString() });
+      return { nodeId: d.nodeId, approved: d.approved };
+    },
+    {
+      validator: (d) => {
+        if (!waitingApprovals.has(d.nodeId)) throw new Error(`task ${d.nodeId} is not waiting for an approval`);
+      },
+    },
+  );
+
   const plan = await control.loadRunPlan(runId, resume);
   const index = indexGraph({ nodes: plan.nodes as never, edges: plan.edges });
   const nodes = new Map(plan.nodes.map((n) => [n.id, n]));
@@ -154,12 +182,76 @@ export async function runWorkflow({ runId, resume }: RunWorkflowInput): Promise<
     };
   };
 
+  const upstreamResults = (nodeId: string) => {
+    const ups = index.upstream.get(nodeId) ?? [];
+    const inputs = Object.fromEntries(ups.map((u) => [u, results.get(u)?.result ?? null]));
+    return { inputs, result: ups.length === 1 ? inputs[ups[0]!] : null };
+  };
+
+  /** An edge is taken when it has no condition, or its condition holds over its source's result. */
+  const edgeTaken = (edge: RuntimeEdge): boolean => {
+    if (!edge.condition) return true;
+    try {
+      return truthy(evaluate(edge.condition, { ...upstreamResults(edge.source), result: results.get(edge.source)?.result ?? null }));
+    } catch {
+      // Conditions are checked when a version is created; one that cannot evaluate is not taken.
+      return false;
+    }
+  };
+
+  const awaitApproval = async (node: PlanNode, input: NodeInput): Promise<NodeResult> => {
+    const cfg = node.approval!;
+    const deadline = cfg.timeoutSeconds ? new Date(Date.now() + cfg.timeoutSeconds * 1000).toISOString() : undefined;
+    decisions.delete(node.id);
+    waitingApprovals.add(node.id);
+    pending.push({ nodeId: node.id, generation: node.generation, status: 'running', summary: { executor: 'approval', waitingForApproval: true, deadline } });
+    await flush();
+    try {
+      if (cfg.timeoutSeconds) await condition(() => decisions.has(node.id), cfg.timeoutSeconds * 1000);
+      else await condition(() => decisions.has(node.id));
+    } finally {
+      waitingApprovals.delete(node.id);
+    }
+    const decided =
+      decisions.get(node.id) ??
+      (cfg.defaultOutcome
+        ? { nodeId: node.id, approved: cfg.defaultOutcome === 'approved', comment: `no decision by ${deadline}: default outcome applied`, decidedBy: 'system:deadline', decidedAt: new Date().toISOString() }
+        : undefined);
+    if (!decided) {
+      const errorMessage = `no decision by the deadline (${deadline})`;
+      pending.push({ nodeId: node.id, generation: node.generation, status: 'failed', errorMessage, summary: { executor: 'approval', outcome: 'timed_out', deadline } });
+      throw ApplicationFailure.nonRetryable(errorMessage, 'ApprovalTimedOut');
+    }
+    const result = { approved: decided.approved, comment: decided.comment ?? null, decidedBy: decided.decidedBy, decidedAt: decided.decidedAt };
+    const summary = { executor: 'approval', outcome: decided.approved ? 'approved' : 'rejected', ...result };
+    if (!decided.approved && !cfg.routesRejection) {
+      const errorMessage = `rejected by ${decided.decidedBy}${decided.comment ? `: ${decided.comment}` : ''}`;
+      pending.push({ nodeId: node.id, generation: node.generation, status: 'failed', errorMessage, result, summary });
+      throw ApplicationFailure.nonRetryable(errorMessage, 'ApprovalRejected');
+    }
+    pending.push({ nodeId: node.id, generation: node.generation, status: 'success', result, summary });
+    return { artifacts: [], assetIds: input.assetIds, cacheHit: false, result };
+  };
+
   const execute = async (node: PlanNode): Promise<NodeResult> => {
     const input = inputFor(node);
     if (node.executorType === 'timer') {
       await sleep((node.timerSeconds ?? 0) * 1000);
       pending.push({ nodeId: node.id, generation: node.generation, status: 'success' });
       return { artifacts: [], assetIds: input.assetIds, cacheHit: false };
+    }
+    if (node.executorType === 'approval') return awaitApproval(node, input);
+    if (node.executorType === 'decision') {
+      let value: unknown;
+      try {
+        value = evaluate(node.expression ?? 'null', upstreamResults(node.id));
+      } catch (err) {
+        const errorMessage = `decision expression failed: ${(err as Error).message}`;
+        pending.push({ nodeId: node.id, generation: node.generation, status: 'failed', errorMessage });
+        throw ApplicationFailure.nonRetryable(errorMessage, 'DecisionFailed');
+      }
+      pending.push({ nodeId: node.id, generation: node.generation, status: 'success', result: value, summary: { executor: 'decision', value } });
+      return { artifacts: [], assetIds: input.assetIds, cacheHit: false, result: value };
     }
     const options = nodeActivityOptions(node);
     const acts = proxyActivities<ActivityContract>(options);
@@ -237,21 +329,29 @@ export async function runWorkflow({ runId, resume }: RunWorkflowInput): Promise<
     for (;;) {
       await applyRetries();
       const stopping = plan.failFast && failed.size > 0;
+      let progressed = false;
       if (!stopping) {
-        const step = scheduler.next();
+        const step = scheduler.next(edgeTaken);
+        progressed = step.start.length > 0 || step.skip.length > 0;
         for (const s of step.skip) {
           pending.push({ nodeId: s.nodeId, generation: nodes.get(s.nodeId)!.generation, status: 'skipped', skipReason: s.reason });
         }
         for (const id of step.start) pending.push({ nodeId: id, generation: nodes.get(id)!.generation, status: 'queued' });
         await flush();
         for (const id of step.start) launch(id);
+        // Nodes decided inside the workflow (approvals waiting, decisions) may have queued mirror writes.
+        await flush();
       }
       if (!running.size) {
         if (stopping) {
           const { notStarted } = scheduler.cancelRemaining();
           for (const id of notStarted) pending.push({ nodeId: id, generation: nodes.get(id)!.generation, status: 'cancelled' });
+          return;
         }
-        return;
+        if (scheduler.finished) return;
+        // Nodes decided inside the workflow (decisions) finish at once: schedule what they unblocked.
+        if (progressed) continue;
+        throw ApplicationFailure.nonRetryable('no node is running or ready, yet the run is unfinished', 'SchedulerStuck');
       }
       await Promise.race([...[...running.values()].map((r) => r.done), wake]);
       wake = new Trigger<void>();

@@ -1,6 +1,9 @@
+import { AuditLog } from '../../src/services/audit';
+import type { AuditAction } from '../../src/domain/audit';
 import { z } from 'zod';
 import { PageQuery, paginate } from '../../src/db/pagination';
-import { RUN_STATUSES, StartRunBodySchema } from '../../src/domain/run';
+import { RUN_STATUSES, StartRunBodySchema, TERMINAL_RUN_STATUSES } from '../../src/domain/run';
+import type { Request, Response } from 'express';
 import type { ObjectStore } from '../../src/storage/object-store';
 import type { RunService } from '../../src/services/runs';
 import type { Db } from 'mongodb';
@@ -10,11 +13,17 @@ import { ANSWERED, type ApiRegistry } from '../registry';
 import { pipeline } from 'node:stream/promises';
 
 const RunParams = z.object({ runId: z.string().min(1).max(64) }).strict();
+/** An event stream closes after this long even if the run has not finished; clients reconnect. */
+const SSE_MAX_MS = 60 * 60_000;
+const LOG_WINDOW_MS = 5_000;
 const TaskParams = z.object({ runId: z.string().min(1).max(64), nodeId: z.string().min(1).max(64) }).strict();
 const IdempotencyKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII only');
 
 export function registerRunRoutes(api: ApiRegistry, deps: { runs: RunService; db: Db; store: ObjectStore }) {
   const { runs, db, store } = deps;
+  const audit = new AuditLog(db);
+  const record = (req: { auth: { userId: string } }, run: { _id: string; workspaceId: string; projectId: string }, action: AuditAction, resourceType: 'run' | 'run_task', resourceId: string, metadata?: Record<string, unknown>) =>
+    audit.record({ actorId: req.auth.userId, workspaceId: run.workspaceId, projectId: run.projectId, resourceType, resourceId, action, metadata });
 
   const loadRun = async (req: Parameters<Parameters<ApiRegistry['route']>[1]>[0], runId: string, min: 'viewer' | 'editor') => {
     const run = await runs.get(runId);
@@ -39,7 +48,12 @@ export function registerRunRoutes(api: ApiRegistry, deps: { runs: RunService; db
       if (key !== undefined && !IdempotencyKey.safeParse(key).success) {
         throw badRequest('Idempotency-Key: 1-200 printable ASCII characters', { field: 'Idempotency-Key' });
       }
-      return runs.start(def!, body, req.auth.userId, key);
+      const run = await runs.start(def!, body, req.auth.userId, key);
+      await record(req, { _id: run.id, workspaceId: run.workspaceId, projectId: run.projectId }, 'start', 'run', run.id, {
+        workflowId: def!._id,
+        versionNumber: run.versionNumber,
+      });
+      return run;
     },
   );
 
@@ -110,10 +124,87 @@ export function registerRunRoutes(api: ApiRegistry, deps: { runs: RunService; db
   );
 
   api.route(
+    {
+      method: 'get',
+      path: '/v1/runs/:runId/events',
+      tag: 'runs',
+      summary: 'Server-Sent Events while the run executes: task (status changes), log (lines), run, then end',
+      params: RunParams,
+      query: z.object({ pollMs: z.coerce.number().int().min(100).max(5000).default(400) }).strict(),
+    },
+    async (req, { params, query }, res) => {
+      const run = await loadRun(req, params.runId, 'viewer');
+      await streamRunEvents(run, req, res, query.pollMs);
+      return ANSWERED;
+    },
+  );
+
+  /** Polls the mirror (no change streams: they are not portable) and sends what changed since the last poll. */
+  async function streamRunEvents(run: { _id: string; runtimeSnapshot: { nodes: Array<{ id: string }> } }, req: Request, res: Response, pollMs: number) {
+    res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+    res.flushHeaders();
+    let closed = false;
+    req.on('close', () => {
+      closed = true;
+    });
+    let seq = 0;
+    const send = (event: string, data: unknown) => res.write(`id: ${++seq}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    const order = new Map(run.runtimeSnapshot.nodes.map((n, i) => [n.id, i]));
+    const taskSeen = new Map<string, string>();
+    const logSeen = new Map<string, number>();
+    let logCursor = 0;
+    let runStatus = '';
+    let lastWrite = Date.now();
+    const deadline = Date.now() + SSE_MAX_MS;
+    const logs = db.collection<{ _id: string; runId: string; nodeId: string; attempt: number; seq: number; stream: string; line: string; createdAt: Date }>('execution_logs');
+    while (!closed && Date.now() < deadline) {
+      const tasks = await runs.store.tasks
+        .find({ workflowRunId: run._id }, { projection: { nodeId: 1, status: 1, attempt: 1, generation: 1, errorMessage: 1, updatedAt: 1 } })
+        .toArray();
+      tasks.sort((a, b) => (order.get(a.nodeId) ?? 0) - (order.get(b.nodeId) ?? 0));
+      for (const t of tasks) {
+        const key = `${t.status}|${t.attempt}|${t.generation}`;
+        if (taskSeen.get(t.nodeId) === key) continue;
+        taskSeen.set(t.nodeId, key);
+        send('task', { nodeId: t.nodeId, status: t.status, attempt: t.attempt, generation: t.generation, ...(t.errorMessage ? { errorMessage: t.errorMessage } : {}), at: t.updatedAt });
+      }
+      // Lines from several workers arrive slightly out of time order: re-read a short window, skip what was sent.
+      const lines = await logs
+        .find({ runId: run._id, createdAt: { $gte: new Date(logCursor - LOG_WINDOW_MS) } })
+        .sort({ createdAt: 1, seq: 1 })
+        .limit(2000)
+        .toArray();
+      for (const l of lines) {
+        if (logSeen.has(l._id)) continue;
+        logSeen.set(l._id, l.createdAt.getTime());
+        logCursor = Math.max(logCursor, l.createdAt.getTime());
+        send('log', { nodeId: l.nodeId, attempt: l.attempt, stream: l.stream, line: l.line, at: l.createdAt });
+      }
+      for (const [id, at] of logSeen) if (at < logCursor - 2 * LOG_WINDOW_MS) logSeen.delete(id);
+      const current = (await runs.store.runs.findOne({ _id: run._id }, { projection: { status: 1, summary: 1 } }))!;
+      if (current.status !== runStatus) {
+        runStatus = current.status;
+        send('run', { status: runStatus });
+      }
+      if (TERMINAL_RUN_STATUSES.includes(current.status)) {
+        send('end', { status: current.status, summary: current.summary });
+        break;
+      }
+      if (Date.now() - lastWrite > 15_000) {
+        res.write(': keep-alive\n\n');
+        lastWrite = Date.now();
+      }
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+    res.end();
+  }
+
+  api.route(
     { method: 'post', path: '/v1/runs/:runId/cancel', tag: 'runs', summary: 'Cancel a run: stops its containers', params: RunParams, status: 202 },
     async (req, { params }) => {
       const run = await loadRun(req, params.runId, 'editor');
       await runs.cancel(run);
+      await record(req, run, 'cancel', 'run', run._id);
       return { id: run._id, status: 'cancelling' };
     },
   );
@@ -127,7 +218,12 @@ export function registerRunRoutes(api: ApiRegistry, deps: { runs: RunService; db
       params: RunParams,
       status: 202,
     },
-    async (req, { params }) => runs.retryRun(await loadRun(req, params.runId, 'editor'), req.auth.userId),
+    async (req, { params }) => {
+      const run = await loadRun(req, params.runId, 'editor');
+      const retried = await runs.retryRun(run, req.auth.userId);
+      await record(req, run, 'retry', 'run', run._id, { newRunId: retried.id });
+      return retried;
+    },
   );
 
   api.route(
@@ -139,7 +235,32 @@ export function registerRunRoutes(api: ApiRegistry, deps: { runs: RunService; db
       params: TaskParams,
       status: 202,
     },
-    async (req, { params }) => runs.retryTask(await loadRun(req, params.runId, 'editor'), params.nodeId),
+    async (req, { params }) => {
+      const run = await loadRun(req, params.runId, 'editor');
+      const result = await runs.retryTask(run, params.nodeId);
+      await record(req, run, 'retry', 'run_task', `${run._id}.${params.nodeId}`, { resetNodeIds: result.resetNodeIds });
+      return result;
+    },
+  );
+
+  api.route(
+    {
+      method: 'post',
+      path: '/v1/runs/:runId/tasks/:nodeId/approve',
+      tag: 'runs',
+      summary: 'Decide a waiting approval node: approve or reject, with a comment',
+      params: TaskParams,
+      body: z.object({ approved: z.boolean(), comment: z.string().max(2000).optional() }).strict(),
+    },
+    async (req, { params, body }) => {
+      const run = await loadRun(req, params.runId, 'editor');
+      await runs.approve(run, params.nodeId, body, req.auth.userId);
+      await record(req, run, body.approved ? 'approve' : 'reject', 'run_task', `${run._id}.${params.nodeId}`, {
+        nodeId: params.nodeId,
+        comment: body.comment ?? null,
+      });
+      return { runId: run._id, nodeId: params.nodeId, approved: body.approved, decidedBy: req.auth.userId };
+    },
   );
 
   api.route(

@@ -17,14 +17,25 @@ export class ApiClient {
   ) {}
 
   async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
-    const res = await this.raw(method, path, body, headers);
+    const res = await this.ensureOk(await this.raw(method, path, body, headers), method, path);
     const text = await res.text();
-    const json = text ? (JSON.parse(text) as unknown) : undefined;
-    if (!res.ok) {
-      const err = (json as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
-      throw new ApiClientError(res.status, err?.code ?? 'http_error', err?.message ?? `${method} ${path}: HTTP ${res.status}`, err?.details);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /**
+   * Answers a successful response untouched (its body unread, for streams); otherwise throws the API's
+   * {error:{code,message,details}} as an ApiClientError — or an http_error when the body is not that JSON.
+   */
+  async ensureOk(res: Response, method: string, path: string): Promise<Response> {
+    if (res.ok) return res;
+    const text = await res.text().catch(() => '');
+    let err: { code?: string; message?: string; details?: unknown } | undefined;
+    try {
+      err = (JSON.parse(text) as { error?: typeof err } | undefined)?.error;
+    } catch {
+      // not JSON (a proxy's error page): the status alone describes it
     }
-    return json as T;
+    throw new ApiClientError(res.status, err?.code ?? 'http_error', err?.message ?? `${method} ${path}: HTTP ${res.status}`, err?.details);
   }
 
   raw(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {

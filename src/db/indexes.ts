@@ -95,6 +95,7 @@ const COMPOUND: Partial<Record<CollectionName, IndexDescription[]>> = {
   audit_logs: [{ key: { workspaceId: 1, createdAt: -1 }, name: 'workspaceId_createdAt' }],
   execution_logs: [
     { key: { workspaceId: 1, runId: 1, nodeId: 1, seq: 1 }, name: 'tenant_run_step_seq' },
+    { key: { runId: 1, createdAt: 1 }, name: 'runId_createdAt' },
     { key: { createdAt: 1 }, expireAfterSeconds: EXECUTION_LOG_TTL_SECONDS, name: 'createdAt_ttl' },
   ],
   execution_metrics: [

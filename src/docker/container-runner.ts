@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname, join, normalize } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import Docker from 'dockerode';
 import * as tar from 'tar-stream';
 
@@ -166,6 +166,31 @@ export class ContainerRunner {
     });
     stream.on('error', () => undefined);
     return { latest: () => latest, stop: () => stream.destroy() };
+  }
+
+  /** Follows a running container's output line by line until it exits or stop() is called. */
+  async followLines(
+    container: Docker.Container,
+    onLine: (stream: 'stdout' | 'stderr', line: string) => void,
+  ): Promise<{ ended: Promise<void>; stop(): void }> {
+    const raw = (await container.logs({ follow: true, stdout: true, stderr: true })) as unknown as Readable;
+    const partial = { stdout: '', stderr: '' };
+    const sink = (stream: 'stdout' | 'stderr') =>
+      new Writable({
+        write(chunk: Buffer, _enc, done) {
+          const parts = (partial[stream] + chunk.toString('utf8')).split('\n');
+          partial[stream] = parts.pop() ?? '';
+          for (const line of parts) onLine(stream, line);
+          done();
+        },
+      });
+    this.docker.modem.demuxStream(raw, sink('stdout'), sink('stderr'));
+    raw.on('error', () => undefined);
+    const ended = new Promise<void>((resolve) => {
+      raw.once('end', () => resolve());
+      raw.once('close', () => resolve());
+    });
+    return { ended, stop: () => raw.destroy() };
   }
 
   /** stdout and stderr, demultiplexed, in the order the container wrote them. */

@@ -1,7 +1,7 @@
 // Audit log (seed 000): an append-only record of every mutation, never holding secrets or keys.
 import { z } from 'zod';
 
-export const AUDIT_ACTIONS = ['create', 'update', 'delete', 'publish', 'revoke', 'upload'] as const;
+export const AUDIT_ACTIONS = ['create', 'update', 'delete', 'publish', 'revoke', 'upload', 'start', 'cancel', 'retry', 'approve', 'reject'] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 export const AUDIT_RESOURCE_TYPES = [
@@ -21,6 +21,8 @@ export const AUDIT_RESOURCE_TYPES = [
   'annotation_task',
   'annotation',
   'plugin',
+  'run',
+  'run_task',
 ] as const;
 export type AuditResourceType = (typeof AUDIT_RESOURCE_TYPES)[number];
 

@@ -133,7 +133,10 @@ export const CreateWorkflowBody = z
 export type CreateWorkflowInput = z.infer<typeof CreateWorkflowBody>;
 
 /** The runtime graph's JSON Schema, so the OpenAPI document shows its shape although the body schema does not check it. */
-const { $schema: _dialect, ...RUNTIME_GRAPH_JSON_SCHEMA } = z.toJSONSchema(RuntimeGraphSchema, { io: 'input', unrepresentable: 'any' });
+const { $schema: _dialect, ...RUNTIME_GRAPH_JSON_SCHEMA } = z.toJSONSchema(RuntimeGraphSchema, {
+  io: 'input',
+  unrepresentable: 'any',
+});
 
 /**
  * runtimeGraph is only required to be an object here: its contents are checked by the graph validator, which
@@ -144,8 +147,6 @@ export const CreateWorkflowVersionBody = z
     visualGraph: JsonObjectSchema.optional(),
     logicGraph: JsonObjectSchema.optional(),
     runtimeGraph: z.record(z.string(), z.unknown()).meta(RUNTIME_GRAPH_JSON_SCHEMA),
-      .record(z.string(), z.unknown())
-      .meta(z.toJSONSchema(RuntimeGraphSchema, { io: 'input', unrepresentable: 'any' })),
     pluginRefs: z.array(IdSchema).max(100).default([]),
     summary: z.string().max(2000).default(''),
   })

@@ -21,7 +21,7 @@ import {
 } from '../domain/run';
 import type { RuntimeGraph } from '../domain/runtime-graph';
 import { newId } from '../ids';
-import { RETRY_TASK_UPDATE, RUN_WORKFLOW_TYPE, runWebUiUrl, runWorkflowId, SearchAttr } from '../temporal/names';
+import { APPROVE_UPDATE, RETRY_TASK_UPDATE, RUN_WORKFLOW_TYPE, runWebUiUrl, runWorkflowId, SearchAttr } from '../temporal/names';
 
 /** A failure the API renders as a 4xx: status, code, message and the offending field. */
 export class RunRequestError extends Error {
@@ -319,6 +319,24 @@ export class RunService {
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
         throw new RunRequestError(409, 'retry_rejected', (err.cause as Error | undefined)?.message ?? err.message);
+      }
+      throw err;
+    }
+  }
+
+  /** A human decision for a waiting approval node; refused (409) when the node is not waiting for one. */
+  async approve(run: WorkflowRunDoc, nodeId: string, decision: { approved: boolean; comment?: string }, decidedBy: string): Promise<void> {
+    const node = run.runtimeSnapshot.nodes.find((n) => n.id === nodeId);
+    if (!node) throw new RunRequestError(404, 'not_found', `task ${nodeId} not found`);
+    if (node.executorType !== 'approval') throw new RunRequestError(409, 'not_an_approval', `task ${nodeId} is a ${node.executorType} node, not an approval`);
+    if (TERMINAL_RUN_STATUSES.includes(run.status)) throw new RunRequestError(409, 'run_finished', `run ${run._id} has already finished (${run.status})`);
+    try {
+      await this.temporal.workflow.getHandle(run.temporalWorkflowId).executeUpdate(APPROVE_UPDATE, {
+        args: [{ nodeId, approved: decision.approved, comment: decision.comment, decidedBy }],
+      });
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) {
+        throw new RunRequestError(409, 'not_waiting', (err.cause as Error | undefined)?.message ?? err.message);
       }
       throw err;
     }

@@ -1,3 +1,4 @@
+import { checkExpression } from '../dag/expr';
 import type { Collection, Db, Filter } from 'mongodb';
 import { z } from 'zod';
 import { type GraphProblem, validateContracts, validateGraphStructure } from '../dag/graph';
@@ -22,6 +23,12 @@ export type DefinitionFitsRunService = Fits<WorkflowDefinitionDocument, Workflow
 export type VersionFitsRunService = Fits<WorkflowVersionDocument, WorkflowVersionDoc>;
 
 const SUMMARY = ['name', 'slug', 'status', 'latestVersionNumber', 'publishedVersionNumber'] as const;
+const VERSION_ALLOCATION_ATTEMPTS = 20;
+
+/** A version's id: derived from its workflow and number, zero-padded so ids sort in version order. */
+export function versionId(workflowDefinitionId: string, versionNumber: number): string {
+  return `${workflowDefinitionId}_v${String(versionNumber).padStart(9, '0')}`;
+}
 
 interface Scope {
   workspaceId: string;
@@ -38,24 +45,25 @@ interface GraphShape {
  * What this engine version cannot execute yet: approval and decision nodes, and conditional edges. Each use is one
  * problem; lifting a restriction means deleting its line here.
  */
-export function unsupportedFeatures(graph: GraphShape): GraphProblem[] {
+export function expressionProblems(graph: GraphShape): GraphProblem[] {
+  // Every node kind and edge conditions run; what remains to check is that each expression parses.
   const problems: GraphProblem[] = [];
   graph.nodes.forEach((n, i) => {
-    if (n.executorType === 'approval' || n.executorType === 'decision') {
-      problems.push({
-        nodeId: n.id,
-        path: `nodes.${i}.executorType`,
-        message: `executorType ${n.executorType} is not supported by this engine version`,
-      });
+    const expression = (n as { executorConfig?: { expression?: unknown } }).executorConfig?.expression;
+    if (n.executorType === 'decision' && typeof expression === 'string') {
+      const problem = checkExpression(expression);
+      if (problem)
+        problems.push({
+          nodeId: n.id,
+          path: `nodes.${i}.executorConfig.expression`,
+          message: `expression: ${problem}`,
+        });
     }
   });
   graph.edges.forEach((e, i) => {
-    if (e.condition !== undefined) {
-      problems.push({
-        nodeId: e.target,
-        path: `edges.${i}.condition`,
-        message: 'edge conditions are not supported by this engine version',
-      });
+    if (typeof e.condition === 'string') {
+      const problem = checkExpression(e.condition);
+      if (problem) problems.push({ nodeId: e.target, path: `edges.${i}.condition`, message: `condition: ${problem}` });
     }
   });
   return problems;
@@ -171,7 +179,7 @@ export class WorkflowService {
     const parsed = RuntimeGraphSchema.safeParse(raw);
     const problems: GraphProblem[] = [];
     if (parsed.success) {
-      problems.push(...validateGraphStructure(parsed.data), ...unsupportedFeatures(parsed.data));
+      problems.push(...validateGraphStructure(parsed.data), ...expressionProblems(parsed.data));
       problems.push(...(await this.contractProblems(scope, parsed.data)));
     } else {
       problems.push(...schemaProblems(parsed.error, raw));
@@ -179,7 +187,7 @@ export class WorkflowService {
       if (shape) {
         // The structural checks read only ids and edge ends, which the readable shape has.
         problems.push(
-          ...unsupportedFeatures(shape),
+          ...expressionProblems(shape),
           ...validateGraphStructure(shape as unknown as Pick<RuntimeGraph, 'nodes' | 'edges'>),
         );
       }
@@ -243,34 +251,19 @@ export class WorkflowService {
   ): Promise<WorkflowVersionDocument> {
     const scope = { workspaceId: def.workspaceId, projectId: def.projectId };
     const runtimeGraph = await this.validateRuntimeGraph(scope, input.runtimeGraph);
-    const now = new Date();
-    const head = await this.definitions.findOneAndUpdate(
-      { _id: def._id },
-      { $inc: { latestVersionNumber: 1 }, $set: { updatedAt: now } },
-      // No projection: FerretDB's findAndModify does not implement one.
-      { returnDocument: 'after' },
-    );
-    if (!head) throw missing('workflow');
-    const version: WorkflowVersionDocument = {
-      _id: newId('wfv'),
+    const version = await this.insertNextVersion(def, (versionNumber, createdAt) => ({
+      _id: versionId(def._id, versionNumber),
       workflowDefinitionId: def._id,
       ...scope,
-      versionNumber: head.latestVersionNumber,
+      versionNumber,
       visualGraph: input.visualGraph ?? null,
       logicGraph: input.logicGraph ?? null,
       runtimeGraph,
       pluginRefs: input.pluginRefs,
       summary: input.summary,
       createdBy: actorId,
-      createdAt: now,
-    };
-    try {
-      await this.versions.insertOne(version);
-    } catch (err) {
-      // Only possible if the counter was reset by hand: the unique index keeps versions immutable regardless.
-      if (isDuplicateKey(err)) throw clash(`version ${version.versionNumber} already exists`);
-      throw err;
-    }
+      createdAt,
+    }));
     await this.audit.record({
       actorId,
       ...scope,
@@ -285,6 +278,44 @@ export class WorkflowService {
       },
     });
     return version;
+  }
+
+  /**
+   * Allocates latest+1 with $inc on the definition and inserts the version; the unique index on
+   * (workflowDefinitionId, versionNumber) is the arbiter. FerretDB v1 applies concurrent updates of one document
+   * without isolation (two $inc can return the same number, and the counter can even fall back), so a duplicate
+   * number is retried after moving the counter past the highest stored version. On MongoDB the first try wins.
+   */
+  private async insertNextVersion(
+    def: WorkflowDefinitionDocument,
+    build: (versionNumber: number, createdAt: Date) => WorkflowVersionDocument,
+  ): Promise<WorkflowVersionDocument> {
+    for (let attempt = 0; attempt < VERSION_ALLOCATION_ATTEMPTS; attempt++) {
+      const head = await this.definitions.findOneAndUpdate(
+        { _id: def._id },
+        { $inc: { latestVersionNumber: 1 }, $set: { updatedAt: new Date() } },
+        // No projection: FerretDB's findAndModify does not implement one.
+        { returnDocument: 'after' },
+      );
+      if (!head) throw missing('workflow');
+      // Stamped after allocation, so creation order follows version order (ties sort by the number in the id).
+      const version = build(head.latestVersionNumber, new Date());
+      try {
+        await this.versions.insertOne(version);
+        await this.definitions.updateOne({ _id: def._id }, { $max: { latestVersionNumber: version.versionNumber } });
+        return version;
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+        const top = await this.versions
+          .find({ workflowDefinitionId: def._id }, { projection: { versionNumber: 1 } })
+          .sort({ versionNumber: -1 })
+          .limit(1)
+          .next();
+        await this.definitions.updateOne({ _id: def._id }, { $max: { latestVersionNumber: top?.versionNumber ?? 0 } });
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * (attempt + 1)));
+      }
+    }
+    throw clash('too many versions of this workflow are being created at once; retry');
   }
 
   /** Versions newest first, without their graphs (GET one version for those). */

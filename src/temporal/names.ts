@@ -3,6 +3,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 
 export const RUN_WORKFLOW_TYPE = 'runWorkflow';
 export const RETRY_TASK_UPDATE = 'retryTask';
+export const APPROVE_UPDATE = 'approve';
 
 export const SearchAttr = {
   runId: defineSearchAttributeKey('EmboflowRunId', SearchAttributeType.KEYWORD),

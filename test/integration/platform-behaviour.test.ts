@@ -37,13 +37,22 @@ const auditCount = (filter: Record<string, unknown>) =>
   t.db.collection('audit_logs').countDocuments({ workspaceId: A.workspaceId, ...filter });
 
 describe('workflow definitions and versions', () => {
-  it('numbers concurrent versions 1..n without gaps or duplicates, and stores the graph with defaults applied', async () => {
+  it('numbers concurrent versions 1..n without duplicates, even on a server without atomic updates', async () => {
     const workflowId = await build.workflow();
-    const numbers = await Promise.all(Array.from({ length: 6 }, () => build.version(workflowId)));
-    expect([...numbers].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
+    const numbers = await Promise.all(Array.from({ length: 10 }, () => build.version(workflowId)));
+    expect([...numbers].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    // Whatever the counter went through, the next version follows the highest stored one and the head says so.
+    expect(await build.version(workflowId)).toBe(11);
+    expect((await A.as.viewer.get(`/v1/workflows/${workflowId}`)).body.latestVersionNumber).toBe(11);
+    const stored = await t.db
+      .collection('workflow_definition_versions')
+      .countDocuments({ workflowDefinitionId: workflowId });
+    expect(stored).toBe(11);
+  });
 
-    const def = await A.as.viewer.get(`/v1/workflows/${workflowId}`);
-    expect(def.body.latestVersionNumber).toBe(6);
+  it('lists versions newest first with cursor pagination, and stores the graph with defaults applied', async () => {
+    const workflowId = await build.workflow();
+    for (let n = 1; n <= 6; n++) expect(await build.version(workflowId)).toBe(n);
     const v1 = await A.as.viewer.get(`/v1/workflows/${workflowId}/versions/1`);
     expect(v1.status).toBe(200);
     expect(v1.body.runtimeGraph.settings).toEqual({ maxParallelism: 8, failFast: false });
@@ -99,40 +108,35 @@ describe('workflow definitions and versions', () => {
         nodes: [
           { id: 'probe', executorType: 'docker', executorConfig: { image: 'emboflow/tools:local', cpu: 1000 } },
           { id: 'probe', executorType: 'builtin', executorConfig: { op: 'noop' } },
-          { id: 'sign-off', executorType: 'approval' },
-          { id: 'route', executorType: 'decision', executorConfig: { expression: 'x > 1' } },
+          { id: 'wait', executorType: 'timer', executorConfig: { seconds: -1 } },
           { id: 'mystery', executorType: 'lambda' },
         ],
         edges: [
           { source: 'probe', target: 'ghost' },
-          { source: 'sign-off', target: 'route', condition: 'approved' },
+          { source: 'wait', target: 'wait' },
         ],
       },
     });
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('invalid_graph');
     const problems = res.body.error.details as Array<{ nodeId?: string; path: string; message: string }>;
-    const paths = problems.map((p) => p.path).sort();
-    expect(paths).toEqual(
+    expect(problems.map((p) => p.path).sort()).toEqual(
       [
         'nodes.0.executorConfig.cpu',
         'nodes.1.id',
-        'nodes.2.executorType',
+        'nodes.2.executorConfig.seconds',
         'nodes.3.executorType',
-        'nodes.4.executorType',
         'edges.0.target',
-        'edges.1.condition',
+        'edges.1',
       ].sort(),
     );
-    expect(problems.find((p) => p.path === 'nodes.2.executorType')).toEqual({
-      nodeId: 'sign-off',
-      path: 'nodes.2.executorType',
-      message: 'executorType approval is not supported by this engine version',
+    expect(problems.find((p) => p.path === 'nodes.3.executorType')?.nodeId).toBe('mystery');
+    expect(problems.find((p) => p.path === 'edges.1')).toEqual({
+      nodeId: 'wait',
+      path: 'edges.1',
+      message: 'node "wait" has an edge to itself',
     });
-    expect(problems.find((p) => p.path === 'edges.1.condition')?.message).toBe(
-      'edge conditions are not supported by this engine version',
-    );
-    expect(problems.find((p) => p.path === 'nodes.4.executorType')?.nodeId).toBe('mystery');
+    expect(problems.find((p) => p.path === 'nodes.1.id')?.message).toBe('duplicate node id "probe"');
     // Nothing was allocated for the refused version.
     expect((await A.as.viewer.get(`/v1/workflows/${workflowId}`)).body.latestVersionNumber).toBe(0);
   });
@@ -622,20 +626,18 @@ describe('annotations', () => {
 describe('plugins and audit', () => {
   it('shows platform plugins to everyone and workspace plugins to their members only', async () => {
     const now = new Date();
-    await t.db
-      .collection('plugins')
-      .insertOne({
-        _id: 'plg_platform' as never,
-        scope: 'platform',
-        name: 'core',
-        status: 'enabled',
-        currentVersion: '1',
-        versions: [],
-        permissions: [],
-        metadata: {},
-        createdAt: now,
-        updatedAt: now,
-      });
+    await t.db.collection('plugins').insertOne({
+      _id: 'plg_platform' as never,
+      scope: 'platform',
+      name: 'core',
+      status: 'enabled',
+      currentVersion: '1',
+      versions: [],
+      permissions: [],
+      metadata: {},
+      createdAt: now,
+      updatedAt: now,
+    });
     const mine = await A.as.admin.post(`/v1/workspaces/${A.workspaceId}/plugins`, {
       name: 'labeler',
       version: '0.1.0',

@@ -4,7 +4,7 @@ import { findUnstorable, JsonObjectSchema } from '../../src/domain/common';
 import { CreateStorageConnectionBody } from '../../src/domain/catalog';
 import { slugify } from '../../src/services/common';
 import { SecretBox, SecretKeyMissingError } from '../../src/services/secrets';
-import { unsupportedFeatures } from '../../src/services/workflows';
+import { expressionProblems } from '../../src/services/workflows';
 
 describe('SecretBox', () => {
   const box = new SecretBox('a-test-key-that-is-long-enough-123456');
@@ -39,9 +39,9 @@ describe('SecretBox', () => {
   });
 });
 
-describe('unsupportedFeatures', () => {
+describe('expressionProblems', () => {
   it('names every approval and decision node and every conditional edge', () => {
-    const problems = unsupportedFeatures({
+    const problems = expressionProblems({
       nodes: [
         { id: 'a', executorType: 'docker' },
         { id: 'b', executorType: 'approval' },
@@ -70,7 +70,7 @@ describe('unsupportedFeatures', () => {
 
   it('has nothing to say about docker, builtin and timer graphs', () => {
     expect(
-      unsupportedFeatures({
+      expressionProblems({
         nodes: [
           { id: 'a', executorType: 'builtin' },
           { id: 't', executorType: 'timer' },
