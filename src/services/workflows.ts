@@ -41,10 +41,7 @@ interface GraphShape {
   edges: ReadonlyArray<{ source: string; target: string; condition?: string }>;
 }
 
-/**
- * What this engine version cannot execute yet: approval and decision nodes, and conditional edges. Each use is one
- * problem; lifting a restriction means deleting its line here.
- */
+/** Decision expressions and edge conditions that do not parse: one problem each, at its path. */
 export function expressionProblems(graph: GraphShape): GraphProblem[] {
   // Every node kind and edge conditions run; what remains to check is that each expression parses.
   const problems: GraphProblem[] = [];

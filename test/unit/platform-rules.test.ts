@@ -1,9 +1,10 @@
-// Pure rules of the platform services: secret sealing, the engine's unsupported features, what free-form JSON may
-// hold, slugs.
+// Pure rules of the platform services: secret sealing, expression checks on graphs, what free-form JSON may hold,
+// slugs.
 import { findUnstorable, JsonObjectSchema } from '../../src/domain/common';
 import { CreateStorageConnectionBody } from '../../src/domain/catalog';
 import { slugify } from '../../src/services/common';
 import { SecretBox, SecretKeyMissingError } from '../../src/services/secrets';
+import { RuntimeGraphSchema } from '../../src/domain/runtime-graph';
 import { expressionProblems } from '../../src/services/workflows';
 
 describe('SecretBox', () => {
@@ -40,44 +41,34 @@ describe('SecretBox', () => {
 });
 
 describe('expressionProblems', () => {
-  it('names every approval and decision node and every conditional edge', () => {
-    const problems = expressionProblems({
+  const graph = (expression: string, condition: string) =>
+    RuntimeGraphSchema.parse({
       nodes: [
-        { id: 'a', executorType: 'docker' },
-        { id: 'b', executorType: 'approval' },
-        { id: 'c', executorType: 'decision' },
-        { id: 'd', executorType: 'timer' },
+        { id: 'a', executorType: 'builtin', executorConfig: { op: 'noop' } },
+        { id: 'sign-off', executorType: 'approval' },
+        { id: 'route', executorType: 'decision', executorConfig: { expression } },
+        { id: 't', executorType: 'timer', executorConfig: { seconds: 1 } },
       ],
       edges: [
-        { source: 'a', target: 'b' },
-        { source: 'b', target: 'c', condition: 'approved' },
+        { source: 'a', target: 'sign-off' },
+        { source: 'sign-off', target: 'route', condition },
+        { source: 'route', target: 't' },
       ],
     });
-    expect(problems).toEqual([
+
+  it('names every decision expression and edge condition that does not parse, at its path', () => {
+    expect(expressionProblems(graph('result.rows >', "outcome == 'approved"))).toEqual([
       {
-        nodeId: 'b',
-        path: 'nodes.1.executorType',
-        message: 'executorType approval is not supported by this engine version',
+        nodeId: 'route',
+        path: 'nodes.2.executorConfig.expression',
+        message: 'expression: unexpected end of expression at position 13',
       },
-      {
-        nodeId: 'c',
-        path: 'nodes.2.executorType',
-        message: 'executorType decision is not supported by this engine version',
-      },
-      { nodeId: 'c', path: 'edges.1.condition', message: 'edge conditions are not supported by this engine version' },
+      { nodeId: 'route', path: 'edges.1.condition', message: 'condition: unterminated string at position 11' },
     ]);
   });
 
-  it('has nothing to say about docker, builtin and timer graphs', () => {
-    expect(
-      expressionProblems({
-        nodes: [
-          { id: 'a', executorType: 'builtin' },
-          { id: 't', executorType: 'timer' },
-        ],
-        edges: [{ source: 'a', target: 't' }],
-      }),
-    ).toEqual([]);
+  it('has nothing to say about approval, decision and timer nodes whose expressions parse', () => {
+    expect(expressionProblems(graph('result.rows > 100', "outcome == 'approved'"))).toEqual([]);
   });
 });
 

@@ -36,6 +36,7 @@ export interface TaskEvent {
   nodeId: string;
   status: string;
   attempt: number;
+  errorMessage?: string;
   at?: string;
 }
 export interface LogEvent {
@@ -115,6 +116,7 @@ export class RunTracker {
     } else if (isTerminalTask(e.status)) {
       n.finishedAtMs = at;
       if (n.startedAtMs !== undefined && at !== undefined) n.durationMs = at - n.startedAtMs;
+      n.errorMessage = e.errorMessage;
     } else {
       n.startedAtMs = n.finishedAtMs = n.durationMs = undefined;
     }
