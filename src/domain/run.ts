@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { JsonObjectSchema } from './common';
 import type { TaskStatus } from '../dag/scheduler';
 import type { ExecutorType, RuntimeGraph } from './runtime-graph';
 
@@ -25,7 +26,8 @@ export const StartRunBodySchema = z
   .object({
     versionNumber: z.number().int().min(1).optional(),
     inputBindings: z.array(InputBindingSchema).max(1000).default([]),
-    params: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), z.unknown()).default({}),
+    // Storable by every MongoDB-compatible server: no dotted keys, no arrays directly in arrays, finite numbers.
+    params: JsonObjectSchema.pipe(z.record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'param names are letters, digits, _ or -'), z.unknown())).default({}),
   })
   .strict();
 export type StartRunBody = z.infer<typeof StartRunBodySchema>;

@@ -174,3 +174,31 @@ test('the run is found by its EmboFlow run id through a search-attribute query, 
   expect(payloads.length).toBeGreaterThan(4);
   expect(Math.max(...payloads.map((p) => p.length))).toBeLessThan(8 * 1024);
 });
+
+test('run params the database cannot store are a 400 naming the field, and write nothing', async () => {
+  const { workflowId } = await seedWorkflow(t.db, scope, { nodes: [sh('n', 'true')] });
+  const before = await t.db.collection('run_tasks').countDocuments();
+  for (const params of [{ 'a.b': 1 }, { x: [[1]] }, { n: Number.MAX_VALUE * 10 }, { $where: 'x' }]) {
+    const res = await request(t.app)
+      .post(`/v1/workflows/${workflowId}/runs`)
+      .set('Authorization', `Bearer ${key}`)
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify({ params }).replace('null', '1e400'));
+    expect(res.status).toBe(400);
+    expect(JSON.stringify(res.body.error)).toMatch(/params|\$where/);
+  }
+  expect(await t.db.collection('run_tasks').countDocuments()).toBe(before);
+  expect(await t.db.collection('workflow_runs').countDocuments({ workflowDefinitionId: workflowId })).toBe(0);
+});
+
+test('an Idempotency-Key makes a repeated start answer with the same run', async () => {
+  const { workflowId } = await seedWorkflow(t.db, scope, { nodes: [{ id: 'n', executorType: 'builtin', executorConfig: { op: 'noop' } }] });
+  const post = () =>
+    request(t.app).post(`/v1/workflows/${workflowId}/runs`).set('Authorization', `Bearer ${key}`).set('Idempotency-Key', 'same-request-1').send({});
+  const [a, b] = [await post(), await post()];
+  expect(a.status).toBe(202);
+  expect(b.status).toBe(202);
+  expect(b.body.id).toBe(a.body.id);
+  expect(await t.db.collection('workflow_runs').countDocuments({ workflowDefinitionId: workflowId })).toBe(1);
+  await waitForRun(t.app, key, a.body.id);
+});
