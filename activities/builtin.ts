@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import type { Db } from 'mongodb';
 import type { RunStore } from '../src/db/runs';
 import type { BuiltinExecutorConfig } from '../src/domain/runtime-graph';
@@ -24,7 +25,7 @@ export function applySetOperation(
   }
 }
 
-export function createBuiltinActivity(db: Db, runs: RunStore) {
+export function createBuiltinActivity(db: Db, runs: RunStore, workerId: string) {
   return async function executeBuiltinNode(input: NodeInput): Promise<NodeResult> {
     const startedAt = new Date();
     const run = await runs.getRun(input.runId);
@@ -57,7 +58,14 @@ export function createBuiltinActivity(db: Db, runs: RunStore) {
           startedAt,
           finishedAt,
           durationMs: finishedAt.getTime() - startedAt.getTime(),
-          summary: { executor: 'builtin', op: node.executorConfig.op, outcome: 'success', assetCount: assetIds.length },
+          summary: {
+            executor: 'builtin',
+            op: node.executorConfig.op,
+            outcome: 'success',
+            assetCount: assetIds.length,
+            worker: workerId,
+            taskQueue: Context.current().info.taskQueue,
+          },
         },
       },
     ]);

@@ -1,5 +1,6 @@
 import type { Db } from 'mongodb';
 import type { RunOutcome } from '../src/dag/scheduler';
+import type { Metrics } from '../src/metrics';
 import type { RuntimeNode } from '../src/domain/runtime-graph';
 import type { RunStore } from '../src/db/runs';
 import { runNotFound } from './errors';
@@ -13,7 +14,7 @@ function taskQueueOf(node: RuntimeNode, fallback: string): string {
 }
 
 /** Activities that read the plan and write run-level state into the mirror. */
-export function createControlActivities(db: Db, runs: RunStore, defaultTaskQueue: string, taskQueuePrefix: string) {
+export function createControlActivities(db: Db, runs: RunStore, defaultTaskQueue: string, taskQueuePrefix: string, metrics?: Metrics) {
   return {
     async loadRunPlan(runId: string, resume = false): Promise<RunPlan> {
       const run = await runs.getRun(runId);
@@ -90,6 +91,7 @@ export function createControlActivities(db: Db, runs: RunStore, defaultTaskQueue
 
     async finishRun(runId: string, outcome: RunOutcome, errorMessage?: string): Promise<void> {
       await runs.finishRun(runId, outcome, errorMessage);
+      metrics?.runsFinished.inc({ status: outcome });
     },
   };
 }

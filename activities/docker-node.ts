@@ -12,6 +12,7 @@ import { runTaskId } from '../src/domain/run';
 import { newId } from '../src/ids';
 import type { DockerExecutorConfig, NodeContract } from '../src/domain/runtime-graph';
 import type { Logger } from '../src/logger';
+import type { Metrics } from '../src/metrics';
 import type { ObjectStore } from '../src/storage/object-store';
 import { checkOutputContract } from './contract';
 import { containerFailed, nodeConfigError, outputContractViolated, runNotFound } from './errors';
@@ -55,6 +56,8 @@ export interface DockerNodeDeps {
   logger: Logger;
   /** Labels this deployment's containers, so its reaper never touches another deployment's. */
   deployment: string;
+  metrics: Metrics;
+  workerId: string;
 }
 
 /** Container names are derived from run, node and generation, so a retried attempt finds its predecessor. */
@@ -359,6 +362,7 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
 
       const cacheKey = !container && node.cache?.enabled !== false ? await cacheKeyFor(image, cfg, input, run).catch(() => undefined) : undefined;
       const cached = cacheKey ? await cachedResult(cacheKey, run, input) : undefined;
+      if (cacheKey) deps.metrics.cacheLookups.inc({ result: cached ? 'hit' : 'miss' });
       if (cached) {
         const finishedAt = new Date();
         await runs.applyTransitions(input.runId, [
@@ -383,6 +387,7 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
       }
 
       if (!container) {
+        const endStart = deps.metrics.containerStart.startTimer();
         const entries = await stageInputs(input, run, workDir, attempt);
         try {
           container = await runner.create({
@@ -410,6 +415,7 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
         }
         await runner.putEntries(container, entries);
         await container.start();
+        endStart();
       }
 
       let lastMetricsAt = 0;
@@ -544,6 +550,8 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
             summary: {
               executor: 'docker',
               outcome: 'success',
+              worker: deps.workerId,
+              taskQueue: ctx.info.taskQueue,
               image,
               assetCount: input.assetIds.length,
               artifactIds: docs.map((d) => d._id),

@@ -1,4 +1,6 @@
+import { Context } from '@temporalio/activity';
 import type { Db } from 'mongodb';
+import { createMetrics, type Metrics } from '../src/metrics';
 import { RunStore } from '../src/db/runs';
 import type { ContainerRunner } from '../src/docker/container-runner';
 import type { Logger } from '../src/logger';
@@ -17,17 +19,37 @@ export interface ActivityDeps {
   defaultTaskQueue: string;
   taskQueuePrefix: string;
   deployment: string;
+  workerId: string;
+  metrics?: Metrics;
 }
 
 /** Every activity the worker registers, with its dependencies injected once. */
 export function createActivities(deps: ActivityDeps): ActivityContract {
-  const runs = new RunStore(deps.db);
+  const metrics = deps.metrics ?? createMetrics('worker');
+  const runs = new RunStore(deps.db, (op, seconds) => metrics.mirrorWrite.observe({ op }, seconds));
   return {
-    ...createControlActivities(deps.db, runs, deps.defaultTaskQueue, deps.taskQueuePrefix),
-    executeBuiltinNode: createBuiltinActivity(deps.db, runs),
-    executeDockerNode: createDockerNodeActivity({ ...deps, runs }),
+    ...createControlActivities(deps.db, runs, deps.defaultTaskQueue, deps.taskQueuePrefix, metrics),
+    executeBuiltinNode: measured(metrics, 'builtin', createBuiltinActivity(deps.db, runs, deps.workerId)),
+    executeDockerNode: measured(metrics, 'docker', createDockerNodeActivity({ ...deps, runs, metrics })),
     buildNodeImage: createBuildImageActivity({ ...deps, runs }),
   };
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/** Wraps a node activity: schedule-to-start latency when it starts, duration and outcome when it ends. */
+function measured<A, R>(metrics: Metrics, executor: string, fn: (input: A) => Promise<R>): (input: A) => Promise<R> {
+  return async (input: A) => {
+    const info = Context.current().info;
+    metrics.scheduleToStart.observe({ task_queue: info.taskQueue }, Math.max(0, Date.now() - info.currentAttemptScheduledTimestampMs) / 1000);
+    const end = metrics.taskDuration.startTimer({ executor });
+    try {
+      const result = await fn(input);
+      end({ outcome: 'success' });
+      return result;
+    } catch (err) {
+      end({ outcome: 'failure' });
+      throw err;
+    }
+  };
+}

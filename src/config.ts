@@ -28,6 +28,11 @@ export const ConfigSchema = z.object({
   /** Prepended to every task queue name: lets several deployments (or test suites) share one namespace. */
   TASK_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9._-]{0,64}$/).default(''),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(1000).default(16),
+  /** Identifies this worker in task records and Temporal (default: host name and pid). */
+  WORKER_ID: z.string().regex(/^[A-Za-z0-9._:@-]{1,128}$/).optional(),
+  /** The worker's /metrics (EmboFlow series and the Temporal SDK's); 0 turns it off. */
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  WORKER_SDK_METRICS_PORT: z.coerce.number().int().min(1).max(65535).default(9465),
   /** A prebuilt workflow bundle (npm run build:workflows); without it the worker bundles workflows/ at start-up. */
   WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
   /** How often the worker removes orphaned node containers, and how old a container must be to be considered. */

@@ -1,3 +1,4 @@
+import type { Metrics } from '../../src/metrics';
 import { AuditLog } from '../../src/services/audit';
 import type { AuditAction } from '../../src/domain/audit';
 import { z } from 'zod';
@@ -19,7 +20,7 @@ const LOG_WINDOW_MS = 5_000;
 const TaskParams = z.object({ runId: z.string().min(1).max(64), nodeId: z.string().min(1).max(64) }).strict();
 const IdempotencyKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII only');
 
-export function registerRunRoutes(api: ApiRegistry, deps: { runs: RunService; db: Db; store: ObjectStore }) {
+export function registerRunRoutes(api: ApiRegistry, deps: { runs: RunService; db: Db; store: ObjectStore; metrics: Metrics }) {
   const { runs, db, store } = deps;
   const audit = new AuditLog(db);
   const record = (req: { auth: { userId: string } }, run: { _id: string; workspaceId: string; projectId: string }, action: AuditAction, resourceType: 'run' | 'run_task', resourceId: string, metadata?: Record<string, unknown>) =>
@@ -49,6 +50,7 @@ export function registerRunRoutes(api: ApiRegistry, deps: { runs: RunService; db
         throw badRequest('Idempotency-Key: 1-200 printable ASCII characters', { field: 'Idempotency-Key' });
       }
       const run = await runs.start(def!, body, req.auth.userId, key);
+      deps.metrics.runsStarted.inc();
       await record(req, { _id: run.id, workspaceId: run.workspaceId, projectId: run.projectId }, 'start', 'run', run.id, {
         workflowId: def!._id,
         versionNumber: run.versionNumber,

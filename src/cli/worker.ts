@@ -1,4 +1,6 @@
+import { createServer } from 'node:http';
 import { NativeConnection, Runtime } from '@temporalio/worker';
+import { createMetrics, type Metrics } from '../metrics';
 import { loadConfig } from '../config';
 import { sweepExpired } from '../db/indexes';
 import { connectDatabase } from '../db/mongo';
@@ -10,16 +12,36 @@ import { createWorkers, deploymentName } from '../temporal/worker';
 
 const RETENTION_SWEEP_MS = 10 * 60_000;
 
+/** GET /metrics: EmboFlow's worker series followed by the Temporal SDK's own (served by the SDK on loopback). */
+function serveMetrics(metrics: Metrics, port: number, sdkPort: number) {
+  return createServer((req, res) => {
+    if (req.url !== '/metrics') {
+      res.writeHead(req.url === '/healthz' ? 200 : 404).end(req.url === '/healthz' ? 'ok' : '');
+      return;
+    }
+    void (async () => {
+      const own = await metrics.registry.metrics();
+      const sdk = await fetch(`http://127.0.0.1:${sdkPort}/metrics`).then((r) => r.text(), () => '');
+      res.writeHead(200, { 'Content-Type': metrics.registry.contentType }).end(`${own}\n${sdk}`);
+    })();
+  }).listen(port);
+}
+
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, { process: 'worker' });
   // The SDK drains workers on SIGINT/SIGTERM: in-flight activities get shutdownGraceTime to finish.
-  Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
+  Runtime.install({
+    shutdownSignals: ['SIGINT', 'SIGTERM'],
+    telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${config.WORKER_SDK_METRICS_PORT}` } } },
+  });
+  const metrics = createMetrics('worker');
   const database = await connectDatabase(config);
   const store = new ObjectStore(config);
   const runner = new ContainerRunner(dockerFromHost(config.DOCKER_HOST));
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  const workers = await createWorkers({ config, db: database.db, store, runner, logger, connection });
+  const workers = await createWorkers({ config, db: database.db, store, runner, logger, connection, metrics });
+  const metricsServer = config.WORKER_METRICS_PORT ? serveMetrics(metrics, config.WORKER_METRICS_PORT, config.WORKER_SDK_METRICS_PORT) : undefined;
   logger.info({ taskQueues: config.WORKER_TASK_QUEUES }, 'worker started');
   const sweeper = database.sweptRetention.length
     ? setInterval(() => {
@@ -36,6 +58,7 @@ async function main(): Promise<void> {
   } finally {
     clearInterval(sweeper);
     clearInterval(reaper);
+    metricsServer?.close();
     await connection.close();
     await database.close();
     store.destroy();

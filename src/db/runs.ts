@@ -37,7 +37,20 @@ export interface TaskTransition {
 }
 
 export class RunStore {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    /** Observes each mirror write's latency (seconds), by operation. */
+    private readonly observe: (op: string, seconds: number) => void = () => undefined,
+  ) {}
+
+  private async timed<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await fn();
+    } finally {
+      this.observe(op, (performance.now() - started) / 1000);
+    }
+  }
 
   get runs() {
     return this.db.collection<WorkflowRunDoc>('workflow_runs');
@@ -85,7 +98,7 @@ export class RunStore {
       if (t.unset?.length) update.$unset = Object.fromEntries(t.unset.map((k) => [k, '']));
       return { updateOne: { filter, update: update as UpdateFilter<RunTaskDoc> } };
     });
-    await this.tasks.bulkWrite(ops, { ordered: false });
+    await this.timed('transition', () => this.tasks.bulkWrite(ops, { ordered: false }));
   }
 
   /** Records one attempt's end without changing the task's status (a retry follows). */
@@ -160,6 +173,10 @@ export class RunStore {
 
   /** Recomputes the run's aggregates from its tasks and sets its final status (once). */
   async finishRun(runId: string, status: RunStatus, errorMessage?: string): Promise<void> {
+    return this.timed('finish_run', () => this.finishRunNow(runId, status, errorMessage));
+  }
+
+  private async finishRunNow(runId: string, status: RunStatus, errorMessage?: string): Promise<void> {
     const run = await this.runs.findOne({ _id: runId }, { projection: { startedAt: 1, createdAt: 1 } });
     if (!run) return;
     const summary = await this.computeSummary(runId);

@@ -1,7 +1,9 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Db } from 'mongodb';
 import { createActivities } from '../../activities';
+import { hostname } from 'node:os';
 import type { Config } from '../config';
+import type { Metrics } from '../metrics';
 import type { ContainerRunner } from '../docker/container-runner';
 import type { Logger } from '../logger';
 import type { ObjectStore } from '../storage/object-store';
@@ -11,6 +13,10 @@ export function deploymentName(config: Pick<Config, 'MONGODB_DB'>): string {
   return config.MONGODB_DB;
 }
 
+export function workerIdentity(config: Pick<Config, 'WORKER_ID'>): string {
+  return config.WORKER_ID ?? `${hostname()}-${process.pid}`;
+}
+
 export interface WorkerDeps {
   config: Config;
   db: Db;
@@ -18,6 +24,7 @@ export interface WorkerDeps {
   runner: ContainerRunner;
   logger: Logger;
   connection: NativeConnection;
+  metrics?: Metrics;
   /** A prebuilt workflow bundle (tests build it once); otherwise workflows/ is bundled at start-up. */
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
@@ -28,8 +35,10 @@ export interface WorkerDeps {
  */
 export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
   const { config } = deps;
+  const workerId = workerIdentity(config);
   const activities = createActivities({
     ...deps,
+    workerId,
     defaultTaskQueue: config.RUN_TASK_QUEUE,
     taskQueuePrefix: config.TASK_QUEUE_PREFIX,
     deployment: deploymentName(config),
@@ -41,6 +50,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
         connection: deps.connection,
         namespace: config.TEMPORAL_NAMESPACE,
         taskQueue: config.TASK_QUEUE_PREFIX + taskQueue,
+        identity: workerId,
         activities,
         ...(taskQueue === config.RUN_TASK_QUEUE
           ? deps.workflowBundle

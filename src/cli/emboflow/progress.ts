@@ -46,7 +46,7 @@ function fit(segments: Segment[], width: number, paint: Paint): string {
 
 function nodeBar(n: NodeState, tick: number): Segment {
   if (n.status === 'running') {
-    const head = (tick % (NODE_BAR + 3)) - 3;
+    const head = (tick % (NODE_BAR + 2)) - 2; // a 3-wide block sliding across, entering from the left
     const text = Array.from({ length: NODE_BAR }, (_, i) => (i >= head && i < head + 3 ? '█' : '░')).join('');
     return { text, color: 'yellow' };
   }
@@ -87,7 +87,7 @@ export function renderFrame(t: RunTracker, o: FrameOptions): string[] {
   const counts = t.counts();
   const done = nodes.filter((n) => isTerminalTask(n.status)).length;
   const filled = nodes.length ? Math.round((done / nodes.length) * RUN_BAR) : 0;
-  const width = Math.max(20, o.width - 1);
+  const width = Math.max(1, o.width - 1);
   const lines = [
     fit(
       [
@@ -212,7 +212,7 @@ class LogDisplay implements Display {
       this.runStatus = t.status;
       this.line(`run ${t.runId} ${t.status} (${t.nodes.size} tasks)`);
     }
-    const width = Math.max(...[...t.nodes.keys()].map((k) => k.length), 4);
+    const width = Math.max(0, ...[...t.nodes.keys()].map((k) => k.length));
     for (const n of t.nodes.values()) {
       const key = `${n.status}#${n.attempt}`;
       const before = this.printed.get(n.nodeId);

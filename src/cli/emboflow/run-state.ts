@@ -119,6 +119,7 @@ export class RunTracker {
       n.errorMessage = e.errorMessage;
     } else {
       n.startedAtMs = n.finishedAtMs = n.durationMs = undefined;
+      n.errorMessage = undefined;
     }
     n.status = e.status;
     n.attempt = e.attempt;

@@ -3,12 +3,12 @@
 // Supported: block mappings and sequences (including `- key: value` items and sequences at their key's
 // indentation), plain scalars typed by the core schema (null, ~, true/false, decimal, 0o/0x integers, floats),
 // single- and double-quoted strings (with YAML's escapes), literal `|` and folded `>` block scalars with `-`/`+`
-// chomping, one-line flow collections (`[a, b]`, `{k: v}`, nested), comments, and one document with optional
+// chomping and indentation indicators, one-line flow collections (`[a, b]`, `{k: v}`, nested), comments, and one document with optional
 // `---` / `...` markers.
 //
 // Refused with the line number: tabs in indentation, anchors and aliases (&, *), tags (!), directives (%),
-// complex keys (?), multi-line plain or quoted scalars, flow collections spanning lines, block scalar
-// indentation indicators, duplicate keys, and several documents in one file.
+// complex keys (?), multi-line plain or quoted scalars, flow collections spanning lines, duplicate keys, and
+// several documents in one file.
 
 export class YamlError extends Error {
   constructor(
@@ -30,7 +30,8 @@ export function parseYaml(source: string): unknown {
   return new BlockParser(source).document();
 }
 
-const BLOCK_SCALAR_HEADER = /^[|>][-+]?$/;
+/** `|` or `>`, then optionally an indentation indicator and a chomping indicator, in either order. */
+const BLOCK_SCALAR_HEADER = /^[|>](?:[1-9]?[-+]?|[-+][1-9])$/;
 const DOCUMENT_MARKER = /^(---|\.\.\.)(?=\s|$)/;
 
 /** The text before a comment: `#` at the start or after a blank, outside quotes. */
@@ -141,7 +142,7 @@ function parseInline(text: string, line: number): unknown {
   if (c === '!') throw new YamlError('tags are not supported', line);
   if (c === '%' || c === '@' || c === '`') throw new YamlError(`a plain value cannot start with ${c}`, line);
   if (c === '|' || c === '>') {
-    throw new YamlError('block scalars take only | or > with an optional - or + (no indentation indicator)', line);
+    throw new YamlError('a block scalar header is | or >, then optionally a digit 1-9 and - or +', line);
   }
   if (/^-(\s|$)/.test(text)) throw new YamlError('a sequence cannot start on the line of its key; start it on the next line', line);
   if (/:(\s|$)/.test(text)) throw new YamlError('a mapping cannot start on this line; start it on the next line', line);
@@ -258,10 +259,9 @@ class BlockParser {
   private i = 0;
 
   constructor(source: string) {
-    this.lines = source
-      .replace(/^\uFEFF/, '')
-      .split(/\r\n|\n|\r/)
-      .map((text, index) => ({ no: index + 1, indent: /^ */.exec(text)![0].length, text }));
+    const texts = source.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/);
+    if (texts.length > 1 && texts[texts.length - 1] === '') texts.pop(); // the final line break ends a line, not starts one
+    this.lines = texts.map((text, index) => ({ no: index + 1, indent: /^ */.exec(text)![0].length, text }));
   }
 
   document(): unknown {
@@ -319,7 +319,10 @@ class BlockParser {
     if (this.isItem(line)) return this.sequence(indent);
     if (this.entry(line)) return this.mapping(indent);
     this.i++;
-    return parseInline(this.content(line), line.no);
+    const content = this.content(line);
+    // A block scalar alone on its line: a whole document, or a value under its key.
+    if (BLOCK_SCALAR_HEADER.test(content)) return this.blockScalar(content, indent - 1);
+    return parseInline(content, line.no);
   }
 
   /** `key: rest` on this line, or undefined when the line is not a mapping entry. */
@@ -401,9 +404,11 @@ class BlockParser {
   /** The lines after a `|` or `>` header, all indented more than `parentIndent`. */
   private blockScalar(header: string, parentIndent: number): string {
     const folded = header[0] === '>';
-    const chomp = header[1];
+    const chomp = /[-+]/.exec(header)?.[0];
+    const indicator = /[1-9]/.exec(header)?.[0];
     const body: string[] = [];
-    let contentIndent = -1;
+    // With an indicator the content indentation is stated (content may then start with spaces); else the first line's.
+    let contentIndent = indicator ? parentIndent + Number(indicator) : -1;
     while (this.i < this.lines.length) {
       const line = this.lines[this.i]!;
       if (line.text.trim() === '') {
@@ -414,7 +419,12 @@ class BlockParser {
       if (line.indent <= parentIndent) break;
       if (contentIndent < 0) contentIndent = line.indent;
       if (line.indent < contentIndent) {
-        throw new YamlError("a block scalar's lines must be indented at least as much as its first line", line.no);
+        throw new YamlError(
+          indicator
+            ? `this block scalar's lines must be indented at least ${contentIndent} spaces`
+            : "a block scalar's lines must be indented at least as much as its first line",
+          line.no,
+        );
       }
       body.push(line.text.slice(contentIndent));
       this.i++;
