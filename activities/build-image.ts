@@ -20,7 +20,7 @@ interface CustomNodeRow {
  */
 export function createBuildImageActivity(deps: { db: Db; runs: RunStore; runner: ContainerRunner; logger: Logger }) {
   return async function buildNodeImage(input: Pick<NodeInput, 'runId' | 'nodeId'>): Promise<{ image: string; built: boolean }> {
-    const run = await deps.runs.getRun(input.runId);
+    const run = await deps.runs.getRunSnapshot(input.runId);
     if (!run) throw runNotFound(input.runId);
     const node = run.runtimeSnapshot.nodes.find((n) => n.id === input.nodeId);
     if (node?.executorType !== 'docker' || !node.executorConfig.customNodeId) {

@@ -28,7 +28,7 @@ export function applySetOperation(
 export function createBuiltinActivity(db: Db, runs: RunStore, workerId: string) {
   return async function executeBuiltinNode(input: NodeInput): Promise<NodeResult> {
     const startedAt = new Date();
-    const run = await runs.getRun(input.runId);
+    const run = await runs.getRunSnapshot(input.runId);
     if (!run) throw runNotFound(input.runId);
     const node = run.runtimeSnapshot.nodes.find((n) => n.id === input.nodeId);
     if (!node || node.executorType !== 'builtin') throw nodeConfigError(`node ${input.nodeId} is not a builtin node`);

@@ -14,7 +14,13 @@ function taskQueueOf(node: RuntimeNode, fallback: string): string {
 }
 
 /** Activities that read the plan and write run-level state into the mirror. */
-export function createControlActivities(db: Db, runs: RunStore, defaultTaskQueue: string, taskQueuePrefix: string, metrics?: Metrics) {
+export function createControlActivities(
+  db: Db,
+  runs: RunStore,
+  opts: { defaultTaskQueue: string; taskQueuePrefix: string; continueAfterEvents?: number },
+  metrics?: Metrics,
+) {
+  const { defaultTaskQueue, taskQueuePrefix } = opts;
   return {
     async loadRunPlan(runId: string, resume = false): Promise<RunPlan> {
       const run = await runs.getRun(runId);
@@ -32,28 +38,29 @@ export function createControlActivities(db: Db, runs: RunStore, defaultTaskQueue
             ).map((c) => c._id)
           : [],
       );
-      const nodes: PlanNode[] = graph.nodes.map((n) => ({
-        id: n.id,
-        executorType: n.executorType,
-        taskQueue: taskQueuePrefix + taskQueueOf(n, defaultTaskQueue),
-        retry: n.retry,
-        timeoutSeconds: n.executorType === 'docker' ? n.executorConfig.timeoutSeconds : 60,
-        timerSeconds: n.executorType === 'timer' ? n.executorConfig.seconds : undefined,
-        generation: tasks.get(n.id)?.generation ?? 0,
-        attemptBase: tasks.get(n.id)?.attempt ?? 0,
-        build: n.executorType === 'docker' && !!n.executorConfig.customNodeId && dockerfileSourced.has(n.executorConfig.customNodeId),
-        expression: n.executorType === 'decision' ? n.executorConfig.expression : undefined,
-        approval:
-          n.executorType === 'approval'
-            ? {
-                ...n.executorConfig,
-                // With conditions on its outgoing edges, a rejection routes through the graph instead of failing.
-                routesRejection: graph.edges.some((e) => e.source === n.id && !!e.condition),
-              }
-            : undefined,
-      }));
+      const defaultQueue = taskQueuePrefix + defaultTaskQueue;
+      const nodes: PlanNode[] = graph.nodes.map((n) => {
+        const task = tasks.get(n.id);
+        const queue = taskQueuePrefix + taskQueueOf(n, defaultTaskQueue);
+        const plan: PlanNode = { id: n.id, executorType: n.executorType };
+        if (queue !== defaultQueue) plan.taskQueue = queue;
+        if (n.retry) plan.retry = n.retry;
+        if (n.executorType === 'docker') plan.timeoutSeconds = n.executorConfig.timeoutSeconds;
+        if (n.executorType === 'timer') plan.timerSeconds = n.executorConfig.seconds;
+        if (n.executorType === 'decision') plan.expression = n.executorConfig.expression;
+        if (n.executorType === 'approval') {
+          // With conditions on its outgoing edges, a rejection routes through the graph instead of failing.
+          plan.approval = { ...n.executorConfig, routesRejection: graph.edges.some((e) => e.source === n.id && !!e.condition) };
+        }
+        if (task?.generation) plan.generation = task.generation;
+        if (task?.attempt) plan.attemptBase = task.attempt;
+        if (n.executorType === 'docker' && n.executorConfig.customNodeId && dockerfileSourced.has(n.executorConfig.customNodeId)) plan.build = true;
+        return plan;
+      });
       return {
         runId,
+        defaultTaskQueue: defaultQueue,
+        ...(opts.continueAfterEvents ? { continueAfterEvents: opts.continueAfterEvents } : {}),
         ...(resume ? { carryOver: await carryOver(runs, [...tasks.values()]) } : {}),
         nodes,
         edges: graph.edges,
@@ -116,6 +123,7 @@ async function carryOver(runs: RunStore, tasks: RunTaskDoc[]): Promise<NodeCarry
             }),
             assetIds: t.assetIds,
             cacheHit: t.cacheHit,
+            ...(t.lastResultPreview !== undefined && JSON.stringify(t.lastResultPreview).length <= 4096 ? { result: t.lastResultPreview } : {}),
           },
         }
       : {}),

@@ -318,7 +318,7 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
   return async function executeDockerNode(input: NodeInput): Promise<NodeResult> {
     const ctx = Context.current();
     const attempt = input.attemptBase + ctx.info.attempt;
-    const run = await runs.getRun(input.runId);
+    const run = await runs.getRunSnapshot(input.runId);
     if (!run) throw runNotFound(input.runId);
     const node = run.runtimeSnapshot.nodes.find((n) => n.id === input.nodeId);
     if (!node || node.executorType !== 'docker') throw nodeConfigError(`node ${input.nodeId} is not a docker node`);

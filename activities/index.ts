@@ -20,6 +20,7 @@ export interface ActivityDeps {
   taskQueuePrefix: string;
   deployment: string;
   workerId: string;
+  continueAfterEvents?: number;
   metrics?: Metrics;
 }
 
@@ -28,7 +29,12 @@ export function createActivities(deps: ActivityDeps): ActivityContract {
   const metrics = deps.metrics ?? createMetrics('worker');
   const runs = new RunStore(deps.db, (op, seconds) => metrics.mirrorWrite.observe({ op }, seconds));
   return {
-    ...createControlActivities(deps.db, runs, deps.defaultTaskQueue, deps.taskQueuePrefix, metrics),
+    ...createControlActivities(
+      deps.db,
+      runs,
+      { defaultTaskQueue: deps.defaultTaskQueue, taskQueuePrefix: deps.taskQueuePrefix, continueAfterEvents: deps.continueAfterEvents },
+      metrics,
+    ),
     executeBuiltinNode: measured(metrics, 'builtin', createBuiltinActivity(deps.db, runs, deps.workerId)),
     executeDockerNode: measured(metrics, 'docker', createDockerNodeActivity({ ...deps, runs, metrics })),
     buildNodeImage: createBuildImageActivity({ ...deps, runs }),

@@ -3,16 +3,20 @@ import type { ArtifactRef } from '../src/domain/run';
 import type { RetryPolicy, RuntimeEdge, RuntimeNode } from '../src/domain/runtime-graph';
 import type { RunOutcome, SkipReason } from '../src/dag/scheduler';
 
-/** What the workflow needs to schedule a node; the executor reads the node's full config itself. */
+/**
+ * What the workflow needs to schedule a node; the executor reads the node's full config itself.
+ * Kept small (a 10,000-node plan must fit one payload): fields at their default are left out.
+ */
 export interface PlanNode {
   id: string;
   executorType: RuntimeNode['executorType'];
-  taskQueue: string;
+  /** Absent: the plan's defaultTaskQueue. */
+  taskQueue?: string;
   retry?: RetryPolicy;
   /** Container timeout; the activity's own timeout adds a margin for staging files in and out. */
-  timeoutSeconds: number;
-  generation: number;
-  attemptBase: number;
+  timeoutSeconds?: number;
+  generation?: number;
+  attemptBase?: number;
   /** Timer nodes only: the durable sleep. */
   timerSeconds?: number;
   /** Docker nodes of a Dockerfile-sourced custom node: build (or find) the image first. */
@@ -33,6 +37,9 @@ export interface NodeCarryOver {
 
 export interface RunPlan {
   runId: string;
+  defaultTaskQueue: string;
+  /** Continue as new past this many history events (absent: the workflow's default). */
+  continueAfterEvents?: number;
   /** Only when resuming: what each finished node left. */
   carryOver?: NodeCarryOver[];
   nodes: PlanNode[];

@@ -3,11 +3,11 @@ import { RunStore } from '../src/db/runs';
 (async () => {
   const c = new MongoClient('mongodb://127.0.0.1:27017/', { retryWrites: false });
   await c.connect();
-  const db = c.db('x_bulktest');
-  const s = new RunStore(db);
+  const db = c.db('x_bt_10021508');
+  const s = new RunStore(db); console.log('connected');
   const n = Number(process.argv[2] ?? 100);
   await db.collection('run_tasks').insertMany(Array.from({ length: n }, (_, i) => ({ _id: `r.n${i}` as never, workflowRunId: 'r', nodeId: `n${i}`, status: 'pending', generation: 0 })));
-  const t0 = Date.now();
+  console.log('inserted'); const t0 = Date.now();
   try {
     await s.applyTransitions('r', Array.from({ length: n }, (_, i) => ({ nodeId: `n${i}`, generation: 0, status: 'queued' as const })));
     console.log('ok', Date.now() - t0, 'ms');

@@ -7,15 +7,18 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
+  continueAsNew,
   defineQuery,
   defineUpdate,
   isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
   sleep,
   Trigger,
   upsertSearchAttributes,
+  workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { ActivityContract, NodeInput, NodeResult, PlanNode, TaskUpdate } from '../activities/types';
@@ -86,7 +89,17 @@ const CRASH_ALLOWANCE = 10;
 /** Docker activities heartbeat every 2 s; a cancellation reaches them within this (the SDK throttles to 80%). */
 export const NODE_HEARTBEAT_TIMEOUT_SECONDS = 10;
 
-function nodeActivityOptions(node: PlanNode): ActivityOptions {
+/**
+ * A run's history is kept well under Temporal's limits (51,200 events, 50 MB): past this many events, or when the
+ * server suggests it, the run stops starting nodes, lets the running ones finish, and continues as a new execution
+ * that resumes from what finished (the mirror holds every finished node's result).
+ */
+export const HISTORY_EVENTS_BEFORE_CONTINUE = 10_000;
+
+/** A plan node with its defaults filled in (the plan leaves them out to stay small). */
+type Node = PlanNode & { taskQueue: string; generation: number; attemptBase: number; timeoutSeconds: number };
+
+function nodeActivityOptions(node: Node): ActivityOptions {
   const docker = node.executorType === 'docker';
   return {
     taskQueue: node.taskQueue,
@@ -145,7 +158,12 @@ export async function runWorkflow({ runId, resume }: RunWorkflowInput): Promise<
 
   const plan = await control.loadRunPlan(runId, resume);
   const index = indexGraph({ nodes: plan.nodes as never, edges: plan.edges });
-  const nodes = new Map(plan.nodes.map((n) => [n.id, n]));
+  const nodes = new Map<string, Node>(
+    plan.nodes.map((n) => [
+      n.id,
+      { ...n, taskQueue: n.taskQueue ?? plan.defaultTaskQueue, generation: n.generation ?? 0, attemptBase: n.attemptBase ?? 0, timeoutSeconds: n.timeoutSeconds ?? 60 },
+    ]),
+  );
   const results = new Map<string, NodeResult>();
   const initial = new Map<string, NodeState>();
   for (const c of plan.carryOver ?? []) {
@@ -167,7 +185,7 @@ export async function runWorkflow({ runId, resume }: RunWorkflowInput): Promise<
     return { counts, nodes: byNode };
   });
 
-  const inputFor = (node: PlanNode): NodeInput => {
+  const inputFor = (node: Node): NodeInput => {
     const ups = index.upstream.get(node.id) ?? [];
     const upstream = ups.map((id) => ({ nodeId: id, ...(results.get(id) ?? { artifacts: [], assetIds: [], cacheHit: false }) }));
     const assetIds = ups.length ? [...new Set(upstream.flatMap((u) => u.assetIds))] : plan.assetIds;
@@ -199,7 +217,7 @@ export async function runWorkflow({ runId, resume }: RunWorkflowInput): Promise<
     }
   };
 
-  const awaitApproval = async (node: PlanNode, input: NodeInput): Promise<NodeResult> => {
+  const awaitApproval = async (node: Node, input: NodeInput): Promise<NodeResult> => {
     const cfg = node.approval!;
     const deadline = cfg.timeoutSeconds ? new Date(Date.now() + cfg.timeoutSeconds * 1000).toISOString() : undefined;
     decisions.delete(node.id);
@@ -233,7 +251,7 @@ export async function runWorkflow({ runId, resume }: RunWorkflowInput): Promise<
     return { artifacts: [], assetIds: input.assetIds, cacheHit: false, result };
   };
 
-  const execute = async (node: PlanNode): Promise<NodeResult> => {
+  const execute = async (node: Node): Promise<NodeResult> => {
     const input = inputFor(node);
     if (node.executorType === 'timer') {
       await sleep((node.timerSeconds ?? 0) * 1000);
@@ -288,11 +306,29 @@ export async function runWorkflow({ runId, resume }: RunWorkflowInput): Promise<
     running.set(nodeId, { scope, done });
   };
 
-  const flush = async (): Promise<void> => {
-    if (!pending.length) return;
-    const batch = pending;
-    pending = [];
-    await control.markTasks(runId, batch);
+  // Mirror writes go out without holding up scheduling: they are idempotent and monotonic, so one landing after
+  // a node's own later write changes nothing. All of them land before the run is finished or continued.
+  const inFlightWrites = new Set<Promise<void>>();
+  let writeError: unknown;
+  // Executions that started before this change awaited every write; they replay the way they ran.
+  const backgroundWrites = patched('mirror-writes-in-background');
+  const flush = async (wait = true): Promise<void> => {
+    if (pending.length) {
+      const batch = pending;
+      pending = [];
+      const write = control.markTasks(runId, batch).then(
+        () => {
+          inFlightWrites.delete(write);
+        },
+        (err: unknown) => {
+          inFlightWrites.delete(write);
+          writeError ??= err;
+        },
+      );
+      inFlightWrites.add(write);
+    }
+    if (wait || !backgroundWrites) await Promise.all(inFlightWrites);
+    if (writeError) throw writeError;
   };
 
   /** Applies queued task retries: a node whose subtree is entirely finished is reset; any other is refused. */
@@ -324,31 +360,41 @@ export async function runWorkflow({ runId, resume }: RunWorkflowInput): Promise<
     }
   };
 
-  /** Runs ready nodes until every node is finished (or, with failFast, until a failure has drained). */
-  const drive = async (): Promise<void> => {
+  const historyIsLong = () => {
+    const info = workflowInfo();
+    return info.continueAsNewSuggested || info.historyLength > (plan.continueAfterEvents ?? HISTORY_EVENTS_BEFORE_CONTINUE);
+  };
+
+  /**
+   * Runs ready nodes until every node is finished (or, with failFast, until a failure has drained).
+   * Returns 'continue-as-new' when the history grew long and the running nodes have drained.
+   */
+  const drive = async (): Promise<'done' | 'continue-as-new'> => {
     for (;;) {
       await applyRetries();
       const stopping = plan.failFast && failed.size > 0;
+      const draining = !stopping && historyIsLong();
       let progressed = false;
-      if (!stopping) {
+      if (!stopping && !draining) {
         const step = scheduler.next(edgeTaken);
         progressed = step.start.length > 0 || step.skip.length > 0;
         for (const s of step.skip) {
           pending.push({ nodeId: s.nodeId, generation: nodes.get(s.nodeId)!.generation, status: 'skipped', skipReason: s.reason });
         }
         for (const id of step.start) pending.push({ nodeId: id, generation: nodes.get(id)!.generation, status: 'queued' });
-        await flush();
+        await flush(false);
         for (const id of step.start) launch(id);
         // Nodes decided inside the workflow (approvals waiting, decisions) may have queued mirror writes.
-        await flush();
+        await flush(false);
       }
       if (!running.size) {
         if (stopping) {
           const { notStarted } = scheduler.cancelRemaining();
           for (const id of notStarted) pending.push({ nodeId: id, generation: nodes.get(id)!.generation, status: 'cancelled' });
-          return;
+          return 'done';
         }
-        if (scheduler.finished) return;
+        if (scheduler.finished) return 'done';
+        if (draining) return 'continue-as-new';
         // Nodes decided inside the workflow (decisions) finish at once: schedule what they unblocked.
         if (progressed) continue;
         throw ApplicationFailure.nonRetryable('no node is running or ready, yet the run is unfinished', 'SchedulerStuck');
@@ -364,7 +410,10 @@ export async function runWorkflow({ runId, resume }: RunWorkflowInput): Promise<
   try {
     await control.markRunStarted(runId);
     for (;;) {
-      await drive();
+      if ((await drive()) === 'continue-as-new') {
+        await flush();
+        return await continueAsNew<typeof runWorkflow>({ runId, resume: true });
+      }
       await flush();
       status = scheduler.outcome();
       failedNodeIds = [...failed].sort();

@@ -36,6 +36,8 @@ export interface TaskTransition {
   attemptRecord?: AttemptRecord;
 }
 
+const SNAPSHOT_CACHE_SIZE = 200;
+
 export class RunStore {
   constructor(
     private readonly db: Db,
@@ -70,6 +72,22 @@ export class RunStore {
 
   getRun(runId: string): Promise<WorkflowRunDoc | null> {
     return this.runs.findOne({ _id: runId });
+  }
+
+  private readonly snapshots = new Map<string, Promise<WorkflowRunDoc | null>>();
+  /**
+   * A run's frozen parts (graph, scope, params, inputs) for executors: they never change, so each process reads
+   * them once per run. Its status and summary are not to be read from here.
+   */
+  getRunSnapshot(runId: string): Promise<WorkflowRunDoc | null> {
+    let cached = this.snapshots.get(runId);
+    if (!cached) {
+      cached = this.runs.findOne({ _id: runId }, { projection: { summary: 0 } });
+      this.snapshots.set(runId, cached);
+      cached.then((r) => !r && this.snapshots.delete(runId), () => this.snapshots.delete(runId));
+      if (this.snapshots.size > SNAPSHOT_CACHE_SIZE) this.snapshots.delete(this.snapshots.keys().next().value!);
+    }
+    return cached;
   }
 
   listTasks(runId: string): Promise<RunTaskDoc[]> {

@@ -42,6 +42,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     defaultTaskQueue: config.RUN_TASK_QUEUE,
     taskQueuePrefix: config.TASK_QUEUE_PREFIX,
     deployment: deploymentName(config),
+    continueAfterEvents: config.CONTINUE_AS_NEW_AFTER_EVENTS,
   });
   const queues = [...new Set(config.WORKER_TASK_QUEUES)];
   return Promise.all(

@@ -77,6 +77,7 @@ test('a three-day timer completes durably without waiting three days', async () 
     maxParallelism: 4,
     failFast: false,
     assetIds: [],
+    defaultTaskQueue: 'time-skipping',
   };
   const { result, updates, skippedMs, realMs } = await runPlan(plan);
   expect(result).toEqual({ runId: 'timer', status: 'success', failedNodeIds: [] });
@@ -93,6 +94,7 @@ test('an approval deadline of two days applies its default outcome', async () =>
     maxParallelism: 4,
     failFast: false,
     assetIds: [],
+    defaultTaskQueue: 'time-skipping',
   };
   const { result, updates, skippedMs } = await runPlan(plan);
   expect(result.status).toBe('success');
@@ -109,6 +111,7 @@ test('an approval deadline with no default outcome fails the node and skips its 
     maxParallelism: 4,
     failFast: false,
     assetIds: [],
+    defaultTaskQueue: 'time-skipping',
   };
   const { result, updates, finished } = await runPlan(plan);
   expect(result).toEqual({ runId: 'deadline-none', status: 'failed', failedNodeIds: ['review'] });

@@ -72,7 +72,11 @@ describe('parseCommandArgs', () => {
 });
 
 describe('findCommand', () => {
-  const commands: CommandSpec[] = ['run', 'run start', 'logs'].map((name) => ({ name, summary: '', run: async () => 0 }));
+  const commands: CommandSpec[] = ['run', 'run start', 'logs'].map((name) => ({
+    name,
+    summary: '',
+    run: async () => 0,
+  }));
 
   test('the longest matching command wins and the rest is its argv', () => {
     expect(findCommand(commands, ['run', 'start', 'x'])).toEqual({ spec: commands[1], rest: ['x'] });
@@ -125,12 +129,17 @@ describe('main: usage', () => {
   test('no arguments prints the help, which documents every exit code', async () => {
     const c = capture();
     expect(await main([], c.io)).toBe(0);
-    for (const code of ['0', '1', '2', '3', '4', '5', '6', '7']) expect(c.stdout()).toMatch(new RegExp(`^  ${code}  \\S`, 'm'));
+    for (const code of ['0', '1', '2', '3', '4', '5', '6', '7'])
+      expect(c.stdout()).toMatch(new RegExp(`^  ${code}  \\S`, 'm'));
     for (const command of COMMANDS) expect(c.stdout()).toContain(command.name);
   });
 
   test('a command --help, and help COMMAND, print its usage and options', async () => {
-    for (const argv of [['run', 'start', '--help'], ['help', 'run', 'start'], ['run', 'start', 'wf', '-h']]) {
+    for (const argv of [
+      ['run', 'start', '--help'],
+      ['help', 'run', 'start'],
+      ['run', 'start', 'wf', '-h'],
+    ]) {
       const c = capture();
       expect(await main(argv, c.io)).toBe(0);
       expect(c.stdout()).toContain('Usage: emboflow run start WORKFLOW_ID [options]');
@@ -263,7 +272,11 @@ describe('main: API answers', () => {
   test('an unreachable API exits 7 and names the URL', async () => {
     fetchMock = jest
       .spyOn(global, 'fetch')
-      .mockRejectedValue(Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED', message: 'connect ECONNREFUSED' } }));
+      .mockRejectedValue(
+        Object.assign(new TypeError('fetch failed'), {
+          cause: { code: 'ECONNREFUSED', message: 'connect ECONNREFUSED' },
+        }),
+      );
     const c = capture(env);
     expect(await main(['whoami'], c.io)).toBe(7);
     expect(c.stderr()).toBe('error: cannot reach the API at http://api.test: connect ECONNREFUSED\n');
@@ -272,10 +285,30 @@ describe('main: API answers', () => {
   test('run start sends bindings, typed params and the Idempotency-Key', async () => {
     stubApi({
       'POST /v1/workflows/wfd_1/runs': () =>
-        json(202, { id: 'run_1', status: 'pending', workflowDefinitionId: 'wfd_1', versionNumber: 2, temporalUiUrl: 'http://ui/x' }),
+        json(202, {
+          id: 'run_1',
+          status: 'pending',
+          workflowDefinitionId: 'wfd_1',
+          versionNumber: 2,
+          temporalUiUrl: 'http://ui/x',
+        }),
     });
     const c = capture(env);
-    const argv = ['run', 'start', 'wfd_1', '--version', '2', '--asset', 'a1', '--dataset', 'd1', '--param', 'n:=3', '--idempotency-key', 'k-1'];
+    const argv = [
+      'run',
+      'start',
+      'wfd_1',
+      '--version',
+      '2',
+      '--asset',
+      'a1',
+      '--dataset',
+      'd1',
+      '--param',
+      'n:=3',
+      '--idempotency-key',
+      'k-1',
+    ];
     expect(await main(argv, c.io)).toBe(0);
     const [, init] = fetchMock.mock.calls[0]!;
     expect(JSON.parse(init.body)).toEqual({

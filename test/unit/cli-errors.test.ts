@@ -1,5 +1,12 @@
 import { ApiClientError } from '../../src/client/api-client';
-import { CliError, detailLines, ExitCode, exitCodeForStatus, toCliError, UsageError } from '../../src/cli/emboflow/errors';
+import {
+  CliError,
+  detailLines,
+  ExitCode,
+  exitCodeForStatus,
+  toCliError,
+  UsageError,
+} from '../../src/cli/emboflow/errors';
 import { runExitCode } from '../../src/cli/emboflow/run-state';
 
 describe('exit codes', () => {
@@ -22,7 +29,16 @@ describe('exit codes', () => {
   });
 
   test('the documented numbers', () => {
-    expect(ExitCode).toEqual({ ok: 0, failed: 1, usage: 2, cancelled: 3, notFound: 4, auth: 5, conflict: 6, unavailable: 7 });
+    expect(ExitCode).toEqual({
+      ok: 0,
+      failed: 1,
+      usage: 2,
+      cancelled: 3,
+      notFound: 4,
+      auth: 5,
+      conflict: 6,
+      unavailable: 7,
+    });
   });
 
   test.each([
@@ -37,13 +53,19 @@ describe('exit codes', () => {
 describe('toCliError', () => {
   test('an API error keeps its message and maps its status', () => {
     const e = toCliError(new ApiClientError(409, 'run_finished', 'run run_1 has already finished (success)'));
-    expect(e).toEqual(expect.objectContaining({ message: 'run run_1 has already finished (success)', exitCode: 6, details: [] }));
+    expect(e).toEqual(
+      expect.objectContaining({ message: 'run run_1 has already finished (success)', exitCode: 6, details: [] }),
+    );
   });
 
   test('invalid_graph lists each problem with its node and path', () => {
     const e = toCliError(
       new ApiClientError(400, 'invalid_graph', 'runtimeGraph has 2 problem(s): ...', [
-        { nodeId: 'a', path: 'nodes.0.executorConfig.image', message: 'exactly one of image or customNodeId is required' },
+        {
+          nodeId: 'a',
+          path: 'nodes.0.executorConfig.image',
+          message: 'exactly one of image or customNodeId is required',
+        },
         { path: 'edges', message: 'the graph has a cycle' },
       ]),
     );
@@ -56,14 +78,18 @@ describe('toCliError', () => {
   });
 
   test('validation details name their fields', () => {
-    const e = toCliError(new ApiClientError(400, 'validation_failed', 'invalid body', [{ field: 'body.slug', message: 'bad slug' }]));
+    const e = toCliError(
+      new ApiClientError(400, 'validation_failed', 'invalid body', [{ field: 'body.slug', message: 'bad slug' }]),
+    );
     expect(e.details).toEqual(['body.slug: bad slug']);
     expect(detailLines({ field: 'slug' })).toEqual(['slug']);
     expect(detailLines('not a list')).toEqual([]);
   });
 
   test("fetch's network failure exits 7 with the socket error and the API URL", () => {
-    const err = Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:9' } });
+    const err = Object.assign(new TypeError('fetch failed'), {
+      cause: { code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:9' },
+    });
     const e = toCliError(err, 'http://127.0.0.1:9');
     expect(e.exitCode).toBe(7);
     expect(e.message).toBe('cannot reach the API at http://127.0.0.1:9: connect ECONNREFUSED 127.0.0.1:9');

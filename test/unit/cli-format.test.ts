@@ -30,7 +30,13 @@ describe('tables', () => {
 
   test('colour codes take no width', () => {
     const paint = painter(true);
-    const table = renderTable(['A', 'B'], [[paint('green', 'ok'), 'x'], ['long', 'y']]);
+    const table = renderTable(
+      ['A', 'B'],
+      [
+        [paint('green', 'ok'), 'x'],
+        ['long', 'y'],
+      ],
+    );
     expect(stripAnsi(table)).toBe(['A     B', 'ok    x', 'long  y'].join('\n'));
     expect(visibleWidth(paint('red', 'héllo'))).toBe(5);
   });
@@ -40,7 +46,13 @@ describe('tables', () => {
   });
 
   test('fields align their values and leave out empty ones', () => {
-    expect(renderFields([['run', 'run_1'], ['error', undefined], ['temporal', 'http://ui']])).toBe('run:       run_1\ntemporal:  http://ui');
+    expect(
+      renderFields([
+        ['run', 'run_1'],
+        ['error', undefined],
+        ['temporal', 'http://ui'],
+      ]),
+    ).toBe('run:       run_1\ntemporal:  http://ui');
   });
 
   test('the task table', () => {
@@ -108,8 +120,14 @@ describe('credentials', () => {
     const c = io({ EMBOFLOW_CONFIG_DIR: dir });
     storeCredentials(c, { apiUrl: 'http://file', apiKey: 'efk_file' });
     expect(configPath(c)).toBe(join(dir, 'config.json'));
-    expect(resolveCredentials({ ...c, env: { ...c.env, EMBOFLOW_API_KEY: 'efk_env' } })).toEqual({ apiUrl: 'http://file', apiKey: 'efk_env' });
-    expect(resolveCredentials({ ...c, env: { ...c.env, EMBOFLOW_API_URL: 'http://env' } })).toEqual({ apiUrl: 'http://env', apiKey: 'efk_file' });
+    expect(resolveCredentials({ ...c, env: { ...c.env, EMBOFLOW_API_KEY: 'efk_env' } })).toEqual({
+      apiUrl: 'http://file',
+      apiKey: 'efk_env',
+    });
+    expect(resolveCredentials({ ...c, env: { ...c.env, EMBOFLOW_API_URL: 'http://env' } })).toEqual({
+      apiUrl: 'http://env',
+      apiKey: 'efk_file',
+    });
   });
 
   test('no key anywhere is exit 5; a file others can read draws a warning', () => {

@@ -8,8 +8,16 @@ const at = (ms: number) => new Date(T0 + ms).toISOString();
 
 function tracker(tasks: Array<Partial<TaskView> & { nodeId: string }>, status = 'running'): RunTracker {
   const t = new RunTracker('run_1');
-  const run: RunView = { id: 'run_1', status, startedAt: at(0), runtimeSnapshot: { nodes: tasks.map((x) => ({ id: x.nodeId })) } };
-  t.snapshot(run, tasks.map((x) => ({ status: 'pending', attempt: 0, ...x })));
+  const run: RunView = {
+    id: 'run_1',
+    status,
+    startedAt: at(0),
+    runtimeSnapshot: { nodes: tasks.map((x) => ({ id: x.nodeId })) },
+  };
+  t.snapshot(
+    run,
+    tasks.map((x) => ({ status: 'pending', attempt: 0, ...x })),
+  );
   return t;
 }
 
@@ -20,7 +28,9 @@ describe('RunTracker', () => {
     expect(t.task({ nodeId: 'a', status: 'running', attempt: 1, at: at(1000) })).toBe(true);
     expect(t.elapsed(t.nodes.get('a')!, T0 + 1500)).toBe(500);
     t.task({ nodeId: 'a', status: 'failed', attempt: 1, at: at(3000), errorMessage: 'container exited with code 4' });
-    expect(t.nodes.get('a')).toEqual(expect.objectContaining({ status: 'failed', durationMs: 2000, errorMessage: 'container exited with code 4' }));
+    expect(t.nodes.get('a')).toEqual(
+      expect.objectContaining({ status: 'failed', durationMs: 2000, errorMessage: 'container exited with code 4' }),
+    );
   });
 
   test('an event of an older attempt is stale; a repeated one changes nothing', () => {
@@ -31,10 +41,24 @@ describe('RunTracker', () => {
   });
 
   test('a task reset by retry-task goes back to pending without its old times', () => {
-    const t = tracker([{ nodeId: 'a', status: 'failed', attempt: 1, startedAt: at(0), durationMs: 10, errorMessage: 'exit 4' }]);
+    const t = tracker([
+      { nodeId: 'a', status: 'failed', attempt: 1, startedAt: at(0), durationMs: 10, errorMessage: 'exit 4' },
+    ]);
     t.task({ nodeId: 'a', status: 'pending', attempt: 1 });
     // toEqual treats the cleared (undefined) fields as absent
     expect(t.nodes.get('a')).toEqual({ nodeId: 'a', status: 'pending', attempt: 1 });
+  });
+
+  test('fill adds times and errors only where the API agrees on status and attempt', () => {
+    const t = tracker([{ nodeId: 'a' }, { nodeId: 'b' }]);
+    t.task({ nodeId: 'a', status: 'success', attempt: 1 });
+    t.task({ nodeId: 'b', status: 'running', attempt: 2 });
+    t.fill([
+      { nodeId: 'a', status: 'success', attempt: 1, durationMs: 700 },
+      { nodeId: 'b', status: 'queued', attempt: 1, errorMessage: 'older news' },
+    ]);
+    expect(t.nodes.get('a')).toMatchObject({ status: 'success', durationMs: 700 });
+    expect(t.nodes.get('b')).toEqual({ nodeId: 'b', status: 'running', attempt: 2 });
   });
 
   test('log lines keep the last non-blank one; run events finish the run', () => {
@@ -69,14 +93,21 @@ describe('renderFrame', () => {
   });
 
   test('no line is wider than the terminal, colours included', () => {
-    const t = tracker([{ nodeId: 'a-very-long-node-identifier-indeed', status: 'failed', attempt: 1, errorMessage: 'x'.repeat(300) }]);
+    const t = tracker([
+      { nodeId: 'a-very-long-node-identifier-indeed', status: 'failed', attempt: 1, errorMessage: 'x'.repeat(300) },
+    ]);
     for (const width of [20, 40, 80]) {
-      for (const line of renderFrame(t, { ...opts, width, paint: painter(true) })) expect(visibleWidth(line)).toBeLessThan(width);
+      for (const line of renderFrame(t, { ...opts, width, paint: painter(true) }))
+        expect(visibleWidth(line)).toBeLessThan(width);
     }
   });
 
   test('more nodes than rows: running and failed first, the rest summed up in one line', () => {
-    const nodes = Array.from({ length: 30 }, (_, i) => ({ nodeId: `n${i}`, status: i === 25 ? 'running' : i < 20 ? 'success' : 'pending', attempt: 1 }));
+    const nodes = Array.from({ length: 30 }, (_, i) => ({
+      nodeId: `n${i}`,
+      status: i === 25 ? 'running' : i < 20 ? 'success' : 'pending',
+      attempt: 1,
+    }));
     const lines = renderFrame(tracker(nodes), { ...opts, height: 8 });
     expect(lines).toHaveLength(7);
     expect(lines[1]).toContain('n0 ');
@@ -136,7 +167,11 @@ describe('displays', () => {
     t.task({ nodeId: 'a', status: 'success', attempt: 1, at: at(1500) });
     t.run({ status: 'success' });
     display.finish();
-    const lines = writes.join('').trimEnd().split('\n').map((l) => l.replace(/^\d\d:\d\d:\d\d /, ''));
+    const lines = writes
+      .join('')
+      .trimEnd()
+      .split('\n')
+      .map((l) => l.replace(/^\d\d:\d\d:\d\d /, ''));
     expect(lines).toEqual([
       'run run_1 running (2 tasks)',
       'a   running (attempt 1)',
@@ -144,6 +179,37 @@ describe('displays', () => {
       'a   success (attempt 1) in 1.5s',
       expect.stringMatching(/^run run_1 success in .*: 1 success, 1 pending$/),
     ]);
+  });
+
+  test('a finished attempt waits for its duration, and is printed without one only at the end', () => {
+    const { io, writes } = fakeIo(false);
+    const t = tracker([{ nodeId: 'a' }, { nodeId: 'b' }]);
+    const display = createDisplay(io, t);
+    t.task({ nodeId: 'a', status: 'success', attempt: 1 });
+    t.task({ nodeId: 'b', status: 'failed', attempt: 1 });
+    display.update();
+    expect(writes.join('')).not.toMatch(/ (a|b) /);
+    t.fill([{ nodeId: 'a', status: 'success', attempt: 1, durationMs: 250 }]);
+    display.update();
+    expect(writes.join('')).toMatch(/ a {2}success \(attempt 1\) in 250ms\n$/);
+    display.finish();
+    expect(writes.join('')).toMatch(/ b {2}failed \(attempt 1\)\n/);
+  });
+
+  test('a running approval node says which command decides it', () => {
+    const { io, writes } = fakeIo(false);
+    const t = new RunTracker('run_1');
+    t.snapshot(
+      { id: 'run_1', status: 'running', runtimeSnapshot: { nodes: [{ id: 'review', executorType: 'approval' }] } },
+      [{ nodeId: 'review', status: 'running', attempt: 1 }],
+    );
+    createDisplay(io, t).update();
+    expect(writes.join('')).toContain(
+      'review  running (attempt 1) — waiting for approval: emboflow run approve run_1 review --approve|--reject',
+    );
+    expect(renderFrame(t, { now: T0, width: 200, height: 10, tick: 0, paint: painter(false) })[1]).toContain(
+      'waiting for approval: emboflow run approve run_1 review',
+    );
   });
 
   test('TERM=dumb gets the line display even on a terminal', () => {

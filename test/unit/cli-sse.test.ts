@@ -71,7 +71,9 @@ describe('SseParser', () => {
   });
 
   test('only one space after the colon is removed; unknown fields and data-less events are ignored', () => {
-    expect(parseChunks(['data:  two spaces\nfoo: bar\n\nevent: nothing\n\n'])).toEqual([{ type: 'message', data: ' two spaces' }]);
+    expect(parseChunks(['data:  two spaces\nfoo: bar\n\nevent: nothing\n\n'])).toEqual([
+      { type: 'message', data: ' two spaces' },
+    ]);
   });
 
   test('retry sets the reconnection delay; an id with NUL is ignored', () => {
@@ -95,7 +97,8 @@ describe('readSse', () => {
 
   test('iterates the events of a body', async () => {
     const seen: string[] = [];
-    for await (const e of readSse(body(['event: a\nda', 'ta: 1\n\nevent: b\ndata: 2\n\n'])).events) seen.push(`${e.type}=${e.data}`);
+    for await (const e of readSse(body(['event: a\nda', 'ta: 1\n\nevent: b\ndata: 2\n\n'])).events)
+      seen.push(`${e.type}=${e.data}`);
     expect(seen).toEqual(['a=1', 'b=2']);
   });
 

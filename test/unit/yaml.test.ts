@@ -49,7 +49,10 @@ describe('block mappings and sequences', () => {
           {
             id: 'report',
             executorType: 'docker',
-            executorConfig: { image: 'emboflow/tools:local', command: ['sh', '-c', 'cat /emboflow/inputs/probe/a.txt'] },
+            executorConfig: {
+              image: 'emboflow/tools:local',
+              command: ['sh', '-c', 'cat /emboflow/inputs/probe/a.txt'],
+            },
           },
         ],
         edges: [{ source: 'probe', target: 'report' }],
@@ -70,7 +73,12 @@ describe('block mappings and sequences', () => {
   });
 
   test('empty values are null; an empty document is null', () => {
-    expect(yaml(['a:', 'b: ~', 'c: null', 'list:', '  -', '  - x'])).toEqual({ a: null, b: null, c: null, list: [null, 'x'] });
+    expect(yaml(['a:', 'b: ~', 'c: null', 'list:', '  -', '  - x'])).toEqual({
+      a: null,
+      b: null,
+      c: null,
+      list: [null, 'x'],
+    });
     expect(parseYaml('')).toBeNull();
     expect(parseYaml('# only a comment\n\n')).toBeNull();
   });
@@ -88,7 +96,12 @@ describe('block mappings and sequences', () => {
   });
 
   test('quoted keys, and a key that is not a string in YAML is a string here', () => {
-    expect(yaml(['"a b": 1', "'c:d': 2", '3: three', 'true: yes'])).toEqual({ 'a b': 1, 'c:d': 2, '3': 'three', true: 'yes' });
+    expect(yaml(['"a b": 1', "'c:d': 2", '3: three', 'true: yes'])).toEqual({
+      'a b': 1,
+      'c:d': 2,
+      '3': 'three',
+      true: 'yes',
+    });
   });
 
   test('__proto__ is an ordinary key, not a prototype change', () => {

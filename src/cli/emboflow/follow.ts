@@ -87,19 +87,22 @@ export async function followRun(
       handlers.onConnect?.();
       const stream = readSse(res.body);
       let lastActivity = Date.now();
-      const idle = setInterval(() => {
-        if (Date.now() - lastActivity < idleCheckMs) return;
-        lastActivity = Date.now();
-        handlers.check().then(
-          (done) => {
-            if (done) {
-              over = true;
-              stream.close();
-            }
-          },
-          () => undefined,
-        );
-      }, Math.min(idleCheckMs, 1000));
+      const idle = setInterval(
+        () => {
+          if (Date.now() - lastActivity < idleCheckMs) return;
+          lastActivity = Date.now();
+          handlers.check().then(
+            (done) => {
+              if (done) {
+                over = true;
+                stream.close();
+              }
+            },
+            () => undefined,
+          );
+        },
+        Math.min(idleCheckMs, 1000),
+      );
       try {
         for await (const sse of stream.events) {
           lastActivity = Date.now();

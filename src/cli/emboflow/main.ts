@@ -92,7 +92,9 @@ export function commandHelp(spec: CommandSpec): string {
 }
 
 function groupHelp(group: string, commands: readonly CommandSpec[]): string {
-  return [`Usage: emboflow ${group} <command> [arguments] [options]`, '', 'Commands:', ...commandLines(commands)].join('\n');
+  return [`Usage: emboflow ${group} <command> [arguments] [options]`, '', 'Commands:', ...commandLines(commands)].join(
+    '\n',
+  );
 }
 
 const wantsHelp = (argv: string[]) => argv.some((a) => a === '--help' || a === '-h');

@@ -62,7 +62,8 @@ export function glyph(status: string, tick: number): string {
 /** The nodes that fit in `rows`: running and failed ones first, shown in graph order. */
 function visibleNodes(nodes: NodeState[], rows: number): { shown: NodeState[]; hidden: NodeState[] } {
   if (nodes.length <= rows) return { shown: nodes, hidden: [] };
-  const rank = (n: NodeState) => (n.status === 'running' ? 0 : n.status === 'failed' ? 1 : n.status === 'queued' ? 2 : 3);
+  const rank = (n: NodeState) =>
+    n.status === 'running' ? 0 : n.status === 'failed' ? 1 : n.status === 'queued' ? 2 : 3;
   const chosen = new Set(
     nodes
       .map((n, i) => ({ n, i }))
@@ -107,7 +108,13 @@ export function renderFrame(t: RunTracker, o: FrameOptions): string[] {
   const { shown, hidden } = visibleNodes(nodes, Math.max(2, o.height - 2));
   for (const n of shown) {
     const color = STATUS_COLORS[n.status];
-    const note = n.status === 'running' ? n.lastLog : isTerminalTask(n.status) ? n.errorMessage : undefined;
+    const note = t.waitingForApproval(n)
+      ? `waiting for approval: emboflow run approve ${t.runId} ${n.nodeId} --approve|--reject`
+      : n.status === 'running'
+        ? n.lastLog
+        : isTerminalTask(n.status)
+          ? n.errorMessage
+          : undefined;
     lines.push(
       fit(
         [
@@ -206,7 +213,7 @@ class LogDisplay implements Display {
     private readonly tracker: RunTracker,
   ) {}
 
-  update(): void {
+  update(final = false): void {
     const t = this.tracker;
     if (t.status !== this.runStatus) {
       this.runStatus = t.status;
@@ -217,17 +224,23 @@ class LogDisplay implements Display {
       const key = `${n.status}#${n.attempt}`;
       const before = this.printed.get(n.nodeId);
       if (before === key || (before === undefined && n.status === 'pending')) continue;
-      this.printed.set(n.nodeId, key);
       const took = isTerminalTask(n.status) ? formatDuration(t.elapsed(n, Date.now())) : '';
+      // A finished attempt is printed with its duration, which the API supplies a moment after the event.
+      if (!took && isTerminalTask(n.status) && n.attempt > 0 && !final) continue;
+      this.printed.set(n.nodeId, key);
+      const note = t.waitingForApproval(n)
+        ? ` — waiting for approval: emboflow run approve ${t.runId} ${n.nodeId} --approve|--reject`
+        : isTerminalTask(n.status) && n.errorMessage
+          ? ` — ${n.errorMessage}`
+          : '';
       this.line(
-        `${n.nodeId.padEnd(width)}  ${n.status}${n.attempt > 0 ? ` (attempt ${n.attempt})` : ''}` +
-          `${took ? ` in ${took}` : ''}${isTerminalTask(n.status) && n.errorMessage ? ` — ${n.errorMessage}` : ''}`,
+        `${n.nodeId.padEnd(width)}  ${n.status}${n.attempt > 0 ? ` (attempt ${n.attempt})` : ''}${took ? ` in ${took}` : ''}${note}`,
       );
     }
   }
 
   finish(): void {
-    this.update();
+    this.update(true);
     this.out.write(`${summaryLine(this.tracker, Date.now())}\n`);
   }
 

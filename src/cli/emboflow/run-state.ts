@@ -10,7 +10,7 @@ export interface RunView {
   workflowDefinitionId?: string;
   versionNumber?: number;
   temporalUiUrl?: string;
-  runtimeSnapshot?: { nodes?: Array<{ id: string }> };
+  runtimeSnapshot?: { nodes?: Array<{ id: string; executorType?: string }> };
   summary?: { taskCounts?: Record<string, number>; failedTaskIds?: string[]; artifactCount?: number };
   errorMessage?: string;
   retryOfRunId?: string;
@@ -48,6 +48,8 @@ export interface LogEvent {
 
 export interface NodeState {
   nodeId: string;
+  /** docker, builtin, approval, timer or decision. */
+  executorType?: string;
   status: string;
   attempt: number;
   startedAtMs?: number;
@@ -90,16 +92,31 @@ export class RunTracker {
     this.errorMessage = run.errorMessage;
     this.startedAtMs = time(run.startedAt ?? run.createdAt);
     this.finishedAtMs = time(run.finishedAt);
-    for (const node of run.runtimeSnapshot?.nodes ?? []) this.node(node.id);
+    for (const node of run.runtimeSnapshot?.nodes ?? []) this.node(node.id).executorType = node.executorType;
     for (const t of tasks) {
       const n = this.node(t.nodeId);
       n.status = t.status;
       n.attempt = t.attempt;
-      n.startedAtMs = time(t.startedAt);
-      n.finishedAtMs = time(t.finishedAt);
-      n.durationMs = t.durationMs;
-      n.errorMessage = t.errorMessage ?? (t.skipReason ? `skipped: ${t.skipReason}` : undefined);
+      this.details(n, t);
     }
+  }
+
+  /**
+   * Times and errors from the API for the nodes it agrees with on status and attempt: events carry neither a
+   * duration nor, when a node finished within one of the server's polls, its start. Never moves a node back.
+   */
+  fill(tasks: TaskView[]): void {
+    for (const t of tasks) {
+      const n = this.nodes.get(t.nodeId);
+      if (n && n.status === t.status && n.attempt === t.attempt) this.details(n, t);
+    }
+  }
+
+  private details(n: NodeState, t: TaskView): void {
+    n.startedAtMs = time(t.startedAt);
+    n.finishedAtMs = time(t.finishedAt);
+    n.durationMs = t.durationMs;
+    n.errorMessage = t.errorMessage ?? (t.skipReason ? `skipped: ${t.skipReason}` : undefined);
   }
 
   /** Applies a task event; an event of an earlier attempt than the one known is stale and ignored. */
@@ -135,6 +152,11 @@ export class RunTracker {
     this.status = e.status;
     if (e.errorMessage) this.errorMessage = e.errorMessage;
     if (isTerminalRun(e.status)) this.finishedAtMs ??= atMs;
+  }
+
+  /** A running approval node is waiting for someone to decide it. */
+  waitingForApproval(n: NodeState): boolean {
+    return n.executorType === 'approval' && n.status === 'running';
   }
 
   counts(): Record<string, number> {

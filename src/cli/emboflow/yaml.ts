@@ -135,7 +135,8 @@ function parseInline(text: string, line: number): unknown {
   if (c === '[' || c === '{') return new FlowParser(text, line).whole();
   if (c === '"' || c === "'") {
     const { value, end } = readQuoted(text, 0, line);
-    if (text.slice(end).trim()) throw new YamlError(`unexpected text after the quoted string: ${text.slice(end).trim()}`, line);
+    if (text.slice(end).trim())
+      throw new YamlError(`unexpected text after the quoted string: ${text.slice(end).trim()}`, line);
     return value;
   }
   if (c === '&' || c === '*') throw new YamlError('anchors and aliases are not supported', line);
@@ -144,7 +145,8 @@ function parseInline(text: string, line: number): unknown {
   if (c === '|' || c === '>') {
     throw new YamlError('a block scalar header is | or >, then optionally a digit 1-9 and - or +', line);
   }
-  if (/^-(\s|$)/.test(text)) throw new YamlError('a sequence cannot start on the line of its key; start it on the next line', line);
+  if (/^-(\s|$)/.test(text))
+    throw new YamlError('a sequence cannot start on the line of its key; start it on the next line', line);
   if (/:(\s|$)/.test(text)) throw new YamlError('a mapping cannot start on this line; start it on the next line', line);
   return resolvePlain(text);
 }
@@ -204,7 +206,11 @@ class FlowParser {
     }
     const text = this.text.slice(start, this.pos).trim();
     if (!text) {
-      throw this.error(this.pos < this.text.length ? `expected a value before "${this.text[this.pos]}"` : 'unclosed flow collection (flow collections must end on their line)');
+      throw this.error(
+        this.pos < this.text.length
+          ? `expected a value before "${this.text[this.pos]}"`
+          : 'unclosed flow collection (flow collections must end on their line)',
+      );
     }
     return text;
   }
@@ -224,7 +230,10 @@ class FlowParser {
       const c = this.text[this.pos];
       if (c === ',') this.pos++;
       else if (c === ':') throw this.error('key: value pairs inside [ ] are not supported; use { }');
-      else if (c !== ']') throw this.error(c === undefined ? 'unclosed [ (flow collections must end on their line)' : `expected , or ] but found "${c}"`);
+      else if (c !== ']')
+        throw this.error(
+          c === undefined ? 'unclosed [ (flow collections must end on their line)' : `expected , or ] but found "${c}"`,
+        );
     }
   }
 
@@ -249,7 +258,12 @@ class FlowParser {
       this.blanks();
       const sep = this.text[this.pos];
       if (sep === ',') this.pos++;
-      else if (sep !== '}') throw this.error(sep === undefined ? 'unclosed { (flow collections must end on their line)' : `expected , or } but found "${sep}"`);
+      else if (sep !== '}')
+        throw this.error(
+          sep === undefined
+            ? 'unclosed { (flow collections must end on their line)'
+            : `expected , or } but found "${sep}"`,
+        );
     }
   }
 }

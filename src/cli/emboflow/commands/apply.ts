@@ -38,7 +38,8 @@ export function parseWorkflowFile(name: string, text: string): WorkflowFile {
   const fail = (message: string) => new UsageError(`${name}: ${message}`, 'apply');
   if (!isObject(doc)) throw fail('expected a mapping with name and runtimeGraph');
   const unknown = Object.keys(doc).filter((k) => !FIELDS.includes(k));
-  if (unknown.length) throw fail(`unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (allowed: ${FIELDS.join(', ')})`);
+  if (unknown.length)
+    throw fail(`unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (allowed: ${FIELDS.join(', ')})`);
   if (typeof doc.name !== 'string' || !doc.name.trim()) throw fail('name is required');
   for (const key of ['slug', 'description', 'project'] as const) {
     if (doc[key] !== undefined && typeof doc[key] !== 'string') throw fail(`${key} must be a string`);
@@ -74,7 +75,12 @@ export const apply: CommandSpec = {
   name: 'apply',
   summary: 'Create or update a workflow from a YAML or JSON file: a new version each time',
   options: {
-    file: { type: 'string', short: 'f', value: 'FILE', description: 'the workflow file (.yaml, .yml or .json; - for stdin)' },
+    file: {
+      type: 'string',
+      short: 'f',
+      value: 'FILE',
+      description: 'the workflow file (.yaml, .yml or .json; - for stdin)',
+    },
     project: { type: 'string', value: 'ID', description: 'the project (default: the file\'s "project")' },
     publish: { type: 'boolean', description: 'publish the new version: runs start from it by default' },
   },
@@ -114,7 +120,9 @@ export const apply: CommandSpec = {
       },
     );
     const published = a.flag('publish')
-      ? await client.post<unknown>(`/v1/workflows/${encodeURIComponent(workflow.id)}/versions/${version.versionNumber}/publish`)
+      ? await client.post<unknown>(
+          `/v1/workflows/${encodeURIComponent(workflow.id)}/versions/${version.versionNumber}/publish`,
+        )
       : undefined;
 
     if (ctx.json) {
@@ -124,7 +132,10 @@ export const apply: CommandSpec = {
     ctx.out(
       renderFields([
         ['workflow', `${workflow.id} (${workflow.slug}, ${created ? 'created' : 'existing'})`],
-        ['version', `${version.versionNumber} ${published !== undefined ? '(published)' : '(not published: pass --publish, or start runs with --version)'}`],
+        [
+          'version',
+          `${version.versionNumber} ${published !== undefined ? '(published)' : '(not published: pass --publish, or start runs with --version)'}`,
+        ],
       ]),
     );
     return 0;

@@ -27,8 +27,16 @@ export const login: CommandSpec = {
   name: 'login',
   summary: 'Check an API key with the API and store it',
   options: {
-    'api-url': { type: 'string', value: 'URL', description: `the API's address (default: $EMBOFLOW_API_URL or ${DEFAULT_API_URL})` },
-    'api-key': { type: 'string', value: 'KEY', description: 'the API key; "-" reads it from stdin (keeps it out of shell history)' },
+    'api-url': {
+      type: 'string',
+      value: 'URL',
+      description: `the API's address (default: $EMBOFLOW_API_URL or ${DEFAULT_API_URL})`,
+    },
+    'api-key': {
+      type: 'string',
+      value: 'KEY',
+      description: 'the API key; "-" reads it from stdin (keeps it out of shell history)',
+    },
   },
   details: 'Verifies the key with GET /v1/me, then writes the URL and key to the config file (mode 0600).',
   async run(ctx, a) {
@@ -83,7 +91,12 @@ export const whoami: CommandSpec = {
     );
     if (me.memberships.length) {
       ctx.out();
-      ctx.out(renderTable(['WORKSPACE', 'PROJECT', 'ROLE'], me.memberships.map((m) => [m.workspaceId, m.projectId ?? '*', m.role])));
+      ctx.out(
+        renderTable(
+          ['WORKSPACE', 'PROJECT', 'ROLE'],
+          me.memberships.map((m) => [m.workspaceId, m.projectId ?? '*', m.role]),
+        ),
+      );
     }
     return 0;
   },

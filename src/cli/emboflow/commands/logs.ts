@@ -46,7 +46,9 @@ async function printMissed(ctx: Context, runId: string, nodeId: string, printed:
   const missed = (stored.stdoutLines ?? 0) + (stored.stderrLines ?? 0) - printed;
   if (missed <= 0) return;
   if (missed > stored.lines.length) {
-    ctx.io.stderr.write(`note: ${missed - stored.lines.length} lines are not in the stored tail; --full shows the whole log\n`);
+    ctx.io.stderr.write(
+      `note: ${missed - stored.lines.length} lines are not in the stored tail; --full shows the whole log\n`,
+    );
   }
   for (const line of stored.lines.slice(-missed)) ctx.out(line);
 }

@@ -7,7 +7,10 @@ import { loadRun, watchRun } from '../watch';
 
 const id = encodeURIComponent;
 
-const WATCH = { type: 'boolean', description: 'then show its progress until it ends (exit 0 success, 1 failed, 3 cancelled)' } as const;
+const WATCH = {
+  type: 'boolean',
+  description: 'then show its progress until it ends (exit 0 success, 1 failed, 3 cancelled)',
+} as const;
 
 /** The lines shown after a run is started or retried. */
 function printStarted(ctx: Context, run: RunView, what: string): void {
@@ -34,8 +37,17 @@ export const runStart: CommandSpec = {
     version: { type: 'string', value: 'N', description: 'the version to run (default: the published one)' },
     asset: { type: 'string', multiple: true, value: 'ID', description: 'an input asset (repeatable)' },
     dataset: { type: 'string', multiple: true, value: 'ID', description: 'an input dataset (repeatable)' },
-    param: { type: 'string', multiple: true, value: 'K=V', description: 'a string parameter; K:=JSON for a typed one (repeatable)' },
-    'idempotency-key': { type: 'string', value: 'KEY', description: 'starting again with the same key answers the same run' },
+    param: {
+      type: 'string',
+      multiple: true,
+      value: 'K=V',
+      description: 'a string parameter; K:=JSON for a typed one (repeatable)',
+    },
+    'idempotency-key': {
+      type: 'string',
+      value: 'KEY',
+      description: 'starting again with the same key answers the same run',
+    },
     watch: WATCH,
   },
   async run(ctx, a) {
@@ -51,7 +63,11 @@ export const runStart: CommandSpec = {
     const key = a.string('idempotency-key');
     const run = await ctx
       .client()
-      .post<RunView>(`/v1/workflows/${id(a.arg('WORKFLOW_ID'))}/runs`, body, key ? { 'Idempotency-Key': key } : undefined);
+      .post<RunView>(
+        `/v1/workflows/${id(a.arg('WORKFLOW_ID'))}/runs`,
+        body,
+        key ? { 'Idempotency-Key': key } : undefined,
+      );
     if (a.flag('watch')) {
       if (!ctx.json) printStarted(ctx, run, 'started');
       return watchRun(ctx, run.id);
@@ -118,7 +134,11 @@ export const runList: CommandSpec = {
   summary: "A project's runs, newest first",
   options: {
     project: { type: 'string', value: 'ID', description: 'the project (required)' },
-    status: { type: 'string', value: 'S', description: 'only runs in this status: pending, running, success, failed, cancelled' },
+    status: {
+      type: 'string',
+      value: 'S',
+      description: 'only runs in this status: pending, running, success, failed, cancelled',
+    },
     workflow: { type: 'string', value: 'W', description: 'only runs of this workflow' },
     limit: { type: 'string', value: 'N', description: 'at most N runs (1-200, default 50)' },
     cursor: { type: 'string', value: 'C', description: 'the page after the one that printed this cursor' },
@@ -129,13 +149,19 @@ export const runList: CommandSpec = {
     const query = new URLSearchParams();
     const limit = a.int('limit');
     if (limit !== undefined) query.set('limit', String(limit));
-    for (const [option, param] of [['status', 'status'], ['workflow', 'workflowId'], ['cursor', 'cursor']] as const) {
+    for (const [option, param] of [
+      ['status', 'status'],
+      ['workflow', 'workflowId'],
+      ['cursor', 'cursor'],
+    ] as const) {
       const value = a.string(option);
       if (value !== undefined) query.set(param, value);
     }
     const page = await ctx
       .client()
-      .get<{ items: RunView[]; nextCursor: string | null }>(`/v1/projects/${id(project)}/runs${query.size ? `?${query}` : ''}`);
+      .get<{ items: RunView[]; nextCursor: string | null }>(
+        `/v1/projects/${id(project)}/runs${query.size ? `?${query}` : ''}`,
+      );
     if (ctx.json) {
       ctx.printJson(page);
       return 0;
@@ -197,7 +223,9 @@ export const runRetryTask: CommandSpec = {
     const runId = a.arg('RUN_ID');
     const res = await ctx
       .client()
-      .post<{ runId: string; nodeId: string; resetNodeIds: string[] }>(`/v1/runs/${id(runId)}/tasks/${id(a.arg('NODE_ID'))}/retry`);
+      .post<{ runId: string; nodeId: string; resetNodeIds: string[] }>(
+        `/v1/runs/${id(runId)}/tasks/${id(a.arg('NODE_ID'))}/retry`,
+      );
     if (ctx.json && !a.flag('watch')) ctx.printJson(res);
     else if (!ctx.json) ctx.out(`run ${res.runId}: ${res.resetNodeIds.join(', ')} reset and running again`);
     return a.flag('watch') ? watchRun(ctx, runId) : 0;
@@ -214,7 +242,8 @@ export const runApprove: CommandSpec = {
     comment: { type: 'string', value: 'TEXT', description: 'why, for the audit log' },
   },
   async run(ctx, a) {
-    if (a.flag('approve') === a.flag('reject')) throw new UsageError('pass exactly one of --approve and --reject', 'run approve');
+    if (a.flag('approve') === a.flag('reject'))
+      throw new UsageError('pass exactly one of --approve and --reject', 'run approve');
     const approved = a.flag('approve');
     const comment = a.string('comment');
     const res = await ctx
