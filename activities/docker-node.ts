@@ -5,6 +5,7 @@ import { dirname, extname, join } from 'node:path';
 import { CancelledFailure, Context } from '@temporalio/activity';
 import type Docker from 'dockerode';
 import type { Db } from 'mongodb';
+import { ContainerSlots } from '../src/db/leases';
 import type { RunStore } from '../src/db/runs';
 import { type ArchiveEntry, type ContainerRunner, LABEL_PREFIX, WORK_DIR } from '../src/docker/container-runner';
 import type { ArtifactDoc, ArtifactRef, RunTaskDoc, WorkflowRunDoc } from '../src/domain/run';
@@ -22,6 +23,7 @@ export const LOG_TAIL_LINES = 200;
 const LOG_LINE_MAX_CHARS = 2000;
 const RESULT_PREVIEW_MAX_BYTES = 64 * 1024;
 const TICK_MS = 2000;
+const SLOT_POLL_MS = 500;
 const METRICS_SAMPLE_EVERY_MS = 15_000;
 const NODE_UID = 65534;
 /** Lines streamed live into execution_logs per attempt; the full log always goes to object storage. */
@@ -58,6 +60,8 @@ export interface DockerNodeDeps {
   deployment: string;
   metrics: Metrics;
   workerId: string;
+  /** Containers a workspace may run at once (0: no limit); a workspace's settings.maxRunningContainers may lower it. */
+  workspaceContainerLimit: number;
 }
 
 /** Container names are derived from run, node and generation, so a retried attempt finds its predecessor. */
@@ -315,6 +319,23 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
     return { hit, artifacts };
   }
 
+  const slots = new ContainerSlots(db);
+  /** Waits (heartbeating, cancellable) for one of the workspace's container slots. */
+  async function acquireSlot(run: WorkflowRunDoc, holder: string): Promise<{ id: string; holder: string } | undefined> {
+    const settings = await db.collection<{ _id: string; settings?: { maxRunningContainers?: number } }>('workspaces').findOne({ _id: run.workspaceId }, { projection: { settings: 1 } });
+    const own = settings?.settings?.maxRunningContainers;
+    const limit = own && own > 0 ? (deps.workspaceContainerLimit ? Math.min(own, deps.workspaceContainerLimit) : own) : deps.workspaceContainerLimit;
+    if (!limit) return undefined;
+    const ctx = Context.current();
+    for (;;) {
+      const id = await slots.tryAcquire(run.workspaceId, holder, limit);
+      if (id) return { id, holder };
+      ctx.heartbeat({ waitingForSlot: true });
+      if (ctx.cancellationSignal.aborted) throw new CancelledFailure('node cancelled while waiting for a container slot');
+      await new Promise((r) => setTimeout(r, SLOT_POLL_MS));
+    }
+  }
+
   return async function executeDockerNode(input: NodeInput): Promise<NodeResult> {
     const ctx = Context.current();
     const attempt = input.attemptBase + ctx.info.attempt;
@@ -348,6 +369,7 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
     const name = containerName(input.runId, input.nodeId, input.generation);
     const workDir = await mkdtemp(join(tmpdir(), 'emboflow-node-'));
     let container: Docker.Container | undefined;
+    let slot: { id: string; holder: string } | undefined;
     try {
       // A previous attempt's container (its worker died) is re-attached to if running, or collected if it succeeded.
       const existing = await runner.findByName(name);
@@ -387,6 +409,7 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
       }
 
       if (!container) {
+        slot = await acquireSlot(run, `${input.runId}.${input.nodeId}.g${input.generation}`);
         const endStart = deps.metrics.containerStart.startTimer();
         const entries = await stageInputs(input, run, workDir, attempt);
         try {
@@ -446,6 +469,7 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
               onTick: async () => {
                 ctx.heartbeat({ containerId: containerRef.id });
                 if (ctx.cancellationSignal.aborted) throw new CancelledFailure('node cancelled');
+                if (slot) await slots.renew(slot.id, slot.holder);
                 await flushLive();
                 const sample = watcher?.latest();
                 if (!sample || Date.now() - lastMetricsAt < METRICS_SAMPLE_EVERY_MS) return;
@@ -566,6 +590,7 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
       return { artifacts, assetIds: input.assetIds, cacheHit: false, result: smallResult(preview) };
     } finally {
       if (container) await runner.remove(container).catch((err) => log.error({ err }, 'could not remove container'));
+      if (slot) await slots.release(slot.id, slot.holder).catch((err) => log.warn({ err }, 'could not release container slot'));
       await rm(workDir, { recursive: true, force: true });
     }
   };

@@ -21,6 +21,7 @@ export interface ActivityDeps {
   deployment: string;
   workerId: string;
   continueAfterEvents?: number;
+  workspaceContainerLimit?: number;
   metrics?: Metrics;
 }
 
@@ -36,7 +37,7 @@ export function createActivities(deps: ActivityDeps): ActivityContract {
       metrics,
     ),
     executeBuiltinNode: measured(metrics, 'builtin', createBuiltinActivity(deps.db, runs, deps.workerId)),
-    executeDockerNode: measured(metrics, 'docker', createDockerNodeActivity({ ...deps, runs, metrics })),
+    executeDockerNode: measured(metrics, 'docker', createDockerNodeActivity({ ...deps, runs, metrics, workspaceContainerLimit: deps.workspaceContainerLimit ?? 0 })),
     buildNodeImage: createBuildImageActivity({ ...deps, runs }),
   };
 }

@@ -33,6 +33,8 @@ export const ConfigSchema = z.object({
   /** The worker's /metrics (EmboFlow series and the Temporal SDK's); 0 turns it off. */
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   WORKER_SDK_METRICS_PORT: z.coerce.number().int().min(1).max(65535).default(9465),
+  /** Containers one workspace may run at once across all workers; 0: no limit. A workspace's settings may lower it. */
+  WORKSPACE_MAX_RUNNING_CONTAINERS: z.coerce.number().int().min(0).max(100_000).default(64),
   /** A run's execution continues as new past this many history events (Temporal's hard limit is 51,200). */
   CONTINUE_AS_NEW_AFTER_EVENTS: z.coerce.number().int().min(100).max(40_000).default(10_000),
   /** A prebuilt workflow bundle (npm run build:workflows); without it the worker bundles workflows/ at start-up. */

@@ -27,6 +27,8 @@ export const COLLECTIONS = [
   'idempotency_keys',
   /** Encrypted credentials, referenced by id (secretRef) from the documents that use them. */
   'secrets',
+  /** Slots of each workspace's running containers (see src/db/leases.ts). */
+  'container_leases',
 ] as const;
 export type CollectionName = (typeof COLLECTIONS)[number];
 
@@ -102,6 +104,7 @@ const COMPOUND: Partial<Record<CollectionName, IndexDescription[]>> = {
     { key: { runId: 1, nodeId: 1, at: 1 }, name: 'runId_nodeId_at' },
     { key: { createdAt: 1 }, expireAfterSeconds: EXECUTION_METRICS_TTL_SECONDS, name: 'createdAt_ttl' },
   ],
+  container_leases: [{ key: { workspaceId: 1, holder: 1 }, name: 'workspaceId_holder' }],
   idempotency_keys: [
     { key: { workspaceId: 1, key: 1 }, unique: true, name: 'workspaceId_key' },
     { key: { createdAt: 1 }, expireAfterSeconds: DAY, name: 'createdAt_ttl' },

@@ -25,6 +25,8 @@ export type InputBinding = z.infer<typeof InputBindingSchema>;
 export const StartRunBodySchema = z
   .object({
     versionNumber: z.number().int().min(1).optional(),
+    /** Temporal task priority, 1 (first) to 5 (last); default 3. Applies where the server supports priorities. */
+    priority: z.number().int().min(1).max(5).optional(),
     inputBindings: z.array(InputBindingSchema).max(1000).default([]),
     // Storable by every MongoDB-compatible server: no dotted keys, no arrays directly in arrays, finite numbers.
     params: JsonObjectSchema.pipe(z.record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'param names are letters, digits, _ or -'), z.unknown())).default({}),
@@ -58,6 +60,7 @@ export interface WorkflowRunDoc {
   runtimeSnapshot: RuntimeGraph;
   summary: RunSummary;
   retryOfRunId?: string;
+  priority?: number;
   errorMessage?: string;
   startedAt?: Date;
   finishedAt?: Date;

@@ -167,7 +167,7 @@ export class RunService {
       }
     }
 
-    return this.launch({ def, version, runId, bindings: body.inputBindings, assetIds, datasetIds, params: body.params, triggeredBy });
+    return this.launch({ def, version, runId, bindings: body.inputBindings, assetIds, datasetIds, params: body.params, triggeredBy, priority: body.priority });
   }
 
   /** Inserts a run and its pending tasks (the version's graph frozen into the run) and starts its workflow. */
@@ -181,6 +181,7 @@ export class RunService {
     params: Record<string, unknown>;
     triggeredBy: string;
     retryOfRunId?: string;
+    priority?: number;
   }): Promise<RunView> {
     const { def, version, runId, assetIds, datasetIds, triggeredBy } = a;
     const scope = { workspaceId: def.workspaceId, projectId: def.projectId };
@@ -201,6 +202,7 @@ export class RunService {
       datasetIds,
       params: a.params,
       ...(a.retryOfRunId ? { retryOfRunId: a.retryOfRunId } : {}),
+      ...(a.priority ? { priority: a.priority } : {}),
       triggeredBy,
       status: 'pending',
       runtimeSnapshot: graph,
@@ -243,6 +245,8 @@ export class RunService {
         workflowId: run.temporalWorkflowId,
         args: [{ runId }],
         staticSummary: `EmboFlow run ${runId} of ${def.name} v${versionNumber}`,
+        // Node activities inherit the run's priority.
+        ...(a.priority ? { priority: { priorityKey: a.priority } } : {}),
         typedSearchAttributes: searchAttributes(run, 'pending'),
       });
     } catch (err) {
@@ -281,6 +285,7 @@ export class RunService {
       params: run.params,
       triggeredBy,
       retryOfRunId: run._id,
+      priority: run.priority,
     });
   }
 

@@ -43,6 +43,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     taskQueuePrefix: config.TASK_QUEUE_PREFIX,
     deployment: deploymentName(config),
     continueAfterEvents: config.CONTINUE_AS_NEW_AFTER_EVENTS,
+    workspaceContainerLimit: config.WORKSPACE_MAX_RUNNING_CONTAINERS,
   });
   const queues = [...new Set(config.WORKER_TASK_QUEUES)];
   return Promise.all(

@@ -191,3 +191,31 @@ test('retry run makes a new run of the same version and inputs; an identical run
   await request(t.app).post(`/v1/runs/${running.id}/cancel`).set(auth());
   await waitForRun(t.app, key, running.id);
 });
+
+test("a workspace's container limit holds across parallel nodes, and a run's priority reaches Temporal", async () => {
+  const limited = await seedWorkspace(t.db, 'limited');
+  await t.db.collection('workspaces').updateOne({ _id: limited.workspaceId as never }, { $set: { 'settings.maxRunningContainers': 1 } });
+  const k = (await seedUser(t.db, [{ workspaceId: limited.workspaceId, role: 'editor' }])).apiKey;
+  const stamp = Date.now();
+  const { workflowId } = await seedWorkflow(t.db, limited, {
+    nodes: ['p1', 'p2', 'p3'].map((id) => sh(id, `sleep 1; echo ${id}-${stamp} > /emboflow/outputs/${id}.txt`)),
+    settings: { maxParallelism: 3, failFast: false },
+  });
+  let maxRunning = 0;
+  const monitor = setInterval(() => {
+    engine.runner
+      .listManaged({ workspace: limited.workspaceId })
+      .then((list) => (maxRunning = Math.max(maxRunning, list.filter((c) => c.State === 'running').length)))
+      .catch(() => undefined);
+  }, 100);
+  const started = Date.now();
+  const run = await startRun(t.app, k, workflowId, { priority: 1 });
+  const done = await waitForRun(t.app, k, run.id);
+  clearInterval(monitor);
+  expect(done.status).toBe('success');
+  expect(maxRunning).toBe(1);
+  expect(Date.now() - started).toBeGreaterThanOrEqual(3000);
+  expect(await t.db.collection('container_leases').countDocuments({ workspaceId: limited.workspaceId })).toBe(0);
+  const described = await t.temporal.workflow.getHandle(run.temporalWorkflowId).describe();
+  expect(described.raw.workflowExecutionInfo?.priority?.priorityKey).toBe(1);
+});

@@ -117,3 +117,20 @@ test('finishing a run twice keeps the first final status', async () => {
   await store.finishRun(runId, 'success');
   expect((await store.getRun(runId))!.status).toBe('cancelled');
 });
+
+test('container slots: a held slot blocks, an expired one is taken over, a holder finds its own again', async () => {
+  const { ContainerSlots, LEASE_TTL_MS } = await import('../../src/db/leases');
+  const slots = new ContainerSlots(t.db);
+  const ws = `ws-${Date.now()}`;
+  const now = Date.now();
+  const a = await slots.tryAcquire(ws, 'run.a.g0', 1, now);
+  expect(a).toBe(`${ws}:0`);
+  expect(await slots.tryAcquire(ws, 'run.b.g0', 1, now)).toBeUndefined();
+  expect(await slots.tryAcquire(ws, 'run.a.g0', 1, now)).toBe(a);
+  // A worker that died stops renewing: after the TTL the slot goes to whoever asks.
+  expect(await slots.tryAcquire(ws, 'run.b.g0', 1, now + LEASE_TTL_MS + 1000)).toBe(a);
+  await slots.release(a!, 'run.a.g0');
+  expect(await t.db.collection('container_leases').countDocuments({ workspaceId: ws })).toBe(1);
+  await slots.release(a!, 'run.b.g0');
+  expect(await t.db.collection('container_leases').countDocuments({ workspaceId: ws })).toBe(0);
+});
