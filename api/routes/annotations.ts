@@ -35,12 +35,14 @@ export function registerAnnotationRoutes(api: PlatformRoutes, { projects, annota
       method: 'get',
       path: '/v1/projects/:projectId/annotation-tasks',
       tag: 'annotations',
-      summary: "A project's annotation tasks, filtered by status, target type or assignee",
+      summary: "A project's annotation tasks, filtered by status, target type, assignee or linked approval (runId, nodeId)",
       params: idParams('projectId'),
       query: listQuery({
         status: z.enum(ANNOTATION_TASK_STATUSES).optional(),
         targetType: z.enum(ANNOTATION_TARGET_TYPES).optional(),
         assigneeId: IdSchema.optional(),
+        runId: IdSchema.optional(),
+        nodeId: IdSchema.optional(),
       }),
     },
     async (req, { params, query }) => {

@@ -261,7 +261,11 @@ export function registerRunRoutes(api: ApiRegistry, deps: { runs: RunService; db
         nodeId: params.nodeId,
         comment: body.comment ?? null,
       });
-      return { runId: run._id, nodeId: params.nodeId, approved: body.approved, decidedBy: req.auth.userId };
+      const linked = await db
+        .collection<{ _id: string }>('annotation_tasks')
+        .find({ workspaceId: run.workspaceId, 'approval.runId': run._id, 'approval.nodeId': params.nodeId }, { projection: { _id: 1 } })
+        .toArray();
+      return { runId: run._id, nodeId: params.nodeId, approved: body.approved, decidedBy: req.auth.userId, annotationTaskIds: linked.map((a) => a._id) };
     },
   );
 

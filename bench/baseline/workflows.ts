@@ -22,16 +22,33 @@ export async function fanOutInWorkflow(width: number, batch: number): Promise<nu
   return width + 2;
 }
 
+/** At most `limit` calls of `fn` in flight (the EmboFlow graph's maxParallelism). Deterministic: promises only. */
+function limiter(limit: number) {
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    active++;
+    try {
+      return await fn();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
+}
+
 /**
  * S3: `layers` layers of `width` nodes; node (l, i) waits for (l-1, i) and (l-1, i+1 mod width), as in the
- * EmboFlow graph. Each node starts as soon as its own two parents finish (no barrier between layers).
+ * EmboFlow graph, with at most `maxParallelism` in flight. Each node starts as soon as its own two parents finish.
  */
-export async function layeredWorkflow(layers: number, width: number): Promise<number> {
+export async function layeredWorkflow(layers: number, width: number, maxParallelism: number): Promise<number> {
+  const run = limiter(maxParallelism);
   let previous: Promise<void>[] = [];
   for (let l = 0; l < layers; l++) {
     const parents = previous;
     previous = Array.from({ length: width }, (_, i) =>
-      l === 0 ? noop(`l0-${i}`) : Promise.all([parents[i]!, parents[(i + 1) % width]!]).then(() => noop(`l${l}-${i}`)),
+      l === 0 ? run(() => noop(`l0-${i}`)) : Promise.all([parents[i]!, parents[(i + 1) % width]!]).then(() => run(() => noop(`l${l}-${i}`))),
     );
   }
   await Promise.all(previous);

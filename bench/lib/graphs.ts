@@ -44,7 +44,7 @@ export function parallelGraph(width: number, maxParallelism: number, make: (id: 
 }
 
 /** `layers` × `width`; node (l, i) depends on (l-1, i) and (l-1, i+1 mod width). */
-export function layeredGraph(layers: number, width: number): RuntimeGraphInput {
+export function layeredGraph(layers: number, width: number, maxParallelism: number): RuntimeGraphInput {
   const id = (l: number, i: number) => `l${l}-${i}`;
   const nodes: Node[] = [];
   const edges: Edge[] = [];
@@ -57,7 +57,7 @@ export function layeredGraph(layers: number, width: number): RuntimeGraphInput {
       }
     }
   }
-  return graph(nodes, edges, Math.min(1000, width));
+  return graph(nodes, edges, maxParallelism);
 }
 
 /** 10 nodes: a root, two branches of four, a join (the baseline's diamondWorkflow). */

@@ -20,6 +20,12 @@ export interface ExecutionMetrics {
 
 /** A workflow task that has failed this many times in a row is stuck (Temporal retries it forever). */
 const STUCK_WORKFLOW_TASK_ATTEMPTS = 5;
+/**
+ * No pending activity and no history event but workflow-task heartbeats for this long: a local activity is not
+ * returning (the run workflow's control calls are local activities retried without end). Longer than their 30 s
+ * start-to-close timeout, so at least one attempt has timed out.
+ */
+const STALL_MS = 45_000;
 
 /**
  * Waits (bounded) for the workflow to close. It is terminated, and reported with the evidence, when it runs out of
@@ -44,8 +50,13 @@ export async function awaitExecution(client: Client, workflowId: string, timeout
       () => false,
     );
     if (done) break;
-    const attempt = (await handle.describe()).raw.pendingWorkflowTask?.attempt ?? 0;
+    const d = await handle.describe();
+    const attempt = d.raw.pendingWorkflowTask?.attempt ?? 0;
     if (attempt >= STUCK_WORKFLOW_TASK_ATTEMPTS) abort = `its workflow task failed ${attempt} times in a row`;
+    else if (!d.raw.pendingActivities?.length) {
+      const quietMs = await msSinceLastProgress(client, workflowId);
+      if (quietMs >= STALL_MS) abort = `stalled: no pending activity and no history event other than workflow-task heartbeats for ${Math.round(quietMs / 1000)} s (a local activity is not returning)`;
+    }
   }
   if (abort) {
     // Read the evidence first, then terminate, so the report names what was stuck.
@@ -55,6 +66,17 @@ export async function awaitExecution(client: Client, workflowId: string, timeout
     return m;
   }
   return executionMetrics(client, workflowId);
+}
+
+/** Milliseconds since the last history event that was not a workflow task being scheduled, started or completed. */
+async function msSinceLastProgress(client: Client, workflowId: string): Promise<number> {
+  const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+  for (let i = events.length - 1; i >= 0; i--) {
+    const e = events[i]!;
+    if (e.workflowTaskScheduledEventAttributes || e.workflowTaskStartedEventAttributes || e.workflowTaskCompletedEventAttributes) continue;
+    return Date.now() - tsToMs(e.eventTime);
+  }
+  return 0;
 }
 
 export async function executionMetrics(client: Client, workflowId: string): Promise<ExecutionMetrics> {

@@ -66,8 +66,12 @@ async function main(spec: WorkerSpec): Promise<void> {
   process.disconnect?.();
 }
 
-main(JSON.parse(process.argv[2] ?? '{}') as WorkerSpec).catch((err: unknown) => {
-  send({ type: 'error', message: err instanceof Error ? err.stack ?? err.message : String(err) });
-  process.exitCode = 1;
-  process.disconnect?.();
+// The spec (it carries credentials) arrives over IPC, not on the command line where `ps` shows it.
+process.once('message', (m: ParentMessage) => {
+  if (m.type !== 'start') return;
+  main(m.spec).catch((err: unknown) => {
+    send({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    process.exitCode = 1;
+    process.disconnect?.();
+  });
 });

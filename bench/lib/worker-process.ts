@@ -16,7 +16,7 @@ export interface WorkerStats {
   mongo?: CommandCounts;
 }
 
-export type ParentMessage = { type: 'stats'; id: number; reset: boolean } | { type: 'stop' };
+export type ParentMessage = { type: 'start'; spec: WorkerSpec } | { type: 'stats'; id: number; reset: boolean } | { type: 'stop' };
 export type ChildMessage = ({ type: 'stats'; id: number } & WorkerStats) | { type: 'ready' } | { type: 'error'; message: string };
 
 export class WorkerProcess {
@@ -38,11 +38,12 @@ export class WorkerProcess {
   }
 
   static async start(spec: WorkerSpec): Promise<WorkerProcess> {
-    const child = fork(require.resolve('./worker-main'), [JSON.stringify(spec)], {
+    const child = fork(require.resolve('./worker-main'), [spec.kind], {
       execArgv: ['--import', 'tsx'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const wp = new WorkerProcess(child);
+    child.send({ type: 'start', spec } satisfies ParentMessage);
     const ready = new Promise<void>((resolve, reject) => {
       child.on('message', (m: ChildMessage) => {
         if (m.type === 'ready') resolve();

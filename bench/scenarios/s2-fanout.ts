@@ -1,10 +1,45 @@
 // S2: one root, a wide fan-out of no-op nodes, one sink (fan-in). Throughput of the scheduler and of Temporal.
+// Run as specified (maxParallelism = width, up to 1000) and with maxParallelism 50: the run workflow queues a
+// whole scheduler step in one mirror write, and FerretDB v1 (SQLite) never answers an update command carrying 100
+// or more statements, so the as-specified run stalls there (see the report). Smoke runs only the bounded variant.
 import { fanOutInGraph } from '../lib/graphs';
+import type { BenchEnv } from '../lib/env';
 import { MiB, round } from '../lib/stats';
-import { row } from '../report/types';
+import { row, type Row } from '../report/types';
 import { withEnv, type Scenario } from './context';
 
 const TIMEOUT_MS = 10 * 60_000;
+const BOUNDED_PARALLELISM = 50;
+
+async function variant(env: BenchEnv, width: number, maxParallelism: number, keyPrefix: string, label: string) {
+  const tasks = width + 2;
+  const e = await env.runEmboflow(fanOutInGraph(width, maxParallelism), TIMEOUT_MS);
+  const b = await env.runBaseline('fanOutInWorkflow', [width, maxParallelism], TIMEOUT_MS);
+  const done = e.exec.status === 'COMPLETED';
+  const succeeded = await env.db.collection('run_tasks').countDocuments({ workflowRunId: e.run.id, status: 'success' });
+  const S = 'S2';
+  const m = (metric: string) => `${metric}${label}`;
+  const k = (key: string) => `${keyPrefix}${key}`;
+  const writes = e.worker.mongo!.writeStatements + e.api.writeStatements;
+  const rows: Row[] = [
+    row(S, m('completed (1 = yes)'), k('completed'), 'bool', 'higher', done ? 1 : 0, b.exec.status === 'COMPLETED' ? 1 : 0),
+    row(S, m('makespan'), k('makespanMs'), 'ms', 'lower', done ? e.exec.makespanMs : null, b.exec.makespanMs, done ? undefined : `stalled after ${Math.round(e.exec.makespanMs / 1000)} s`),
+    row(S, m('tasks per second'), k('tasksPerSec'), 'tasks/s', 'higher', done ? round((tasks * 1000) / e.exec.makespanMs, 1) : null, round((tasks * 1000) / b.exec.makespanMs, 1)),
+    row(S, m('per-node mean (makespan / nodes)'), k('perNodeMeanMs'), 'ms', 'lower', done ? round(e.exec.makespanMs / tasks) : null, round(b.exec.makespanMs / tasks)),
+    row(S, m('nodes succeeded'), k('nodesSucceeded'), 'nodes', 'higher', succeeded, b.exec.activityCompletedAt.length),
+    row(S, m('history events per workflow'), k('historyEvents'), 'events', 'lower', e.exec.historyLength, b.exec.historyLength),
+    row(S, m('worker peak RSS'), k('peakRssMiB'), 'MiB', 'lower', round(e.worker.peakRssBytes / MiB, 1), round(b.worker.peakRssBytes / MiB, 1)),
+    row(S, m('MongoDB write statements per task (API + worker)'), k('writesPerTask'), 'writes', 'lower', round(writes / tasks, 3), null),
+  ];
+  return {
+    rows,
+    error: done ? undefined : `maxParallelism ${maxParallelism}: EmboFlow run ${e.exec.status}: ${e.exec.failure ?? ''}`,
+    details: {
+      emboflow: { ...e.exec, activityCompletedAt: undefined, workerMongo: e.worker.mongo, apiMongo: e.api, postMs: round(e.postMs), nodesSucceeded: succeeded },
+      baseline: { ...b.exec, activityCompletedAt: undefined },
+    },
+  };
+}
 
 export const s2FanOut: Scenario = {
   id: 'S2',
@@ -12,27 +47,16 @@ export const s2FanOut: Scenario = {
   run: (ctx) =>
     withEnv(ctx, async (env) => {
       const width = ctx.sizes.s2Width;
-      const tasks = width + 2;
-      const graph = fanOutInGraph(width);
-      const e = await env.runEmboflow(graph, TIMEOUT_MS);
-      const b = await env.runBaseline('fanOutInWorkflow', [width, graph.settings!.maxParallelism], TIMEOUT_MS);
-      const S = 'S2';
-      const writes = e.worker.mongo!.writeStatements + e.api.writeStatements;
+      const full = Math.min(1000, width);
+      const runs = [];
+      if (ctx.mode === 'full') runs.push({ mp: full, ...(await variant(env, width, full, '', '')) });
+      runs.push({ mp: BOUNDED_PARALLELISM, ...(await variant(env, width, BOUNDED_PARALLELISM, `mp${BOUNDED_PARALLELISM}.`, ` [maxParallelism ${BOUNDED_PARALLELISM}]`)) });
+      const errors = runs.flatMap((r) => (r.error ? [r.error] : []));
       return {
-        params: { width, tasks, maxParallelism: graph.settings!.maxParallelism! },
-        error: e.exec.status === 'COMPLETED' ? undefined : `EmboFlow run ${e.exec.status}: ${e.exec.failure ?? ''}`,
-        rows: [
-          row(S, 'makespan', 'makespanMs', 'ms', 'lower', e.exec.makespanMs, b.exec.makespanMs),
-          row(S, 'tasks per second', 'tasksPerSec', 'tasks/s', 'higher', round((tasks * 1000) / e.exec.makespanMs, 1), round((tasks * 1000) / b.exec.makespanMs, 1)),
-          row(S, 'per-node mean (makespan / nodes)', 'perNodeMeanMs', 'ms', 'lower', round(e.exec.makespanMs / tasks), round(b.exec.makespanMs / tasks)),
-          row(S, 'history events per workflow', 'historyEvents', 'events', 'lower', e.exec.historyLength, b.exec.historyLength),
-          row(S, 'worker peak RSS', 'peakRssMiB', 'MiB', 'lower', round(e.worker.peakRssBytes / MiB, 1), round(b.worker.peakRssBytes / MiB, 1)),
-          row(S, 'MongoDB write statements per task (API + worker)', 'writesPerTask', 'writes', 'lower', round(writes / tasks, 3), null),
-        ],
-        details: {
-          emboflow: { ...e.exec, activityCompletedAt: undefined, workerMongo: e.worker.mongo, apiMongo: e.api, postMs: round(e.postMs) },
-          baseline: { ...b.exec, activityCompletedAt: undefined },
-        },
+        params: { width, tasks: width + 2, maxParallelism: runs.map((r) => r.mp).join(' and ') },
+        error: errors.length ? errors.join('; ') : undefined,
+        rows: runs.flatMap((r) => r.rows),
+        details: Object.fromEntries(runs.map((r) => [`maxParallelism${r.mp}`, r.details])),
       };
     }),
 };

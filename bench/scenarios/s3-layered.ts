@@ -1,10 +1,13 @@
 // S3: a large layered DAG of no-op nodes in one run. The run workflow keeps the whole DAG in one execution, so
 // this is where Temporal's per-execution limits (history events and size, payload size) show; a failure is a
-// finding, recorded verbatim, not a bench error.
+// finding, recorded verbatim, not a bench error. maxParallelism is held under 100 because a scheduler step of 100
+// or more queued nodes is one mirror update FerretDB v1 never answers (S2 shows it); S3 is about the DAG's size.
 import { layeredGraph } from '../lib/graphs';
 import { MiB, round } from '../lib/stats';
 import { row } from '../report/types';
 import { withEnv, type Scenario } from './context';
+
+const MAX_PARALLELISM = 50;
 
 export const s3Layered: Scenario = {
   id: 'S3',
@@ -14,9 +17,10 @@ export const s3Layered: Scenario = {
       const { s3Layers: layers, s3Width: width } = ctx.sizes;
       const nodes = layers * width;
       const timeoutMs = (ctx.mode === 'full' ? 15 : 2) * 60_000;
-      const graph = layeredGraph(layers, width);
+      const maxParallelism = Math.min(MAX_PARALLELISM, width);
+      const graph = layeredGraph(layers, width, maxParallelism);
       const e = await env.runEmboflow(graph, timeoutMs);
-      const b = await env.runBaseline('layeredWorkflow', [layers, width], timeoutMs);
+      const b = await env.runBaseline('layeredWorkflow', [layers, width, maxParallelism], timeoutMs);
       const succeeded = await env.db.collection('run_tasks').countDocuments({ workflowRunId: e.run.id, status: 'success' });
       const completed = e.exec.status === 'COMPLETED';
       const S = 'S3';

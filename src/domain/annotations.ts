@@ -20,6 +20,8 @@ export const AnnotationTaskDocSchema = z
     status: z.enum(ANNOTATION_TASK_STATUSES),
     assigneeIds: z.array(z.string()),
     reviewerIds: z.array(z.string()),
+    /** The approval node this labeling work feeds: its reviewers decide once the annotations are in. */
+    approval: z.object({ runId: z.string(), nodeId: z.string() }).strict().optional(),
     createdBy: z.string(),
     ...TimestampFields,
   })
@@ -55,6 +57,7 @@ export const CreateAnnotationTaskBody = z
     instructions: z.string().max(10_000).default(''),
     assigneeIds: UserIds,
     reviewerIds: UserIds,
+    approval: z.object({ runId: IdSchema, nodeId: IdSchema }).strict().optional(),
   })
   .strict();
 export type CreateAnnotationTaskInput = z.infer<typeof CreateAnnotationTaskBody>;

@@ -33,6 +33,8 @@ export interface AnnotationTaskQuery {
   status?: (typeof ANNOTATION_TASK_STATUSES)[number];
   targetType?: TargetType;
   assigneeId?: string;
+  runId?: string;
+  nodeId?: string;
 }
 
 export class AnnotationService {
@@ -58,6 +60,8 @@ export class AnnotationService {
     if (q.status) filter.status = q.status;
     if (q.targetType) filter.targetType = q.targetType;
     if (q.assigneeId) filter.assigneeIds = q.assigneeId;
+    if (q.runId) filter['approval.runId'] = q.runId;
+    if (q.nodeId) filter['approval.nodeId'] = q.nodeId;
     return paginate(this.tasks, filter, page);
   }
 
@@ -65,6 +69,7 @@ export class AnnotationService {
     await this.assertTarget(scope, input.targetType, input.targetRef.id, 'targetRef.id');
     await this.assertMembers(scope, input.assigneeIds, 'assigneeIds');
     await this.assertMembers(scope, input.reviewerIds, 'reviewerIds');
+    if (input.approval) await this.assertApprovalNode(scope, input.approval);
     const now = new Date();
     const task: AnnotationTaskDoc = {
       _id: newId('ant'),
@@ -76,6 +81,7 @@ export class AnnotationService {
       status: 'open',
       assigneeIds: input.assigneeIds,
       reviewerIds: input.reviewerIds,
+      ...(input.approval ? { approval: input.approval } : {}),
       createdBy: actorId,
       createdAt: now,
       updatedAt: now,
@@ -135,6 +141,16 @@ export class AnnotationService {
       .collection<{ _id: string }>(TARGET_COLLECTION[type])
       .findOne({ _id: id, ...scope }, { projection: { _id: 1 } });
     if (!found) throw invalidField(field, `no ${type} ${id} in this project`);
+  }
+
+  /** A linked approval must be an approval node of a run in this project. */
+  private async assertApprovalNode(scope: Scope, link: { runId: string; nodeId: string }): Promise<void> {
+    const run = await this.db
+      .collection<{ _id: string; runtimeSnapshot: { nodes: Array<{ id: string; executorType: string }> } }>('workflow_runs')
+      .findOne({ _id: link.runId, ...scope }, { projection: { 'runtimeSnapshot.nodes': 1 } });
+    if (!run) throw invalidField('approval.runId', `no run ${link.runId} in this project`);
+    const node = run.runtimeSnapshot.nodes.find((n) => n.id === link.nodeId);
+    if (node?.executorType !== 'approval') throw invalidField('approval.nodeId', `${link.nodeId} is not an approval node of run ${link.runId}`);
   }
 
   /** Assignees and reviewers must be active members of the workspace or of this project. */

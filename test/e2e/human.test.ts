@@ -66,8 +66,26 @@ test('an approval waits for a decision; a viewer may not decide; the decider is 
   expect((await approve(editor.apiKey, run.id, 'prepare', { approved: true })).status).toBe(409);
   expect((await approve(editor.apiKey, run.id, 'review', { approved: 'yes' })).status).toBe(400);
 
+  // Labeling work on the prepared artifact, linked to the approval node its reviewers decide.
+  const art = (await request(t.app).get(`/v1/runs/${run.id}/artifacts?nodeId=prepare`).set('Authorization', `Bearer ${editor.apiKey}`)).body.items[0];
+  const annotate = (approvalNode: string) =>
+    request(t.app)
+      .post(`/v1/projects/${scope.projectId}/annotation-tasks`)
+      .set('Authorization', `Bearer ${editor.apiKey}`)
+      .send({ targetType: 'artifact', targetRef: { id: art.id }, labelType: 'episode_quality', approval: { runId: run.id, nodeId: approvalNode } });
+  const wrongLink = await annotate('prepare');
+  expect(wrongLink.status).toBe(400);
+  expect(JSON.stringify(wrongLink.body.error)).toContain('approval.nodeId');
+  const linked = await annotate('review');
+  expect(linked.status).toBe(201);
+  const listed = await request(t.app)
+    .get(`/v1/projects/${scope.projectId}/annotation-tasks?runId=${run.id}&nodeId=review`)
+    .set('Authorization', `Bearer ${editor.apiKey}`);
+  expect(listed.body.items.map((a: { id: string }) => a.id)).toEqual([linked.body.id]);
+
   const ok = await approve(editor.apiKey, run.id, 'review', { approved: true, comment: 'looks clean' });
   expect(ok.status).toBe(200);
+  expect(ok.body.annotationTaskIds).toEqual([linked.body.id]);
   const done = await waitForRun(t.app, editor.apiKey, run.id);
   expect(done.status).toBe('success');
   const tasks = await tasksOf(t.app, editor.apiKey, run.id);

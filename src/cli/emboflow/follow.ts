@@ -80,6 +80,7 @@ export async function followRun(
       await res.body?.cancel();
       return poll();
     }
+    // A refusal (401, 403, 400...) will not get better by reconnecting: it is the command's error.
     if (res && !res.ok && res.status !== 429 && res.status < 500) await client.ensureOk(res, 'GET', path);
 
     let over = false;
