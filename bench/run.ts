@@ -27,8 +27,9 @@ import { s6Mirror } from './scenarios/s6-mirror';
 const SCENARIOS: Scenario[] = [s1Chain, s2FanOut, s3Layered, s4Containers, s5Rest, s6Mirror];
 
 const SIZES: Record<'full' | 'smoke', Sizes> = {
-  full: { s1Nodes: 100, s2Width: 1000, s3Layers: 100, s3Width: 100, s4Containers: 50, s4Parallelism: 10, s5Runs: 200, s5Concurrency: 50, s6Tasks: 5000 },
-  smoke: { s1Nodes: 20, s2Width: 100, s3Layers: 10, s3Width: 50, s4Containers: 5, s4Parallelism: 5, s5Runs: 20, s5Concurrency: 10, s6Tasks: 200 },
+  full: { s1Nodes: 100, s2Width: 1000, s3Layers: 100, s3Width: 100, s4Containers: 50, s4Parallelism: 10, s5Runs: 200, s5Concurrency: 50, s6Tasks: 1000 },
+  // Small enough to finish in about two minutes on a busy 2-core machine (FerretDB writes are the bottleneck).
+  smoke: { s1Nodes: 10, s2Width: 40, s3Layers: 5, s3Width: 20, s4Containers: 3, s4Parallelism: 3, s5Runs: 10, s5Concurrency: 5, s6Tasks: 50 },
 };
 
 /** Activity slots per worker, EmboFlow and baseline alike. */

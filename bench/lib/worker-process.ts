@@ -39,7 +39,7 @@ export class WorkerProcess {
 
   static async start(spec: WorkerSpec): Promise<WorkerProcess> {
     const child = fork(require.resolve('./worker-main'), [spec.kind], {
-      execArgv: ['--import', 'tsx'],
+      execArgv: ['--import', 'tsx', '--disable-warning=NodeVersionSupportWarning'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const wp = new WorkerProcess(child);

@@ -81,12 +81,17 @@ export const s5Rest: Scenario = {
       }
       const docs = await runsCol.find({ _id: { $in: ids } }, { projection: { status: 1, finishedAt: 1 } }).toArray();
       const succeeded = docs.filter((d) => d.status === 'success').length;
-      const firstStarts = await env.db
-        .collection('run_tasks')
-        .aggregate<{ _id: string; first: Date }>([{ $match: { workflowRunId: { $in: ids }, startedAt: { $exists: true } } }, { $group: { _id: '$workflowRunId', first: { $min: '$startedAt' } } }])
-        .toArray();
+      // FerretDB's $group has no $min: take the earliest start per run here.
+      const firstStart = new Map<string, number>();
+      const starts = env.db
+        .collection<{ workflowRunId: string; startedAt?: Date }>('run_tasks')
+        .find({ workflowRunId: { $in: ids }, startedAt: { $exists: true } }, { projection: { workflowRunId: 1, startedAt: 1 } });
+      for await (const t of starts) {
+        const at = t.startedAt!.getTime();
+        firstStart.set(t.workflowRunId, Math.min(at, firstStart.get(t.workflowRunId) ?? Infinity));
+      }
       const sentAt = new Map(ok.map((s) => [s.id!, s.sentAt]));
-      const ttfn = firstStarts.map((f) => f.first.getTime() - sentAt.get(f._id)!);
+      const ttfn = [...firstStart].map(([id, at]) => at - sentAt.get(id)!);
       const emboflowWindow = Math.max(...docs.map((d) => d.finishedAt?.getTime() ?? Date.now())) - Math.min(...started.map((s) => s.sentAt));
 
       // Baseline: the same DAG as a raw Temporal workflow, started with the Temporal client at the same concurrency.

@@ -153,3 +153,41 @@ export interface ArtifactRef {
 export function runTaskId(runId: string, nodeId: string): string {
   return `${runId}.${nodeId}`;
 }
+
+/** A node's task as a run creates it: pending, attempt 0, generation 0, nothing produced yet. */
+export function pendingTask(
+  run: Pick<WorkflowRunDoc, '_id' | 'workspaceId' | 'projectId' | 'workflowVersionId' | 'assetIds'>,
+  node: { id: string; executorType: ExecutorType; executorConfig?: unknown; artifactType?: string; artifactTitle?: string },
+  upstreamNodeIds: string[],
+  now: Date,
+): RunTaskDoc {
+  const config = (node.executorConfig ?? {}) as Record<string, unknown>;
+  return {
+    _id: runTaskId(run._id, node.id),
+    workflowRunId: run._id,
+    workspaceId: run.workspaceId,
+    projectId: run.projectId,
+    workflowVersionId: run.workflowVersionId,
+    nodeId: node.id,
+    nodeType: node.executorType,
+    nodeDefinitionId: typeof config.customNodeId === 'string' ? config.customNodeId : undefined,
+    executorType: node.executorType,
+    executorConfig: config,
+    artifactType: node.artifactType,
+    artifactTitle: node.artifactTitle,
+    status: 'pending',
+    attempt: 0,
+    generation: 0,
+    attempts: {},
+    assetIds: run.assetIds,
+    upstreamNodeIds,
+    outputArtifactIds: [],
+    cacheHit: false,
+    logLines: [],
+    stdoutLines: 0,
+    stderrLines: 0,
+    summary: {},
+    createdAt: now,
+    updatedAt: now,
+  };
+}

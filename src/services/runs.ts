@@ -11,7 +11,7 @@ import { RunStore } from '../db/runs';
 import { indexGraph, subtree } from '../dag/graph';
 import { isTerminal, TASK_STATUSES, type TaskStatus } from '../dag/scheduler';
 import {
-  runTaskId,
+  pendingTask,
   TERMINAL_RUN_STATUSES,
   type InputBinding,
   type RunSummary,
@@ -210,33 +210,7 @@ export class RunService {
       createdAt: now,
       updatedAt: now,
     };
-    const tasks: RunTaskDoc[] = graph.nodes.map((n) => ({
-      _id: runTaskId(runId, n.id),
-      workflowRunId: runId,
-      ...scope,
-      workflowVersionId: version._id,
-      nodeId: n.id,
-      nodeType: n.executorType,
-      nodeDefinitionId: n.executorType === 'docker' ? n.executorConfig.customNodeId : undefined,
-      executorType: n.executorType,
-      executorConfig: n.executorConfig as Record<string, unknown>,
-      artifactType: n.artifactType,
-      artifactTitle: n.artifactTitle,
-      status: 'pending',
-      attempt: 0,
-      generation: 0,
-      attempts: {},
-      assetIds,
-      upstreamNodeIds: upstream.get(n.id) ?? [],
-      outputArtifactIds: [],
-      cacheHit: false,
-      logLines: [],
-      stdoutLines: 0,
-      stderrLines: 0,
-      summary: {},
-      createdAt: now,
-      updatedAt: now,
-    }));
+    const tasks: RunTaskDoc[] = graph.nodes.map((n) => pendingTask(run, n, upstream.get(n.id) ?? [], now));
     await this.store.insertRun(run, tasks);
 
     try {

@@ -437,6 +437,7 @@ test('an approval waits for a person: watch says how to decide it, approve lets 
   const applied = await cliJson(['apply', '-f', file, '--publish']);
   const run = await cliJson(['run', 'start', applied.workflow.id]);
   const watch = start(['run', 'watch', run.id]);
+  setTimeout(() => console.log('DEBUG watch output:\n' + watch.output()), 20_000);
   await until('the approval to wait', () =>
     watch.output().includes(`waiting for approval: emboflow run approve ${run.id} review --approve|--reject`),
   );

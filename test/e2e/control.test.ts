@@ -3,7 +3,7 @@
 import request from 'supertest';
 import { seedUser, seedWorkspace, startTestApp, type TestApp } from '../support/app';
 import { containerStarts, seedWorkflow, startEngine, type Engine } from '../support/engine';
-import { sh, startRun, tasksOf, waitForRun } from '../support/runs';
+import { sh, startRun, tasksOf, until, waitForRun } from '../support/runs';
 
 let t: TestApp;
 let engine: Engine;
@@ -22,16 +22,6 @@ afterAll(async () => {
   await engine?.stop();
   await t?.close();
 });
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Fails on its first attempt, succeeds after: reads its attempt number from context.json. */
 const failsFirst = (id: string, marker: string) =>

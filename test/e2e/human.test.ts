@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { seedUser, seedWorkspace, startTestApp, type TestApp } from '../support/app';
 import { seedWorkflow, startEngine, type Engine } from '../support/engine';
-import { sh, startRun, tasksOf, waitForRun } from '../support/runs';
+import { sh, startRun, tasksOf, until, waitForRun } from '../support/runs';
 
 let t: TestApp;
 let engine: Engine;
@@ -29,16 +29,6 @@ afterAll(async () => {
   await engine?.stop();
   await t?.close();
 });
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
 
 const approve = (key: string, runId: string, nodeId: string, body: Record<string, unknown>) =>
   request(t.app).post(`/v1/runs/${runId}/tasks/${nodeId}/approve`).set('Authorization', `Bearer ${key}`).send(body);

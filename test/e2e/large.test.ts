@@ -54,4 +54,4 @@ test('a 300-node layered DAG completes across several executions, each history u
   const executionsOf = new Map<string, number>();
   for (const x of Object.values(tasks)) executionsOf.set(x.summary.executor, (executionsOf.get(x.summary.executor) ?? 0) + 1);
   expect(executionsOf.get('builtin')).toBe(300);
-});
+}, 600_000);

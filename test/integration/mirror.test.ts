@@ -1,7 +1,7 @@
 // The run mirror against the real MongoDB-compatible server: writes are idempotent and monotonic, so retried
 // and out-of-order deliveries converge on the state Temporal reached.
 import { RunStore, type TaskTransition } from '../../src/db/runs';
-import { runTaskId, type RunTaskDoc, type WorkflowRunDoc } from '../../src/domain/run';
+import { pendingTask, type WorkflowRunDoc } from '../../src/domain/run';
 import { startTestApp, type TestApp } from '../support/app';
 
 let t: TestApp;
@@ -15,33 +15,8 @@ afterAll(async () => t?.close());
 
 async function seedRun(runId: string, nodeIds: string[]): Promise<void> {
   const now = new Date();
-  const task = (nodeId: string): RunTaskDoc => ({
-    _id: runTaskId(runId, nodeId),
-    workflowRunId: runId,
-    workspaceId: 'w',
-    projectId: 'p',
-    workflowVersionId: 'v',
-    nodeId,
-    nodeType: 'docker',
-    executorType: 'docker',
-    executorConfig: {},
-    status: 'pending',
-    attempt: 0,
-    generation: 0,
-    attempts: {},
-    assetIds: [],
-    upstreamNodeIds: [],
-    outputArtifactIds: [],
-    cacheHit: false,
-    logLines: [],
-    stdoutLines: 0,
-    stderrLines: 0,
-    summary: {},
-    createdAt: now,
-    updatedAt: now,
-  });
-  const run = { _id: runId, workspaceId: 'w', projectId: 'p', status: 'pending', createdAt: now, updatedAt: now } as unknown as WorkflowRunDoc;
-  await store.insertRun(run, nodeIds.map(task));
+  const run = { _id: runId, workspaceId: 'w', projectId: 'p', workflowVersionId: 'v', assetIds: [], status: 'pending', createdAt: now, updatedAt: now } as unknown as WorkflowRunDoc;
+  await store.insertRun(run, nodeIds.map((id) => pendingTask(run, { id, executorType: 'docker' }, [], now)));
 }
 
 // A seeded shuffle: the same orders on every run.

@@ -45,3 +45,14 @@ export async function tasksOf(app: Express, apiKey: string, runId: string): Prom
   if (res.status !== 200) throw new Error(`tasks: ${res.status}`);
   return Object.fromEntries(res.body.items.map((t: { nodeId: string }) => [t.nodeId, t]));
 }
+
+/** Polls until `fn` answers something truthy (bounded by timeoutMs); returns that answer. */
+export async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -270,13 +270,11 @@ describe('main: API answers', () => {
   });
 
   test('an unreachable API exits 7 and names the URL', async () => {
-    fetchMock = jest
-      .spyOn(global, 'fetch')
-      .mockRejectedValue(
-        Object.assign(new TypeError('fetch failed'), {
-          cause: { code: 'ECONNREFUSED', message: 'connect ECONNREFUSED' },
-        }),
-      );
+    fetchMock = jest.spyOn(global, 'fetch').mockRejectedValue(
+      Object.assign(new TypeError('fetch failed'), {
+        cause: { code: 'ECONNREFUSED', message: 'connect ECONNREFUSED' },
+      }),
+    );
     const c = capture(env);
     expect(await main(['whoami'], c.io)).toBe(7);
     expect(c.stderr()).toBe('error: cannot reach the API at http://api.test: connect ECONNREFUSED\n');
