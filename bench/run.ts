@@ -128,7 +128,7 @@ function chart(scenarios: ScenarioReport[], peerNames: string[]): BenchReport['c
     group('S1 chain: p50 step', 's1.perNodeP50Ms', true),
     group('S1 chain: mean per node', 's1.perNodeMeanMs', true),
     group('S2 fan-out: mean per node', 's2.perNodeMeanMs', true),
-    group('S2 fan-out (maxPar. 50): mean', 's2.mp50.perNodeMeanMs', false),
+    group('S2 fan-out, maxPar 50: mean', 's2.mp50.perNodeMeanMs', false),
     group('S3 layered: mean per node', 's3.perNodeMeanMs', false),
     group('S4 container chain', 's4.chainPerNodeMs', false),
     group('S4 container fan-out', 's4.fanPerNodeMs', false),
@@ -156,10 +156,18 @@ export async function runBench(opts: BenchOptions): Promise<{ report: BenchRepor
 
   log(`mode ${opts.mode}; bundling workflows`);
   const bundles = await buildBundles(bundleDir);
+  const open = () => BenchEnv.open({ bundles, maxConcurrentActivities: MAX_CONCURRENT_ACTIVITIES });
+  // Full mode gives every scenario a fresh world (clean worker RSS); smoke shares one to stay short.
+  let shared: Promise<BenchEnv> | undefined;
   const ctx: ScenarioContext = {
     mode: opts.mode,
     sizes,
-    openEnv: () => BenchEnv.open({ bundles, maxConcurrentActivities: MAX_CONCURRENT_ACTIVITIES }),
+    openEnv: async () => {
+      if (opts.mode === 'full') return open();
+      shared ??= open();
+      const env = await shared;
+      return Object.assign(Object.create(env) as BenchEnv, { close: async () => undefined });
+    },
     log,
   };
   const scenarios: ScenarioReport[] = [];
@@ -178,6 +186,7 @@ export async function runBench(opts: BenchOptions): Promise<{ report: BenchRepor
       log(`${s.id} ${last.status} in ${(last.durationMs / 1000).toFixed(1)} s${last.error ? `: ${last.error}` : ''}`);
     }
   } finally {
+    if (shared) await (await shared.catch(() => undefined))?.close();
     await rm(bundleDir, { recursive: true, force: true });
   }
 
@@ -194,7 +203,7 @@ export async function runBench(opts: BenchOptions): Promise<{ report: BenchRepor
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     machine,
-    settings: { ...sizes, workerMaxConcurrentActivities: MAX_CONCURRENT_ACTIVITIES, workersInSeparateProcesses: true },
+    settings: { ...sizes, workerMaxConcurrentActivities: MAX_CONCURRENT_ACTIVITIES, workersInSeparateProcesses: true, freshEnvPerScenario: opts.mode === 'full' },
     peers,
     scenarios,
     targets: targets(scenarios, peers),

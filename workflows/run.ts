@@ -271,6 +271,7 @@ export async function runWorkflow({ runId, resume }: RunWorkflowInput): Promise<
       pending.push({ nodeId: node.id, generation: node.generation, status: 'success', result: value, summary: { executor: 'decision', value } });
       return { artifacts: [], assetIds: input.assetIds, cacheHit: false, result: value };
     }
+    if (backgroundWrites) await writes;
     const options = nodeActivityOptions(node);
     const acts = proxyActivities<ActivityContract>(options);
     if (node.build) {
@@ -306,9 +307,10 @@ export async function runWorkflow({ runId, resume }: RunWorkflowInput): Promise<
     running.set(nodeId, { scope, done });
   };
 
-  // Mirror writes go out without holding up scheduling: they are idempotent and monotonic, so one landing after
-  // a node's own later write changes nothing. All of them land before the run is finished or continued.
-  const inFlightWrites = new Set<Promise<void>>();
+  // Mirror writes go out without holding up the scheduling loop, but strictly one after another: MongoDB-compatible
+  // servers without per-document atomicity (FerretDB) could otherwise interleave two writes to one task. A node's
+  // activity is scheduled only after the writes queued before it have landed.
+  let writes: Promise<void> = Promise.resolve();
   let writeError: unknown;
   // Executions that started before this change awaited every write; they replay the way they ran.
   const backgroundWrites = patched('mirror-writes-in-background');
@@ -316,18 +318,14 @@ export async function runWorkflow({ runId, resume }: RunWorkflowInput): Promise<
     if (pending.length) {
       const batch = pending;
       pending = [];
-      const write = control.markTasks(runId, batch).then(
-        () => {
-          inFlightWrites.delete(write);
-        },
-        (err: unknown) => {
-          inFlightWrites.delete(write);
-          writeError ??= err;
-        },
-      );
-      inFlightWrites.add(write);
+      writes = writes.then(
+        () => control.markTasks(runId, batch),
+        () => undefined,
+      ).catch((err: unknown) => {
+        writeError ??= err;
+      });
     }
-    if (wait || !backgroundWrites) await Promise.all(inFlightWrites);
+    if (wait || !backgroundWrites) await writes;
     if (writeError) throw writeError;
   };
 

@@ -21,6 +21,7 @@ import { startRun, type RunBody } from '../../test/support/runs';
 import { stackEnv, testConfig } from '../../test/support/stack';
 import type { Bundles } from './bundles';
 import { CommandCounter, type CommandCounts } from './mongo-monitor';
+import { withTimeout } from './stats';
 import { awaitExecution, type ExecutionMetrics } from './temporal';
 import { WorkerProcess, type WorkerStats } from './worker-process';
 
@@ -145,7 +146,8 @@ export class BenchEnv {
     };
   }
 
+  /** Each step is bounded: a database with a write FerretDB never answers cannot be dropped, and must not hang us. */
   async close(): Promise<void> {
-    for (const c of this.closers.reverse()) await c().catch(() => undefined);
+    for (const c of this.closers.reverse()) await withTimeout(c(), 20_000, 'closing the bench env').catch(() => undefined);
   }
 }

@@ -10,7 +10,7 @@ export function renderChart(chart: BenchReport['chart']): string {
   const values = chart.groups.flatMap((g) => Object.values(g.values)).filter((v): v is number => v !== null && v > 0 && Number.isFinite(v));
   const lo = Math.pow(10, Math.floor(Math.log10(Math.min(...values, 1))));
   const hi = Math.pow(10, Math.ceil(Math.log10(Math.max(...values, 10))));
-  const left = 190;
+  const left = 240;
   const plotW = 560;
   const barH = 14;
   const groupGap = 14;

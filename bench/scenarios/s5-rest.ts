@@ -9,7 +9,7 @@ import { mapLimit, percentile, round, sleep } from '../lib/stats';
 import { row } from '../report/types';
 import { withEnv, type Scenario } from './context';
 
-const DRAIN_TIMEOUT_MS = 5 * 60_000;
+const DRAIN_TIMEOUT_MS = 10 * 60_000;
 
 interface Started {
   ok: boolean;
