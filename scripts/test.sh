@@ -6,6 +6,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_DIR"
 
 ensure_node_modules
+# The CLI's live-display test drives a real terminal.
+if ! command -v tmux >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null 2>&1 \
+    || { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null; } || log "tmux not installed: the CLI test falls back to script(1)"
+fi
 bash scripts/stack.sh up
 bash scripts/images.sh
 load_stack_env

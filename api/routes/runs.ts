@@ -160,16 +160,7 @@ export function registerRunRoutes(api: ApiRegistry, deps: { runs: RunService; db
     const deadline = Date.now() + SSE_MAX_MS;
     const logs = db.collection<{ _id: string; runId: string; nodeId: string; attempt: number; seq: number; stream: string; line: string; createdAt: Date }>('execution_logs');
     while (!closed && Date.now() < deadline) {
-      const tasks = await runs.store.tasks
-        .find({ workflowRunId: run._id }, { projection: { nodeId: 1, status: 1, attempt: 1, generation: 1, errorMessage: 1, updatedAt: 1 } })
-        .toArray();
-      tasks.sort((a, b) => (order.get(a.nodeId) ?? 0) - (order.get(b.nodeId) ?? 0));
-      for (const t of tasks) {
-        const key = `${t.status}|${t.attempt}|${t.generation}`;
-        if (taskSeen.get(t.nodeId) === key) continue;
-        taskSeen.set(t.nodeId, key);
-        send('task', { nodeId: t.nodeId, status: t.status, attempt: t.attempt, generation: t.generation, ...(t.errorMessage ? { errorMessage: t.errorMessage } : {}), at: t.updatedAt });
-      }
+      // Lines first: a task's last lines go out before the status that ends it.
       // Lines from several workers arrive slightly out of time order: re-read a short window, skip what was sent.
       const lines = await logs
         .find({ runId: run._id, createdAt: { $gte: new Date(logCursor - LOG_WINDOW_MS) } })
@@ -183,6 +174,25 @@ export function registerRunRoutes(api: ApiRegistry, deps: { runs: RunService; db
         send('log', { nodeId: l.nodeId, attempt: l.attempt, stream: l.stream, line: l.line, at: l.createdAt });
       }
       for (const [id, at] of logSeen) if (at < logCursor - 2 * LOG_WINDOW_MS) logSeen.delete(id);
+      const tasks = await runs.store.tasks
+        .find({ workflowRunId: run._id }, { projection: { nodeId: 1, status: 1, attempt: 1, generation: 1, errorMessage: 1, updatedAt: 1, startedAt: 1, finishedAt: 1, durationMs: 1 } })
+        .toArray();
+      tasks.sort((a, b) => (order.get(a.nodeId) ?? 0) - (order.get(b.nodeId) ?? 0));
+      for (const t of tasks) {
+        const key = `${t.status}|${t.attempt}|${t.generation}`;
+        if (taskSeen.get(t.nodeId) === key) continue;
+        taskSeen.set(t.nodeId, key);
+        send('task', {
+          nodeId: t.nodeId,
+          status: t.status,
+          attempt: t.attempt,
+          generation: t.generation,
+          ...(t.errorMessage ? { errorMessage: t.errorMessage } : {}),
+          ...(t.startedAt ? { startedAt: t.startedAt } : {}),
+          ...(t.finishedAt ? { finishedAt: t.finishedAt, durationMs: t.durationMs } : {}),
+          at: t.updatedAt,
+        });
+      }
       const current = (await runs.store.runs.findOne({ _id: run._id }, { projection: { status: 1, summary: 1 } }))!;
       if (current.status !== runStatus) {
         runStatus = current.status;

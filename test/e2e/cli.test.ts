@@ -312,41 +312,88 @@ function nodeRows(pane: string, nodeIds: string[]): Record<string, Array<{ row: 
   );
 }
 
-test('run watch on a terminal redraws every node on its own row until the run ends, then exits 0', async () => {
-  const run = await cliJson(['run', 'start', await pipeline()]);
+/**
+ * Replays what a program wrote to a terminal onto rows of text, one screen after each line: enough of a terminal
+ * for the sequences the live display uses (cursor up, erase line, erase below; colours and cursor visibility ignored).
+ */
+function screens(raw: string): string[] {
+  const rows: string[] = [''];
+  const shots: string[] = [];
+  let row = 0;
+  let col = 0;
+  // eslint-disable-next-line no-control-regex
+  for (const m of raw.matchAll(/\x1b\[\??(\d*)([A-Za-z])|\r|\n|[^\x1b\r\n]+/g)) {
+    const [token, count, command] = m;
+    if (token === '\r') col = 0;
+    else if (token === '\n') {
+      row++;
+      col = 0;
+      rows[row] ??= '';
+      shots.push(rows.join('\n'));
+    } else if (command === 'A') row = Math.max(0, row - Number(count || 1));
+    else if (command === 'K') rows[row] = '';
+    else if (command === 'J') rows.splice(row + 1);
+    else if (!command) {
+      const line = rows[row] ?? '';
+      rows[row] = line.slice(0, col).padEnd(col) + token + line.slice(col + token.length);
+      col += token.length;
+    }
+  }
+  return shots;
+}
+
+/** Runs `command` on a 100 x 20 terminal and answers what the screen showed over time: tmux, else script(1). */
+async function onTerminal(command: string): Promise<string[]> {
+  const hasTmux = (() => {
+    try {
+      execFileSync('tmux', ['-V']);
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  if (!hasTmux) {
+    const r = await new Promise<Result>((resolve, reject) => {
+      const child = spawn('script', ['-qfec', `stty cols 100 rows 20; ${command}; echo EXIT=$?`, '/dev/null'], {
+        env: cliEnv(),
+      });
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr: '' }));
+    });
+    return screens(r.stdout);
+  }
   const socket = `emboflow-cli-e2e-${process.pid}`;
   const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
-  const q = (s: string) => `'${s}'`;
-  const env = Object.entries(cliEnv())
-    .map(([k, v]) => `${k}=${q(String(v))}`)
-    .join(' ');
-  tmux(
-    'new-session',
-    '-d',
-    '-s',
-    'watch',
-    '-x',
-    '100',
-    '-y',
-    '20',
-    `env -i TERM=screen ${env} ${q(process.execPath)} ${q(BIN)} run watch ${run.id}; echo EXIT=$?; sleep 600`,
-  );
+  tmux('new-session', '-d', '-s', 'watch', '-x', '100', '-y', '20', `${command}; echo EXIT=$?; sleep 600`);
   const panes: string[] = [];
   try {
     await until(
-      'the watch to exit',
+      'the command to exit',
       () => {
         const pane = tmux('capture-pane', '-p', '-t', 'watch');
         panes.push(pane);
         return pane.includes('EXIT=');
       },
       90_000,
+      () => panes[panes.length - 1] ?? '',
     );
   } finally {
-    execFileSync('tmux', ['-L', socket, 'kill-server']);
+    tmux('kill-server');
   }
+  return panes;
+}
+
+test('run watch on a terminal redraws every node on its own row until the run ends, then exits 0', async () => {
+  const run = await cliJson(['run', 'start', await pipeline()]);
+  const q = (s: string) => `'${s}'`;
+  const env = Object.entries(cliEnv())
+    .map(([k, v]) => `${k}=${q(String(v))}`)
+    .join(' ');
+  const panes = await onTerminal(`env -i TERM=screen ${env} ${q(process.execPath)} ${q(BIN)} run watch ${run.id}`);
   const last = panes[panes.length - 1]!;
-  expect(last).toMatch(/^EXIT=0$/m);
+  expect(last).toMatch(/^EXIT=0\s*$/m);
   expect(last).toContain(`run ${run.id} success in`);
 
   const ids = ['fetch', 'double', 'report'];

@@ -193,8 +193,9 @@ class TerminalDisplay implements Display {
     if (this.stopped) return;
     const lines = renderFrame(this.tracker, {
       now: Date.now(),
-      width: this.out.columns ?? 80,
-      height: this.out.rows ?? 24,
+      // A pseudo-terminal nobody sized reports 0 x 0.
+      width: this.out.columns || 80,
+      height: this.out.rows || 24,
       tick: this.tick,
       paint: this.paint,
     });
