@@ -63,8 +63,11 @@ async function main(spec: WorkerSpec): Promise<void> {
   await connection.close();
   await client?.close();
   rss.stop();
-  process.disconnect?.();
+  process.exit(0);
 }
+
+// Never outlive the bench: a worker whose parent is gone exits instead of polling on as an orphan.
+process.on('disconnect', () => process.exit(0));
 
 // The spec (it carries credentials) arrives over IPC, not on the command line where `ps` shows it.
 process.once('message', (m: ParentMessage) => {

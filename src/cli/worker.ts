@@ -33,7 +33,9 @@ async function main(): Promise<void> {
   // The SDK drains workers on SIGINT/SIGTERM: in-flight activities get shutdownGraceTime to finish.
   Runtime.install({
     shutdownSignals: ['SIGINT', 'SIGTERM'],
-    telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${config.WORKER_SDK_METRICS_PORT}` } } },
+    ...(config.WORKER_METRICS_PORT
+      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${config.WORKER_SDK_METRICS_PORT}` } } } }
+      : {}),
   });
   const metrics = createMetrics('worker');
   const database = await connectDatabase(config);
@@ -42,6 +44,8 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const workers = await createWorkers({ config, db: database.db, store, runner, logger, connection, metrics });
   const metricsServer = config.WORKER_METRICS_PORT ? serveMetrics(metrics, config.WORKER_METRICS_PORT, config.WORKER_SDK_METRICS_PORT) : undefined;
+  // A taken port costs the metrics endpoint, not the worker.
+  metricsServer?.on('error', (err) => logger.warn({ err, port: config.WORKER_METRICS_PORT }, 'metrics endpoint not served'));
   logger.info({ taskQueues: config.WORKER_TASK_QUEUES }, 'worker started');
   const sweeper = database.sweptRetention.length
     ? setInterval(() => {

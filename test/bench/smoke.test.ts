@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { BenchReport } from '../../bench/report/types';
 
 const REPO = join(__dirname, '..', '..');
-const BENCH_TIMEOUT_MS = 240_000;
+const BENCH_TIMEOUT_MS = 480_000;
 
 function runSmoke(outDir: string): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
