@@ -39,6 +39,6 @@ load_stack_env() {
 ensure_node_modules() {
   if [ ! -d "$REPO_DIR/node_modules/@temporalio/worker" ]; then
     log "installing npm dependencies"
-    (cd "$REPO_DIR" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed"
+    (cd "$REPO_DIR" && npm install --no-audit --no-fund --loglevel=error) || die "npm install failed"
   fi
 }
