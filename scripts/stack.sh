@@ -172,7 +172,7 @@ up_s3() {
     spawn s3 "$BIN_DIR/weed" server -ip=127.0.0.1 -ip.bind=127.0.0.1 -dir="$dir/data" \
       -master.port=$((base + 33)) -volume.port=$((base + 80)) -filer -filer.port=$((base + 88)) \
       -master.volumeSizeLimitMB=256 -volume.max=64 -metricsPort=0 \
-      -s3 -s3.port="$EMBOFLOW_S3_PORT" -s3.config="$dir/s3.json"
+      -s3 -s3.port="$EMBOFLOW_S3_PORT" -s3.port.iceberg=0 -s3.port.lance=0 -s3.config="$dir/s3.json"
   fi
   S3_ENDPOINT="$S3_ENDPOINT" S3_ACCESS_KEY_ID="$S3_ACCESS_KEY_ID" S3_SECRET_ACCESS_KEY="$S3_SECRET_ACCESS_KEY" \
     wait_for s3 60 probe s3 "$S3_BUCKET" || return 1
