@@ -5,12 +5,26 @@ import { loadConfig } from '../config';
 import { sweepExpired } from '../db/indexes';
 import { connectDatabase } from '../db/mongo';
 import { ContainerRunner, dockerFromHost } from '../docker/container-runner';
-import { createLogger } from '../logger';
+import { createLogger, type Logger } from '../logger';
 import { ObjectStore } from '../storage/object-store';
 import { reapContainers } from '../docker/reaper';
 import { createWorkers, deploymentName } from '../temporal/worker';
 
 const RETENTION_SWEEP_MS = 10 * 60_000;
+
+/** The SDK runtime, exporting its metrics on loopback when it can; a taken port costs those metrics, not the worker. */
+function installRuntime(sdkMetricsPort: number | undefined, logger: Logger): void {
+  const shutdownSignals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+  if (sdkMetricsPort) {
+    try {
+      Runtime.install({ shutdownSignals, telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkMetricsPort}` } } } });
+      return;
+    } catch (err) {
+      logger.warn({ err, port: sdkMetricsPort }, 'Temporal SDK metrics not exported');
+    }
+  }
+  Runtime.install({ shutdownSignals });
+}
 
 /** GET /metrics: EmboFlow's worker series followed by the Temporal SDK's own (served by the SDK on loopback). */
 function serveMetrics(metrics: Metrics, port: number, sdkPort: number) {
@@ -31,12 +45,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, { process: 'worker' });
   // The SDK drains workers on SIGINT/SIGTERM: in-flight activities get shutdownGraceTime to finish.
-  Runtime.install({
-    shutdownSignals: ['SIGINT', 'SIGTERM'],
-    ...(config.WORKER_METRICS_PORT
-      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${config.WORKER_SDK_METRICS_PORT}` } } } }
-      : {}),
-  });
+  installRuntime(config.WORKER_METRICS_PORT ? config.WORKER_SDK_METRICS_PORT : undefined, logger);
   const metrics = createMetrics('worker');
   const database = await connectDatabase(config);
   const store = new ObjectStore(config);
