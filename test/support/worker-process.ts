@@ -28,6 +28,8 @@ export function workerEnv(config: Config, extra: Record<string, string> = {}): N
     S3_BUCKET: config.S3_BUCKET,
     DOCKER_HOST: config.DOCKER_HOST ?? '',
     LOG_LEVEL: 'warn',
+    // Test workers serve no metrics unless a test asks for them: fixed ports would collide between workers.
+    WORKER_METRICS_PORT: '0',
   };
   return { PATH: process.env.PATH, HOME: process.env.HOME, ...pick, ...extra };
 }
