@@ -1,7 +1,7 @@
 // The run mirror: MongoDB's read model of what Temporal executes. Every write is idempotent and monotonic:
 // a task moves forward only (pending < queued < running < terminal), within its generation, so a retried
 // or late activity cannot move it back or overwrite a terminal status.
-import type { AnyBulkWriteOperation, Db, UpdateFilter } from 'mongodb';
+import type { AnyBulkWriteOperation, Collection, Db, Document, UpdateFilter } from 'mongodb';
 import type { TaskStatus } from '../dag/scheduler';
 import { TASK_STATUSES } from '../dag/scheduler';
 import {
@@ -37,6 +37,14 @@ export interface TaskTransition {
 }
 
 const SNAPSHOT_CACHE_SIZE = 200;
+/** FerretDB v1 never answers an update command of 100 or more statements; stay well below that everywhere. */
+export const BULK_CHUNK = 50;
+
+async function bulkInChunks<T extends Document>(collection: Collection<T>, ops: AnyBulkWriteOperation<T>[]): Promise<void> {
+  for (let i = 0; i < ops.length; i += BULK_CHUNK) {
+    await collection.bulkWrite(ops.slice(i, i + BULK_CHUNK), { ordered: false });
+  }
+}
 
 export class RunStore {
   constructor(
@@ -116,7 +124,7 @@ export class RunStore {
       if (t.unset?.length) update.$unset = Object.fromEntries(t.unset.map((k) => [k, '']));
       return { updateOne: { filter, update: update as UpdateFilter<RunTaskDoc> } };
     });
-    await this.timed('transition', () => this.tasks.bulkWrite(ops, { ordered: false }));
+    await this.timed('transition', () => bulkInChunks(this.tasks, ops));
   }
 
   /** Records one attempt's end without changing the task's status (a retry follows). */
@@ -150,7 +158,8 @@ export class RunStore {
       durationMs: '',
       cacheKey: '',
     };
-    await this.tasks.bulkWrite(
+    await bulkInChunks(
+      this.tasks,
       nodes.map((n): AnyBulkWriteOperation<RunTaskDoc> => ({
         updateOne: {
           filter: { _id: runTaskId(runId, n.nodeId), generation: { $lt: n.generation + 1 } },
@@ -171,7 +180,6 @@ export class RunStore {
           } as UpdateFilter<RunTaskDoc>,
         },
       })),
-      { ordered: false },
     );
     await this.runs.updateOne(
       { _id: runId },
@@ -246,9 +254,9 @@ export class RunStore {
   /** Artifacts are keyed by run, node, generation and path, so a re-run attempt replaces rather than duplicates. */
   async upsertArtifacts(docs: ArtifactDoc[]): Promise<void> {
     if (!docs.length) return;
-    await this.artifacts.bulkWrite(
-      docs.map((d) => ({ replaceOne: { filter: { _id: d._id }, replacement: d, upsert: true } })),
-      { ordered: false },
+    await bulkInChunks(
+      this.artifacts,
+      docs.map((d): AnyBulkWriteOperation<ArtifactDoc> => ({ replaceOne: { filter: { _id: d._id }, replacement: d, upsert: true } })),
     );
   }
 }

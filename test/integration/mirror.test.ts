@@ -109,3 +109,14 @@ test('container slots: a held slot blocks, an expired one is taken over, a holde
   await slots.release(a!, 'run.b.g0');
   expect(await t.db.collection('container_leases').countDocuments({ workspaceId: ws })).toBe(0);
 });
+
+test('a step that queues 150 nodes at once is written in chunks the server answers', async () => {
+  // FerretDB v1 never answers one update command of 100 or more statements; a 150-wide fan-out used to hang here.
+  const runId = `mirror-wide-${Date.now()}`;
+  const ids = Array.from({ length: 150 }, (_, i) => `w${i}`);
+  await seedRun(runId, ids);
+  const started = Date.now();
+  await store.applyTransitions(runId, ids.map((nodeId) => ({ nodeId, generation: 0, status: 'queued' as const })));
+  expect(Date.now() - started).toBeLessThan(30_000);
+  expect(await t.db.collection('run_tasks').countDocuments({ workflowRunId: runId, status: 'queued' })).toBe(150);
+}, 60_000);
