@@ -3,7 +3,7 @@
 // naive floor: one unguarded updateOne by _id per transition.
 import type { Db } from 'mongodb';
 import { RunStore } from '../../src/db/runs';
-import { runTaskId, type RunTaskDoc, type WorkflowRunDoc } from '../../src/domain/run';
+import { pendingTask, runTaskId, type RunTaskDoc, type WorkflowRunDoc } from '../../src/domain/run';
 import { newId } from '../../src/ids';
 import type { CommandCounter } from '../lib/mongo-monitor';
 import { mapLimit, round } from '../lib/stats';
@@ -35,30 +35,7 @@ function fixtures(n: number, scope: { workspaceId: string; projectId: string }):
     createdAt: now,
     updatedAt: now,
   };
-  const tasks: RunTaskDoc[] = nodes.map((node) => ({
-    _id: runTaskId(runId, node.id),
-    workflowRunId: runId,
-    ...scope,
-    workflowVersionId: 'wfv_bench',
-    nodeId: node.id,
-    nodeType: 'builtin',
-    executorType: 'builtin',
-    executorConfig: node.executorConfig,
-    status: 'pending',
-    attempt: 0,
-    generation: 0,
-    attempts: {},
-    assetIds: [],
-    upstreamNodeIds: [],
-    outputArtifactIds: [],
-    cacheHit: false,
-    logLines: [],
-    stdoutLines: 0,
-    stderrLines: 0,
-    summary: {},
-    createdAt: now,
-    updatedAt: now,
-  }));
+  const tasks: RunTaskDoc[] = nodes.map((node) => pendingTask(run, node, [], now));
   return { run, tasks };
 }
 

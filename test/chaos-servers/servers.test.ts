@@ -5,10 +5,10 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import type { RuntimeGraphInput } from '../../src/domain/runtime-graph';
 import { seedUser, seedWorkspace, startTestApp, type TestApp } from '../support/app';
 import { seedWorkflow } from '../support/engine';
-import { startRun, tasksOf, TOOLS_IMAGE, until, waitForRun } from '../support/runs';
+import { startRun, tasksOf, until, waitForRun } from '../support/runs';
+import { containerDiamond, expectExactlyOnce } from '../support/chaos';
 import { bundleFile, spawnWorker, stopWorker, workerEnv } from '../support/worker-process';
 
 const REPO = join(__dirname, '..', '..');
@@ -33,39 +33,6 @@ afterAll(async () => {
 
 const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A 6-node diamond of container steps, caching off so every node really runs a container. */
-function graph(stamp: string, seconds: number): RuntimeGraphInput {
-  const node = (id: string) => ({
-    id,
-    executorType: 'docker' as const,
-    executorConfig: { image: TOOLS_IMAGE, command: ['sh', '-c', `sleep ${seconds}; echo ${id}-${stamp} > /emboflow/outputs/${id}.txt`], memoryMb: 32 },
-    cache: { enabled: false },
-  });
-  return {
-    nodes: ['a', 'b', 'c', 'd', 'e', 'f'].map(node),
-    edges: [
-      { source: 'a', target: 'b' },
-      { source: 'a', target: 'c' },
-      { source: 'b', target: 'd' },
-      { source: 'c', target: 'd' },
-      { source: 'd', target: 'e' },
-      { source: 'd', target: 'f' },
-    ],
-    settings: { maxParallelism: 4, failFast: false },
-  };
-}
-
-/** Exactly one success per node: one succeeded attempt record and one artifact per node. */
-async function expectExactlyOnce(runId: string): Promise<void> {
-  const tasks = await tasksOf(t.app, key, runId);
-  for (const [nodeId, task] of Object.entries(tasks)) {
-    expect(task.status).toBe('success');
-    const successes = Object.values(task.attempts as Record<string, { status: string }>).filter((a) => a.status === 'success');
-    expect({ nodeId, successes: successes.length }).toEqual({ nodeId, successes: 1 });
-    expect(await t.db.collection('artifacts').countDocuments({ runId, nodeId })).toBe(1);
-  }
-}
-
 function pidOf(part: string): number {
   return Number(readFileSync(join(DATA, 'pids', `${part}.pid`), 'utf8').trim());
 }
@@ -77,20 +44,20 @@ function restartStackPart(part: 'temporal' | 'mongo'): void {
 
 test('a run completes when the Temporal dev server restarts mid-run (its database file persists)', async () => {
   worker = spawnWorker(env);
-  const { workflowId } = await seedWorkflow(t.db, scope, graph(`temporal${Date.now()}`, 3));
+  const { workflowId } = await seedWorkflow(t.db, scope, containerDiamond(`temporal${Date.now()}`, 3));
   const run = await startRun(t.app, key, workflowId);
   // Mid-run: the first container is running when the server goes away.
   await until('node a to run', async () => (await tasksOf(t.app, key, run.id)).a!.status === 'running', 120_000);
   restartStackPart('temporal');
   const done = await waitForRun(t.app, key, run.id, 300_000);
   expect(done.status).toBe('success');
-  await expectExactlyOnce(run.id);
+  await expectExactlyOnce(t.app, key, t.db, run.id);
   await stopWorker(worker);
 });
 
 test('with MongoDB down for 30 s mid-run, the run completes and the mirror converges to Temporal', async () => {
   worker = spawnWorker(env);
-  const { workflowId } = await seedWorkflow(t.db, scope, graph(`mongo${Date.now()}`, 2));
+  const { workflowId } = await seedWorkflow(t.db, scope, containerDiamond(`mongo${Date.now()}`, 2));
   const run = await startRun(t.app, key, workflowId);
   await until('node a to run', async () => (await tasksOf(t.app, key, run.id)).a!.status === 'running', 120_000);
   process.kill(-pidOf('mongo'), 'SIGKILL');
@@ -115,6 +82,6 @@ test('with MongoDB down for 30 s mid-run, the run completes and the mirror conve
   const tasks = await tasksOf(t.app, key, run.id);
   expect(Object.keys(tasks).filter((n) => tasks[n]!.status === 'success').sort()).toEqual([...completedActivities].sort());
   expect(mirrored.summary.taskCounts.success).toBe(6);
-  await expectExactlyOnce(run.id);
+  await expectExactlyOnce(t.app, key, t.db, run.id);
   await stopWorker(worker);
 });

@@ -1,11 +1,11 @@
 // Durability under failure, against the real stack: worker processes killed with SIGKILL mid-container.
 import type { ChildProcess } from 'node:child_process';
 import { ContainerRunner, dockerFromHost, LABEL_PREFIX } from '../../src/docker/container-runner';
-import type { RuntimeGraphInput } from '../../src/domain/runtime-graph';
 import { deploymentName } from '../../src/temporal/worker';
 import { seedUser, seedWorkspace, startTestApp, type TestApp } from '../support/app';
 import { seedWorkflow } from '../support/engine';
-import { startRun, tasksOf, TOOLS_IMAGE, waitForRun } from '../support/runs';
+import { startRun, waitForRun } from '../support/runs';
+import { containerDiamond, expectExactlyOnce } from '../support/chaos';
 import { bundleFile, spawnWorker, stopWorker, workerEnv } from '../support/worker-process';
 
 
@@ -30,39 +30,6 @@ afterAll(async () => {
 
 const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A 6-node diamond of container steps, caching off so every node really runs a container. */
-function graph(stamp: string, seconds: number): RuntimeGraphInput {
-  const node = (id: string) => ({
-    id,
-    executorType: 'docker' as const,
-    executorConfig: { image: TOOLS_IMAGE, command: ['sh', '-c', `sleep ${seconds}; echo ${id}-${stamp} > /emboflow/outputs/${id}.txt`], memoryMb: 32 },
-    cache: { enabled: false },
-  });
-  return {
-    nodes: ['a', 'b', 'c', 'd', 'e', 'f'].map(node),
-    edges: [
-      { source: 'a', target: 'b' },
-      { source: 'a', target: 'c' },
-      { source: 'b', target: 'd' },
-      { source: 'c', target: 'd' },
-      { source: 'd', target: 'e' },
-      { source: 'd', target: 'f' },
-    ],
-    settings: { maxParallelism: 4, failFast: false },
-  };
-}
-
-/** Exactly one success per node: one succeeded attempt record and one artifact per node. */
-async function expectExactlyOnce(runId: string): Promise<void> {
-  const tasks = await tasksOf(t.app, key, runId);
-  for (const [nodeId, task] of Object.entries(tasks)) {
-    expect(task.status).toBe('success');
-    const successes = Object.values(task.attempts as Record<string, { status: string }>).filter((a) => a.status === 'success');
-    expect({ nodeId, successes: successes.length }).toEqual({ nodeId, successes: 1 });
-    expect(await t.db.collection('artifacts').countDocuments({ runId, nodeId })).toBe(1);
-  }
-}
-
 test('SIGKILL of the worker 20 times during container steps loses no run and duplicates no node', async () => {
   const deployment = deploymentName(t.config);
   let maxLivePerNode = 0;
@@ -80,7 +47,7 @@ test('SIGKILL of the worker 20 times during container steps loses no run and dup
       .catch(() => undefined);
   }, 150);
 
-  const { workflowId } = await seedWorkflow(t.db, scope, graph(`kill${Date.now()}`, 2));
+  const { workflowId } = await seedWorkflow(t.db, scope, containerDiamond(`kill${Date.now()}`, 2));
   const runs: string[] = [];
   let seed = 7;
   const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
@@ -98,7 +65,7 @@ test('SIGKILL of the worker 20 times during container steps loses no run and dup
   }
   expect(runs).toHaveLength(10);
   expect(maxLivePerNode).toBeLessThanOrEqual(1);
-  for (const id of runs) await expectExactlyOnce(id);
+  for (const id of runs) await expectExactlyOnce(t.app, key, t.db, id);
 
   // No orphan: every container of this deployment is gone within 60 s of the runs' end.
   const deadline = Date.now() + 60_000;
