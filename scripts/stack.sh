@@ -23,8 +23,18 @@ install_pip_binary() { # name package version relative-binary-path
   ln -sf "$dest/$rel" "$BIN_DIR/$name"
 }
 
+# FerretDB is built with the project's patch to its SQLite backend (scripts/ferretdb/sqlite-id-index.patch): as
+# released, v1.24.2 looks `_id` up with a JSON expression its own `_id` index is not built on, so every lookup,
+# update and delete by `_id` scans the whole table, and it narrows by `_id` only when `_id` is the filter's sole
+# field. Patched, those use the index (a run_tasks update: 25 ms -> 1.5 ms at 5,000 documents).
+FERRETDB_PATCH="$REPO_DIR/scripts/ferretdb/sqlite-id-index.patch"
+ferretdb_bin() {
+  echo "$BIN_DIR/ferretdb-$FERRETDB_VERSION-$(sha256sum "$FERRETDB_PATCH" | cut -c1-8)"
+}
+
 install_ferretdb() {
-  local bin="$BIN_DIR/ferretdb-$FERRETDB_VERSION"
+  local bin
+  bin=$(ferretdb_bin)
   if [ ! -x "$bin" ]; then
     command -v go >/dev/null || die "Go is needed to build FerretDB $FERRETDB_VERSION (or set MONGODB_URI)"
     log "building FerretDB $FERRETDB_VERSION from the Go module proxy (first run only, a few minutes)"
@@ -38,6 +48,7 @@ install_ferretdb() {
     rm -rf "$src" && mkdir -p "$(dirname "$src")" "$BIN_DIR"
     cp -r "$dir" "$src" && chmod -R u+w "$src"
     echo "$FERRETDB_VERSION" > "$src/build/version/version.txt"
+    (cd "$src" && git apply -p1 "$FERRETDB_PATCH") || die "patching FerretDB failed"
     (cd "$src" && GOPATH="$gopath" GOFLAGS=-modcacherw CGO_ENABLED=0 go build -o "$bin.tmp" ./cmd/ferretdb) \
       || die "go build of FerretDB failed"
     mv "$bin.tmp" "$bin"
@@ -131,7 +142,7 @@ up_mongo() {
   MONGODB_URI="mongodb://127.0.0.1:$EMBOFLOW_MONGO_PORT/"
   if ! alive mongo; then
     mkdir -p "$EMBOFLOW_DATA_DIR/ferretdb"
-    spawn mongo "$BIN_DIR/ferretdb-$FERRETDB_VERSION" --handler=sqlite \
+    spawn mongo "$(ferretdb_bin)" --handler=sqlite \
       --sqlite-url="file:$EMBOFLOW_DATA_DIR/ferretdb/" \
       --listen-addr="127.0.0.1:$EMBOFLOW_MONGO_PORT" --debug-addr=- --telemetry=disable --log-level=warn
   fi
