@@ -25,7 +25,7 @@ export function createControlActivities(
     async loadRunPlan(runId: string, resume = false): Promise<RunPlan> {
       const run = await runs.getRun(runId);
       if (!run) throw runNotFound(runId);
-      const tasks = new Map((await runs.listTasks(runId)).map((t) => [t.nodeId, t]));
+      const tasks = new Map((await runs.listTasks(runId, run.runtimeSnapshot.nodes.map((n) => n.id))).map((t) => [t.nodeId, t]));
       const graph = run.runtimeSnapshot;
       const customIds = graph.nodes.flatMap((n) => (n.executorType === 'docker' && n.executorConfig.customNodeId ? [n.executorConfig.customNodeId] : []));
       const dockerfileSourced = new Set(

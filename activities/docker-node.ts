@@ -5,11 +5,11 @@ import { dirname, extname, join } from 'node:path';
 import { CancelledFailure, Context } from '@temporalio/activity';
 import type Docker from 'dockerode';
 import type { Db } from 'mongodb';
-import { ContainerSlots } from '../src/db/leases';
+import { ContainerSlots, LEASE_TTL_MS } from '../src/db/leases';
 import type { RunStore } from '../src/db/runs';
 import { type ArchiveEntry, type ContainerRunner, LABEL_PREFIX, WORK_DIR } from '../src/docker/container-runner';
 import type { ArtifactDoc, ArtifactRef, RunTaskDoc, WorkflowRunDoc } from '../src/domain/run';
-import { runTaskId } from '../src/domain/run';
+import { cacheEntryId, runTaskId } from '../src/domain/run';
 import { newId } from '../src/ids';
 import type { DockerExecutorConfig, NodeContract } from '../src/domain/runtime-graph';
 import type { Logger } from '../src/logger';
@@ -24,6 +24,8 @@ const LOG_LINE_MAX_CHARS = 2000;
 const RESULT_PREVIEW_MAX_BYTES = 64 * 1024;
 const TICK_MS = 2000;
 const SLOT_POLL_MS = 500;
+/** A held container slot is renewed a third of its lifetime after the last renewal, not on every tick. */
+const LEASE_RENEW_EVERY_MS = LEASE_TTL_MS / 3;
 const METRICS_SAMPLE_EVERY_MS = 15_000;
 const NODE_UID = 65534;
 /** Lines streamed live into execution_logs per attempt; the full log always goes to object storage. */
@@ -308,10 +310,11 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
   }
 
   async function cachedResult(cacheKey: string, run: WorkflowRunDoc, input: NodeInput) {
-    const hit = await runs.tasks.findOne(
-      { workspaceId: run.workspaceId, cacheKey, status: 'success', _id: { $ne: runTaskId(input.runId, input.nodeId) } },
-      { sort: { finishedAt: -1 } },
-    );
+    // The cache entry points at the task that last produced this key; that task, read by _id, is the truth: it
+    // must still be a success with this key (a retry of it clears the key) and have every artifact.
+    const entry = await runs.cacheEntries.findOne({ _id: cacheEntryId(run.workspaceId, cacheKey) });
+    if (!entry || entry.taskId === runTaskId(input.runId, input.nodeId)) return undefined;
+    const hit = await runs.tasks.findOne({ _id: entry.taskId, workspaceId: run.workspaceId, cacheKey, status: 'success' });
     if (!hit) return undefined;
     const artifacts = await runs.artifacts.find({ _id: { $in: hit.outputArtifactIds }, workspaceId: run.workspaceId }).toArray();
     // Every artifact must still be there: a partial hit would hand downstream nodes an incomplete input.
@@ -370,6 +373,7 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
     const workDir = await mkdtemp(join(tmpdir(), 'emboflow-node-'));
     let container: Docker.Container | undefined;
     let slot: { id: string; holder: string } | undefined;
+    let slotRenewedAt = 0;
     try {
       // A previous attempt's container (its worker died) is re-attached to if running, or collected if it succeeded.
       const existing = await runner.findByName(name);
@@ -410,6 +414,7 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
 
       if (!container) {
         slot = await acquireSlot(run, `${input.runId}.${input.nodeId}.g${input.generation}`);
+        slotRenewedAt = Date.now();
         const endStart = deps.metrics.containerStart.startTimer();
         const entries = await stageInputs(input, run, workDir, attempt);
         try {
@@ -469,7 +474,10 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
               onTick: async () => {
                 ctx.heartbeat({ containerId: containerRef.id });
                 if (ctx.cancellationSignal.aborted) throw new CancelledFailure('node cancelled');
-                if (slot) await slots.renew(slot.id, slot.holder);
+                if (slot && Date.now() - slotRenewedAt >= LEASE_RENEW_EVERY_MS) {
+                  await slots.renew(slot.id, slot.holder);
+                  slotRenewedAt = Date.now();
+                }
                 await flushLive();
                 const sample = watcher?.latest();
                 if (!sample || Date.now() - lastMetricsAt < METRICS_SAMPLE_EVERY_MS) return;
@@ -586,6 +594,7 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
           unset: ['errorMessage'],
         },
       ]);
+      if (cacheKey) await runs.recordCacheEntry(run.workspaceId, cacheKey, runTaskId(input.runId, input.nodeId));
       const artifacts: ArtifactRef[] = docs.map(toRef);
       return { artifacts, assetIds: input.assetIds, cacheHit: false, result: smallResult(preview) };
     } finally {

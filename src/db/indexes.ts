@@ -29,6 +29,8 @@ export const COLLECTIONS = [
   'secrets',
   /** Slots of each workspace's running containers (see src/db/leases.ts). */
   'container_leases',
+  /** Docker nodes' cache: workspace + cache key -> the task that produced it (looked up by _id). */
+  'task_cache',
 ] as const;
 export type CollectionName = (typeof COLLECTIONS)[number];
 

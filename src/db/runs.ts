@@ -5,7 +5,9 @@ import type { AnyBulkWriteOperation, Collection, Db, Document, UpdateFilter } fr
 import type { TaskStatus } from '../dag/scheduler';
 import { TASK_STATUSES } from '../dag/scheduler';
 import {
+  cacheEntryId,
   runTaskId,
+  type TaskCacheEntry,
   TERMINAL_RUN_STATUSES,
   type ArtifactDoc,
   type AttemptRecord,
@@ -39,6 +41,8 @@ export interface TaskTransition {
 const SNAPSHOT_CACHE_SIZE = 200;
 /** FerretDB v1 never answers an update command of 100 or more statements; stay well below that everywhere. */
 export const BULK_CHUNK = 50;
+/** Ids per `$in` lookup. */
+const ID_CHUNK = 1000;
 
 async function bulkInChunks<T extends Document>(collection: Collection<T>, ops: AnyBulkWriteOperation<T>[]): Promise<void> {
   for (let i = 0; i < ops.length; i += BULK_CHUNK) {
@@ -68,6 +72,18 @@ export class RunStore {
   get tasks() {
     return this.db.collection<RunTaskDoc>('run_tasks');
   }
+  get cacheEntries() {
+    return this.db.collection<TaskCacheEntry>('task_cache');
+  }
+
+  /** Points the workspace's cache key at the task that just produced it (after its success is recorded). */
+  async recordCacheEntry(workspaceId: string, cacheKey: string, taskId: string): Promise<void> {
+    const _id = cacheEntryId(workspaceId, cacheKey);
+    await this.timed('cache_entry', () =>
+      this.cacheEntries.replaceOne({ _id }, { workspaceId, cacheKey, taskId, updatedAt: new Date() }, { upsert: true }),
+    );
+  }
+
   get artifacts() {
     return this.db.collection<ArtifactDoc>('artifacts');
   }
@@ -98,8 +114,19 @@ export class RunStore {
     return cached;
   }
 
-  listTasks(runId: string): Promise<RunTaskDoc[]> {
-    return this.tasks.find({ workflowRunId: runId }).toArray();
+  /**
+   * A run's tasks, read by their ids (`<runId>:<nodeId>`) rather than by `workflowRunId`: an `_id` lookup is served
+   * by the `_id` index on every MongoDB-compatible server, while FerretDB v1 scans the whole collection for any
+   * other filter. Without `nodeIds`, every node of the run's graph.
+   */
+  async listTasks(runId: string, nodeIds?: string[], projection?: Document): Promise<RunTaskDoc[]> {
+    const ids = nodeIds ?? (await this.getRunSnapshot(runId))?.runtimeSnapshot.nodes.map((n) => n.id) ?? [];
+    const out: RunTaskDoc[] = [];
+    for (let i = 0; i < ids.length; i += ID_CHUNK) {
+      const chunk = ids.slice(i, i + ID_CHUNK).map((id) => runTaskId(runId, id));
+      out.push(...(await this.tasks.find({ _id: { $in: chunk } }, projection ? { projection } : {}).toArray()));
+    }
+    return out;
   }
 
   getTask(runId: string, nodeId: string): Promise<RunTaskDoc | null> {
@@ -224,12 +251,7 @@ export class RunStore {
   }
 
   async computeSummary(runId: string): Promise<RunSummary> {
-    const tasks = await this.tasks
-      .find(
-        { workflowRunId: runId },
-        { projection: { nodeId: 1, status: 1, outputArtifactIds: 1, stdoutLines: 1, stderrLines: 1 } },
-      )
-      .toArray();
+    const tasks = await this.listTasks(runId, undefined, { nodeId: 1, status: 1, outputArtifactIds: 1, stdoutLines: 1, stderrLines: 1 });
     const taskCounts = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
     const summary: RunSummary = {
       taskCounts,

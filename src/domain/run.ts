@@ -150,6 +150,19 @@ export interface ArtifactRef {
   size: number;
 }
 
+/** A docker node's cache entry: one per workspace and cache key, pointing at the task that last produced it. */
+export interface TaskCacheEntry {
+  _id: string;
+  workspaceId: string;
+  cacheKey: string;
+  taskId: string;
+  updatedAt: Date;
+}
+
+export function cacheEntryId(workspaceId: string, cacheKey: string): string {
+  return `${workspaceId}:${cacheKey}`;
+}
+
 export function runTaskId(runId: string, nodeId: string): string {
   return `${runId}.${nodeId}`;
 }

@@ -273,9 +273,7 @@ export class RunService {
     if (!graph.nodes.some((n) => n.id === nodeId)) throw new RunRequestError(404, 'not_found', `task ${nodeId} not found`);
     const affected = subtree(indexGraph(graph), nodeId);
     // Checked here for a clear answer; the workflow checks again against its own state.
-    const tasks = await this.store.tasks
-      .find({ workflowRunId: run._id, nodeId: { $in: affected } }, { projection: { nodeId: 1, status: 1 } })
-      .toArray();
+    const tasks = await this.store.listTasks(run._id, affected, { nodeId: 1, status: 1 });
     const busy = tasks.filter((t) => !isTerminal(t.status)).map((t) => t.nodeId);
     if (busy.length) {
       throw new RunRequestError(409, 'task_not_finished', `cannot retry ${nodeId} while ${busy.join(', ')} ${busy.length > 1 ? 'are' : 'is'} not finished`);

@@ -15,7 +15,8 @@ afterAll(async () => t?.close());
 
 async function seedRun(runId: string, nodeIds: string[]): Promise<void> {
   const now = new Date();
-  const run = { _id: runId, workspaceId: 'w', projectId: 'p', workflowVersionId: 'v', assetIds: [], status: 'pending', createdAt: now, updatedAt: now } as unknown as WorkflowRunDoc;
+  const runtimeSnapshot = { nodes: nodeIds.map((id) => ({ id, executorType: 'docker' })), edges: [] };
+  const run = { _id: runId, workspaceId: 'w', projectId: 'p', workflowVersionId: 'v', assetIds: [], runtimeSnapshot, status: 'pending', createdAt: now, updatedAt: now } as unknown as WorkflowRunDoc;
   await store.insertRun(run, nodeIds.map((id) => pendingTask(run, { id, executorType: 'docker' }, [], now)));
 }
 
