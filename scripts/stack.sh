@@ -67,7 +67,14 @@ install_docker() {
 # ---------------------------------------------------------------- process bookkeeping
 
 pid_of() { local f="$PID_DIR/$1.pid"; [ -f "$f" ] && cat "$f"; }
-alive() { local p; p=$(pid_of "$1") && [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
+# A process killed a moment ago can still answer `kill -0` while the kernel tears it down (or as a zombie not yet
+# reaped): only a live, non-zombie process counts.
+alive() {
+  local p state
+  p=$(pid_of "$1") && [ -n "$p" ] && kill -0 "$p" 2>/dev/null || return 1
+  state=$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null) || return 1
+  [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
 
 spawn() { # part command...
   local part=$1; shift

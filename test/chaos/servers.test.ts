@@ -1,6 +1,6 @@
-// Durability when the servers themselves fail mid-run: the Temporal dev server restarted, and the MongoDB-compatible
-// server down for 30 s. Not part of `npm test` yet: both fail on this machine and are under investigation
-// (see the session note); run them with `npm run test:chaos-servers`.
+// Durability when the servers themselves fail mid-run: the Temporal dev server killed and restarted on its database
+// file, and the MongoDB-compatible server down for 30 s. The killed process is waited for until it is really gone
+// (`kill -0` still answers for a process being torn down), then `stack.sh up` starts it again.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,9 +37,23 @@ function pidOf(part: string): number {
   return Number(readFileSync(join(DATA, 'pids', `${part}.pid`), 'utf8').trim());
 }
 
-function restartStackPart(part: 'temporal' | 'mongo'): void {
-  process.kill(-pidOf(part), 'SIGKILL');
-  execFileSync('bash', [join(REPO, 'scripts', 'stack.sh'), 'up'], { stdio: 'ignore' });
+/** SIGKILLs a stack part's process group and waits until its process is gone (not merely signalled). */
+async function killStackPart(part: 'temporal' | 'mongo'): Promise<void> {
+  const pid = pidOf(part);
+  process.kill(-pid, 'SIGKILL');
+  await until(`${part} (pid ${pid}) to exit`, async () => !isLive(pid), 30_000);
+}
+
+function isLive(pid: number): boolean {
+  try {
+    return !/^\S+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+function stackUp(): void {
+  execFileSync('bash', [join(REPO, 'scripts', 'stack.sh'), 'up'], { stdio: 'inherit' });
 }
 
 test('a run completes when the Temporal dev server restarts mid-run (its database file persists)', async () => {
@@ -48,7 +62,8 @@ test('a run completes when the Temporal dev server restarts mid-run (its databas
   const run = await startRun(t.app, key, workflowId);
   // Mid-run: the first container is running when the server goes away.
   await until('node a to run', async () => (await tasksOf(t.app, key, run.id)).a!.status === 'running', 120_000);
-  restartStackPart('temporal');
+  await killStackPart('temporal');
+  stackUp();
   const done = await waitForRun(t.app, key, run.id, 300_000);
   expect(done.status).toBe('success');
   await expectExactlyOnce(t.app, key, t.db, run.id);
@@ -60,9 +75,9 @@ test('with MongoDB down for 30 s mid-run, the run completes and the mirror conve
   const { workflowId } = await seedWorkflow(t.db, scope, containerDiamond(`mongo${Date.now()}`, 2));
   const run = await startRun(t.app, key, workflowId);
   await until('node a to run', async () => (await tasksOf(t.app, key, run.id)).a!.status === 'running', 120_000);
-  process.kill(-pidOf('mongo'), 'SIGKILL');
+  await killStackPart('mongo');
   await sleepMs(30_000);
-  execFileSync('bash', [join(REPO, 'scripts', 'stack.sh'), 'up'], { stdio: 'ignore' });
+  stackUp();
 
   const handle = t.temporal.workflow.getHandle(run.temporalWorkflowId);
   const result = await handle.result();
