@@ -95,7 +95,7 @@ export function registerRunRoutes(api: ApiRegistry, deps: { runs: RunService; db
     async (req, { params }) => {
       const run = await loadRun(req, params.runId, 'viewer');
       const order = new Map(run.runtimeSnapshot.nodes.map((n, i) => [n.id, i]));
-      const tasks = await runs.store.listTasks(run._id);
+      const tasks = await runs.store.listTasks(run._id, [...order.keys()]);
       tasks.sort((a, b) => (order.get(a.nodeId) ?? 0) - (order.get(b.nodeId) ?? 0));
       return { items: tasks.map(({ _id, ...t }) => ({ id: _id, ...t })) };
     },
@@ -136,25 +136,49 @@ export function registerRunRoutes(api: ApiRegistry, deps: { runs: RunService; db
     },
     async (req, { params, query }, res) => {
       const run = await loadRun(req, params.runId, 'viewer');
-      await streamRunEvents(run, req, res, query.pollMs);
+      const lastEventId = req.header('last-event-id');
+      let resume: StreamCursor | undefined;
+      if (lastEventId !== undefined) {
+        const m = /^(\d{1,15})\.(\d{1,15})$/.exec(lastEventId);
+        if (!m) throw badRequest('Last-Event-ID: not an id this stream sent (<taskMs>.<logMs>)', { field: 'Last-Event-ID' });
+        resume = { tasksMs: Number(m[1]), logsMs: Number(m[2]) };
+      }
+      await streamRunEvents(run, req, res, query.pollMs, resume);
       return ANSWERED;
     },
   );
 
+  /**
+   * Where a stream is: the newest task change and the newest log line it has sent (mirror times, ms). Every event's
+   * id carries it, so a client that reconnects with Last-Event-ID gets only what changed after it: tasks updated
+   * and lines written at or after those times (a change in that very millisecond may come twice, never not at all).
+   */
+  interface StreamCursor {
+    tasksMs: number;
+    logsMs: number;
+  }
+
   /** Polls the mirror (no change streams: they are not portable) and sends what changed since the last poll. */
-  async function streamRunEvents(run: { _id: string; runtimeSnapshot: { nodes: Array<{ id: string }> } }, req: Request, res: Response, pollMs: number) {
+  async function streamRunEvents(
+    run: { _id: string; runtimeSnapshot: { nodes: Array<{ id: string }> } },
+    req: Request,
+    res: Response,
+    pollMs: number,
+    resume?: StreamCursor,
+  ) {
     res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
     res.flushHeaders();
     let closed = false;
     req.on('close', () => {
       closed = true;
     });
-    let seq = 0;
-    const send = (event: string, data: unknown) => res.write(`id: ${++seq}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    const order = new Map(run.runtimeSnapshot.nodes.map((n, i) => [n.id, i]));
+    let tasksCursor = resume?.tasksMs ?? 0;
+    let logCursor = resume?.logsMs ?? 0;
+    const send = (event: string, data: unknown) => res.write(`id: ${tasksCursor}.${logCursor}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    const nodeIds = run.runtimeSnapshot.nodes.map((n) => n.id);
+    const order = new Map(nodeIds.map((id, i) => [id, i]));
     const taskSeen = new Map<string, string>();
     const logSeen = new Map<string, number>();
-    let logCursor = 0;
     let runStatus = '';
     let lastWrite = Date.now();
     const deadline = Date.now() + SSE_MAX_MS;
@@ -170,18 +194,20 @@ export function registerRunRoutes(api: ApiRegistry, deps: { runs: RunService; db
       for (const l of lines) {
         if (logSeen.has(l._id)) continue;
         logSeen.set(l._id, l.createdAt.getTime());
+        if (resume && l.createdAt.getTime() < resume.logsMs) continue;
         logCursor = Math.max(logCursor, l.createdAt.getTime());
         send('log', { nodeId: l.nodeId, attempt: l.attempt, stream: l.stream, line: l.line, at: l.createdAt });
       }
       for (const [id, at] of logSeen) if (at < logCursor - 2 * LOG_WINDOW_MS) logSeen.delete(id);
-      const tasks = await runs.store.tasks
-        .find({ workflowRunId: run._id }, { projection: { nodeId: 1, status: 1, attempt: 1, generation: 1, errorMessage: 1, updatedAt: 1, startedAt: 1, finishedAt: 1, durationMs: 1 } })
-        .toArray();
+      const tasks = await runs.store.listTasks(run._id, nodeIds, { nodeId: 1, status: 1, attempt: 1, generation: 1, errorMessage: 1, updatedAt: 1, startedAt: 1, finishedAt: 1, durationMs: 1 });
       tasks.sort((a, b) => (order.get(a.nodeId) ?? 0) - (order.get(b.nodeId) ?? 0));
       for (const t of tasks) {
         const key = `${t.status}|${t.attempt}|${t.generation}`;
         if (taskSeen.get(t.nodeId) === key) continue;
         taskSeen.set(t.nodeId, key);
+        const updatedMs = t.updatedAt?.getTime() ?? 0;
+        if (resume && updatedMs < resume.tasksMs) continue;
+        tasksCursor = Math.max(tasksCursor, updatedMs);
         send('task', {
           nodeId: t.nodeId,
           status: t.status,
@@ -291,9 +317,8 @@ export function registerRunRoutes(api: ApiRegistry, deps: { runs: RunService; db
     async (req, { params, query }) => {
       const run = await loadRun(req, params.runId, 'viewer');
       // Through the tasks: a cache hit's artifacts were produced by an earlier run.
-      const tasks = await runs.store.tasks
-        .find({ workflowRunId: run._id, ...(query.nodeId ? { nodeId: query.nodeId } : {}) }, { projection: { outputArtifactIds: 1 } })
-        .toArray();
+      const nodeIds = run.runtimeSnapshot.nodes.map((n) => n.id).filter((id) => !query.nodeId || id === query.nodeId);
+      const tasks = nodeIds.length ? await runs.store.listTasks(run._id, nodeIds, { outputArtifactIds: 1 }) : [];
       const ids = tasks.flatMap((t) => t.outputArtifactIds ?? []);
       const items = ids.length
         ? await runs.store.artifacts.find({ _id: { $in: ids }, workspaceId: run.workspaceId }).sort({ nodeId: 1, path: 1 }).toArray()

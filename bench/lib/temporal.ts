@@ -1,6 +1,7 @@
 // What a workflow execution cost, read back from Temporal itself (the server's clock and history), so EmboFlow
 // and the raw-Temporal baseline are measured the same way.
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
 import { tsToMs } from '@temporalio/common/lib/time';
 import { withTimeout } from './stats';
 
@@ -9,7 +10,12 @@ export interface ExecutionMetrics {
   status: string;
   /** Workflow start to close, server clock. */
   makespanMs: number;
+  /** Executions of the workflow id (more than one when it continued as new). */
+  executions: number;
+  /** The largest single execution's history (Temporal's limits are per execution). */
   historyLength: number;
+  /** Events over all executions. */
+  historyEventsTotal: number;
   historySizeBytes?: number;
   markers: number;
   /** Server time of every ActivityTaskCompleted event, in history order (node completions; local activities are markers). */
@@ -79,16 +85,28 @@ async function msSinceLastProgress(client: Client, workflowId: string): Promise<
   return 0;
 }
 
+/**
+ * A workflow that continued as new is one logical run over several executions: each is read (following
+ * `continuedExecutionRunId` back from the latest) and they are summed, except `historyLength` and
+ * `historySizeBytes`, which are the largest single execution's (what Temporal's per-execution limits apply to).
+ */
 export async function executionMetrics(client: Client, workflowId: string): Promise<ExecutionMetrics> {
-  const handle = client.workflow.getHandle(workflowId);
-  const d = await handle.describe();
-  const history = await handle.fetchHistory();
+  const latest = await client.workflow.getHandle(workflowId).describe();
+  const executions: Array<{ d: WorkflowExecutionDescription; events: temporal.api.history.v1.IHistoryEvent[] }> = [];
+  let runId: string | undefined = latest.runId;
+  for (let i = 0; runId && i < 100; i++) {
+    const handle: WorkflowHandle = client.workflow.getHandle(workflowId, runId);
+    const d: WorkflowExecutionDescription = i === 0 ? latest : await handle.describe();
+    const events: temporal.api.history.v1.IHistoryEvent[] = (await handle.fetchHistory()).events ?? [];
+    executions.unshift({ d, events });
+    runId = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+  }
   const activityCompletedAt: number[] = [];
   let markers = 0;
   let lastTaskFailure: string | undefined;
   let terminated: string | undefined;
   let failed: string | undefined;
-  for (const e of history.events ?? []) {
+  for (const e of executions.flatMap((x) => x.events)) {
     if (e.activityTaskCompletedEventAttributes) activityCompletedAt.push(tsToMs(e.eventTime));
     else if (e.markerRecordedEventAttributes) markers++;
     else if (e.workflowTaskFailedEventAttributes) {
@@ -97,14 +115,17 @@ export async function executionMetrics(client: Client, workflowId: string): Prom
     } else if (e.workflowExecutionTerminatedEventAttributes) terminated = `terminated: ${e.workflowExecutionTerminatedEventAttributes.reason ?? ''}`;
     else if (e.workflowExecutionFailedEventAttributes) failed = `failed: ${e.workflowExecutionFailedEventAttributes.failure?.message ?? ''}`;
   }
-  const start = d.startTime.getTime();
+  const d = latest;
+  const start = executions[0]!.d.startTime.getTime();
   const close = d.closeTime?.getTime() ?? Date.now();
   return {
     workflowId,
     status: d.status.name,
     makespanMs: close - start,
-    historyLength: d.historyLength,
-    historySizeBytes: d.historySize,
+    executions: executions.length,
+    historyLength: Math.max(...executions.map((x) => x.d.historyLength)),
+    historyEventsTotal: executions.reduce((n, x) => n + x.d.historyLength, 0),
+    historySizeBytes: Math.max(...executions.map((x) => x.d.historySize ?? 0)),
     markers,
     activityCompletedAt,
     failure: d.status.name === 'COMPLETED' ? undefined : [terminated, failed, lastTaskFailure].filter(Boolean).join('; ') || undefined,

@@ -165,6 +165,70 @@ test('a timer node sleeps durably, and an approval deadline applies its default 
   expect(tasks.review!.lastResultPreview).toMatchObject({ approved: true, decidedBy: 'system:deadline' });
 });
 
+type StreamEvent = { id: string; event: string; data: any };
+
+/** Reads a run's event stream to its end, or until `stopAt` accepts an event (then disconnects). */
+async function readEvents(runId: string, headers: Record<string, string> = {}, stopAt?: (e: StreamEvent) => boolean): Promise<StreamEvent[]> {
+  const abort = new AbortController();
+  const res = await fetch(`${baseUrl}/v1/runs/${runId}/events?pollMs=150`, { headers: { Authorization: `Bearer ${editor.apiKey}`, ...headers }, signal: abort.signal });
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+  const events: StreamEvent[] = [];
+  let buffer = '';
+  const decoder = new TextDecoder();
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let sep: number;
+    while ((sep = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, sep);
+      buffer = buffer.slice(sep + 2);
+      const id = /^id: (.*)$/m.exec(block)?.[1];
+      const event = /^event: (.*)$/m.exec(block)?.[1];
+      const data = /^data: (.*)$/m.exec(block)?.[1];
+      if (id && event && data) events.push({ id, event, data: JSON.parse(data) });
+      if (stopAt && events.length && stopAt(events[events.length - 1]!)) {
+        abort.abort();
+        return events;
+      }
+    }
+  }
+  return events;
+}
+
+test('the events stream resumes after Last-Event-ID: only what changed after it, then the end', async () => {
+  const { workflowId } = await seedWorkflow(t.db, scope, {
+    nodes: [
+      sh('first', `for i in 1 2 3; do echo "early $i"; sleep 0.3; done; echo ${Date.now()} > /emboflow/outputs/x.txt`),
+      sh('second', 'sleep 0.5; echo "late line"'),
+    ],
+    edges: [{ source: 'first', target: 'second' }],
+  });
+  const started = await startRun(t.app, editor.apiKey, workflowId);
+  // A client watching live drops its connection once the first node has finished.
+  const seen = await readEvents(started.id, {}, (e) => e.event === 'task' && e.data.nodeId === 'first' && e.data.status === 'success');
+  const firstDone = seen[seen.length - 1]!;
+  expect(firstDone.data).toMatchObject({ nodeId: 'first', status: 'success' });
+  expect(seen.filter((e) => e.event === 'log').map((e) => e.data.line)).toEqual(expect.arrayContaining(['early 1', 'early 2']));
+  const run = await waitForRun(t.app, editor.apiKey, started.id);
+  expect(run.status).toBe('success');
+  // Without the header the stream starts over: every line again.
+  const all = await readEvents(run.id);
+  expect(all.filter((e) => e.event === 'log').map((e) => e.data.line)).toEqual(expect.arrayContaining(['early 1', 'early 2', 'late line']));
+
+  const resumed = await readEvents(run.id, { 'Last-Event-ID': firstDone.id });
+  const lines = resumed.filter((e) => e.event === 'log').map((e) => e.data.line);
+  expect(lines).not.toContain('early 1');
+  expect(lines).not.toContain('early 2');
+  expect(lines).toContain('late line');
+  expect(resumed.filter((e) => e.event === 'task' && e.data.nodeId === 'first' && e.data.status !== 'success')).toEqual([]);
+  expect(resumed.filter((e) => e.event === 'task' && e.data.nodeId === 'second').map((e) => e.data.status)).toContain('success');
+  expect(resumed[resumed.length - 1]).toMatchObject({ event: 'end', data: { status: 'success' } });
+
+  const bad = await fetch(`${baseUrl}/v1/runs/${run.id}/events`, { headers: { Authorization: `Bearer ${editor.apiKey}`, 'Last-Event-ID': '12;drop' } });
+  expect(bad.status).toBe(400);
+  expect(await bad.text()).toMatch(/Last-Event-ID/);
+});
+
 test('the events stream delivers a run\'s task changes and log lines in order, then ends', async () => {
   const { workflowId } = await seedWorkflow(t.db, scope, {
     nodes: [
@@ -174,23 +238,7 @@ test('the events stream delivers a run\'s task changes and log lines in order, t
     edges: [{ source: 'first', target: 'second' }],
   });
   const run = await startRun(t.app, editor.apiKey, workflowId);
-  const res = await fetch(`${baseUrl}/v1/runs/${run.id}/events?pollMs=150`, { headers: { Authorization: `Bearer ${editor.apiKey}` } });
-  expect(res.status).toBe(200);
-  expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
-  const events: Array<{ event: string; data: any }> = [];
-  let buffer = '';
-  const decoder = new TextDecoder();
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let sep: number;
-    while ((sep = buffer.indexOf('\n\n')) >= 0) {
-      const block = buffer.slice(0, sep);
-      buffer = buffer.slice(sep + 2);
-      const event = /^event: (.*)$/m.exec(block)?.[1];
-      const data = /^data: (.*)$/m.exec(block)?.[1];
-      if (event && data) events.push({ event, data: JSON.parse(data) });
-    }
-  }
+  const events = await readEvents(run.id);
   expect(events[events.length - 1]).toMatchObject({ event: 'end', data: { status: 'success' } });
   const rank = ['pending', 'queued', 'running', 'success'];
   for (const node of ['first', 'second']) {
