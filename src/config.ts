@@ -59,6 +59,10 @@ export const ConfigSchema = z.object({
   EMBOFLOW_BOOTSTRAP_API_KEY: z.string().min(20).optional(),
   /** Encrypts stored credentials (storage-connection secrets); without it the API refuses to accept any. */
   EMBOFLOW_SECRET_KEY: z.string().min(32).optional(),
+
+  /** An OTLP/HTTP collector's base URL: set, and runs are traced (src/tracing.ts); unset, tracing is off. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).max(100).optional(),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

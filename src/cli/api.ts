@@ -7,6 +7,7 @@ import { createMetrics } from '../metrics';
 import { bootstrapAdmin } from '../services/bootstrap';
 import { ObjectStore } from '../storage/object-store';
 import { connectTemporal } from '../temporal/client';
+import { startTracing } from '../tracing';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -16,7 +17,9 @@ async function main(): Promise<void> {
     const workspaceId = await bootstrapAdmin(database.db, config.EMBOFLOW_BOOTSTRAP_API_KEY);
     if (workspaceId) logger.info({ workspaceId }, 'bootstrapped the first admin and API key');
   }
-  const temporal = await connectTemporal(config);
+  const tracing = startTracing(config, 'emboflow-api');
+  if (tracing) logger.info({ endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT }, 'tracing runs to an OTLP collector');
+  const temporal = await connectTemporal(config, tracing);
   const store = new ObjectStore(config);
   const { app } = createApp({ config, db: database.db, temporal, store, logger, metrics: createMetrics('api') });
   const server = createServer(app);
@@ -29,6 +32,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'api shutting down');
     server.close(async () => {
       await temporal.connection.close();
+      await tracing?.shutdown();
       await database.close();
       store.destroy();
       process.exit(0);

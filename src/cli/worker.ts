@@ -9,6 +9,7 @@ import { createLogger, type Logger } from '../logger';
 import { ObjectStore } from '../storage/object-store';
 import { reapContainers } from '../docker/reaper';
 import { createWorkers, deploymentName } from '../temporal/worker';
+import { startTracing } from '../tracing';
 
 const RETENTION_SWEEP_MS = 10 * 60_000;
 
@@ -51,7 +52,9 @@ async function main(): Promise<void> {
   const store = new ObjectStore(config);
   const runner = new ContainerRunner(dockerFromHost(config.DOCKER_HOST));
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  const workers = await createWorkers({ config, db: database.db, store, runner, logger, connection, metrics });
+  const tracing = startTracing(config, 'emboflow-worker');
+  if (tracing) logger.info({ endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT }, 'tracing runs to an OTLP collector');
+  const workers = await createWorkers({ config, db: database.db, store, runner, logger, connection, metrics, tracing });
   const metricsServer = config.WORKER_METRICS_PORT ? serveMetrics(metrics, config.WORKER_METRICS_PORT, config.WORKER_SDK_METRICS_PORT) : undefined;
   // A taken port costs the metrics endpoint, not the worker.
   metricsServer?.on('error', (err) => logger.warn({ err, port: config.WORKER_METRICS_PORT }, 'metrics endpoint not served'));
@@ -73,6 +76,7 @@ async function main(): Promise<void> {
     clearInterval(reaper);
     metricsServer?.close();
     await connection.close();
+    await tracing?.shutdown();
     await database.close();
     store.destroy();
     logger.info('worker stopped');

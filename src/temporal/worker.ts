@@ -7,6 +7,7 @@ import type { Metrics } from '../metrics';
 import type { ContainerRunner } from '../docker/container-runner';
 import type { Logger } from '../logger';
 import type { ObjectStore } from '../storage/object-store';
+import { workerTracingOptions, type Tracing } from '../tracing';
 
 /** A deployment is one database: container labels and the reaper are scoped by it. */
 export function deploymentName(config: Pick<Config, 'MONGODB_DB'>): string {
@@ -27,6 +28,8 @@ export interface WorkerDeps {
   metrics?: Metrics;
   /** A prebuilt workflow bundle (tests build it once); otherwise workflows/ is bundled at start-up. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** OpenTelemetry tracing (src/tracing.ts); its workflow interceptors are bundled in, so no prebuilt bundle is used. */
+  tracing?: Tracing;
 }
 
 /**
@@ -46,6 +49,11 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     workspaceContainerLimit: config.WORKSPACE_MAX_RUNNING_CONTAINERS,
   });
   const queues = [...new Set(config.WORKER_TASK_QUEUES)];
+  const traced = workerTracingOptions(deps.tracing);
+  const prebuilt = deps.tracing ? undefined : deps.workflowBundle ?? (config.WORKFLOW_BUNDLE_PATH ? { codePath: config.WORKFLOW_BUNDLE_PATH } : undefined);
+  if (deps.tracing && (deps.workflowBundle || config.WORKFLOW_BUNDLE_PATH)) {
+    deps.logger.info('tracing is on: bundling the workflows with their tracing interceptors instead of the prebuilt bundle');
+  }
   return Promise.all(
     queues.map((taskQueue) =>
       Worker.create({
@@ -55,12 +63,11 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
         identity: workerId,
         activities,
         ...(taskQueue === config.RUN_TASK_QUEUE
-          ? deps.workflowBundle
-            ? { workflowBundle: deps.workflowBundle }
-            : config.WORKFLOW_BUNDLE_PATH
-              ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } }
-              : { workflowsPath: require.resolve('../../workflows') }
+          ? prebuilt
+            ? { workflowBundle: prebuilt }
+            : { workflowsPath: require.resolve('../../workflows') }
           : {}),
+        ...traced,
         maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
         shutdownGraceTime: `${config.WORKER_SHUTDOWN_GRACE_SECONDS}s`,
       }),

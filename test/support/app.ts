@@ -10,6 +10,7 @@ import { createMetrics } from '../../src/metrics';
 import { generateApiKey, type Role } from '../../src/services/auth';
 import { ObjectStore } from '../../src/storage/object-store';
 import { connectTemporal } from '../../src/temporal/client';
+import { startTracing } from '../../src/tracing';
 import { testConfig } from './stack';
 
 export interface TestApp {
@@ -25,7 +26,8 @@ export interface TestApp {
 export async function startTestApp(overrides: Record<string, string> = {}, opts: { rateLimitPerMinute?: number } = {}): Promise<TestApp> {
   const config = testConfig(overrides);
   const database: Database = await connectDatabase(config);
-  const temporal = await connectTemporal(config);
+  const tracing = startTracing(config, 'emboflow-api');
+  const temporal = await connectTemporal(config, tracing);
   const store = new ObjectStore(config);
   const { app } = createApp(
     { config, db: database.db, temporal, store, logger: createLogger('silent'), metrics: createMetrics('api') },
@@ -41,6 +43,7 @@ export async function startTestApp(overrides: Record<string, string> = {}, opts:
       await database.db.dropDatabase().catch(() => undefined);
       await database.close();
       await temporal.connection.close();
+      await tracing?.shutdown();
       store.destroy();
     },
   };
