@@ -140,7 +140,9 @@ up_temporal() {
 }
 
 up_mongo() {
-  if [ -n "${MONGODB_URI:-}" ] && ! alive mongo; then
+  # MONGODB_URI names an external server unless this stack started FerretDB before (its pid file is still here:
+  # FerretDB died or was killed, and the URI in the environment is the one `up` recorded for it).
+  if [ -n "${MONGODB_URI:-}" ] && [ ! -f "$PID_DIR/mongo.pid" ]; then
     log "MONGODB_URI is set: using that server, not starting FerretDB"
     wait_for mongo 30 probe mongo "$MONGODB_URI" || return 1
     return 0
@@ -263,7 +265,7 @@ cmd_logs() {
 cmd_is_up() {
   for part in "${PARTS[@]}"; do
     [ "$part" = docker ] && docker_answers "${DOCKER_HOST:-unix:///var/run/docker.sock}" && continue
-    [ "$part" = mongo ] && [ -n "${MONGODB_URI:-}" ] && ! alive mongo && continue
+    [ "$part" = mongo ] && [ -n "${MONGODB_URI:-}" ] && [ ! -f "$PID_DIR/mongo.pid" ] && continue
     alive "$part" || return 1
   done
 }

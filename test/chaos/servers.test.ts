@@ -52,8 +52,13 @@ function isLive(pid: number): boolean {
   }
 }
 
+/**
+ * Brings the stopped part back. MONGODB_URI is left out: the tests' environment carries the URI `up` recorded for
+ * its own FerretDB, and with it set, `up` would take it for an external MongoDB and not start FerretDB.
+ */
 function stackUp(): void {
-  execFileSync('bash', [join(REPO, 'scripts', 'stack.sh'), 'up'], { stdio: 'inherit' });
+  const { MONGODB_URI: _ours, ...env } = process.env;
+  execFileSync('bash', [join(REPO, 'scripts', 'stack.sh'), 'up'], { stdio: 'inherit', env });
 }
 
 test('a run completes when the Temporal dev server restarts mid-run (its database file persists)', async () => {

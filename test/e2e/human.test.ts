@@ -169,14 +169,14 @@ type StreamEvent = { id: string; event: string; data: any };
 
 /** Reads a run's event stream to its end, or until `stopAt` accepts an event (then disconnects). */
 async function readEvents(runId: string, headers: Record<string, string> = {}, stopAt?: (e: StreamEvent) => boolean): Promise<StreamEvent[]> {
-  const abort = new AbortController();
-  const res = await fetch(`${baseUrl}/v1/runs/${runId}/events?pollMs=150`, { headers: { Authorization: `Bearer ${editor.apiKey}`, ...headers }, signal: abort.signal });
+  const res = await fetch(`${baseUrl}/v1/runs/${runId}/events?pollMs=150`, { headers: { Authorization: `Bearer ${editor.apiKey}`, ...headers } });
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
   const events: StreamEvent[] = [];
   let buffer = '';
   const decoder = new TextDecoder();
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+  // Leaving the loop early cancels the body: the connection closes, as a client that goes away would.
+  stream: for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
     buffer += decoder.decode(chunk, { stream: true });
     let sep: number;
     while ((sep = buffer.indexOf('\n\n')) >= 0) {
@@ -186,10 +186,7 @@ async function readEvents(runId: string, headers: Record<string, string> = {}, s
       const event = /^event: (.*)$/m.exec(block)?.[1];
       const data = /^data: (.*)$/m.exec(block)?.[1];
       if (id && event && data) events.push({ id, event, data: JSON.parse(data) });
-      if (stopAt && events.length && stopAt(events[events.length - 1]!)) {
-        abort.abort();
-        return events;
-      }
+      if (stopAt && events.length && stopAt(events[events.length - 1]!)) break stream;
     }
   }
   return events;
