@@ -5,11 +5,11 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { seedUser, seedWorkspace, startTestApp, type TestApp } from '../support/app';
+import type { TestApp } from '../support/app';
 import { seedWorkflow } from '../support/engine';
 import { startRun, tasksOf, until, waitForRun } from '../support/runs';
-import { containerDiamond, expectExactlyOnce } from '../support/chaos';
-import { bundleFile, spawnWorker, stopWorker, workerEnv } from '../support/worker-process';
+import { chaosFixture, containerDiamond, expectExactlyOnce } from '../support/chaos';
+import { spawnWorker, stopWorker } from '../support/worker-process';
 
 const REPO = join(__dirname, '..', '..');
 const DATA = process.env.EMBOFLOW_DATA_DIR ?? join(REPO, '.emboflow');
@@ -21,10 +21,7 @@ let env: NodeJS.ProcessEnv;
 let worker: ChildProcess | undefined;
 
 beforeAll(async () => {
-  t = await startTestApp();
-  scope = await seedWorkspace(t.db);
-  key = (await seedUser(t.db, [{ workspaceId: scope.workspaceId, role: 'editor' }])).apiKey;
-  env = workerEnv(t.config, { WORKFLOW_BUNDLE_PATH: await bundleFile(), REAPER_INTERVAL_SECONDS: '5', REAPER_GRACE_SECONDS: '10' });
+  ({ t, key, scope, env } = await chaosFixture());
 });
 afterAll(async () => {
   if (worker) await stopWorker(worker, 'SIGKILL');

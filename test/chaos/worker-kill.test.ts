@@ -2,11 +2,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { ContainerRunner, dockerFromHost, LABEL_PREFIX } from '../../src/docker/container-runner';
 import { deploymentName } from '../../src/temporal/worker';
-import { seedUser, seedWorkspace, startTestApp, type TestApp } from '../support/app';
+import type { TestApp } from '../support/app';
 import { seedWorkflow } from '../support/engine';
 import { startRun, waitForRun } from '../support/runs';
-import { containerDiamond, expectExactlyOnce } from '../support/chaos';
-import { bundleFile, spawnWorker, stopWorker, workerEnv } from '../support/worker-process';
+import { chaosFixture, containerDiamond, expectExactlyOnce } from '../support/chaos';
+import { spawnWorker, stopWorker } from '../support/worker-process';
 
 
 let t: TestApp;
@@ -17,10 +17,7 @@ let runner: ContainerRunner;
 let worker: ChildProcess | undefined;
 
 beforeAll(async () => {
-  t = await startTestApp();
-  scope = await seedWorkspace(t.db);
-  key = (await seedUser(t.db, [{ workspaceId: scope.workspaceId, role: 'editor' }])).apiKey;
-  env = workerEnv(t.config, { WORKFLOW_BUNDLE_PATH: await bundleFile(), REAPER_INTERVAL_SECONDS: '5', REAPER_GRACE_SECONDS: '10' });
+  ({ t, key, scope, env } = await chaosFixture());
   runner = new ContainerRunner(dockerFromHost(t.config.DOCKER_HOST));
 });
 afterAll(async () => {

@@ -2,7 +2,26 @@
 import type { Express } from 'express';
 import type { Db } from 'mongodb';
 import type { RuntimeGraphInput } from '../../src/domain/runtime-graph';
+import { seedUser, seedWorkspace, startTestApp, type TestApp } from './app';
 import { tasksOf, TOOLS_IMAGE } from './runs';
+import { bundleFile, workerEnv } from './worker-process';
+
+export interface ChaosFixture {
+  t: TestApp;
+  key: string;
+  scope: { workspaceId: string; projectId: string };
+  /** A worker process's environment: the prebuilt bundle, and a reaper that runs every 5 s. */
+  env: NodeJS.ProcessEnv;
+}
+
+/** The app, an editor's key in a fresh workspace, and the environment the suites' worker processes run with. */
+export async function chaosFixture(): Promise<ChaosFixture> {
+  const t = await startTestApp();
+  const scope = await seedWorkspace(t.db);
+  const key = (await seedUser(t.db, [{ workspaceId: scope.workspaceId, role: 'editor' }])).apiKey;
+  const env = workerEnv(t.config, { WORKFLOW_BUNDLE_PATH: await bundleFile(), REAPER_INTERVAL_SECONDS: '5', REAPER_GRACE_SECONDS: '10' });
+  return { t, key, scope, env };
+}
 
 /** A 6-node diamond of container steps, caching off so every node really runs a container. */
 export function containerDiamond(stamp: string, seconds: number): RuntimeGraphInput {
