@@ -48,6 +48,7 @@ export function createBuiltinActivity(db: Db, runs: RunStore, workerId: string) 
     }
 
     const finishedAt = new Date();
+    const info = Context.current().info;
     await runs.applyTransitions(input.runId, [
       {
         nodeId: input.nodeId,
@@ -55,6 +56,8 @@ export function createBuiltinActivity(db: Db, runs: RunStore, workerId: string) 
         status: 'success',
         set: {
           assetIds,
+          // The task's one write: the workflow does not mark builtin nodes queued (workflows/run.ts).
+          queuedAt: new Date(info.currentAttemptScheduledTimestampMs),
           startedAt,
           finishedAt,
           durationMs: finishedAt.getTime() - startedAt.getTime(),
@@ -64,7 +67,7 @@ export function createBuiltinActivity(db: Db, runs: RunStore, workerId: string) 
             outcome: 'success',
             assetCount: assetIds.length,
             worker: workerId,
-            taskQueue: Context.current().info.taskQueue,
+            taskQueue: info.taskQueue,
           },
         },
       },

@@ -271,7 +271,7 @@ export async function runWorkflow({ runId, resume }: RunWorkflowInput): Promise<
       pending.push({ nodeId: node.id, generation: node.generation, status: 'success', result: value, summary: { executor: 'decision', value } });
       return { artifacts: [], assetIds: input.assetIds, cacheHit: false, result: value };
     }
-    if (backgroundWrites) await writes;
+    if (backgroundWrites && !writtenOnce(node)) await writes;
     const options = nodeActivityOptions(node);
     const acts = proxyActivities<ActivityContract>(options);
     if (node.build) {
@@ -314,6 +314,11 @@ export async function runWorkflow({ runId, resume }: RunWorkflowInput): Promise<
   let writeError: unknown;
   // Executions that started before this change awaited every write; they replay the way they ran.
   const backgroundWrites = patched('mirror-writes-in-background');
+  // Builtin nodes run in-process in milliseconds: their task is written once, by the activity, when it ends (with
+  // queuedAt, startedAt and finishedAt), not queued first by the workflow. With no write of the workflow's pending
+  // for their task, their activity need not wait for the write queue either.
+  const builtinWritesOnce = patched('builtin-nodes-write-once');
+  const writtenOnce = (node: Node) => builtinWritesOnce && node.executorType === 'builtin';
   const flush = async (wait = true): Promise<void> => {
     if (pending.length) {
       const batch = pending;
@@ -379,7 +384,10 @@ export async function runWorkflow({ runId, resume }: RunWorkflowInput): Promise<
         for (const s of step.skip) {
           pending.push({ nodeId: s.nodeId, generation: nodes.get(s.nodeId)!.generation, status: 'skipped', skipReason: s.reason });
         }
-        for (const id of step.start) pending.push({ nodeId: id, generation: nodes.get(id)!.generation, status: 'queued' });
+        for (const id of step.start) {
+          const node = nodes.get(id)!;
+          if (!writtenOnce(node)) pending.push({ nodeId: id, generation: node.generation, status: 'queued' });
+        }
         await flush(false);
         for (const id of step.start) launch(id);
         // Nodes decided inside the workflow (approvals waiting, decisions) may have queued mirror writes.

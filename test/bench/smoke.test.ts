@@ -92,6 +92,12 @@ describe('npm run bench -- --smoke', () => {
     }
   });
 
+  it('counts one mirror write per builtin task in the worker (plus the run\'s start and finish)', () => {
+    // 10 builtin nodes: 10 task writes, markRunStarted and finishRun. A queued write per task would make it 2.2.
+    const row = report.scenarios.find((s) => s.id === 'S1')!.rows.find((r) => r.key === 's1.workerWritesPerTask')!;
+    expect(row.emboflow).toBeCloseTo(1.2, 5);
+  });
+
   it('draws a per-node chart with EmboFlow and baseline bars for every group', () => {
     expect(report.chart.groups.length).toBeGreaterThanOrEqual(4);
     for (const g of report.chart.groups) {

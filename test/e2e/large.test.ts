@@ -54,4 +54,9 @@ test('a 300-node layered DAG completes across several executions, each history u
   const executionsOf = new Map<string, number>();
   for (const x of Object.values(tasks)) executionsOf.set(x.summary.executor, (executionsOf.get(x.summary.executor) ?? 0) + 1);
   expect(executionsOf.get('builtin')).toBe(300);
+  // A builtin task is written once, when it ends, with every timestamp of its life in order.
+  for (const x of Object.values(tasks)) {
+    const [queued, started, finished] = [x.queuedAt, x.startedAt, x.finishedAt].map((d) => new Date(d).getTime());
+    expect(queued! <= started! && started! <= finished!).toBe(true);
+  }
 }, 600_000);
