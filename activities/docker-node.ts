@@ -448,7 +448,16 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
 
       let lastMetricsAt = 0;
       const containerRef = container;
-      const watcher = existing && !existing.State.Running && reattached ? undefined : await runner.watchResources(containerRef).catch(() => undefined);
+      // The stats stream connects in the background (Docker takes ~50 ms to answer it): waiting for it would delay
+      // every container by that much, and a container that ends sooner has no sample to give anyway.
+      let watcher: Awaited<ReturnType<ContainerRunner['watchResources']>> | undefined;
+      const watching =
+        existing && !existing.State.Running && reattached
+          ? Promise.resolve(undefined)
+          : runner.watchResources(containerRef).then(
+              (w) => (watcher = w),
+              () => undefined,
+            );
       // Live log lines for GET /runs/:id/events; a re-attached attempt does not stream again (no duplicates).
       const liveLines: Array<Record<string, unknown>> = [];
       let liveCount = 0;
@@ -495,7 +504,7 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
                 });
               },
             })
-            .finally(() => watcher?.stop());
+            .finally(() => watching.then((w) => w?.stop()));
       // The follow stream ends just after the container; give its last lines a moment, then close it.
       if (follower) await Promise.race([follower.ended, new Promise((r) => setTimeout(r, 500))]);
       follower?.stop();
@@ -505,11 +514,16 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
       const cpuTimeMs = usage?.cpuTimeMs ?? 0;
 
       const logs = digestLogs(await runner.logs(containerRef));
-      const logRef = await store.putBuffer(
+      // The log goes to storage while the outputs are read (below, on success).
+      const storingLog = store.putBuffer(
         `runs/${input.runId}/${input.nodeId}/g${input.generation}/attempt-${attempt}/log.txt`,
         logs.text,
         'text/plain',
       );
+      const succeeded = exit.exitCode === 0 && !exit.timedOut && !exit.oomKilled;
+      const reading = succeeded ? extractOutputs(containerRef, workDir) : undefined;
+      // Settled together: neither is left unobserved when the other fails.
+      const [logRef] = await Promise.all([storingLog, reading]);
       const finishedAt = new Date();
       const resources = { peakMemoryBytes: peakMemoryBytes || undefined, cpuTimeMs: cpuTimeMs || undefined, exitCode: exit.exitCode, oomKilled: exit.oomKilled };
       const logFields: Partial<RunTaskDoc> = {
@@ -557,7 +571,7 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
         throw containerFailed(errorMessage, final);
       }
 
-      const { files, preview } = await extractOutputs(containerRef, workDir);
+      const { files, preview } = (await reading)!;
       const violations = checkOutputContract(contract?.outputs ?? [], files);
       if (violations.length) {
         const errorMessage = `output contract not met: ${violations.join('; ')}`;

@@ -132,7 +132,7 @@ test('builtin filter, intersection and union narrow the asset set that reaches a
 test("a container's peak memory and CPU time are recorded, and its log is kept as a tail and in full", async () => {
   const { workflowId } = await seedWorkflow(t.db, scope, {
     nodes: [
-      sh('work', 'head -c 24000000 /dev/zero > /tmp/fill; i=0; while [ $i -lt 300 ]; do echo "line $i"; i=$((i+1)); done; echo "to stderr" >&2; sleep 2', {}, { memoryMb: 128 }),
+      sh('work', 'head -c 24000000 /dev/zero > /tmp/fill; i=0; while [ $i -lt 300 ]; do echo "line $i"; i=$((i+1)); done; sleep 0.5; echo "to stderr" >&2; sleep 2', {}, { memoryMb: 128 }),
     ],
   });
   const run = await waitForRun(t.app, key, (await startRun(t.app, key, workflowId)).id);
@@ -146,7 +146,8 @@ test("a container's peak memory and CPU time are recorded, and its log is kept a
 
   const tail = await request(t.app).get(`/v1/runs/${run.id}/tasks/work/logs`).set('Authorization', `Bearer ${key}`);
   expect(tail.body.lines).toHaveLength(200);
-  // Docker does not order lines across stdout and stderr; each stream keeps its own order.
+  // Docker orders lines across stdout and stderr only as its two copiers read them; the pause before the stderr
+  // line makes it the last one written. Each stream keeps its own order.
   expect(tail.body.lines).toContain('to stderr');
   expect(tail.body.lines.filter((l: string) => l.startsWith('line ')).slice(-1)).toEqual(['line 299']);
   const full = await request(t.app).get(`/v1/runs/${run.id}/tasks/work/logs?full=true`).set('Authorization', `Bearer ${key}`);
