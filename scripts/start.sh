@@ -32,11 +32,14 @@ trap 'exit 130' INT TERM
 bootstrap_key=$(node -e 'const c=require("crypto");const a="abcdefghijkmnpqrstuvwxyz23456789";const r=n=>[...c.randomBytes(n)].map(b=>a[b%32]).join("");console.log(`efk_${r(12)}_${r(32)}`)')
 
 log "starting the worker (log: $LOG_DIR/worker.log)"
-npx tsx src/cli/worker.ts > "$LOG_DIR/worker.log" 2>&1 &
+# node itself (not npx, which does not pass signals on): the pid below is the process that SIGTERM drains.
+node --import tsx src/cli/worker.ts > "$LOG_DIR/worker.log" 2>&1 &
 children+=($!)
+log "worker pid $!"
 log "starting the API on $api_url (log: $LOG_DIR/api.log)"
-EMBOFLOW_BOOTSTRAP_API_KEY="$bootstrap_key" npx tsx src/cli/api.ts > "$LOG_DIR/api.log" 2>&1 &
+EMBOFLOW_BOOTSTRAP_API_KEY="$bootstrap_key" node --import tsx src/cli/api.ts > "$LOG_DIR/api.log" 2>&1 &
 children+=($!)
+log "API pid $!"
 
 for _ in $(seq 1 120); do
   curl -fsS -o /dev/null "$api_url/readyz" 2>/dev/null && break
