@@ -1,5 +1,6 @@
 // The run mirror against the real MongoDB-compatible server: writes are idempotent and monotonic, so retried
 // and out-of-order deliveries converge on the state Temporal reached.
+import { MongoClient } from 'mongodb';
 import { RunStore, type TaskTransition } from '../../src/db/runs';
 import { pendingTask, type WorkflowRunDoc } from '../../src/domain/run';
 import { startTestApp, type TestApp } from '../support/app';
@@ -109,6 +110,32 @@ test('container slots: a held slot blocks, an expired one is taken over, a holde
   expect(await t.db.collection('container_leases').countDocuments({ workspaceId: ws })).toBe(1);
   await slots.release(a!, 'run.b.g0');
   expect(await t.db.collection('container_leases').countDocuments({ workspaceId: ws })).toBe(0);
+});
+
+test('container slots: racing holders get distinct slots up to the limit, with one write per slot taken', async () => {
+  const { ContainerSlots } = await import('../../src/db/leases');
+  const ws = `ws-race-${Date.now()}`;
+  const now = Date.now();
+  const slots = new ContainerSlots(t.db);
+  // Nine of ten slots held already: the tenth holder writes once, not once per held slot.
+  for (let i = 0; i < 9; i++) expect(await slots.tryAcquire(ws, `held.${i}`, 10, now)).toBe(`${ws}:${i}`);
+  const writes: string[] = [];
+  const monitored = await MongoClient.connect(t.config.MONGODB_URI, { monitorCommands: true });
+  monitored.on('commandStarted', (e) => ['insert', 'update', 'delete'].includes(e.commandName) && writes.push(e.commandName));
+  try {
+    expect(await new ContainerSlots(monitored.db(t.config.MONGODB_DB)).tryAcquire(ws, 'tenth', 10, now)).toBe(`${ws}:9`);
+  } finally {
+    await monitored.close();
+  }
+  expect(writes).toEqual(['insert']);
+  expect(await slots.tryAcquire(ws, 'eleventh', 10, now)).toBeUndefined();
+
+  const ws2 = `ws-race2-${Date.now()}`;
+  const got = await Promise.all(Array.from({ length: 12 }, (_, i) => new ContainerSlots(t.db).tryAcquire(ws2, `racer.${i}`, 4, now)));
+  const taken = got.filter((g): g is string => !!g);
+  expect(new Set(taken).size).toBe(taken.length);
+  expect(taken.length).toBeLessThanOrEqual(4);
+  expect(await t.db.collection('container_leases').countDocuments({ workspaceId: ws2 })).toBe(taken.length);
 });
 
 test('a step that queues 150 nodes at once is written in chunks the server answers', async () => {
