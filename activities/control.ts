@@ -13,6 +13,19 @@ function taskQueueOf(node: RuntimeNode, fallback: string): string {
   return fallback;
 }
 
+/** What the plan (and a resumed execution's carry-over) reads of each task: not its logs, attempts or summary. */
+const PLAN_TASK_FIELDS = {
+  nodeId: 1,
+  status: 1,
+  generation: 1,
+  attempt: 1,
+  skipReason: 1,
+  outputArtifactIds: 1,
+  assetIds: 1,
+  cacheHit: 1,
+  lastResultPreview: 1,
+};
+
 /** Activities that read the plan and write run-level state into the mirror. */
 export function createControlActivities(
   db: Db,
@@ -25,7 +38,7 @@ export function createControlActivities(
     async loadRunPlan(runId: string, resume = false): Promise<RunPlan> {
       const run = await runs.getRun(runId);
       if (!run) throw runNotFound(runId);
-      const tasks = new Map((await runs.listTasks(runId, run.runtimeSnapshot.nodes.map((n) => n.id))).map((t) => [t.nodeId, t]));
+      const tasks = new Map((await runs.listTasks(runId, run.runtimeSnapshot.nodes.map((n) => n.id), PLAN_TASK_FIELDS)).map((t) => [t.nodeId, t]));
       const graph = run.runtimeSnapshot;
       const customIds = graph.nodes.flatMap((n) => (n.executorType === 'docker' && n.executorConfig.customNodeId ? [n.executorConfig.customNodeId] : []));
       const dockerfileSourced = new Set(
