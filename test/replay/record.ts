@@ -1,5 +1,5 @@
 // Records the histories of representative runs on the real stack into test/replay/histories/.
-// Run after a deliberate workflow change that is patched (see workflows/run.ts): `npx tsx test/replay/record.ts`.
+// Run after a deliberate workflow change that is patched (see workflows/run.ts): `npm run record-histories -- <suffix>`.
 // The committed histories must keep replaying: test/replay/replay.test.ts checks that in CI.
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +12,11 @@ import { seedWorkflow, startEngine } from '../support/engine';
 import { sh, startRun, waitForRun } from '../support/runs';
 
 const OUT = join(__dirname, 'histories');
+/**
+ * `npm run record-histories -- v2` writes `<scenario>.v2.json` beside the earlier recordings, which stay: they are
+ * what proves that executions started before a patched change still replay.
+ */
+const SUFFIX = process.argv[2] ? `.${process.argv[2].replace(/[^\w-]/g, '')}` : '';
 const TEMPORAL = join(process.env.EMBOFLOW_CACHE_DIR ?? join(homedir(), '.cache', 'emboflow'), 'bin', 'temporal');
 
 async function main(): Promise<void> {
@@ -26,7 +31,7 @@ async function main(): Promise<void> {
     const run = await waitForRun(t.app, apiKey, runId);
     // The CLI writes the standard JSON history format that historyFromJSON reads.
     const json = execFileSync(TEMPORAL, ['workflow', 'show', '--workflow-id', run.temporalWorkflowId, '--address', t.config.TEMPORAL_ADDRESS, '--output', 'json'], { encoding: 'utf8' });
-    writeFileSync(join(OUT, `${name}.json`), json);
+    writeFileSync(join(OUT, `${name}${SUFFIX}.json`), json);
     console.log(`${name}: ${run.status}, ${(JSON.parse(json) as { events: unknown[] }).events.length} events`);
   };
   const run = async (graph: RuntimeGraphInput) => (await startRun(t.app, apiKey, (await seedWorkflow(t.db, scope, graph)).workflowId)).id;

@@ -13,8 +13,26 @@ beforeAll(() => {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
 });
 
-test('the recorded histories cover the representative runs', () => {
-  expect(files).toEqual(['cancel.json', 'failure-then-retry.json', 'fan-out.json', 'linear.json', 'retry-task.json']);
+const SCENARIOS = ['cancel', 'failure-then-retry', 'fan-out', 'linear', 'retry-task'];
+
+/** The patch ids a history's executions recorded (core_patch markers). */
+function patchesOf(file: string): string[] {
+  const events = (JSON.parse(readFileSync(join(DIR, file), 'utf8')) as { events: Array<Record<string, any>> }).events;
+  return events
+    .map((e) => e.markerRecordedEventAttributes)
+    .filter((m) => m?.markerName === 'core_patch')
+    .flatMap((m) => Object.values(m.details ?? {}).flatMap((d: any) => d.payloads ?? []))
+    .map((p: { data: string }) => (JSON.parse(Buffer.from(p.data, 'base64').toString('utf8')) as { id: string }).id)
+    .sort();
+}
+
+test('the recorded histories cover the representative runs, from before the patched changes and after them', () => {
+  // The first recordings predate every patch; the v2 ones carry today's, so both branches of each patched() replay.
+  expect(files).toEqual(SCENARIOS.flatMap((s) => [`${s}.json`, `${s}.v2.json`]).sort());
+  for (const s of SCENARIOS) {
+    expect(patchesOf(`${s}.json`)).toEqual([]);
+    expect(patchesOf(`${s}.v2.json`)).toEqual(['builtin-nodes-write-once', 'mirror-writes-in-background']);
+  }
 });
 
 test.each(files)('%s replays without nondeterminism', async (file) => {
