@@ -1,12 +1,2 @@
 /** Integration and end-to-end tests: the real Temporal, MongoDB-compatible server, Docker and S3 of `npm run stack`. */
-module.exports = {
-  testEnvironment: 'node',
-  roots: ['<rootDir>/test/integration', '<rootDir>/test/e2e'],
-  testMatch: ['**/*.test.ts'],
-  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
-  globalSetup: '<rootDir>/test/support/global-setup.ts',
-  testTimeout: 180_000,
-  maxWorkers: 2,
-  // A failed beforeAll can leave a client open; CI must still end.
-  forceExit: true,
-};
+module.exports = require('./jest.stack')({ roots: ['test/integration', 'test/e2e'], maxWorkers: 2, testTimeout: 180_000 });

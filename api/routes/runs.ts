@@ -3,7 +3,7 @@ import { AuditLog } from '../../src/services/audit';
 import type { AuditAction } from '../../src/domain/audit';
 import { z } from 'zod';
 import { PageQuery, paginate } from '../../src/db/pagination';
-import { RUN_STATUSES, StartRunBodySchema, TERMINAL_RUN_STATUSES } from '../../src/domain/run';
+import { RUN_STATUSES, runTaskId, StartRunBodySchema, TERMINAL_RUN_STATUSES } from '../../src/domain/run';
 import type { Request, Response } from 'express';
 import type { ObjectStore } from '../../src/storage/object-store';
 import type { RunService } from '../../src/services/runs';
@@ -276,7 +276,7 @@ export function registerRunRoutes(api: ApiRegistry, deps: { runs: RunService; db
     async (req, { params }) => {
       const run = await loadRun(req, params.runId, 'editor');
       const result = await runs.retryTask(run, params.nodeId);
-      await record(req, run, 'retry', 'run_task', `${run._id}.${params.nodeId}`, { resetNodeIds: result.resetNodeIds });
+      await record(req, run, 'retry', 'run_task', runTaskId(run._id, params.nodeId), { resetNodeIds: result.resetNodeIds });
       return result;
     },
   );

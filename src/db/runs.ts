@@ -8,6 +8,7 @@ import {
   cacheEntryId,
   runTaskId,
   type TaskCacheEntry,
+  unexecutedTaskFields,
   TERMINAL_RUN_STATUSES,
   type ArtifactDoc,
   type AttemptRecord,
@@ -191,17 +192,7 @@ export class RunStore {
         updateOne: {
           filter: { _id: runTaskId(runId, n.nodeId), generation: { $lt: n.generation + 1 } },
           update: {
-            $set: {
-              generation: n.generation + 1,
-              status: 'pending',
-              outputArtifactIds: [],
-              cacheHit: false,
-              logLines: [],
-              stdoutLines: 0,
-              stderrLines: 0,
-              summary: {},
-              updatedAt: now,
-            },
+            $set: { ...unexecutedTaskFields(now), generation: n.generation + 1 },
             $unset: cleared,
             ...(n.nodeId === retriedNodeId ? { $inc: { attempt: 1 } } : {}),
           } as UpdateFilter<RunTaskDoc>,

@@ -167,6 +167,20 @@ export function runTaskId(runId: string, nodeId: string): string {
   return `${runId}.${nodeId}`;
 }
 
+/** What a task holds before it has executed: set when a run creates it, and again when a task retry resets it. */
+export function unexecutedTaskFields(now: Date) {
+  return {
+    status: 'pending' as const,
+    outputArtifactIds: [] as string[],
+    cacheHit: false,
+    logLines: [] as string[],
+    stdoutLines: 0,
+    stderrLines: 0,
+    summary: {},
+    updatedAt: now,
+  };
+}
+
 /** A node's task as a run creates it: pending, attempt 0, generation 0, nothing produced yet. */
 export function pendingTask(
   run: Pick<WorkflowRunDoc, '_id' | 'workspaceId' | 'projectId' | 'workflowVersionId' | 'assetIds'>,
@@ -188,19 +202,12 @@ export function pendingTask(
     executorConfig: config,
     artifactType: node.artifactType,
     artifactTitle: node.artifactTitle,
-    status: 'pending',
+    ...unexecutedTaskFields(now),
     attempt: 0,
     generation: 0,
     attempts: {},
     assetIds: run.assetIds,
     upstreamNodeIds,
-    outputArtifactIds: [],
-    cacheHit: false,
-    logLines: [],
-    stdoutLines: 0,
-    stderrLines: 0,
-    summary: {},
     createdAt: now,
-    updatedAt: now,
   };
 }
