@@ -6,7 +6,7 @@ import { ensureImage, ImageBuildError } from '../src/docker/image-builder';
 import type { CustomNodeSource } from '../src/domain/definitions';
 import type { Logger } from '../src/logger';
 import { nodeConfigError, runNotFound } from './errors';
-import type { NodeInput } from './types';
+import type { NodeInput } from '../src/engine/contract';
 
 interface CustomNodeRow {
   _id: string;

@@ -3,7 +3,7 @@ import type { Db } from 'mongodb';
 import type { RunStore } from '../src/db/runs';
 import type { BuiltinExecutorConfig } from '../src/domain/runtime-graph';
 import { nodeConfigError, runNotFound } from './errors';
-import type { NodeInput, NodeResult } from './types';
+import type { NodeInput, NodeResult } from '../src/engine/contract';
 
 /** Seed 000's asset set operations: they narrow the asset set that flows downstream. Pure over their inputs. */
 export function applySetOperation(

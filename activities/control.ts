@@ -4,7 +4,7 @@ import type { Metrics } from '../src/metrics';
 import type { RuntimeNode } from '../src/domain/runtime-graph';
 import type { RunStore } from '../src/db/runs';
 import { runNotFound } from './errors';
-import type { NodeCarryOver, PlanNode, RunPlan, TaskUpdate } from './types';
+import type { NodeCarryOver, PlanNode, RunPlan, TaskUpdate } from '../src/engine/contract';
 import type { RunTaskDoc } from '../src/domain/run';
 
 function taskQueueOf(node: RuntimeNode, fallback: string): string {

@@ -17,7 +17,7 @@ import type { Metrics } from '../src/metrics';
 import type { ObjectStore } from '../src/storage/object-store';
 import { checkOutputContract } from './contract';
 import { containerFailed, nodeConfigError, outputContractViolated, runNotFound } from './errors';
-import type { NodeInput, NodeResult } from './types';
+import type { NodeInput, NodeResult } from '../src/engine/contract';
 
 export const LOG_TAIL_LINES = 200;
 const LOG_LINE_MAX_CHARS = 2000;

@@ -9,7 +9,7 @@ import { createBuildImageActivity } from './build-image';
 import { createBuiltinActivity } from './builtin';
 import { createControlActivities } from './control';
 import { createDockerNodeActivity } from './docker-node';
-import type { ActivityContract } from './types';
+import type { ActivityContract } from '../src/engine/contract';
 
 export interface ActivityDeps {
   db: Db;

@@ -1,2 +1,3 @@
-export { runWorkflow, progressQuery } from './run';
-export type { RunWorkflowInput, RunWorkflowResult, RunProgress } from './run';
+export { runWorkflow } from './run';
+export { approveUpdate, progressQuery, retryTaskUpdate } from './messages';
+export type { ApprovalDecision, RetryTaskRequest, RunProgress, RunWorkflowInput, RunWorkflowResult } from './messages';

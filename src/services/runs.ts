@@ -3,7 +3,6 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowUpdateFailedError,
   type Client,
-  type Workflow,
 } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import type { Config } from '../config';
@@ -21,7 +20,9 @@ import {
 } from '../domain/run';
 import type { RuntimeGraph } from '../domain/runtime-graph';
 import { newId } from '../ids';
-import { APPROVE_UPDATE, RETRY_TASK_UPDATE, RUN_WORKFLOW_TYPE, runWebUiUrl, runWorkflowId, SearchAttr } from '../temporal/names';
+import { approveUpdate, retryTaskUpdate } from '../../workflows/messages';
+import { runWorkflow } from '../../workflows/run';
+import { runWebUiUrl, runWorkflowId, SearchAttr } from '../temporal/names';
 
 /** A failure the API renders as a 4xx: status, code, message and the offending field. */
 export class RunRequestError extends Error {
@@ -214,7 +215,7 @@ export class RunService {
     await this.store.insertRun(run, tasks);
 
     try {
-      await this.temporal.workflow.start(RUN_WORKFLOW_TYPE, {
+      await this.temporal.workflow.start(runWorkflow, {
         taskQueue: this.config.TASK_QUEUE_PREFIX + this.config.RUN_TASK_QUEUE,
         workflowId: run.temporalWorkflowId,
         args: [{ runId }],
@@ -279,19 +280,16 @@ export class RunService {
       throw new RunRequestError(409, 'task_not_finished', `cannot retry ${nodeId} while ${busy.join(', ')} ${busy.length > 1 ? 'are' : 'is'} not finished`);
     }
     try {
-      const { resetNodeIds } = await this.temporal.workflow.executeUpdateWithStart<Workflow, { resetNodeIds: string[] }, [{ nodeId: string }]>(
-        RETRY_TASK_UPDATE,
-        {
+      const { resetNodeIds } = await this.temporal.workflow.executeUpdateWithStart(retryTaskUpdate, {
           args: [{ nodeId }],
-          startWorkflowOperation: new WithStartWorkflowOperation(RUN_WORKFLOW_TYPE, {
+          startWorkflowOperation: new WithStartWorkflowOperation(runWorkflow, {
             taskQueue: this.config.TASK_QUEUE_PREFIX + this.config.RUN_TASK_QUEUE,
             workflowId: run.temporalWorkflowId,
             args: [{ runId: run._id, resume: true }],
             workflowIdConflictPolicy: 'USE_EXISTING',
             typedSearchAttributes: searchAttributes(run, 'running'),
           }),
-        },
-      );
+        });
       return { runId: run._id, nodeId, resetNodeIds };
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
@@ -308,7 +306,7 @@ export class RunService {
     if (node.executorType !== 'approval') throw new RunRequestError(409, 'not_an_approval', `task ${nodeId} is a ${node.executorType} node, not an approval`);
     if (TERMINAL_RUN_STATUSES.includes(run.status)) throw new RunRequestError(409, 'run_finished', `run ${run._id} has already finished (${run.status})`);
     try {
-      await this.temporal.workflow.getHandle(run.temporalWorkflowId).executeUpdate(APPROVE_UPDATE, {
+      await this.temporal.workflow.getHandle(run.temporalWorkflowId).executeUpdate(approveUpdate, {
         args: [{ nodeId, approved: decision.approved, comment: decision.comment, decidedBy }],
       });
     } catch (err) {

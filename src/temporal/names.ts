@@ -1,9 +1,9 @@
 // Names shared by the API, the worker and workflow code (pure: safe inside the workflow sandbox).
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
-export const RUN_WORKFLOW_TYPE = 'runWorkflow';
 export const RETRY_TASK_UPDATE = 'retryTask';
 export const APPROVE_UPDATE = 'approve';
+export const PROGRESS_QUERY = 'progress';
 
 export const SearchAttr = {
   runId: defineSearchAttributeKey('EmboflowRunId', SearchAttributeType.KEYWORD),

@@ -4,6 +4,7 @@ import request from 'supertest';
 import { seedUser, seedWorkspace, startTestApp, type TestApp } from '../support/app';
 import { containerStarts, seedWorkflow, startEngine, type Engine } from '../support/engine';
 import { sh, startRun, tasksOf, until, waitForRun } from '../support/runs';
+import { retryTaskUpdate } from '../../workflows/messages';
 
 let t: TestApp;
 let engine: Engine;
@@ -131,7 +132,7 @@ test('retry task is refused while a node of its subtree is still running', async
   expect(res.body.error.message).toBe('cannot retry p while q is not finished');
   // The workflow refuses it too, on its own state (the API's check is only the first line).
   await expect(
-    t.temporal.workflow.getHandle(run.temporalWorkflowId).executeUpdate('retryTask', { args: [{ nodeId: 'p' }] }),
+    t.temporal.workflow.getHandle(run.temporalWorkflowId).executeUpdate(retryTaskUpdate, { args: [{ nodeId: 'p' }] }),
   ).rejects.toMatchObject({ cause: { message: 'cannot retry p while q is not finished' } });
   expect((await request(t.app).post(`/v1/runs/${run.id}/tasks/nope/retry`).set(auth())).status).toBe(404);
   await request(t.app).post(`/v1/runs/${run.id}/cancel`).set(auth());

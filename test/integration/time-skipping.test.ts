@@ -4,10 +4,11 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import type { ActivityContract, PlanNode, RunPlan, TaskUpdate } from '../../activities/types';
+import type { ActivityContract, PlanNode, RunPlan, TaskUpdate } from '../../src/engine/contract';
 import { temporal } from '@temporalio/proto';
 import searchAttributes from '../../src/temporal/search-attributes.json';
 import { workflowBundle } from '../support/engine';
+import { runWorkflow } from '../../workflows/run';
 
 let env: TestWorkflowEnvironment;
 
@@ -64,7 +65,7 @@ async function runPlan(plan: RunPlan) {
   const startedAt = await env.currentTimeMs();
   const realStart = Date.now();
   const result = await worker.runUntil(
-    env.client.workflow.execute('runWorkflow', { taskQueue: 'time-skipping', workflowId: `ts-${plan.runId}`, args: [{ runId: plan.runId }] }),
+    env.client.workflow.execute(runWorkflow, { taskQueue: 'time-skipping', workflowId: `ts-${plan.runId}`, args: [{ runId: plan.runId }] }),
   );
   return { result, updates, finished, skippedMs: (await env.currentTimeMs()) - startedAt, realMs: Date.now() - realStart };
 }

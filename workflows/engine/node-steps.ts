@@ -1,0 +1,57 @@
+// How each kind of node runs: timers and decisions inside the workflow, approvals through the approve update,
+// containers and builtin steps as activities on the node's task queue.
+import { ApplicationFailure, proxyActivities, sleep } from '@temporalio/workflow';
+import { evaluate } from '../../src/dag/expr';
+import type { ActivityContract, NodeInput, NodeResult } from '../../src/engine/contract';
+import { nodeActivityOptions } from './activity-options';
+import type { Approvals } from './approvals';
+import type { MirrorQueue } from './mirror-queue';
+import type { RunGraph, RunNode } from './run-graph';
+
+export interface NodeStepDeps {
+  graph: RunGraph;
+  mirror: MirrorQueue;
+  approvals: Approvals;
+}
+
+export async function executeNode(node: RunNode, { graph, mirror, approvals }: NodeStepDeps): Promise<NodeResult> {
+  const input = graph.inputFor(node);
+  const task = { nodeId: node.id, generation: node.generation };
+  switch (node.executorType) {
+    case 'timer':
+      await sleep((node.timerSeconds ?? 0) * 1000);
+      mirror.push({ ...task, status: 'success' });
+      return { artifacts: [], assetIds: input.assetIds, cacheHit: false };
+    case 'approval':
+      return approvals.decide(node, input, mirror);
+    case 'decision': {
+      let value: unknown;
+      try {
+        value = evaluate(node.expression ?? 'null', graph.upstreamResults(node.id));
+      } catch (err) {
+        const errorMessage = `decision expression failed: ${(err as Error).message}`;
+        mirror.push({ ...task, status: 'failed', errorMessage });
+        throw ApplicationFailure.nonRetryable(errorMessage, 'DecisionFailed');
+      }
+      mirror.push({ ...task, status: 'success', result: value, summary: { executor: 'decision', value } });
+      return { artifacts: [], assetIds: input.assetIds, cacheHit: false, result: value };
+    }
+    default:
+      return runActivity(node, input, mirror);
+  }
+}
+
+/** Container and builtin nodes: the node's activity, after an image build when its custom node has a Dockerfile. */
+async function runActivity(node: RunNode, input: NodeInput, mirror: MirrorQueue): Promise<NodeResult> {
+  // The workflow's own "queued" write must land before the activity writes "running".
+  if (mirror.background && !mirror.writtenOnce(node)) await mirror.landed();
+  const options = nodeActivityOptions(node);
+  const acts = proxyActivities<ActivityContract>(options);
+  if (node.build) {
+    await proxyActivities<ActivityContract>({ ...options, activityId: `${options.activityId}.build`, summary: `build image for ${node.id}`, startToCloseTimeout: '30m' }).buildNodeImage({
+      runId: input.runId,
+      nodeId: node.id,
+    });
+  }
+  return node.executorType === 'docker' ? acts.executeDockerNode(input) : acts.executeBuiltinNode(input);
+}

@@ -1,0 +1,45 @@
+// The run workflow's typed boundary: callers (the API, the CLI, tests) start it and send it updates and queries
+// with these definitions, so a changed input or message shape fails to compile instead of failing at run time.
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { RunOutcome, TaskStatus } from '../src/dag/scheduler';
+import { APPROVE_UPDATE, PROGRESS_QUERY, RETRY_TASK_UPDATE } from '../src/temporal/names';
+
+export interface RunWorkflowInput {
+  runId: string;
+  /** Set when a task retry restarts a run that had already finished: finished nodes keep their results. */
+  resume?: boolean;
+}
+
+export interface RunWorkflowResult {
+  runId: string;
+  status: RunOutcome;
+  failedNodeIds: string[];
+}
+
+export interface RunProgress {
+  counts: Record<TaskStatus, number>;
+  nodes: Record<string, TaskStatus>;
+}
+
+export interface ApprovalDecision {
+  nodeId: string;
+  approved: boolean;
+  comment?: string;
+  /** The user id of whoever decided (the API fills it from the caller's key). */
+  decidedBy: string;
+}
+
+export interface RetryTaskRequest {
+  nodeId: string;
+}
+
+export const progressQuery = defineQuery<RunProgress>(PROGRESS_QUERY);
+
+/**
+ * Re-runs a finished node and its downstream subtree on this run; every other node keeps its result.
+ * Completes once the subtree is reset (or is rejected with the reason), so callers see the new state at once.
+ */
+export const retryTaskUpdate = defineUpdate<{ resetNodeIds: string[] }, [RetryTaskRequest]>(RETRY_TASK_UPDATE);
+
+/** A human decision for an approval node that is waiting; refused (not recorded) when the node is not waiting. */
+export const approveUpdate = defineUpdate<{ nodeId: string; approved: boolean }, [ApprovalDecision]>(APPROVE_UPDATE);
