@@ -5,9 +5,14 @@ import { dirname, extname, join } from 'node:path';
 import { CancelledFailure, Context } from '@temporalio/activity';
 import type Docker from 'dockerode';
 import type { Db } from 'mongodb';
+import { AssetRepository } from '../src/db/catalog';
+import { CustomNodeRepository } from '../src/db/definitions';
+import { ExecutionLogRepository, ExecutionMetricRepository } from '../src/db/execution-logs';
+import { WorkspaceRepository } from '../src/db/identity';
 import { ContainerSlots, LEASE_TTL_MS } from '../src/db/leases';
 import type { RunStore } from '../src/db/runs';
 import { type ArchiveEntry, type ContainerRunner, LABEL_PREFIX, WORK_DIR } from '../src/docker/container-runner';
+import type { ExecutionLogDoc } from '../src/domain/execution';
 import type { ArtifactDoc, ArtifactRef, RunTaskDoc, WorkflowRunDoc } from '../src/domain/run';
 import { cacheEntryId, runTaskId } from '../src/domain/run';
 import { newId } from '../src/ids';
@@ -139,26 +144,23 @@ function digestLogs(frames: Array<{ stream: 'stdout' | 'stderr'; data: Buffer }>
 
 export function createDockerNodeActivity(deps: DockerNodeDeps) {
   const { db, runs, store, runner, logger } = deps;
+  const customNodes = new CustomNodeRepository(db);
+  const assetRepo = new AssetRepository(db);
+  const workspaces = new WorkspaceRepository(db);
+  const executionLogs = new ExecutionLogRepository(db);
+  const executionMetrics = new ExecutionMetricRepository(db);
 
   /** The image to run and the output contract to hold it to: the node's own, or its custom node's. */
   async function resolveNode(run: WorkflowRunDoc, node: { contract?: NodeContract }, cfg: DockerExecutorConfig) {
     if (cfg.image) return { image: cfg.image, contract: node.contract };
-    const custom = await db
-      .collection<{ _id: string; workspaceId: string; contract?: NodeContract; source?: { image?: string; imageTag?: string } }>('custom_nodes')
-      .findOne({ _id: cfg.customNodeId!, workspaceId: run.workspaceId });
-    const image = custom?.source?.image ?? custom?.source?.imageTag;
+    const custom = await customNodes.findInWorkspace(cfg.customNodeId!, run.workspaceId);
+    const image = custom && (custom.source.kind === 'image' ? custom.source.image : custom.source.imageTag);
     if (!image) throw nodeConfigError(`custom node ${cfg.customNodeId} not found or has no image`);
     return { image, contract: node.contract ?? custom?.contract };
   }
 
   async function stageInputs(input: NodeInput, run: WorkflowRunDoc, workDir: string, attempt: number) {
-    type AssetRow = { _id: string; type?: string; displayName?: string; sizeBytes?: number; storageRef?: { bucket?: string; key?: string } };
-    const assets = input.assetIds.length
-      ? await db
-          .collection<AssetRow>('assets')
-          .find({ _id: { $in: input.assetIds }, workspaceId: run.workspaceId }, { projection: { storageRef: 1, type: 1, displayName: 1, sizeBytes: 1 } })
-          .toArray()
-      : [];
+    const assets = input.assetIds.length ? await assetRepo.findForStaging(input.assetIds, run.workspaceId) : [];
     const entries: ArchiveEntry[] = [
       { type: 'directory', path: 'inputs', mode: 0o555 },
       { type: 'directory', path: 'assets', mode: 0o555 },
@@ -325,8 +327,7 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
   const slots = new ContainerSlots(db);
   /** Waits (heartbeating, cancellable) for one of the workspace's container slots. */
   async function acquireSlot(run: WorkflowRunDoc, holder: string): Promise<{ id: string; holder: string } | undefined> {
-    const settings = await db.collection<{ _id: string; settings?: { maxRunningContainers?: number } }>('workspaces').findOne({ _id: run.workspaceId }, { projection: { settings: 1 } });
-    const own = settings?.settings?.maxRunningContainers;
+    const own = await workspaces.maxRunningContainers(run.workspaceId);
     const limit = own && own > 0 ? (deps.workspaceContainerLimit ? Math.min(own, deps.workspaceContainerLimit) : own) : deps.workspaceContainerLimit;
     if (!limit) return undefined;
     const ctx = Context.current();
@@ -459,7 +460,7 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
               () => undefined,
             );
       // Live log lines for GET /runs/:id/events; a re-attached attempt does not stream again (no duplicates).
-      const liveLines: Array<Record<string, unknown>> = [];
+      const liveLines: ExecutionLogDoc[] = [];
       let liveCount = 0;
       const follower = reattached
         ? undefined
@@ -472,7 +473,7 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
       const flushLive = async () => {
         if (!liveLines.length) return;
         const batch = liveLines.splice(0);
-        await db.collection('execution_logs').insertMany(batch as never[], { ordered: false }).catch((err) => log.warn({ err }, 'live log lines dropped'));
+        await executionLogs.insertLines(batch).catch((err) => log.warn({ err }, 'live log lines dropped'));
       };
       const exit = reattached && !existing!.State.Running
         ? { exitCode: existing!.State.ExitCode, oomKilled: existing!.State.OOMKilled, timedOut: false }
@@ -491,7 +492,7 @@ export function createDockerNodeActivity(deps: DockerNodeDeps) {
                 const sample = watcher?.latest();
                 if (!sample || Date.now() - lastMetricsAt < METRICS_SAMPLE_EVERY_MS) return;
                 lastMetricsAt = Date.now();
-                await db.collection('execution_metrics').insertOne({
+                await executionMetrics.insertSample({
                   runId: input.runId,
                   nodeId: input.nodeId,
                   attempt,

@@ -2,6 +2,9 @@ import type { Metrics } from '../../src/metrics';
 import { AuditLog } from '../../src/services/audit';
 import type { AuditAction } from '../../src/domain/audit';
 import { z } from 'zod';
+import { AnnotationTaskRepository } from '../../src/db/annotations';
+import { ExecutionLogRepository } from '../../src/db/execution-logs';
+import { ProjectRepository } from '../../src/db/identity';
 import { PageQuery, paginate } from '../../src/db/pagination';
 import { RUN_STATUSES, runTaskId, StartRunBodySchema, TERMINAL_RUN_STATUSES } from '../../src/domain/run';
 import type { Request, Response } from 'express';
@@ -23,6 +26,9 @@ const IdempotencyKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'print
 export function registerRunRoutes(api: ApiRegistry, deps: { runs: RunService; db: Db; store: ObjectStore; metrics: Metrics }) {
   const { runs, db, store } = deps;
   const audit = new AuditLog(db);
+  const projects = new ProjectRepository(db);
+  const executionLogs = new ExecutionLogRepository(db);
+  const annotationTasks = new AnnotationTaskRepository(db);
   const record = (req: { auth: { userId: string } }, run: { _id: string; workspaceId: string; projectId: string }, action: AuditAction, resourceType: 'run' | 'run_task', resourceId: string, metadata?: Record<string, unknown>) =>
     audit.record({ actorId: req.auth.userId, workspaceId: run.workspaceId, projectId: run.projectId, resourceType, resourceId, action, metadata });
 
@@ -71,7 +77,7 @@ export function registerRunRoutes(api: ApiRegistry, deps: { runs: RunService; db
         .strict(),
     },
     async (req, { params, query }) => {
-      const project = await db.collection<{ _id: string; workspaceId: string }>('projects').findOne({ _id: params.projectId });
+      const project = await projects.get(params.projectId);
       authorize(req.auth, project && { workspaceId: project.workspaceId, projectId: project._id }, 'viewer', 'project');
       const filter: Record<string, unknown> = { projectId: params.projectId, workspaceId: project!.workspaceId };
       if (query.status) filter.status = query.status;
@@ -182,15 +188,10 @@ export function registerRunRoutes(api: ApiRegistry, deps: { runs: RunService; db
     let runStatus = '';
     let lastWrite = Date.now();
     const deadline = Date.now() + SSE_MAX_MS;
-    const logs = db.collection<{ _id: string; runId: string; nodeId: string; attempt: number; seq: number; stream: string; line: string; createdAt: Date }>('execution_logs');
     while (!closed && Date.now() < deadline) {
       // Lines first: a task's last lines go out before the status that ends it.
       // Lines from several workers arrive slightly out of time order: re-read a short window, skip what was sent.
-      const lines = await logs
-        .find({ runId: run._id, createdAt: { $gte: new Date(logCursor - LOG_WINDOW_MS) } })
-        .sort({ createdAt: 1, seq: 1 })
-        .limit(2000)
-        .toArray();
+      const lines = await executionLogs.readWindow(run._id, new Date(logCursor - LOG_WINDOW_MS), 2000);
       for (const l of lines) {
         if (logSeen.has(l._id)) continue;
         logSeen.set(l._id, l.createdAt.getTime());
@@ -297,11 +298,8 @@ export function registerRunRoutes(api: ApiRegistry, deps: { runs: RunService; db
         nodeId: params.nodeId,
         comment: body.comment ?? null,
       });
-      const linked = await db
-        .collection<{ _id: string }>('annotation_tasks')
-        .find({ workspaceId: run.workspaceId, 'approval.runId': run._id, 'approval.nodeId': params.nodeId }, { projection: { _id: 1 } })
-        .toArray();
-      return { runId: run._id, nodeId: params.nodeId, approved: body.approved, decidedBy: req.auth.userId, annotationTaskIds: linked.map((a) => a._id) };
+      const linked = await annotationTasks.idsLinkedToApproval(run.workspaceId, run._id, params.nodeId);
+      return { runId: run._id, nodeId: params.nodeId, approved: body.approved, decidedBy: req.auth.userId, annotationTaskIds: linked };
     },
   );
 
