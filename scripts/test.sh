@@ -5,6 +5,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_DIR"
 
+ensure_node
 ensure_node_modules
 # The CLI's live-display test drives a real terminal.
 if ! command -v tmux >/dev/null; then
