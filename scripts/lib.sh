@@ -33,6 +33,7 @@ load_stack_env() {
   [ -f "$STACK_ENV_FILE" ] || return 0
   local line key
   while IFS= read -r line; do
+    case "$line" in '#'*) continue ;; esac
     key="${line%%=*}"
     [ -n "$key" ] && [ -z "${!key:-}" ] && export "$line"
   done < "$STACK_ENV_FILE"

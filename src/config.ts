@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 
 const csv = z
@@ -63,6 +65,9 @@ export const ConfigSchema = z.object({
   /** An OTLP/HTTP collector's base URL: set, and runs are traced (src/tracing.ts); unset, tracing is off. */
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   OTEL_SERVICE_NAME: z.string().min(1).max(100).optional(),
+
+  /** Where `npm run stack` keeps its state; its stack.env fills what the environment leaves unset (withStackEnv). */
+  EMBOFLOW_DATA_DIR: z.string().min(1).optional(),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -72,7 +77,37 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** `$EMBOFLOW_DATA_DIR/stack.env`, by default `<repo>/.emboflow/stack.env` as scripts/lib.sh puts it. */
+export function stackEnvPath(env: Env): string {
+  if (env.EMBOFLOW_DATA_DIR) return join(env.EMBOFLOW_DATA_DIR, 'stack.env');
+  // This file is <repo>/src/config.ts, or <repo>/dist/src/config.js once built.
+  const parent = resolve(__dirname, '..');
+  const repo = existsSync(join(parent, 'package.json')) ? parent : resolve(parent, '..');
+  return join(repo, '.emboflow', 'stack.env');
+}
+
+/**
+ * `env` with the endpoints `npm run stack -- up` recorded filling the keys it leaves unset or empty, so `npm run api`
+ * works after `stack up` without sourcing the file. No file: `env` as it is. Blank and `#` lines are skipped; any
+ * other line that is not KEY=VALUE throws ConfigError naming the line (not its text, which may hold a secret).
+ */
+export function withStackEnv(env: Env, file = stackEnvPath(env)): Env {
+  if (!existsSync(file)) return env;
+  const merged: Record<string, string | undefined> = { ...env };
+  for (const [i, line] of readFileSync(file, 'utf8').split('\n').entries()) {
+    if (line.trim() === '' || line.startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    const key = line.slice(0, Math.max(eq, 0));
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new ConfigError(`${file} line ${i + 1}: expected KEY=VALUE`);
+    if (!merged[key]) merged[key] = line.slice(eq + 1);
+  }
+  return merged;
+}
+
+/** Parses `env`; by default the process environment over the stack's stack.env. */
+export function loadConfig(env: Env = withStackEnv(process.env)): Config {
   // Empty strings mean "unset", as shells and compose files produce them.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = ConfigSchema.safeParse(cleaned);
