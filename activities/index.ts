@@ -1,6 +1,11 @@
 import { Context } from '@temporalio/activity';
 import type { Db } from 'mongodb';
 import { createMetrics, type Metrics } from '../src/metrics';
+import { AssetRepository } from '../src/db/catalog';
+import { CustomNodeRepository } from '../src/db/definitions';
+import { ExecutionLogRepository, ExecutionMetricRepository } from '../src/db/execution-logs';
+import { WorkspaceRepository } from '../src/db/identity';
+import { ContainerSlots } from '../src/db/leases';
 import { RunStore } from '../src/db/runs';
 import type { ContainerRunner } from '../src/docker/container-runner';
 import type { Logger } from '../src/logger';
@@ -9,6 +14,7 @@ import { createBuildImageActivity } from './build-image';
 import { createBuiltinActivity } from './builtin';
 import { createControlActivities } from './control';
 import { createDockerNodeActivity } from './docker-node';
+import { dockerPort } from './docker/port';
 import type { ActivityContract } from '../src/engine/contract';
 
 export interface ActivityDeps {
@@ -37,7 +43,26 @@ export function createActivities(deps: ActivityDeps): ActivityContract {
       metrics,
     ),
     executeBuiltinNode: measured(metrics, 'builtin', createBuiltinActivity(deps.db, runs, deps.workerId)),
-    executeDockerNode: measured(metrics, 'docker', createDockerNodeActivity({ ...deps, runs, metrics, workspaceContainerLimit: deps.workspaceContainerLimit ?? 0 })),
+    executeDockerNode: measured(
+      metrics,
+      'docker',
+      createDockerNodeActivity({
+        mirror: runs,
+        store: deps.store,
+        containers: dockerPort(deps.runner),
+        customNodes: new CustomNodeRepository(deps.db),
+        assets: new AssetRepository(deps.db),
+        workspaces: new WorkspaceRepository(deps.db),
+        executionLogs: new ExecutionLogRepository(deps.db),
+        executionMetrics: new ExecutionMetricRepository(deps.db),
+        slots: new ContainerSlots(deps.db),
+        logger: deps.logger,
+        metrics,
+        deployment: deps.deployment,
+        workerId: deps.workerId,
+        workspaceContainerLimit: deps.workspaceContainerLimit ?? 0,
+      }),
+    ),
     buildNodeImage: createBuildImageActivity({ ...deps, runs }),
   };
 }

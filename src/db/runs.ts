@@ -89,6 +89,23 @@ export class RunStore {
     return this.db.collection<ArtifactDoc>('artifacts');
   }
 
+  /** Artifacts by id (`_id $in`: served by the `_id` index everywhere), within a workspace when one is given. */
+  artifactsByIds(ids: string[], workspaceId?: string): Promise<ArtifactDoc[]> {
+    if (!ids.length) return Promise.resolve([]);
+    return this.artifacts.find({ _id: { $in: ids }, ...(workspaceId ? { workspaceId } : {}) }).toArray();
+  }
+
+  /**
+   * The task a workspace's cache key points at, when it is still a success with that key (a retry of it clears the
+   * key) and is not `exceptTaskId` (a node never hits its own earlier result). Two `_id` reads, no scan: the
+   * task_cache entry, then the task.
+   */
+  async findCacheHit(workspaceId: string, cacheKey: string, exceptTaskId: string): Promise<RunTaskDoc | null> {
+    const entry = await this.cacheEntries.findOne({ _id: cacheEntryId(workspaceId, cacheKey) });
+    if (!entry || entry.taskId === exceptTaskId) return null;
+    return this.tasks.findOne({ _id: entry.taskId, workspaceId, cacheKey, status: 'success' });
+  }
+
   async insertRun(run: WorkflowRunDoc, tasks: RunTaskDoc[]): Promise<void> {
     // Tasks first: a run document never exists without its tasks. Both inserts are idempotent by _id.
     await this.tasks.insertMany(tasks, { ordered: false }).catch(ignoreDuplicates);

@@ -1,0 +1,52 @@
+// Step: the content-addressed cache. A succeeded task in the workspace with the same key is reused: its
+// artifacts are linked and no container starts.
+import { createHash } from 'node:crypto';
+import type { ArtifactDoc, RunTaskDoc } from '../../src/domain/run';
+import { runTaskId } from '../../src/domain/run';
+import type { DockerExecutorDeps, NodeAttempt } from './attempt';
+
+/** The cache key: image digest (not tag), command, env, network, ordered input checksums, asset ids, params. */
+export async function cacheKeyFor(deps: Pick<DockerExecutorDeps, 'containers'>, { cfg, input, run }: NodeAttempt, image: string): Promise<string> {
+  const digest = await deps.containers.imageDigest(image);
+  const inputs = input.upstream.flatMap((u) => u.artifacts.map((a) => `${u.nodeId}/${a.path}=${a.checksum}`)).sort();
+  const material = JSON.stringify({
+    v: 1,
+    image: digest,
+    command: cfg.command ?? null,
+    env: Object.entries(cfg.env).sort(([a], [b]) => a.localeCompare(b)),
+    network: cfg.network,
+    inputs,
+    assets: [...input.assetIds].sort(),
+    params: run.params,
+  });
+  return `docker:${createHash('sha256').update(material).digest('hex')}`;
+}
+
+export interface CachedResult {
+  hit: RunTaskDoc;
+  artifacts: ArtifactDoc[];
+}
+
+/** The task that last produced this key, if it is still a success with every one of its artifacts. */
+export async function findCachedResult(deps: Pick<DockerExecutorDeps, 'mirror'>, { run, input }: NodeAttempt, cacheKey: string): Promise<CachedResult | undefined> {
+  const hit = await deps.mirror.findCacheHit(run.workspaceId, cacheKey, runTaskId(input.runId, input.nodeId));
+  if (!hit) return undefined;
+  const artifacts = await deps.mirror.artifactsByIds(hit.outputArtifactIds, run.workspaceId);
+  // A partial hit would hand downstream nodes an incomplete input.
+  if (artifacts.length !== hit.outputArtifactIds.length) return undefined;
+  return { hit, artifacts };
+}
+
+/** Looks the key up (the node may opt out; a re-attached attempt never does), counting hits and misses. */
+export async function lookUpCache(
+  deps: Pick<DockerExecutorDeps, 'containers' | 'mirror' | 'metrics'>,
+  attempt: NodeAttempt,
+  image: string,
+): Promise<{ cacheKey?: string; cached?: CachedResult }> {
+  if (attempt.node.cache?.enabled === false) return {};
+  const cacheKey = await cacheKeyFor(deps, attempt, image).catch(() => undefined);
+  if (!cacheKey) return {};
+  const cached = await findCachedResult(deps, attempt, cacheKey);
+  deps.metrics.cacheLookups.inc({ result: cached ? 'hit' : 'miss' });
+  return { cacheKey, cached };
+}

@@ -1,0 +1,163 @@
+// Steps that write the attempt to the run mirror: running, a cache hit, a failure (counted against the node's
+// retry budget) and a success. Every write is an idempotent, monotonic transition (src/db/runs.ts).
+import type { ExitState, ResourceSample } from '../../src/docker/container-runner';
+import { runTaskId, type ArtifactDoc, type RunTaskDoc } from '../../src/domain/run';
+import type { NodeResult } from '../../src/engine/contract';
+import type { DockerExecutorDeps, NodeAttempt } from './attempt';
+import type { CachedResult } from './cache';
+import type { LogDigest } from './outputs';
+import { smallResult, toRef } from './outputs';
+
+/**
+ * A worker that died after recording this node's success but before Temporal heard of it: that result, collected
+ * instead of running the node again.
+ */
+export async function recordedSuccess(deps: Pick<DockerExecutorDeps, 'mirror'>, { input }: Pick<NodeAttempt, 'input'>): Promise<NodeResult | undefined> {
+  const recorded = await deps.mirror.getTask(input.runId, input.nodeId);
+  if (recorded?.generation !== input.generation || recorded.status !== 'success') return undefined;
+  const docs = await deps.mirror.artifactsByIds(recorded.outputArtifactIds);
+  return { artifacts: docs.map(toRef), assetIds: recorded.assetIds, cacheHit: recorded.cacheHit, result: smallResult(recorded.lastResultPreview) };
+}
+
+export async function recordRunning(deps: Pick<DockerExecutorDeps, 'mirror'>, { input, task, attempt, startedAt }: NodeAttempt): Promise<void> {
+  await deps.mirror.applyTransitions(input.runId, [
+    { ...task, status: 'running', attempt, attemptRecord: { attempt, status: 'running', startedAt }, set: { startedAt, assetIds: input.assetIds } },
+  ]);
+}
+
+export async function recordCacheHit(
+  deps: Pick<DockerExecutorDeps, 'mirror'>,
+  { input, task, attempt, startedAt, log }: NodeAttempt,
+  cacheKey: string,
+  cached: CachedResult,
+  image: string,
+): Promise<NodeResult> {
+  const finishedAt = new Date();
+  await deps.mirror.applyTransitions(input.runId, [
+    {
+      ...task,
+      status: 'success',
+      attempt,
+      attemptRecord: { attempt, status: 'success', startedAt, finishedAt },
+      set: {
+        cacheKey,
+        cacheHit: true,
+        outputArtifactIds: cached.hit.outputArtifactIds,
+        lastResultPreview: cached.hit.lastResultPreview,
+        finishedAt,
+        durationMs: finishedAt.getTime() - startedAt.getTime(),
+        summary: { executor: 'docker', outcome: 'success', cacheHit: true, cachedFromTaskId: cached.hit._id, image },
+      },
+    },
+  ]);
+  log.info({ cachedFrom: cached.hit._id }, 'cache hit: no container started');
+  return { artifacts: cached.artifacts.map(toRef), assetIds: input.assetIds, cacheHit: true, result: smallResult(cached.hit.lastResultPreview) };
+}
+
+/** What the mirror keeps of an ended container: the log's tail and counts, and its resources. */
+export interface ContainerOutcome {
+  containerId: string;
+  exit: ExitState;
+  usage?: ResourceSample;
+  logs: LogDigest;
+  logRef: RunTaskDoc['logRef'];
+  finishedAt: Date;
+}
+
+function outcomeFields(o: ContainerOutcome): Partial<RunTaskDoc> {
+  return {
+    logRef: o.logRef,
+    logLines: o.logs.tail,
+    stdoutLines: o.logs.stdoutLines,
+    stderrLines: o.logs.stderrLines,
+    resources: {
+      peakMemoryBytes: o.usage?.peakMemoryBytes || undefined,
+      cpuTimeMs: o.usage?.cpuTimeMs || undefined,
+      exitCode: o.exit.exitCode,
+      oomKilled: o.exit.oomKilled,
+    },
+  };
+}
+
+/**
+ * Whether this container failure spends the node's retry budget. The budget counts container failures only: an
+ * attempt lost with a crashed worker (Temporal's crash allowance) does not use it.
+ */
+export async function isFinalFailure(deps: Pick<DockerExecutorDeps, 'mirror'>, { input, attempt }: NodeAttempt): Promise<boolean> {
+  const task = await deps.mirror.getTask(input.runId, input.nodeId);
+  const earlierFailures = Object.values(task?.generation === input.generation ? (task.attempts ?? {}) : {}).filter(
+    (a) => a.status === 'failed' && a.attempt !== attempt,
+  ).length;
+  return earlierFailures + 1 >= input.maxAttempts;
+}
+
+/** A failed attempt: the task fails when `final`, otherwise only the attempt is recorded and Temporal retries. */
+export async function recordFailure(
+  deps: Pick<DockerExecutorDeps, 'mirror'>,
+  { input, task, attempt, startedAt, log }: NodeAttempt,
+  outcome: ContainerOutcome,
+  errorMessage: string,
+  final: boolean,
+): Promise<void> {
+  const { exit, finishedAt, containerId } = outcome;
+  const record = { attempt, status: 'failed' as const, startedAt, finishedAt, errorMessage, exitCode: exit.exitCode, containerId };
+  if (final) {
+    await deps.mirror.applyTransitions(input.runId, [
+      {
+        ...task,
+        status: 'failed',
+        attempt,
+        attemptRecord: record,
+        set: {
+          ...outcomeFields(outcome),
+          errorMessage,
+          finishedAt,
+          durationMs: finishedAt.getTime() - startedAt.getTime(),
+          summary: { executor: 'docker', outcome: 'failed', exitCode: exit.exitCode, assetCount: input.assetIds.length },
+        },
+      },
+    ]);
+  } else {
+    await deps.mirror.recordAttempt(input.runId, input.nodeId, input.generation, record);
+  }
+  log.warn({ exit }, errorMessage);
+}
+
+export async function recordSuccess(
+  deps: Pick<DockerExecutorDeps, 'mirror' | 'workerId'>,
+  { input, run, task, attempt, startedAt, activity }: NodeAttempt,
+  outcome: ContainerOutcome,
+  result: { docs: ArtifactDoc[]; preview: unknown; cacheKey?: string; image: string },
+): Promise<void> {
+  const { finishedAt, containerId, logs } = outcome;
+  await deps.mirror.applyTransitions(input.runId, [
+    {
+      ...task,
+      status: 'success',
+      attempt,
+      attemptRecord: { attempt, status: 'success', startedAt, finishedAt, exitCode: 0, containerId },
+      set: {
+        ...outcomeFields(outcome),
+        outputArtifactIds: result.docs.map((d) => d._id),
+        lastResultPreview: result.preview,
+        cacheHit: false,
+        ...(result.cacheKey ? { cacheKey: result.cacheKey } : {}),
+        finishedAt,
+        durationMs: finishedAt.getTime() - startedAt.getTime(),
+        summary: {
+          executor: 'docker',
+          outcome: 'success',
+          worker: deps.workerId,
+          taskQueue: activity.info.taskQueue,
+          image: result.image,
+          assetCount: input.assetIds.length,
+          artifactIds: result.docs.map((d) => d._id),
+          stdoutLines: logs.stdoutLines,
+          stderrLines: logs.stderrLines,
+        },
+      },
+      unset: ['errorMessage'],
+    },
+  ]);
+  if (result.cacheKey) await deps.mirror.recordCacheEntry(run.workspaceId, result.cacheKey, runTaskId(input.runId, input.nodeId));
+}

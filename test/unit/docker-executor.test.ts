@@ -1,0 +1,323 @@
+// The docker executor's steps under MockActivityEnvironment with a fake container engine and an in-memory
+// mirror: heartbeats, cancellation, re-attach to an earlier attempt's container and the crash allowance, with no
+// Docker and no MongoDB.
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/activity';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import { createDockerNodeActivity } from '../../activities/docker-node';
+import type { DockerExecutorDeps, ExecutorMirror } from '../../activities/docker/attempt';
+import type { ContainerPort, ExistingContainer, LogFrame } from '../../activities/docker/port';
+import type { ArchiveEntry, ContainerSpec, ExitState } from '../../src/docker/container-runner';
+import type { TaskTransition } from '../../src/db/runs';
+import type { AttemptRecord, ArtifactDoc, RunTaskDoc, WorkflowRunDoc } from '../../src/domain/run';
+import type { NodeInput, NodeResult } from '../../src/engine/contract';
+import { createLogger } from '../../src/logger';
+
+interface FakeContainer {
+  id: string;
+  spec?: ContainerSpec;
+  entries: ArchiveEntry[];
+  running: boolean;
+  exit?: ExitState;
+  outputs: Record<string, string>;
+  logs: LogFrame[];
+}
+
+/** A container engine in memory: a container "runs" until the test ends it with `finish`. */
+class FakeContainers implements ContainerPort {
+  readonly containers = new Map<string, FakeContainer>();
+  readonly byName = new Map<string, string>();
+  readonly created: ContainerSpec[] = [];
+  readonly removed: string[] = [];
+  readonly followed: string[] = [];
+  private next = 0;
+  /** Decides how a newly started container ends; by default it exits 0 at once with one output. */
+  behaviour: (c: FakeContainer) => void = (c) => this.finish(c.id, { exitCode: 0, oomKilled: false, timedOut: false }, { 'result.json': '{"ok":true}' });
+
+  finish(id: string, exit: ExitState, outputs: Record<string, string> = {}, log = 'done\n'): void {
+    const c = this.containers.get(id)!;
+    Object.assign(c, { running: false, exit, outputs, logs: [{ stream: exit.exitCode ? 'stderr' : 'stdout', data: Buffer.from(log) }] });
+  }
+
+  /** A container left by an earlier attempt, under the name this node's attempts use. */
+  plant(name: string, c: Partial<FakeContainer>): string {
+    const id = `planted-${this.next++}`;
+    this.containers.set(id, { id, entries: [], running: true, outputs: {}, logs: [], ...c });
+    this.byName.set(name, id);
+    return id;
+  }
+
+  async imageDigest(image: string) {
+    return `sha256:digest-of-${image}`;
+  }
+  async findByName(name: string): Promise<ExistingContainer | undefined> {
+    const c = this.containers.get(this.byName.get(name) ?? '');
+    if (!c) return undefined;
+    return { id: c.id, running: c.running, exitedCleanly: !c.running && c.exit?.exitCode === 0, exitCode: c.exit?.exitCode ?? 0, oomKilled: c.exit?.oomKilled ?? false };
+  }
+  async create(spec: ContainerSpec) {
+    const id = `c${this.next++}`;
+    this.created.push(spec);
+    this.containers.set(id, { id, spec, entries: [], running: false, outputs: {}, logs: [] });
+    this.byName.set(spec.name, id);
+    return id;
+  }
+  async putEntries(id: string, entries: ArchiveEntry[]) {
+    this.containers.get(id)!.entries.push(...entries);
+  }
+  async start(id: string) {
+    const c = this.containers.get(id)!;
+    c.running = true;
+    this.behaviour(c);
+  }
+  async waitForExit(id: string, opts: { onTick: () => Promise<void> }): Promise<ExitState> {
+    const c = this.containers.get(id)!;
+    // Ticks come fast here: the fake engine, not the executor, sets the pace.
+    while (c.running) {
+      await new Promise((r) => setTimeout(r, 5));
+      if (c.running) await opts.onTick();
+    }
+    return c.exit!;
+  }
+  async watchResources() {
+    return { latest: () => ({ memoryBytes: 1024, peakMemoryBytes: 2048, cpuTimeMs: 7 }), stop: () => undefined };
+  }
+  async followLines(id: string) {
+    this.followed.push(id);
+    return { ended: Promise.resolve(), stop: () => undefined };
+  }
+  async logs(id: string) {
+    return this.containers.get(id)!.logs;
+  }
+  async extractDir(id: string, _path: string, toDir: string) {
+    const outputs = this.containers.get(id)!.outputs;
+    for (const [path, content] of Object.entries(outputs)) {
+      await mkdir(dirname(join(toDir, path)), { recursive: true });
+      await writeFile(join(toDir, path), content);
+    }
+    return Object.keys(outputs).sort();
+  }
+  async remove(id: string) {
+    this.removed.push(id);
+    const c = this.containers.get(id);
+    if (c) c.running = false;
+    this.containers.delete(id);
+  }
+}
+
+const RUN_ID = 'run_1';
+const run = {
+  _id: RUN_ID,
+  workspaceId: 'ws_1',
+  projectId: 'prj_1',
+  params: {},
+  datasetIds: [],
+  triggeredBy: 'usr_1',
+  runtimeSnapshot: {
+    nodes: [{ id: 'n', executorType: 'docker', executorConfig: { image: 'emboflow/tools:local', command: ['true'], env: {}, cpu: 1, memoryMb: 64, pidsLimit: 64, network: false, timeoutSeconds: 60 } }],
+    edges: [],
+  },
+} as unknown as WorkflowRunDoc;
+
+/** The run mirror in memory: the transitions and attempt records the executor writes. */
+class FakeMirror implements ExecutorMirror {
+  task: Partial<RunTaskDoc> = { generation: 0, status: 'pending', attempts: {} };
+  readonly transitions: TaskTransition[] = [];
+  readonly attemptRecords: AttemptRecord[] = [];
+  readonly artifacts: ArtifactDoc[] = [];
+  async getRunSnapshot() {
+    return run;
+  }
+  async getTask() {
+    return this.task as RunTaskDoc;
+  }
+  async applyTransitions(_runId: string, transitions: TaskTransition[]) {
+    this.transitions.push(...transitions);
+    for (const t of transitions) {
+      Object.assign(this.task, { status: t.status, ...t.set });
+      if (t.attemptRecord) this.task.attempts![String(t.attemptRecord.attempt)] = t.attemptRecord;
+    }
+  }
+  async recordAttempt(_runId: string, _nodeId: string, _generation: number, record: AttemptRecord) {
+    this.attemptRecords.push(record);
+    this.task.attempts![String(record.attempt)] = record;
+  }
+  async upsertArtifacts(docs: ArtifactDoc[]) {
+    this.artifacts.push(...docs);
+  }
+  async recordCacheEntry() {}
+  async artifactsByIds(ids: string[]) {
+    return this.artifacts.filter((a) => ids.includes(a._id));
+  }
+  async findCacheHit() {
+    return null;
+  }
+}
+
+function setup(opts: { containerLimit?: number; slotFree?: () => boolean } = {}) {
+  const containers = new FakeContainers();
+  const mirror = new FakeMirror();
+  const slots = { acquired: 0, released: 0, renewed: 0 };
+  const liveLines: unknown[] = [];
+  const deps: DockerExecutorDeps = {
+    mirror,
+    containers,
+    store: {
+      bucket: 'b',
+      getBuffer: async () => Buffer.alloc(0),
+      putFile: async (key: string, local: string, contentType: string) => ({ bucket: 'b', key, uri: `s3://b/${key}`, checksum: 'sha256:x', contentType, size: (await stat(local)).size }),
+      putBuffer: async (key: string, body: Buffer, contentType: string) => ({ bucket: 'b', key, uri: `s3://b/${key}`, checksum: 'sha256:y', contentType, size: body.length }),
+    } as unknown as DockerExecutorDeps['store'],
+    customNodes: { findInWorkspace: async () => null },
+    assets: { findForStaging: async () => [] },
+    workspaces: { maxRunningContainers: async () => opts.containerLimit },
+    executionLogs: { insertLines: async (lines) => void liveLines.push(...lines) },
+    executionMetrics: { insertSample: async () => undefined },
+    slots: {
+      tryAcquire: async () => ((opts.slotFree ?? (() => true))() ? (slots.acquired++, 'slot_1') : undefined),
+      renew: async () => void slots.renewed++,
+      release: async () => void slots.released++,
+    },
+    logger: createLogger('silent'),
+    metrics: { cacheLookups: { inc: () => undefined }, containerStart: { startTimer: () => () => 0 } } as unknown as DockerExecutorDeps['metrics'],
+    deployment: 'test',
+    workerId: 'w1',
+    workspaceContainerLimit: 0,
+  };
+  return { deps, containers, mirror, slots, liveLines };
+}
+
+const input = (over: Partial<NodeInput> = {}): NodeInput => ({ runId: RUN_ID, nodeId: 'n', generation: 0, attemptBase: 0, maxAttempts: 1, assetIds: [], upstream: [], ...over });
+const NAME = `emboflow-${RUN_ID}-n-g0`;
+
+function environment(attempt = 1) {
+  const env = new MockActivityEnvironment({ attempt, taskQueue: 'q' }, { logger: new DefaultLogger('ERROR') });
+  const heartbeats: unknown[] = [];
+  env.on('heartbeat', (d: unknown) => heartbeats.push(d));
+  return { env, heartbeats };
+}
+
+test('a running container heartbeats with its id until it exits, then its outputs are recorded and it is removed', async () => {
+  const { deps, containers, mirror } = setup();
+  containers.behaviour = (c) => setTimeout(() => containers.finish(c.id, { exitCode: 0, oomKilled: false, timedOut: false }, { 'result.json': '{"n":1}' }), 60);
+  const { env, heartbeats } = environment();
+  const result: NodeResult = await env.run(createDockerNodeActivity(deps), input());
+  const id = containers.removed[0];
+  expect(id).toMatch(/^c\d+$/);
+  expect(containers.created).toHaveLength(1);
+  expect(heartbeats.length).toBeGreaterThanOrEqual(2);
+  expect(heartbeats).toEqual(heartbeats.map(() => ({ containerId: id })));
+  expect(containers.removed).toEqual([id]);
+  expect(result).toMatchObject({ cacheHit: false, result: { n: 1 }, artifacts: [{ path: 'result.json' }] });
+  expect(mirror.transitions.map((t) => t.status)).toEqual(['running', 'success']);
+  // The container got context.json and the writable outputs folder.
+  const spec = containers.created[0]!;
+  expect(spec.name).toBe(NAME);
+  expect(spec.labels['io.emboflow.attempt']).toBe('1');
+});
+
+test('a cancelled attempt stops waiting, removes its container, releases its slot and records no outcome', async () => {
+  const { deps, containers, mirror, slots } = setup({ containerLimit: 2 });
+  containers.behaviour = () => undefined; // runs until removed
+  const { env, heartbeats } = environment();
+  const running = env.run(createDockerNodeActivity(deps), input());
+  while (!heartbeats.length) await new Promise((r) => setTimeout(r, 5));
+  env.cancel();
+  await expect(running).rejects.toBeInstanceOf(CancelledFailure);
+  expect(containers.created).toHaveLength(1);
+  expect(containers.removed).toHaveLength(1);
+  expect(containers.containers.size).toBe(0);
+  expect(slots).toMatchObject({ acquired: 1, released: 1 });
+  expect(mirror.transitions.map((t) => t.status)).toEqual(['running']);
+});
+
+test('an attempt waiting for a container slot heartbeats and can be cancelled before any container exists', async () => {
+  const { deps, containers, slots } = setup({ containerLimit: 1, slotFree: () => false });
+  const { env, heartbeats } = environment();
+  const waiting = env.run(createDockerNodeActivity(deps), input());
+  while (!heartbeats.length) await new Promise((r) => setTimeout(r, 5));
+  expect(heartbeats[0]).toEqual({ waitingForSlot: true });
+  env.cancel();
+  await expect(waiting).rejects.toBeInstanceOf(CancelledFailure);
+  expect(containers.created).toHaveLength(0);
+  expect(slots.acquired).toBe(0);
+});
+
+test("a retried attempt re-attaches to the earlier attempt's running container instead of starting another", async () => {
+  const { deps, containers, mirror, liveLines } = setup();
+  const earlier = containers.plant(NAME, { running: true });
+  setTimeout(() => containers.finish(earlier, { exitCode: 0, oomKilled: false, timedOut: false }, { 'out.txt': 'hi' }), 40);
+  const { env, heartbeats } = environment(2);
+  const result: NodeResult = await env.run(createDockerNodeActivity(deps), input());
+  expect(containers.created).toHaveLength(0);
+  expect(heartbeats).toContainEqual({ containerId: earlier });
+  // Its lines were streamed by the attempt that started it: not again.
+  expect(containers.followed).toEqual([]);
+  expect(liveLines).toEqual([]);
+  expect(containers.removed).toEqual([earlier]);
+  expect(result.artifacts.map((a) => a.path)).toEqual(['out.txt']);
+  expect(mirror.transitions.at(-1)).toMatchObject({ status: 'success', attempt: 2 });
+});
+
+test("an earlier attempt's container that already succeeded is collected without waiting or starting one", async () => {
+  const { deps, containers } = setup();
+  const earlier = containers.plant(NAME, { running: false, exit: { exitCode: 0, oomKilled: false, timedOut: false }, outputs: { 'a.json': '{}' } });
+  const { env, heartbeats } = environment(3);
+  const result: NodeResult = await env.run(createDockerNodeActivity(deps), input());
+  expect(containers.created).toHaveLength(0);
+  expect(heartbeats).toEqual([]);
+  expect(result.artifacts.map((a) => a.path)).toEqual(['a.json']);
+  expect(containers.removed).toEqual([earlier]);
+});
+
+test("an earlier attempt's failed container is removed and a fresh one started under the same name", async () => {
+  const { deps, containers } = setup();
+  const earlier = containers.plant(NAME, { running: false, exit: { exitCode: 3, oomKilled: false, timedOut: false } });
+  const { env } = environment(2);
+  await env.run(createDockerNodeActivity(deps), input());
+  expect(containers.removed[0]).toBe(earlier);
+  expect(containers.created.map((s) => s.name)).toEqual([NAME]);
+});
+
+describe('the retry budget counts container failures, not attempts lost with a worker (the crash allowance)', () => {
+  const failing = (containers: FakeContainers) => (c: FakeContainer) => containers.finish(c.id, { exitCode: 2, oomKilled: false, timedOut: false }, {}, 'boom\n');
+
+  test('after an attempt lost with its worker, a container failure within the budget is retryable', async () => {
+    const { deps, containers, mirror } = setup();
+    containers.behaviour = failing(containers);
+    // Attempt 1 died with its worker: recorded running, never failed.
+    mirror.task.attempts = { 1: { attempt: 1, status: 'running', startedAt: new Date() } };
+    const { env } = environment(2);
+    const err = await env.run(createDockerNodeActivity(deps), input({ maxAttempts: 2 })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect(err).toMatchObject({ type: 'ContainerFailedError', nonRetryable: false, message: 'container exited with code 2; last stderr: boom' });
+    expect(mirror.attemptRecords).toMatchObject([{ attempt: 2, status: 'failed', exitCode: 2 }]);
+    expect(mirror.transitions.map((t) => t.status)).toEqual(['running']);
+  });
+
+  test('the failure that spends the budget fails the task, non-retryable', async () => {
+    const { deps, containers, mirror } = setup();
+    containers.behaviour = failing(containers);
+    mirror.task.attempts = {
+      1: { attempt: 1, status: 'running', startedAt: new Date() },
+      2: { attempt: 2, status: 'failed', startedAt: new Date(), exitCode: 2 },
+    };
+    const { env } = environment(3);
+    const err = await env.run(createDockerNodeActivity(deps), input({ maxAttempts: 2 })).catch((e: unknown) => e);
+    expect(err).toMatchObject({ type: 'ContainerFailedError', nonRetryable: true });
+    expect(mirror.transitions.at(-1)).toMatchObject({ status: 'failed', attempt: 3, set: { errorMessage: 'container exited with code 2; last stderr: boom' } });
+    expect(mirror.attemptRecords).toEqual([]);
+  });
+});
+
+test('a success already recorded by a worker that died before reporting it is returned without a container', async () => {
+  const { deps, containers, mirror } = setup();
+  mirror.task = { generation: 0, status: 'success', attempts: {}, outputArtifactIds: [], assetIds: ['a1'], cacheHit: false, lastResultPreview: { done: true } };
+  const { env } = environment(2);
+  const result: NodeResult = await env.run(createDockerNodeActivity(deps), input());
+  expect(result).toEqual({ artifacts: [], assetIds: ['a1'], cacheHit: false, result: { done: true } });
+  expect(containers.created).toHaveLength(0);
+  expect(mirror.transitions).toEqual([]);
+});
