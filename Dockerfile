@@ -1,6 +1,6 @@
 # EmboFlow's one image: the API by default, the worker with `node dist/src/cli/worker.js` (see docker-compose.yml).
 #   docker build -t emboflow:local .
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app

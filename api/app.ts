@@ -2,13 +2,11 @@ import express, { Router, type Express } from 'express';
 import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import type { Config } from '../src/config';
-import { CursorError } from '../src/db/pagination';
 import type { Logger } from '../src/logger';
 import type { Metrics } from '../src/metrics';
 import { Authenticator } from '../src/services/auth';
-import { RunRequestError, RunService } from '../src/services/runs';
+import { RunService } from '../src/services/runs';
 import type { ObjectStore } from '../src/storage/object-store';
-import { ApiError } from './errors';
 import { authenticate } from './middleware/auth';
 import { jsonBody } from './middleware/body';
 import { errorHandler, notFoundRoute } from './middleware/errors';
@@ -67,13 +65,6 @@ export function createApp(deps: AppDeps, opts: { rateLimitPerMinute?: number } =
   app.use(publicRouter);
   app.use(authed);
   app.use(notFoundRoute);
-  app.use((err: unknown, _req: express.Request, _res: express.Response, next: express.NextFunction) => {
-    if (err instanceof RunRequestError) {
-      return next(new ApiError(err.status, err.code, err.message, err.field ? { field: err.field } : undefined));
-    }
-    if (err instanceof CursorError) return next(new ApiError(400, 'validation_failed', `cursor: ${err.message}`, { field: 'cursor' }));
-    next(err);
-  });
   app.use(errorHandler(deps.logger));
   return { app, registry };
 }

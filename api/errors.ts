@@ -1,13 +1,10 @@
-/** An error with an HTTP status; the error middleware renders it as {error:{code,message,details}}. */
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly details?: unknown,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
+import { EmboflowError, type ErrorStatus } from '../src/errors';
+
+/** An error the API layer itself raises (validation, auth, rate limits, routing). */
+export class ApiError extends EmboflowError {
+  override name = 'ApiError';
+  constructor(status: ErrorStatus, code: string, message: string, details?: unknown, headers: Record<string, string> = {}) {
+    super(status, code, message, { details, headers });
   }
 }
 

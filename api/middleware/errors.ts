@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { z } from 'zod';
 import type { Logger } from '../../src/logger';
+import { EmboflowError } from '../../src/errors';
 import { ApiError } from '../errors';
 
 export function zodDetails(err: z.ZodError, prefix?: string) {
@@ -16,8 +17,8 @@ export const notFoundRoute: RequestHandler = (req, _res, next) =>
 /** One error shape for every failure; bad input is a 4xx naming the field, never a 5xx. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
-    let e: ApiError;
-    if (err instanceof ApiError) e = err;
+    let e: EmboflowError;
+    if (err instanceof EmboflowError) e = err;
     else if (err instanceof z.ZodError) {
       const details = zodDetails(err);
       e = new ApiError(400, 'validation_failed', `invalid request: ${details.map((d) => `${d.field}: ${d.message}`).join('; ')}`, details);

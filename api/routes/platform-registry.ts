@@ -3,23 +3,17 @@ import { z } from 'zod';
 import { PageQuery } from '../../src/db/pagination';
 import { IdSchema } from '../../src/domain/common';
 import type { AuthContext, Role } from '../../src/services/auth';
-import { ServiceError } from '../../src/services/errors';
 import type { Caller } from '../../src/services/memberships';
-import { ApiError, notFound } from '../errors';
+import { notFound } from '../errors';
 import { authorize } from '../middleware/auth';
 import type { ApiRegistry, Parsed, RouteSpec } from '../registry';
 
-/** The registry the platform routes use: ApiRegistry.route, with service refusals rendered as API errors. */
+/** The registry the platform routes use: ApiRegistry.route, refusing query parameters a route does not declare. */
 export interface PlatformRoutes {
   route<B extends z.ZodType, Q extends z.ZodType, P extends z.ZodType>(
     spec: RouteSpec<B, Q, P>,
     handler: (req: Request, parsed: Parsed<B, Q, P>, res: Response) => Promise<unknown>,
   ): void;
-}
-
-/** Services stay free of Express and throw ServiceError; this is the one place it becomes an ApiError. */
-export function toApiError(err: unknown): unknown {
-  return err instanceof ServiceError ? new ApiError(err.status, err.code, err.message, err.details) : err;
 }
 
 /** Routes that declare no query accept none: a stray parameter is a 400, not silently ignored. */
@@ -28,13 +22,7 @@ const NoQuery = z.object({}).strict();
 export function platformRoutes(api: ApiRegistry): PlatformRoutes {
   return {
     route(spec, handler) {
-      api.route({ ...spec, query: spec.query ?? NoQuery }, async (req, parsed, res) => {
-        try {
-          return await handler(req, parsed, res);
-        } catch (err) {
-          throw toApiError(err);
-        }
-      });
+      api.route({ ...spec, query: spec.query ?? NoQuery }, (req, parsed, res) => handler(req, parsed as Parsed<never, never, never>, res));
     },
   };
 }

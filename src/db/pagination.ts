@@ -1,10 +1,17 @@
 import type { Collection, Document, Filter, WithId } from 'mongodb';
 import { z } from 'zod';
+import { CursorError } from '../errors';
 
 export const PageQuery = {
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(200).regex(/^[A-Za-z0-9_-]+$/, 'not a cursor this API issued').optional(),
 };
+
+/** Which page of a list: at most `limit` items, after the one `cursor` (from the previous page) points at. */
+export interface PageRequest {
+  limit: number;
+  cursor?: string;
+}
 
 export interface Page<T> {
   items: T[];
@@ -14,8 +21,6 @@ export interface Page<T> {
 function encodeCursor(createdAt: Date, id: string): string {
   return Buffer.from(JSON.stringify([createdAt.getTime(), id])).toString('base64url');
 }
-
-export class CursorError extends Error {}
 
 function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   try {

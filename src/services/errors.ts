@@ -1,15 +1,10 @@
-/**
- * A request the platform services refuse, with the HTTP status it maps to: the API renders it in the one error
- * shape ({error:{code,message,details}}). Services stay free of Express; the route layer translates.
- */
-export class ServiceError extends Error {
-  constructor(
-    readonly status: 400 | 403 | 404 | 409 | 413,
-    readonly code: string,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
+import { EmboflowError } from '../errors';
+
+/** A request the platform services refuse (bad input, missing object, a rule or role that forbids it). */
+export class ServiceError extends EmboflowError {
+  override name = 'ServiceError';
+  constructor(status: 400 | 403 | 404 | 409 | 413, code: string, message: string, details?: unknown) {
+    super(status, code, message, { details });
   }
 }
 

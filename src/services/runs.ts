@@ -6,6 +6,7 @@ import {
 } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import type { Config } from '../config';
+import { EmboflowError } from '../errors';
 import { RunStore } from '../db/runs';
 import { indexGraph, subtree } from '../dag/graph';
 import { isTerminal, TASK_STATUSES, type TaskStatus } from '../dag/scheduler';
@@ -25,14 +26,10 @@ import { runWorkflow } from '../../workflows/run';
 import { runWebUiUrl, runWorkflowId, SearchAttr } from '../temporal/names';
 
 /** A failure the API renders as a 4xx: status, code, message and the offending field. */
-export class RunRequestError extends Error {
-  constructor(
-    readonly status: 400 | 404 | 409 | 503,
-    readonly code: string,
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
+export class RunRequestError extends EmboflowError {
+  override name = 'RunRequestError';
+  constructor(status: 400 | 404 | 409 | 503, code: string, message: string, field?: string, cause?: unknown) {
+    super(status, code, message, { details: field ? { field } : undefined, cause });
   }
 }
 
