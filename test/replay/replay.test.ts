@@ -4,10 +4,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
 import { workflowBundle } from '../support/engine';
 
 const DIR = join(__dirname, 'histories');
-const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+const files = readdirSync(DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 
 beforeAll(() => {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -15,9 +18,13 @@ beforeAll(() => {
 
 const SCENARIOS = ['cancel', 'failure-then-retry', 'fan-out', 'linear', 'retry-task'];
 
+type HistoryJSON = { events: Array<Record<string, any>> };
+
+const readHistory = (file: string) => JSON.parse(readFileSync(join(DIR, file), 'utf8')) as HistoryJSON;
+
 /** The patch ids a history's executions recorded (core_patch markers). */
 function patchesOf(file: string): string[] {
-  const events = (JSON.parse(readFileSync(join(DIR, file), 'utf8')) as { events: Array<Record<string, any>> }).events;
+  const { events } = readHistory(file);
   return events
     .map((e) => e.markerRecordedEventAttributes)
     .filter((m) => m?.markerName === 'core_patch')
@@ -35,7 +42,41 @@ test('the recorded histories cover the representative runs, from before the patc
   }
 });
 
-test.each(files)('%s replays without nondeterminism', async (file) => {
-  const history = historyFromJSON(JSON.parse(readFileSync(join(DIR, file), 'utf8')));
-  await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, `replay-${file}`);
-}, 120_000);
+test.each(files)(
+  '%s replays without nondeterminism',
+  async (file) => {
+    const history = historyFromJSON(JSON.parse(readFileSync(join(DIR, file), 'utf8')));
+    await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, `replay-${file}`);
+  },
+  120_000,
+);
+
+// The check above must be able to fail: the same history, edited so that it records a command today's code does not
+// issue, is refused as nondeterministic (not merely "some error": a broken bundle or a bad history fails differently).
+test.each([
+  [
+    'activity type',
+    'activityType',
+    { name: 'executeBuiltinNode' },
+    /Activity type of scheduled event 'executeBuiltinNode'/,
+  ],
+  ['activity id', 'activityId', 'not-a.g0', /Activity id of scheduled event 'not-a\.g0'/],
+])(
+  'linear.v2.json with its first scheduled activity given another %s fails with a DeterminismViolationError',
+  async (_what, field, value, detail) => {
+    const { events } = readHistory('linear.v2.json');
+    const first = events.find((e) => e.activityTaskScheduledEventAttributes)!.activityTaskScheduledEventAttributes;
+    // What the workflow schedules first for this graph: the edit replaces it.
+    expect(first).toMatchObject({ activityId: 'a.g0', activityType: { name: 'executeDockerNode' } });
+    first[field] = value;
+
+    const history = historyFromJSON({ events });
+    const error: unknown = await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(DeterminismViolationError);
+    expect(error).toMatchObject({ name: 'DeterminismViolationError', message: expect.stringMatching(detail) });
+  },
+  120_000,
+);
