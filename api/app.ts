@@ -5,6 +5,13 @@ import type { Config } from '../src/config';
 import type { Logger } from '../src/logger';
 import type { Metrics } from '../src/metrics';
 import { Authenticator } from '../src/services/auth';
+import { AnnotationTaskRepository } from '../src/db/annotations';
+import { ExecutionLogRepository } from '../src/db/execution-logs';
+import { ProjectRepository } from '../src/db/identity';
+import { AuditLog } from '../src/services/audit';
+import { RunActions } from '../src/services/run-actions';
+import { RunEventStream } from '../src/services/run-events';
+import { RunQueries } from '../src/services/run-queries';
 import { RunService } from '../src/services/runs';
 import type { ObjectStore } from '../src/storage/object-store';
 import { authenticate } from './middleware/auth';
@@ -13,6 +20,7 @@ import { errorHandler, notFoundRoute } from './middleware/errors';
 import { rateLimit } from './middleware/rate-limit';
 import { ApiRegistry, openApiDocument } from './registry';
 import { registerRoutes } from './routes';
+import type { RunRouteDeps } from './routes/runs';
 
 export interface AppDeps {
   config: Config;
@@ -23,16 +31,29 @@ export interface AppDeps {
   metrics: Metrics;
 }
 
-export interface AppContext extends AppDeps {
-  runs: RunService;
+export interface AppContext extends AppDeps, RunRouteDeps {
   authenticator: Authenticator;
+}
+
+/** The services the routes call, built once from the app's dependencies. */
+function createContext(deps: AppDeps): AppContext {
+  const runs = new RunService(deps.db, deps.temporal, deps.config);
+  const runQueries = new RunQueries(runs.store, new ProjectRepository(deps.db), new AnnotationTaskRepository(deps.db), deps.store);
+  return {
+    ...deps,
+    runs,
+    runQueries,
+    runActions: new RunActions(runs, runQueries, new AuditLog(deps.db), () => deps.metrics.runsStarted.inc()),
+    runEvents: new RunEventStream(runs.store, new ExecutionLogRepository(deps.db)),
+    authenticator: new Authenticator(deps.db),
+  };
 }
 
 const REQUEST_TIMEOUT_MS = 30_000;
 
 /** The Express app, with no listen(): the process entry point or a test serves it. */
 export function createApp(deps: AppDeps, opts: { rateLimitPerMinute?: number } = {}): { app: Express; registry: ApiRegistry } {
-  const ctx: AppContext = { ...deps, runs: new RunService(deps.db, deps.temporal, deps.config), authenticator: new Authenticator(deps.db) };
+  const ctx = createContext(deps);
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');

@@ -1,40 +1,52 @@
-import type { Metrics } from '../../src/metrics';
-import { AuditLog } from '../../src/services/audit';
-import type { AuditAction } from '../../src/domain/audit';
+// Run routes: parse, call, answer. Reads go through RunQueries, actions (with their audit records) through
+// RunActions, the live stream through RunEventStream; errors go to the one error middleware.
+import { pipeline } from 'node:stream/promises';
+import type { Response } from 'express';
 import { z } from 'zod';
-import { AnnotationTaskRepository } from '../../src/db/annotations';
-import { ExecutionLogRepository } from '../../src/db/execution-logs';
-import { ProjectRepository } from '../../src/db/identity';
-import { PageQuery, paginate } from '../../src/db/pagination';
-import { RUN_STATUSES, runTaskId, StartRunBodySchema, TERMINAL_RUN_STATUSES } from '../../src/domain/run';
-import type { Request, Response } from 'express';
-import type { ObjectStore } from '../../src/storage/object-store';
+import { PageQuery } from '../../src/db/pagination';
+import { RUN_STATUSES, StartRunBodySchema, type RunStatus } from '../../src/domain/run';
+import type { RunActions } from '../../src/services/run-actions';
+import { parseStreamCursor, STREAM_CURSOR_FORMAT, type EventSink, type RunEventStream } from '../../src/services/run-events';
+import type { RunQueries } from '../../src/services/run-queries';
 import type { RunService } from '../../src/services/runs';
-import type { Db } from 'mongodb';
-import { badRequest, notFound } from '../errors';
+import { badRequest } from '../errors';
 import { authorize } from '../middleware/auth';
 import { ANSWERED, type ApiRegistry } from '../registry';
-import { pipeline } from 'node:stream/promises';
 
-const RunParams = z.object({ runId: z.string().min(1).max(64) }).strict();
-/** An event stream closes after this long even if the run has not finished; clients reconnect. */
-const SSE_MAX_MS = 60 * 60_000;
-const LOG_WINDOW_MS = 5_000;
-const TaskParams = z.object({ runId: z.string().min(1).max(64), nodeId: z.string().min(1).max(64) }).strict();
+const Id = z.string().min(1).max(64);
+const RunParams = z.object({ runId: Id }).strict();
+const TaskParams = z.object({ runId: Id, nodeId: Id }).strict();
 const IdempotencyKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII only');
 
-export function registerRunRoutes(api: ApiRegistry, deps: { runs: RunService; db: Db; store: ObjectStore; metrics: Metrics }) {
-  const { runs, db, store } = deps;
-  const audit = new AuditLog(db);
-  const projects = new ProjectRepository(db);
-  const executionLogs = new ExecutionLogRepository(db);
-  const annotationTasks = new AnnotationTaskRepository(db);
-  const record = (req: { auth: { userId: string } }, run: { _id: string; workspaceId: string; projectId: string }, action: AuditAction, resourceType: 'run' | 'run_task', resourceId: string, metadata?: Record<string, unknown>) =>
-    audit.record({ actorId: req.auth.userId, workspaceId: run.workspaceId, projectId: run.projectId, resourceType, resourceId, action, metadata });
+export interface RunRouteDeps {
+  runs: RunService;
+  runQueries: RunQueries;
+  runActions: RunActions;
+  runEvents: RunEventStream;
+}
 
-  const loadRun = async (req: Parameters<Parameters<ApiRegistry['route']>[1]>[0], runId: string, min: 'viewer' | 'editor') => {
+/** Server-Sent Events over an Express response; `closed` once the client has gone. */
+function sseSink(req: { on(event: 'close', fn: () => void): unknown }, res: Response): EventSink {
+  res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+  res.flushHeaders();
+  const sink = {
+    closed: false,
+    send: (id: string, event: string, data: unknown) => void res.write(`id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`),
+    keepAlive: () => void res.write(': keep-alive\n\n'),
+  };
+  req.on('close', () => {
+    sink.closed = true;
+  });
+  return sink;
+}
+
+const idView = <T extends { _id: string }>({ _id, ...rest }: T) => ({ id: _id, ...rest });
+
+export function registerRunRoutes(api: ApiRegistry, { runs, runQueries, runActions, runEvents }: RunRouteDeps) {
+  /** The run, if the caller may see it (another tenant's reads as 404) and holds at least `min`. */
+  const loadRun = async (auth: Parameters<typeof authorize>[0], runId: string, min: 'viewer' | 'editor') => {
     const run = await runs.get(runId);
-    authorize(req.auth, run, min, 'run');
+    authorize(auth, run, min, 'run');
     return run!;
   };
 
@@ -44,7 +56,7 @@ export function registerRunRoutes(api: ApiRegistry, deps: { runs: RunService; db
       path: '/v1/workflows/:workflowId/runs',
       tag: 'runs',
       summary: 'Start a run of a workflow version (default: the published one)',
-      params: z.object({ workflowId: z.string().min(1).max(64) }).strict(),
+      params: z.object({ workflowId: Id }).strict(),
       body: StartRunBodySchema,
       status: 202,
     },
@@ -55,13 +67,7 @@ export function registerRunRoutes(api: ApiRegistry, deps: { runs: RunService; db
       if (key !== undefined && !IdempotencyKey.safeParse(key).success) {
         throw badRequest('Idempotency-Key: 1-200 printable ASCII characters', { field: 'Idempotency-Key' });
       }
-      const run = await runs.start(def!, body, req.auth.userId, key);
-      deps.metrics.runsStarted.inc();
-      await record(req, { _id: run.id, workspaceId: run.workspaceId, projectId: run.projectId }, 'start', 'run', run.id, {
-        workflowId: def!._id,
-        versionNumber: run.versionNumber,
-      });
-      return run;
+      return runActions.start(req.auth.userId, def!, body, key);
     },
   );
 
@@ -71,41 +77,29 @@ export function registerRunRoutes(api: ApiRegistry, deps: { runs: RunService; db
       path: '/v1/projects/:projectId/runs',
       tag: 'runs',
       summary: "A project's run history, newest first, filtered by status or workflow",
-      params: z.object({ projectId: z.string().min(1).max(64) }).strict(),
+      params: z.object({ projectId: Id }).strict(),
       query: z
-        .object({ ...PageQuery, status: z.enum(RUN_STATUSES as [string, ...string[]]).optional(), workflowId: z.string().max(64).optional() })
+        .object({ ...PageQuery, status: z.enum(RUN_STATUSES as [RunStatus, ...RunStatus[]]).optional(), workflowId: z.string().max(64).optional() })
         .strict(),
     },
     async (req, { params, query }) => {
-      const project = await projects.get(params.projectId);
-      authorize(req.auth, project && { workspaceId: project.workspaceId, projectId: project._id }, 'viewer', 'project');
-      const filter: Record<string, unknown> = { projectId: params.projectId, workspaceId: project!.workspaceId };
-      if (query.status) filter.status = query.status;
-      if (query.workflowId) filter.workflowDefinitionId = query.workflowId;
-      const page = await paginate(runs.store.runs, filter, {
-        limit: query.limit,
-        cursor: query.cursor,
-        projection: { runtimeSnapshot: 0 },
-      });
+      const scope = await runQueries.projectScope(params.projectId);
+      authorize(req.auth, scope, 'viewer', 'project');
+      const { limit, cursor, ...filter } = query;
+      const page = await runQueries.listRuns(scope!, filter, { limit, cursor });
       return { items: page.items.map((r) => runs.view(r)), nextCursor: page.nextCursor };
     },
   );
 
   api.route(
     { method: 'get', path: '/v1/runs/:runId', tag: 'runs', summary: 'A run with its aggregates and Temporal Web UI link', params: RunParams },
-    async (req, { params }) => runs.view(await loadRun(req, params.runId, 'viewer')),
+    async (req, { params }) => runs.view(await loadRun(req.auth, params.runId, 'viewer')),
   );
 
-  api.route(
-    { method: 'get', path: '/v1/runs/:runId/tasks', tag: 'runs', summary: "A run's tasks", params: RunParams },
-    async (req, { params }) => {
-      const run = await loadRun(req, params.runId, 'viewer');
-      const order = new Map(run.runtimeSnapshot.nodes.map((n, i) => [n.id, i]));
-      const tasks = await runs.store.listTasks(run._id, [...order.keys()]);
-      tasks.sort((a, b) => (order.get(a.nodeId) ?? 0) - (order.get(b.nodeId) ?? 0));
-      return { items: tasks.map(({ _id, ...t }) => ({ id: _id, ...t })) };
-    },
-  );
+  api.route({ method: 'get', path: '/v1/runs/:runId/tasks', tag: 'runs', summary: "A run's tasks", params: RunParams }, async (req, { params }) => {
+    const run = await loadRun(req.auth, params.runId, 'viewer');
+    return { items: (await runQueries.tasks(run)).map(idView) };
+  });
 
   api.route(
     {
@@ -117,16 +111,14 @@ export function registerRunRoutes(api: ApiRegistry, deps: { runs: RunService; db
       query: z.object({ full: z.enum(['true', 'false']).default('false') }).strict(),
     },
     async (req, { params, query }, res) => {
-      const run = await loadRun(req, params.runId, 'viewer');
-      const task = await runs.store.getTask(run._id, params.nodeId);
-      if (!task) throw notFound('task');
+      const run = await loadRun(req.auth, params.runId, 'viewer');
       if (query.full === 'true') {
-        if (!task.logRef) throw notFound('full log');
-        const { body } = await store.getStream(task.logRef.key);
+        const body = await runQueries.fullLog(run, params.nodeId);
         res.status(200).type('text/plain; charset=utf-8');
         await pipeline(body, res);
         return ANSWERED;
       }
+      const task = await runQueries.task(run, params.nodeId);
       return { nodeId: task.nodeId, attempt: task.attempt, lines: task.logLines, stdoutLines: task.stdoutLines, stderrLines: task.stderrLines };
     },
   );
@@ -141,111 +133,21 @@ export function registerRunRoutes(api: ApiRegistry, deps: { runs: RunService; db
       query: z.object({ pollMs: z.coerce.number().int().min(100).max(5000).default(400) }).strict(),
     },
     async (req, { params, query }, res) => {
-      const run = await loadRun(req, params.runId, 'viewer');
+      const run = await loadRun(req.auth, params.runId, 'viewer');
       const lastEventId = req.header('last-event-id');
-      let resume: StreamCursor | undefined;
-      if (lastEventId !== undefined) {
-        const m = /^(\d{1,15})\.(\d{1,15})$/.exec(lastEventId);
-        if (!m) throw badRequest('Last-Event-ID: not an id this stream sent (<taskMs>.<logMs>)', { field: 'Last-Event-ID' });
-        resume = { tasksMs: Number(m[1]), logsMs: Number(m[2]) };
+      const resume = lastEventId === undefined ? undefined : parseStreamCursor(lastEventId);
+      if (lastEventId !== undefined && !resume) {
+        throw badRequest(`Last-Event-ID: not an id this stream sent (${STREAM_CURSOR_FORMAT})`, { field: 'Last-Event-ID' });
       }
-      await streamRunEvents(run, req, res, query.pollMs, resume);
+      await runEvents.stream(run, sseSink(req, res), query.pollMs, resume);
+      res.end();
       return ANSWERED;
     },
   );
 
-  /**
-   * Where a stream is: the newest task change and the newest log line it has sent (mirror times, ms). Every event's
-   * id carries it, so a client that reconnects with Last-Event-ID gets only what changed after it: tasks updated
-   * and lines written at or after those times (a change in that very millisecond may come twice, never not at all).
-   */
-  interface StreamCursor {
-    tasksMs: number;
-    logsMs: number;
-  }
-
-  /** Polls the mirror (no change streams: they are not portable) and sends what changed since the last poll. */
-  async function streamRunEvents(
-    run: { _id: string; runtimeSnapshot: { nodes: Array<{ id: string }> } },
-    req: Request,
-    res: Response,
-    pollMs: number,
-    resume?: StreamCursor,
-  ) {
-    res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
-    res.flushHeaders();
-    let closed = false;
-    req.on('close', () => {
-      closed = true;
-    });
-    let tasksCursor = resume?.tasksMs ?? 0;
-    let logCursor = resume?.logsMs ?? 0;
-    const send = (event: string, data: unknown) => res.write(`id: ${tasksCursor}.${logCursor}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    const nodeIds = run.runtimeSnapshot.nodes.map((n) => n.id);
-    const order = new Map(nodeIds.map((id, i) => [id, i]));
-    const taskSeen = new Map<string, string>();
-    const logSeen = new Map<string, number>();
-    let runStatus = '';
-    let lastWrite = Date.now();
-    const deadline = Date.now() + SSE_MAX_MS;
-    while (!closed && Date.now() < deadline) {
-      // Lines first: a task's last lines go out before the status that ends it.
-      // Lines from several workers arrive slightly out of time order: re-read a short window, skip what was sent.
-      const lines = await executionLogs.readWindow(run._id, new Date(logCursor - LOG_WINDOW_MS), 2000);
-      for (const l of lines) {
-        if (logSeen.has(l._id)) continue;
-        logSeen.set(l._id, l.createdAt.getTime());
-        if (resume && l.createdAt.getTime() < resume.logsMs) continue;
-        logCursor = Math.max(logCursor, l.createdAt.getTime());
-        send('log', { nodeId: l.nodeId, attempt: l.attempt, stream: l.stream, line: l.line, at: l.createdAt });
-      }
-      for (const [id, at] of logSeen) if (at < logCursor - 2 * LOG_WINDOW_MS) logSeen.delete(id);
-      const tasks = await runs.store.listTasks(run._id, nodeIds, { nodeId: 1, status: 1, attempt: 1, generation: 1, errorMessage: 1, updatedAt: 1, startedAt: 1, finishedAt: 1, durationMs: 1 });
-      tasks.sort((a, b) => (order.get(a.nodeId) ?? 0) - (order.get(b.nodeId) ?? 0));
-      for (const t of tasks) {
-        const key = `${t.status}|${t.attempt}|${t.generation}`;
-        if (taskSeen.get(t.nodeId) === key) continue;
-        taskSeen.set(t.nodeId, key);
-        const updatedMs = t.updatedAt?.getTime() ?? 0;
-        if (resume && updatedMs < resume.tasksMs) continue;
-        tasksCursor = Math.max(tasksCursor, updatedMs);
-        send('task', {
-          nodeId: t.nodeId,
-          status: t.status,
-          attempt: t.attempt,
-          generation: t.generation,
-          ...(t.errorMessage ? { errorMessage: t.errorMessage } : {}),
-          ...(t.startedAt ? { startedAt: t.startedAt } : {}),
-          ...(t.finishedAt ? { finishedAt: t.finishedAt, durationMs: t.durationMs } : {}),
-          at: t.updatedAt,
-        });
-      }
-      const current = (await runs.store.runs.findOne({ _id: run._id }, { projection: { status: 1, summary: 1 } }))!;
-      if (current.status !== runStatus) {
-        runStatus = current.status;
-        send('run', { status: runStatus });
-      }
-      if (TERMINAL_RUN_STATUSES.includes(current.status)) {
-        send('end', { status: current.status, summary: current.summary });
-        break;
-      }
-      if (Date.now() - lastWrite > 15_000) {
-        res.write(': keep-alive\n\n');
-        lastWrite = Date.now();
-      }
-      await new Promise((r) => setTimeout(r, pollMs));
-    }
-    res.end();
-  }
-
   api.route(
     { method: 'post', path: '/v1/runs/:runId/cancel', tag: 'runs', summary: 'Cancel a run: stops its containers', params: RunParams, status: 202 },
-    async (req, { params }) => {
-      const run = await loadRun(req, params.runId, 'editor');
-      await runs.cancel(run);
-      await record(req, run, 'cancel', 'run', run._id);
-      return { id: run._id, status: 'cancelling' };
-    },
+    async (req, { params }) => runActions.cancel(req.auth.userId, await loadRun(req.auth, params.runId, 'editor')),
   );
 
   api.route(
@@ -257,12 +159,7 @@ export function registerRunRoutes(api: ApiRegistry, deps: { runs: RunService; db
       params: RunParams,
       status: 202,
     },
-    async (req, { params }) => {
-      const run = await loadRun(req, params.runId, 'editor');
-      const retried = await runs.retryRun(run, req.auth.userId);
-      await record(req, run, 'retry', 'run', run._id, { newRunId: retried.id });
-      return retried;
-    },
+    async (req, { params }) => runActions.retryRun(req.auth.userId, await loadRun(req.auth, params.runId, 'editor')),
   );
 
   api.route(
@@ -274,12 +171,7 @@ export function registerRunRoutes(api: ApiRegistry, deps: { runs: RunService; db
       params: TaskParams,
       status: 202,
     },
-    async (req, { params }) => {
-      const run = await loadRun(req, params.runId, 'editor');
-      const result = await runs.retryTask(run, params.nodeId);
-      await record(req, run, 'retry', 'run_task', runTaskId(run._id, params.nodeId), { resetNodeIds: result.resetNodeIds });
-      return result;
-    },
+    async (req, { params }) => runActions.retryTask(req.auth.userId, await loadRun(req.auth, params.runId, 'editor'), params.nodeId),
   );
 
   api.route(
@@ -291,16 +183,7 @@ export function registerRunRoutes(api: ApiRegistry, deps: { runs: RunService; db
       params: TaskParams,
       body: z.object({ approved: z.boolean(), comment: z.string().max(2000).optional() }).strict(),
     },
-    async (req, { params, body }) => {
-      const run = await loadRun(req, params.runId, 'editor');
-      await runs.approve(run, params.nodeId, body, req.auth.userId);
-      await record(req, run, body.approved ? 'approve' : 'reject', 'run_task', `${run._id}.${params.nodeId}`, {
-        nodeId: params.nodeId,
-        comment: body.comment ?? null,
-      });
-      const linked = await annotationTasks.idsLinkedToApproval(run.workspaceId, run._id, params.nodeId);
-      return { runId: run._id, nodeId: params.nodeId, approved: body.approved, decidedBy: req.auth.userId, annotationTaskIds: linked };
-    },
+    async (req, { params, body }) => runActions.approve(req.auth.userId, await loadRun(req.auth, params.runId, 'editor'), params.nodeId, body),
   );
 
   api.route(
@@ -313,15 +196,8 @@ export function registerRunRoutes(api: ApiRegistry, deps: { runs: RunService; db
       query: z.object({ nodeId: z.string().max(64).optional() }).strict(),
     },
     async (req, { params, query }) => {
-      const run = await loadRun(req, params.runId, 'viewer');
-      // Through the tasks: a cache hit's artifacts were produced by an earlier run.
-      const nodeIds = run.runtimeSnapshot.nodes.map((n) => n.id).filter((id) => !query.nodeId || id === query.nodeId);
-      const tasks = nodeIds.length ? await runs.store.listTasks(run._id, nodeIds, { outputArtifactIds: 1 }) : [];
-      const ids = tasks.flatMap((t) => t.outputArtifactIds ?? []);
-      const items = ids.length
-        ? await runs.store.artifacts.find({ _id: { $in: ids }, workspaceId: run.workspaceId }).sort({ nodeId: 1, path: 1 }).toArray()
-        : [];
-      return { items: items.map(({ _id, ...a }) => ({ id: _id, ...a })) };
+      const run = await loadRun(req.auth, params.runId, 'viewer');
+      return { items: (await runQueries.artifacts(run, query.nodeId)).map(idView) };
     },
   );
 
@@ -334,11 +210,8 @@ export function registerRunRoutes(api: ApiRegistry, deps: { runs: RunService; db
       query: z.object({ producerType: z.literal('run_task'), producerId: z.string().min(1).max(200) }).strict(),
     },
     async (req, { query }) => {
-      const items = await runs.store.artifacts
-        .find({ producerType: query.producerType, producerId: query.producerId, workspaceId: { $in: req.auth.workspaceIds() } })
-        .toArray();
-      const visible = items.filter((a) => req.auth.roleFor(a.workspaceId, a.projectId));
-      return { items: visible.map(({ _id, ...a }) => ({ id: _id, ...a })) };
+      const items = await runQueries.artifactsByProducer(query.producerType, query.producerId, req.auth.workspaceIds());
+      return { items: items.filter((a) => req.auth.roleFor(a.workspaceId, a.projectId)).map(idView) };
     },
   );
 
@@ -348,14 +221,14 @@ export function registerRunRoutes(api: ApiRegistry, deps: { runs: RunService; db
       path: '/v1/artifacts/:artifactId/content',
       tag: 'artifacts',
       summary: "An artifact's bytes, streamed; or a presigned URL with ?presign=true",
-      params: z.object({ artifactId: z.string().min(1).max(64) }).strict(),
+      params: z.object({ artifactId: Id }).strict(),
       query: z.object({ presign: z.enum(['true', 'false']).default('false') }).strict(),
     },
     async (req, { params, query }, res) => {
-      const artifact = await runs.store.artifacts.findOne({ _id: params.artifactId });
+      const artifact = await runQueries.artifact(params.artifactId);
       authorize(req.auth, artifact, 'viewer', 'artifact');
-      if (query.presign === 'true') return { url: await store.presignGet(artifact!.storageRef.key), expiresInSeconds: 900 };
-      const { body } = await store.getStream(artifact!.storageRef.key);
+      if (query.presign === 'true') return { url: await runQueries.presignArtifact(artifact!), expiresInSeconds: 900 };
+      const body = await runQueries.artifactContent(artifact!);
       res.status(200).setHeader('Content-Type', artifact!.storageRef.contentType);
       res.setHeader('X-Checksum', artifact!.storageRef.checksum);
       await pipeline(body, res);

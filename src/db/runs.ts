@@ -1,7 +1,8 @@
 // The run mirror: MongoDB's read model of what Temporal executes. Every write is idempotent and monotonic:
 // a task moves forward only (pending < queued < running < terminal), within its generation, so a retried
 // or late activity cannot move it back or overwrite a terminal status.
-import type { AnyBulkWriteOperation, Collection, Db, Document, UpdateFilter } from 'mongodb';
+import type { AnyBulkWriteOperation, Collection, Db, Document, Filter, UpdateFilter } from 'mongodb';
+import { paginate, type Page, type PageRequest } from './pagination';
 import type { TaskStatus } from '../dag/scheduler';
 import { TASK_STATUSES } from '../dag/scheduler';
 import {
@@ -89,10 +90,32 @@ export class RunStore {
     return this.db.collection<ArtifactDoc>('artifacts');
   }
 
+  /** A project's runs, newest first, without their frozen graphs (served by {projectId, createdAt} on MongoDB). */
+  listRuns(
+    scope: { workspaceId: string; projectId: string },
+    filter: { status?: RunStatus; workflowId?: string },
+    page: PageRequest,
+  ): Promise<Page<WorkflowRunDoc>> {
+    const query: Filter<WorkflowRunDoc> = { ...scope };
+    if (filter.status) query.status = filter.status;
+    if (filter.workflowId) query.workflowDefinitionId = filter.workflowId;
+    return paginate(this.runs, query, { ...page, projection: { runtimeSnapshot: 0 } });
+  }
+
+  /** Artifacts one producer recorded, in the given workspaces. */
+  artifactsByProducer(producerType: ArtifactDoc['producerType'], producerId: string, workspaceIds: string[]): Promise<ArtifactDoc[]> {
+    return this.artifacts.find({ producerType, producerId, workspaceId: { $in: workspaceIds } }).toArray();
+  }
+
+  getArtifact(artifactId: string): Promise<ArtifactDoc | null> {
+    return this.artifacts.findOne({ _id: artifactId });
+  }
+
   /** Artifacts by id (`_id $in`: served by the `_id` index everywhere), within a workspace when one is given. */
-  artifactsByIds(ids: string[], workspaceId?: string): Promise<ArtifactDoc[]> {
+  artifactsByIds(ids: string[], workspaceId?: string, order?: 'by-node-and-path'): Promise<ArtifactDoc[]> {
     if (!ids.length) return Promise.resolve([]);
-    return this.artifacts.find({ _id: { $in: ids }, ...(workspaceId ? { workspaceId } : {}) }).toArray();
+    const found = this.artifacts.find({ _id: { $in: ids }, ...(workspaceId ? { workspaceId } : {}) });
+    return (order ? found.sort({ nodeId: 1, path: 1 }) : found).toArray();
   }
 
   /**
@@ -114,6 +137,11 @@ export class RunStore {
 
   getRun(runId: string): Promise<WorkflowRunDoc | null> {
     return this.runs.findOne({ _id: runId });
+  }
+
+  /** Only a run's status and aggregates: what a live view polls. */
+  getRunStatus(runId: string): Promise<Pick<WorkflowRunDoc, '_id' | 'status' | 'summary'> | null> {
+    return this.runs.findOne({ _id: runId }, { projection: { status: 1, summary: 1 } });
   }
 
   private readonly snapshots = new Map<string, Promise<WorkflowRunDoc | null>>();
