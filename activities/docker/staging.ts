@@ -3,6 +3,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { WORK_DIR, type ArchiveEntry } from '../../src/docker/container-runner';
+import type { StagedAsset } from '../../src/db/catalog';
 import type { DockerExecutorDeps, NodeAttempt } from './attempt';
 
 /** The uid node containers run as: owns outputs/. */
@@ -13,16 +14,24 @@ const STAGED_ASSETS_TOTAL_MAX_BYTES = 256 * 1024 * 1024;
 
 export async function stageInputs(
   deps: Pick<DockerExecutorDeps, 'assets' | 'store'>,
-  { input, run, attempt }: NodeAttempt,
+  attempt: NodeAttempt,
   workDir: string,
 ): Promise<ArchiveEntry[]> {
-  const { store } = deps;
+  const { input, run } = attempt;
   const assets = input.assetIds.length ? await deps.assets.findForStaging(input.assetIds, run.workspaceId) : [];
   const entries: ArchiveEntry[] = [
     { type: 'directory', path: 'inputs', mode: 0o555 },
     { type: 'directory', path: 'assets', mode: 0o555 },
     { type: 'directory', path: 'outputs', mode: 0o755, uid: NODE_UID },
   ];
+  const stagedDirs = await stageAssets(deps.store, assets, workDir, entries);
+  entries.unshift({ type: 'file', path: 'context.json', mode: 0o444, content: Buffer.from(JSON.stringify(contextJson(attempt, assets, stagedDirs), null, 2)) });
+  await stageUpstreamOutputs(deps.store, attempt, workDir, entries);
+  return entries;
+}
+
+/** Copies the assets EmboFlow's bucket holds, within the size caps; returns where each staged one is. */
+async function stageAssets(store: DockerExecutorDeps['store'], assets: StagedAsset[], workDir: string, entries: ArchiveEntry[]): Promise<Map<string, string>> {
   const stagedDirs = new Map<string, string>();
   let stagedBytes = 0;
   for (const a of assets) {
@@ -39,7 +48,12 @@ export async function stageInputs(
     entries.push({ type: 'file', path: `assets/${a._id}/${name}`, mode: 0o444, localPath: local });
     stagedDirs.set(a._id, `${WORK_DIR}/assets/${a._id}`);
   }
-  const context = {
+  return stagedDirs;
+}
+
+/** /emboflow/context.json: the run, the node, the attempt, the assets (and where each is) and the inputs. */
+function contextJson({ input, run, attempt }: NodeAttempt, assets: StagedAsset[], stagedDirs: Map<string, string>) {
+  return {
     runId: input.runId,
     nodeId: input.nodeId,
     attempt,
@@ -61,7 +75,10 @@ export async function stageInputs(
       artifacts: u.artifacts.map((a) => ({ id: a.id, path: a.path, checksum: a.checksum, size: a.size })),
     })),
   };
-  entries.unshift({ type: 'file', path: 'context.json', mode: 0o444, content: Buffer.from(JSON.stringify(context, null, 2)) });
+}
+
+/** Each upstream node's artifacts under inputs/<nodeId>/, with their folders, read-only. */
+async function stageUpstreamOutputs(store: DockerExecutorDeps['store'], { input }: NodeAttempt, workDir: string, entries: ArchiveEntry[]): Promise<void> {
   const dirs = new Set<string>();
   for (const u of input.upstream) {
     entries.push({ type: 'directory', path: `inputs/${u.nodeId}`, mode: 0o555 });
@@ -80,5 +97,4 @@ export async function stageInputs(
       entries.push({ type: 'file', path: `inputs/${u.nodeId}/${a.path}`, mode: 0o444, localPath: local });
     }
   }
-  return entries;
 }

@@ -42,13 +42,24 @@ function sseSink(req: { on(event: 'close', fn: () => void): unknown }, res: Resp
 
 const idView = <T extends { _id: string }>({ _id, ...rest }: T) => ({ id: _id, ...rest });
 
-export function registerRunRoutes(api: ApiRegistry, { runs, runQueries, runActions, runEvents }: RunRouteDeps) {
-  /** The run, if the caller may see it (another tenant's reads as 404) and holds at least `min`. */
-  const loadRun = async (auth: Parameters<typeof authorize>[0], runId: string, min: 'viewer' | 'editor') => {
+/** Loads a run if the caller may see it (another tenant's reads as 404) and holds at least `min`. */
+function runLoader(runs: RunService) {
+  return async (auth: Parameters<typeof authorize>[0], runId: string, min: 'viewer' | 'editor') => {
     const run = await runs.get(runId);
     authorize(auth, run, min, 'run');
     return run!;
   };
+}
+
+export function registerRunRoutes(api: ApiRegistry, deps: RunRouteDeps) {
+  registerRunReadRoutes(api, deps);
+  registerRunActionRoutes(api, deps);
+  registerArtifactRoutes(api, deps);
+}
+
+/** Starting runs and reading them: the history, a run, its tasks, logs and live events. */
+function registerRunReadRoutes(api: ApiRegistry, { runs, runQueries, runActions, runEvents }: RunRouteDeps) {
+  const loadRun = runLoader(runs);
 
   api.route(
     {
@@ -145,6 +156,12 @@ export function registerRunRoutes(api: ApiRegistry, { runs, runQueries, runActio
     },
   );
 
+}
+
+/** Acting on a run: cancel, retry, retry a task, decide an approval. */
+function registerRunActionRoutes(api: ApiRegistry, { runs, runActions }: RunRouteDeps) {
+  const loadRun = runLoader(runs);
+
   api.route(
     { method: 'post', path: '/v1/runs/:runId/cancel', tag: 'runs', summary: 'Cancel a run: stops its containers', params: RunParams, status: 202 },
     async (req, { params }) => runActions.cancel(req.auth.userId, await loadRun(req.auth, params.runId, 'editor')),
@@ -185,6 +202,12 @@ export function registerRunRoutes(api: ApiRegistry, { runs, runQueries, runActio
     },
     async (req, { params, body }) => runActions.approve(req.auth.userId, await loadRun(req.auth, params.runId, 'editor'), params.nodeId, body),
   );
+
+}
+
+/** Artifacts: a run's, by producer, and their content. */
+function registerArtifactRoutes(api: ApiRegistry, { runs, runQueries }: RunRouteDeps) {
+  const loadRun = runLoader(runs);
 
   api.route(
     {

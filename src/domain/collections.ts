@@ -1,6 +1,5 @@
 // The zod schema of every document EmboFlow's platform collections hold (the run mirror's types live in ./run).
 import type { z } from 'zod';
-import type { CollectionName } from '../db/indexes';
 import { AnnotationDocSchema, AnnotationTaskDocSchema } from './annotations';
 import { AuditLogDocSchema } from './audit';
 import {
@@ -38,4 +37,4 @@ export const DOCUMENT_SCHEMAS = {
   custom_nodes: CustomNodeDocSchema,
   audit_logs: AuditLogDocSchema,
   secrets: SecretDocSchema,
-} satisfies Partial<Record<CollectionName, z.ZodType>>;
+} satisfies Record<string, z.ZodType>;

@@ -1,6 +1,5 @@
 // Identity and tenancy (seed 000: users, workspaces, projects, memberships; seed 001: API keys per user).
 import { z } from 'zod';
-import type { Role } from '../services/auth';
 import {
   DescriptionSchema,
   EmailSchema,
@@ -11,11 +10,10 @@ import {
   TimestampFields,
 } from './common';
 
-// Spelled out rather than imported: domain schemas stay free of service code (and its Node imports).
-const ROLE_NAMES = ['viewer', 'editor', 'admin', 'owner'] as const satisfies readonly Role[];
-type Fits<T extends U, U> = T;
-/** With `satisfies` above, fails to compile if src/services/auth's roles and these ever differ. */
-export type RolesMatchAuth = Fits<Role, (typeof ROLE_NAMES)[number]>;
+/** A member's roles, weakest first (a role includes every one before it). */
+export const ROLES = ['viewer', 'editor', 'admin', 'owner'] as const;
+export type Role = (typeof ROLES)[number];
+const ROLE_NAMES = ROLES;
 
 export const RoleSchema = z.enum(ROLE_NAMES);
 
