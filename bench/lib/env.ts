@@ -24,6 +24,7 @@ import { CommandCounter, type CommandCounts } from './mongo-monitor';
 import { withTimeout } from './stats';
 import { awaitExecution, type ExecutionMetrics } from './temporal';
 import { WorkerProcess, type WorkerStats } from './worker-process';
+import type { Workflow, WorkflowStartOptions } from '@temporalio/client';
 
 export interface EnvOptions {
   bundles: Bundles;
@@ -122,10 +123,10 @@ export class BenchEnv {
   }
 
   /** Starts a baseline workflow on the baseline worker's queue and waits (bounded) for it to close. */
-  async runBaseline(workflowType: string, args: unknown[], timeoutMs: number): Promise<BaselineRun> {
+  async runBaseline<W extends Workflow>(workflow: W, args: Parameters<W>, timeoutMs: number): Promise<BaselineRun> {
     await this.baseline.stats(true);
-    const workflowId = `bench-${workflowType}-${randomBytes(6).toString('hex')}`;
-    await this.temporal.workflow.start(workflowType, { taskQueue: this.baselineQueue, workflowId, args });
+    const workflowId = `bench-${workflow.name}-${randomBytes(6).toString('hex')}`;
+    await this.temporal.workflow.start(workflow, { taskQueue: this.baselineQueue, workflowId, args } as unknown as WorkflowStartOptions<W>);
     const exec = await awaitExecution(this.temporal, workflowId, timeoutMs);
     return { exec, worker: await this.baseline.stats() };
   }

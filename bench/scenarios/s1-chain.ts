@@ -3,6 +3,7 @@ import { chainGraph } from '../lib/graphs';
 import { gaps, mean, MiB, percentile, round } from '../lib/stats';
 import { row } from '../report/types';
 import { withEnv, type Scenario } from './context';
+import { chainWorkflow } from '../baseline/workflows';
 
 const TIMEOUT_MS = 5 * 60_000;
 
@@ -14,10 +15,10 @@ export const s1Chain: Scenario = {
       const n = ctx.sizes.s1Nodes;
       // Warm both sides (workflow caches, connections, code paths) so first-use costs are not billed to S1.
       await env.runEmboflow(chainGraph(3), TIMEOUT_MS);
-      await env.runBaseline('chainWorkflow', [3], TIMEOUT_MS);
+      await env.runBaseline(chainWorkflow, [3], TIMEOUT_MS);
 
       const e = await env.runEmboflow(chainGraph(n), TIMEOUT_MS);
-      const b = await env.runBaseline('chainWorkflow', [n], TIMEOUT_MS);
+      const b = await env.runBaseline(chainWorkflow, [n], TIMEOUT_MS);
       const eGaps = gaps(e.exec.activityCompletedAt);
       const bGaps = gaps(b.exec.activityCompletedAt);
       const workerWrites = e.worker.mongo!.writeStatements;

@@ -7,6 +7,7 @@ import type { BenchEnv } from '../lib/env';
 import { MiB, round } from '../lib/stats';
 import { row, type Row } from '../report/types';
 import { withEnv, type Scenario } from './context';
+import { fanOutInWorkflow } from '../baseline/workflows';
 
 const TIMEOUT_MS = 10 * 60_000;
 const BOUNDED_PARALLELISM = 50;
@@ -14,7 +15,7 @@ const BOUNDED_PARALLELISM = 50;
 async function variant(env: BenchEnv, width: number, maxParallelism: number, keyPrefix: string, label: string) {
   const tasks = width + 2;
   const e = await env.runEmboflow(fanOutInGraph(width, maxParallelism), TIMEOUT_MS);
-  const b = await env.runBaseline('fanOutInWorkflow', [width, maxParallelism], TIMEOUT_MS);
+  const b = await env.runBaseline(fanOutInWorkflow, [width, maxParallelism], TIMEOUT_MS);
   const done = e.exec.status === 'COMPLETED';
   // Node activities completed, from the history: the mirror may be the part that hangs, so it is not asked here.
   const succeeded = e.exec.activityCompletedAt.length;

@@ -6,6 +6,7 @@ import { layeredGraph } from '../lib/graphs';
 import { MiB, round } from '../lib/stats';
 import { row } from '../report/types';
 import { withEnv, type Scenario } from './context';
+import { layeredWorkflow } from '../baseline/workflows';
 
 const MAX_PARALLELISM = 50;
 
@@ -20,7 +21,7 @@ export const s3Layered: Scenario = {
       const maxParallelism = Math.min(MAX_PARALLELISM, width);
       const graph = layeredGraph(layers, width, maxParallelism);
       const e = await env.runEmboflow(graph, timeoutMs);
-      const b = await env.runBaseline('layeredWorkflow', [layers, width, maxParallelism], timeoutMs);
+      const b = await env.runBaseline(layeredWorkflow, [layers, width, maxParallelism], timeoutMs);
       // Node activities completed, from the history: the mirror may be the part that hangs, so it is not asked here.
       const succeeded = e.exec.activityCompletedAt.length;
       const completed = e.exec.status === 'COMPLETED';

@@ -8,6 +8,7 @@ import { diamondGraph } from '../lib/graphs';
 import { mapLimit, percentile, round, sleep } from '../lib/stats';
 import { row } from '../report/types';
 import { withEnv, type Scenario } from './context';
+import { diamondWorkflow } from '../baseline/workflows';
 
 const DRAIN_TIMEOUT_MS = 10 * 60_000;
 
@@ -99,7 +100,7 @@ export const s5Rest: Scenario = {
       const base = await mapLimit(Array.from({ length: runs }, (_, i) => i), concurrency, async (i) => {
         const sent = Date.now();
         const t0 = performance.now();
-        const handle = await env.temporal.workflow.start('diamondWorkflow', { taskQueue: env.baselineQueue, workflowId: `bench-s5-${nonce}-${i}`, args: [] });
+        const handle = await env.temporal.workflow.start(diamondWorkflow, { taskQueue: env.baselineQueue, workflowId: `bench-s5-${nonce}-${i}`, args: [] });
         return { id: handle.workflowId, sentAt: sent, latencyMs: performance.now() - t0 };
       });
       await mapLimit(base, 20, (b) => env.temporal.workflow.getHandle(b.id).result());
