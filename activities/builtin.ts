@@ -1,9 +1,10 @@
 import { Context } from '@temporalio/activity';
 import type { Db } from 'mongodb';
+import { AssetRepository } from '../src/db/catalog';
 import type { RunStore } from '../src/db/runs';
 import type { BuiltinExecutorConfig } from '../src/domain/runtime-graph';
-import { nodeConfigError, runNotFound } from './errors';
 import type { NodeInput, NodeResult } from '../src/engine/contract';
+import { nodeConfigError, runNotFound } from './errors';
 
 /** Seed 000's asset set operations: they narrow the asset set that flows downstream. Pure over their inputs. */
 export function applySetOperation(
@@ -26,6 +27,7 @@ export function applySetOperation(
 }
 
 export function createBuiltinActivity(db: Db, runs: RunStore, workerId: string) {
+  const assets = new AssetRepository(db);
   return async function executeBuiltinNode(input: NodeInput): Promise<NodeResult> {
     const startedAt = new Date();
     const run = await runs.getRunSnapshot(input.runId);
@@ -39,11 +41,7 @@ export function createBuiltinActivity(db: Db, runs: RunStore, workerId: string) 
       assetIds = outcome;
     } else {
       const candidates = [...new Set(input.upstream.length ? input.upstream.flatMap((u) => u.assetIds) : input.assetIds)];
-      const kept = await db
-        .collection<{ _id: string }>('assets')
-        .find({ _id: { $in: candidates }, workspaceId: run.workspaceId, ...outcome.filter }, { projection: { _id: 1 } })
-        .toArray();
-      const keep = new Set(kept.map((a) => a._id));
+      const keep = new Set(await assets.idsMatching(candidates, run.workspaceId, outcome.filter));
       assetIds = candidates.filter((id) => keep.has(id));
     }
 

@@ -2,6 +2,7 @@ import type { Db } from 'mongodb';
 import type { RunOutcome } from '../src/dag/scheduler';
 import type { Metrics } from '../src/metrics';
 import type { RuntimeNode } from '../src/domain/runtime-graph';
+import { CustomNodeRepository } from '../src/db/definitions';
 import type { RunStore } from '../src/db/runs';
 import { runNotFound } from './errors';
 import type { NodeCarryOver, PlanNode, RunPlan, TaskUpdate } from '../src/engine/contract';
@@ -34,6 +35,7 @@ export function createControlActivities(
   metrics?: Metrics,
 ) {
   const { defaultTaskQueue, taskQueuePrefix } = opts;
+  const customNodes = new CustomNodeRepository(db);
   return {
     async loadRunPlan(runId: string, resume = false): Promise<RunPlan> {
       const run = await runs.getRun(runId);
@@ -41,16 +43,7 @@ export function createControlActivities(
       const tasks = new Map((await runs.listTasks(runId, run.runtimeSnapshot.nodes.map((n) => n.id), PLAN_TASK_FIELDS)).map((t) => [t.nodeId, t]));
       const graph = run.runtimeSnapshot;
       const customIds = graph.nodes.flatMap((n) => (n.executorType === 'docker' && n.executorConfig.customNodeId ? [n.executorConfig.customNodeId] : []));
-      const dockerfileSourced = new Set(
-        customIds.length
-          ? (
-              await db
-                .collection<{ _id: string }>('custom_nodes')
-                .find({ _id: { $in: customIds }, workspaceId: run.workspaceId, 'source.kind': 'dockerfile' }, { projection: { _id: 1 } })
-                .toArray()
-            ).map((c) => c._id)
-          : [],
-      );
+      const dockerfileSourced = new Set(customIds.length ? await customNodes.dockerfileSourcedIds(customIds, run.workspaceId) : []);
       const defaultQueue = taskQueuePrefix + defaultTaskQueue;
       const nodes: PlanNode[] = graph.nodes.map((n) => {
         const task = tasks.get(n.id);
@@ -121,7 +114,7 @@ async function carryOver(runs: RunStore, tasks: RunTaskDoc[]): Promise<NodeCarry
   const finished = tasks.filter((t) => ['success', 'failed', 'cancelled', 'skipped'].includes(t.status));
   const artifactIds = finished.filter((t) => t.status === 'success').flatMap((t) => t.outputArtifactIds);
   const artifacts = new Map(
-    (artifactIds.length ? await runs.artifacts.find({ _id: { $in: artifactIds } }).toArray() : []).map((a) => [a._id, a]),
+    (await runs.artifactsByIds(artifactIds)).map((a) => [a._id, a]),
   );
   return finished.map((t) => ({
     nodeId: t.nodeId,

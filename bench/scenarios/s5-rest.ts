@@ -3,12 +3,15 @@
 import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time';
+import { RunStore } from '../../src/db/runs';
+import { TERMINAL_RUN_STATUSES } from '../../src/domain/run';
 import { seedWorkflow } from '../../test/support/engine';
+import { diamondWorkflow } from '../baseline/workflows';
 import { diamondGraph } from '../lib/graphs';
 import { mapLimit, percentile, round, sleep } from '../lib/stats';
 import { row } from '../report/types';
-import { withEnv, type Scenario } from './context';
-import { diamondWorkflow } from '../baseline/workflows';
+import { withEnv } from './context';
+import type { Scenario } from './context';
 
 const DRAIN_TIMEOUT_MS = 10 * 60_000;
 
@@ -73,24 +76,16 @@ export const s5Rest: Scenario = {
 
       // Drain: wait (bounded) until every started run is terminal in the mirror.
       const deadline = Date.now() + DRAIN_TIMEOUT_MS;
-      const runsCol = env.db.collection<{ _id: string; status: string; finishedAt?: Date }>('workflow_runs');
+      const mirror = new RunStore(env.db);
       let terminal = 0;
       while (Date.now() < deadline) {
-        terminal = await runsCol.countDocuments({ _id: { $in: ids }, status: { $in: ['success', 'failed', 'cancelled'] } });
+        terminal = await mirror.countRuns(ids, TERMINAL_RUN_STATUSES);
         if (terminal === ids.length) break;
         await sleep(250);
       }
-      const docs = await runsCol.find({ _id: { $in: ids } }, { projection: { status: 1, finishedAt: 1 } }).toArray();
+      const docs = await mirror.getRunOutcomes(ids);
       const succeeded = docs.filter((d) => d.status === 'success').length;
-      // FerretDB's $group has no $min: take the earliest start per run here.
-      const firstStart = new Map<string, number>();
-      const starts = env.db
-        .collection<{ workflowRunId: string; startedAt?: Date }>('run_tasks')
-        .find({ workflowRunId: { $in: ids }, startedAt: { $exists: true } }, { projection: { workflowRunId: 1, startedAt: 1 } });
-      for await (const t of starts) {
-        const at = t.startedAt!.getTime();
-        firstStart.set(t.workflowRunId, Math.min(at, firstStart.get(t.workflowRunId) ?? Infinity));
-      }
+      const firstStart = await mirror.firstTaskStarts(ids);
       const sentAt = new Map(ok.map((s) => [s.id!, s.sentAt]));
       const ttfn = [...firstStart].map(([id, at]) => at - sentAt.get(id)!);
       const emboflowWindow = Math.max(...docs.map((d) => d.finishedAt?.getTime() ?? Date.now())) - Math.min(...started.map((s) => s.sentAt));

@@ -3,8 +3,8 @@
 // POST /v1/api-keys needs a key already.
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config';
+import { UserRepository } from '../db/identity';
 import { connectDatabase } from '../db/mongo';
-import type { UserDoc } from '../domain/identity';
 import { ApiKeyService } from '../services/api-keys';
 import { AuditLog } from '../services/audit';
 
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const database = await connectDatabase(config, { ensureIndexes: false });
   try {
-    const user = await database.db.collection<UserDoc>('users').findOne({ email, status: 'active' });
+    const user = await new UserRepository(database.db).findActiveByEmail(email);
     if (!user) throw new Error(`no active user with email ${email}`);
     const keys = new ApiKeyService(database.db, new AuditLog(database.db));
     const { key } = await keys.create(user._id, values.name, 'system:mint-key');

@@ -18,6 +18,7 @@ import {
   type RunTaskDoc,
   type WorkflowRunDoc,
 } from '../domain/run';
+import type { RuntimeNode } from '../domain/runtime-graph';
 
 const BEFORE: Record<TaskStatus, TaskStatus[]> = {
   pending: [],
@@ -144,6 +145,15 @@ export class RunStore {
     return this.runs.findOne({ _id: runId }, { projection: { status: 1, summary: 1 } });
   }
 
+  /** The ids and kinds of a run's graph nodes, when the run belongs to the project. */
+  async getRunNodesInProject(
+    runId: string,
+    scope: { workspaceId: string; projectId: string },
+  ): Promise<Array<Pick<RuntimeNode, 'id' | 'executorType'>> | undefined> {
+    const run = await this.runs.findOne({ _id: runId, ...scope }, { projection: { 'runtimeSnapshot.nodes': 1 } });
+    return run?.runtimeSnapshot.nodes;
+  }
+
   private readonly snapshots = new Map<string, Promise<WorkflowRunDoc | null>>();
   /**
    * A run's frozen parts (graph, scope, params, inputs) for executors: they never change, so each process reads
@@ -177,6 +187,11 @@ export class RunStore {
 
   getTask(runId: string, nodeId: string): Promise<RunTaskDoc | null> {
     return this.tasks.findOne({ _id: runTaskId(runId, nodeId) });
+  }
+
+  /** Only a task's status and generation: whether an attempt of it can still be live. */
+  getTaskState(runId: string, nodeId: string): Promise<Pick<RunTaskDoc, '_id' | 'status' | 'generation'> | null> {
+    return this.tasks.findOne({ _id: runTaskId(runId, nodeId) }, { projection: { status: 1, generation: 1 } });
   }
 
   async applyTransitions(runId: string, transitions: TaskTransition[]): Promise<void> {
@@ -307,6 +322,33 @@ export class RunStore {
     }
     summary.failedTaskIds.sort();
     return summary;
+  }
+
+  /** How many of `runIds` have one of `statuses`. */
+  countRuns(runIds: string[], statuses: readonly RunStatus[]): Promise<number> {
+    return this.runs.countDocuments({ _id: { $in: runIds }, status: { $in: [...statuses] } });
+  }
+
+  /** The status and end of each of `runIds`. */
+  getRunOutcomes(runIds: string[]): Promise<Array<Pick<WorkflowRunDoc, '_id' | 'status' | 'finishedAt'>>> {
+    return this.runs.find({ _id: { $in: runIds } }, { projection: { status: 1, finishedAt: 1 } }).toArray();
+  }
+
+  /**
+   * When each of `runIds` first started a task (ms). Read by workflowRunId, which FerretDB v1 answers with a scan of
+   * run_tasks: fine for a benchmark's tally, not for a hot path. The earliest start is taken here, not with $group:
+   * FerretDB's $group has no $min.
+   */
+  async firstTaskStarts(runIds: string[]): Promise<Map<string, number>> {
+    const first = new Map<string, number>();
+    const started = this.tasks.find(
+      { workflowRunId: { $in: runIds }, startedAt: { $exists: true } },
+      { projection: { workflowRunId: 1, startedAt: 1 } },
+    );
+    for await (const t of started) {
+      first.set(t.workflowRunId, Math.min(t.startedAt!.getTime(), first.get(t.workflowRunId) ?? Infinity));
+    }
+    return first;
   }
 
   /** Artifacts are keyed by run, node, generation and path, so a re-run attempt replaces rather than duplicates. */

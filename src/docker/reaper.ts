@@ -1,7 +1,9 @@
 import type { Db } from 'mongodb';
-import { isTerminal, type TaskStatus } from '../dag/scheduler';
-import { runTaskId, TERMINAL_RUN_STATUSES, type RunStatus } from '../domain/run';
-import { type ContainerRunner, LABEL_PREFIX } from './container-runner';
+import { isTerminal } from '../dag/scheduler';
+import { RunStore } from '../db/runs';
+import { TERMINAL_RUN_STATUSES } from '../domain/run';
+import { LABEL_PREFIX } from './container-runner';
+import type { ContainerRunner } from './container-runner';
 
 /** Containers younger than this are left alone: their activity may not have recorded them yet. */
 export const REAPER_GRACE_MS = 30_000;
@@ -18,19 +20,15 @@ export async function reapContainers(
   now = Date.now(),
   graceMs = REAPER_GRACE_MS,
 ): Promise<string[]> {
+  const mirror = new RunStore(db);
   const removed: string[] = [];
   for (const c of await runner.listManaged({ deployment })) {
     if (now - c.Created * 1000 < graceMs) continue;
     const runId = c.Labels[`${LABEL_PREFIX}run`];
     const nodeId = c.Labels[`${LABEL_PREFIX}node`];
     const generation = Number(c.Labels[`${LABEL_PREFIX}generation`]);
-    const run = runId ? await db.collection<{ _id: string; status: RunStatus }>('workflow_runs').findOne({ _id: runId }, { projection: { status: 1 } }) : null;
-    const task =
-      runId && nodeId
-        ? await db
-            .collection<{ _id: string; status: TaskStatus; generation: number }>('run_tasks')
-            .findOne({ _id: runTaskId(runId, nodeId) }, { projection: { status: 1, generation: 1 } })
-        : null;
+    const run = runId ? await mirror.getRunStatus(runId) : null;
+    const task = runId && nodeId ? await mirror.getTaskState(runId, nodeId) : null;
     const orphaned =
       !run || !task || TERMINAL_RUN_STATUSES.includes(run.status) || task.generation > generation || isTerminal(task.status);
     if (!orphaned) continue;

@@ -1,14 +1,16 @@
-import type { Collection, Db, Filter } from 'mongodb';
-import { paginate } from '../db/pagination';
-import {
-  ANNOTATION_TASK_STATUSES,
+import type { Db } from 'mongodb';
+import { AnnotationRepository, AnnotationTaskRepository } from '../db/annotations';
+import type { AnnotationTaskQuery } from '../db/annotations';
+import { MembershipRepository } from '../db/identity';
+import type { PageRequest } from '../db/pagination';
+import { RunStore } from '../db/runs';
+import type {
   ANNOTATION_TARGET_TYPES,
-  type AnnotationDoc,
-  type AnnotationTaskDoc,
-  type CreateAnnotationInput,
-  type CreateAnnotationTaskInput,
+  AnnotationDoc,
+  AnnotationTaskDoc,
+  CreateAnnotationInput,
+  CreateAnnotationTaskInput,
 } from '../domain/annotations';
-import type { MembershipDoc } from '../domain/identity';
 import { newId } from '../ids';
 import type { AuditLog } from './audit';
 import { pick } from './common';
@@ -16,53 +18,37 @@ import { invalidField } from './errors';
 
 const SUMMARY = ['targetType', 'labelType', 'status'] as const;
 
+export type { AnnotationTaskQuery } from '../db/annotations';
+
 type TargetType = (typeof ANNOTATION_TARGET_TYPES)[number];
-const TARGET_COLLECTION: Record<TargetType, string> = {
-  asset: 'assets',
-  dataset: 'datasets',
-  dataset_version: 'dataset_versions',
-  artifact: 'artifacts',
-};
 
 interface Scope {
   workspaceId: string;
   projectId: string;
 }
 
-export interface AnnotationTaskQuery {
-  status?: (typeof ANNOTATION_TASK_STATUSES)[number];
-  targetType?: TargetType;
-  assigneeId?: string;
-  runId?: string;
-  nodeId?: string;
-}
-
 export class AnnotationService {
-  readonly tasks: Collection<AnnotationTaskDoc>;
-  readonly annotations: Collection<AnnotationDoc>;
-  private readonly memberships: Collection<MembershipDoc>;
+  private readonly tasks: AnnotationTaskRepository;
+  private readonly annotations: AnnotationRepository;
+  private readonly memberships: MembershipRepository;
+  private readonly runs: RunStore;
 
   constructor(
-    private readonly db: Db,
+    db: Db,
     private readonly audit: AuditLog,
   ) {
-    this.tasks = db.collection<AnnotationTaskDoc>('annotation_tasks');
-    this.annotations = db.collection<AnnotationDoc>('annotations');
-    this.memberships = db.collection<MembershipDoc>('memberships');
+    this.tasks = new AnnotationTaskRepository(db);
+    this.annotations = new AnnotationRepository(db);
+    this.memberships = new MembershipRepository(db);
+    this.runs = new RunStore(db);
   }
 
   getTask(taskId: string): Promise<AnnotationTaskDoc | null> {
-    return this.tasks.findOne({ _id: taskId });
+    return this.tasks.get(taskId);
   }
 
-  listTasks(scope: Scope, q: AnnotationTaskQuery, page: { limit: number; cursor?: string }) {
-    const filter: Filter<AnnotationTaskDoc> = { projectId: scope.projectId, workspaceId: scope.workspaceId };
-    if (q.status) filter.status = q.status;
-    if (q.targetType) filter.targetType = q.targetType;
-    if (q.assigneeId) filter.assigneeIds = q.assigneeId;
-    if (q.runId) filter['approval.runId'] = q.runId;
-    if (q.nodeId) filter['approval.nodeId'] = q.nodeId;
-    return paginate(this.tasks, filter, page);
+  listTasks(scope: Scope, q: AnnotationTaskQuery, page: PageRequest) {
+    return this.tasks.list(scope, q, page);
   }
 
   async createTask(scope: Scope, input: CreateAnnotationTaskInput, actorId: string): Promise<AnnotationTaskDoc> {
@@ -86,7 +72,7 @@ export class AnnotationService {
       createdAt: now,
       updatedAt: now,
     };
-    await this.tasks.insertOne(task);
+    await this.tasks.insert(task);
     await this.audit.record({
       actorId,
       ...scope,
@@ -119,7 +105,7 @@ export class AnnotationService {
       createdAt: now,
       updatedAt: now,
     };
-    await this.annotations.insertOne(annotation);
+    await this.annotations.insert(annotation);
     await this.audit.record({
       actorId,
       ...scope,
@@ -131,43 +117,27 @@ export class AnnotationService {
     return annotation;
   }
 
-  listAnnotations(task: AnnotationTaskDoc, page: { limit: number; cursor?: string }) {
-    return paginate(this.annotations, { annotationTaskId: task._id, workspaceId: task.workspaceId }, page);
+  listAnnotations(task: AnnotationTaskDoc, page: PageRequest) {
+    return this.annotations.listForTask(task, page);
   }
 
   /** A target must be an object of the task's project: references never cross tenants. */
   private async assertTarget(scope: Scope, type: TargetType, id: string, field: string): Promise<void> {
-    const found = await this.db
-      .collection<{ _id: string }>(TARGET_COLLECTION[type])
-      .findOne({ _id: id, ...scope }, { projection: { _id: 1 } });
-    if (!found) throw invalidField(field, `no ${type} ${id} in this project`);
+    if (!(await this.tasks.targetExists(type, id, scope))) throw invalidField(field, `no ${type} ${id} in this project`);
   }
 
   /** A linked approval must be an approval node of a run in this project. */
   private async assertApprovalNode(scope: Scope, link: { runId: string; nodeId: string }): Promise<void> {
-    const run = await this.db
-      .collection<{ _id: string; runtimeSnapshot: { nodes: Array<{ id: string; executorType: string }> } }>('workflow_runs')
-      .findOne({ _id: link.runId, ...scope }, { projection: { 'runtimeSnapshot.nodes': 1 } });
-    if (!run) throw invalidField('approval.runId', `no run ${link.runId} in this project`);
-    const node = run.runtimeSnapshot.nodes.find((n) => n.id === link.nodeId);
+    const nodes = await this.runs.getRunNodesInProject(link.runId, scope);
+    if (!nodes) throw invalidField('approval.runId', `no run ${link.runId} in this project`);
+    const node = nodes.find((n) => n.id === link.nodeId);
     if (node?.executorType !== 'approval') throw invalidField('approval.nodeId', `${link.nodeId} is not an approval node of run ${link.runId}`);
   }
 
   /** Assignees and reviewers must be active members of the workspace or of this project. */
   private async assertMembers(scope: Scope, userIds: string[], field: string): Promise<void> {
     if (!userIds.length) return;
-    const members = await this.memberships
-      .find(
-        {
-          userId: { $in: userIds },
-          workspaceId: scope.workspaceId,
-          status: 'active',
-          $or: [{ projectId: { $exists: false } }, { projectId: scope.projectId }],
-        },
-        { projection: { userId: 1 } },
-      )
-      .toArray();
-    const ok = new Set(members.map((m) => m.userId));
+    const ok = new Set(await this.memberships.activeMemberIds(scope, userIds));
     const i = userIds.findIndex((id) => !ok.has(id));
     if (i >= 0) throw invalidField(`${field}.${i}`, `user ${userIds[i]} is not a member of this project`);
   }

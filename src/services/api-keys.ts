@@ -1,5 +1,6 @@
-import type { Collection, Db } from 'mongodb';
-import { paginate } from '../db/pagination';
+import type { Db } from 'mongodb';
+import { ApiKeyRepository } from '../db/identity';
+import type { PageRequest } from '../db/pagination';
 import type { ApiKeyDocument } from '../domain/identity';
 import { newId } from '../ids';
 import type { AuditLog } from './audit';
@@ -15,13 +16,13 @@ export function apiKeyView(doc: ApiKeyDocument): ApiKeyView {
 }
 
 export class ApiKeyService {
-  readonly keys: Collection<ApiKeyDocument>;
+  private readonly keys: ApiKeyRepository;
 
   constructor(
     db: Db,
     private readonly audit: AuditLog,
   ) {
-    this.keys = db.collection<ApiKeyDocument>('api_keys');
+    this.keys = new ApiKeyRepository(db);
   }
 
   /**
@@ -39,7 +40,7 @@ export class ApiKeyService {
       status: 'active',
       createdAt: new Date(),
     };
-    await this.keys.insertOne(doc);
+    await this.keys.insert(doc);
     await this.audit.record({
       actorId,
       workspaceId: null,
@@ -52,22 +53,18 @@ export class ApiKeyService {
   }
 
   get(keyId: string): Promise<ApiKeyDocument | null> {
-    return this.keys.findOne({ _id: keyId });
+    return this.keys.get(keyId);
   }
 
-  list(userId: string, page: { limit: number; cursor?: string }) {
-    return paginate(this.keys, { userId }, { ...page, projection: { hash: 0 } });
+  list(userId: string, page: PageRequest) {
+    return this.keys.list(userId, page);
   }
 
   /** Revokes a key at once (the authenticator only accepts active keys). `workspaceId`: the authority an admin acted through. */
   async revoke(doc: ApiKeyDocument, actorId: string, workspaceId: string | null): Promise<ApiKeyDocument> {
     if (doc.status === 'revoked') throw clash('the key is already revoked');
     const now = new Date();
-    const updated = await this.keys.findOneAndUpdate(
-      { _id: doc._id, status: 'active' },
-      { $set: { status: 'revoked', revokedAt: now, revokedBy: actorId } },
-      { returnDocument: 'after' },
-    );
+    const updated = await this.keys.revoke(doc._id, actorId, now);
     if (!updated) throw missing('api key');
     await this.audit.record({
       actorId,

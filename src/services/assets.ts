@@ -1,15 +1,9 @@
 import { extname } from 'node:path';
-import type { Collection, Db, Filter } from 'mongodb';
-import { paginate } from '../db/pagination';
-import {
-  ASSET_STATUSES,
-  ASSET_TYPES,
-  type AssetDoc,
-  type CreateAssetInput,
-  type CreateProbeReportInput,
-  type ProbeReportDoc,
-  type StorageConnectionDoc,
-} from '../domain/catalog';
+import type { Db } from 'mongodb';
+import { AssetRepository, ProbeReportRepository, StorageConnectionRepository } from '../db/catalog';
+import type { AssetQuery } from '../db/catalog';
+import type { PageRequest } from '../db/pagination';
+import type { AssetDoc, CreateAssetInput, CreateProbeReportInput, ProbeReportDoc } from '../domain/catalog';
 import type { AssetStorageRef } from '../domain/common';
 import { newId } from '../ids';
 import type { ObjectStore } from '../storage/object-store';
@@ -19,27 +13,16 @@ import { invalidField } from './errors';
 
 const SUMMARY = ['type', 'sourceType', 'displayName', 'status', 'sizeBytes', 'fileCount'] as const;
 
+export { assetListFilter, type AssetQuery } from '../db/catalog';
+
 interface Scope {
   workspaceId: string;
   projectId: string;
 }
 
-export interface AssetQuery {
-  type?: (typeof ASSET_TYPES)[number];
-  status?: (typeof ASSET_STATUSES)[number];
-}
-
 /** Every object a workspace owns in the platform bucket lives under this prefix. */
 export function workspaceKeyPrefix(workspaceId: string): string {
   return `workspaces/${workspaceId}/`;
-}
-
-/** The filter the asset list route runs, served by the {projectId, type, createdAt} index. */
-export function assetListFilter(scope: Scope, q: AssetQuery): Filter<AssetDoc> {
-  const filter: Filter<AssetDoc> = { projectId: scope.projectId, workspaceId: scope.workspaceId };
-  if (q.type) filter.type = q.type;
-  if (q.status) filter.status = q.status;
-  return filter;
 }
 
 const FORMAT_BY_EXTENSION: Record<string, string> = {
@@ -67,26 +50,26 @@ function keySafeName(displayName: string): string {
 }
 
 export class AssetService {
-  readonly assets: Collection<AssetDoc>;
-  readonly probeReports: Collection<ProbeReportDoc>;
-  private readonly connections: Collection<StorageConnectionDoc>;
+  private readonly assets: AssetRepository;
+  private readonly probeReports: ProbeReportRepository;
+  private readonly connections: StorageConnectionRepository;
 
   constructor(
     db: Db,
     private readonly audit: AuditLog,
     private readonly store: ObjectStore,
   ) {
-    this.assets = db.collection<AssetDoc>('assets');
-    this.probeReports = db.collection<ProbeReportDoc>('asset_probe_reports');
-    this.connections = db.collection<StorageConnectionDoc>('storage_connections');
+    this.assets = new AssetRepository(db);
+    this.probeReports = new ProbeReportRepository(db);
+    this.connections = new StorageConnectionRepository(db);
   }
 
   get(assetId: string): Promise<AssetDoc | null> {
-    return this.assets.findOne({ _id: assetId });
+    return this.assets.get(assetId);
   }
 
-  list(scope: Scope, q: AssetQuery, page: { limit: number; cursor?: string }) {
-    return paginate(this.assets, assetListFilter(scope, q), page);
+  list(scope: Scope, q: AssetQuery, page: PageRequest) {
+    return this.assets.list(scope, q, page);
   }
 
   /** Registers bytes that already sit in object storage: one object, or everything under a prefix. */
@@ -110,7 +93,7 @@ export class AssetService {
       createdAt: now,
       updatedAt: now,
     };
-    await this.assets.insertOne(asset);
+    await this.assets.insert(asset);
     await this.audit.record({
       actorId,
       ...scope,
@@ -134,11 +117,7 @@ export class AssetService {
     }
     let bucket: string | undefined;
     if (input.storageConnectionId) {
-      const connection = await this.connections.findOne({
-        _id: input.storageConnectionId,
-        workspaceId,
-        type: 'object_storage',
-      });
+      const connection = await this.connections.findObjectStorage(input.storageConnectionId, workspaceId);
       if (!connection) throw invalidField('storageConnectionId', 'no such object storage connection in this workspace');
       bucket = typeof connection.config.bucket === 'string' ? connection.config.bucket : undefined;
     } else {
@@ -200,7 +179,7 @@ export class AssetService {
       createdAt: now,
       updatedAt: now,
     };
-    await this.assets.insertOne(asset);
+    await this.assets.insert(asset);
     await this.audit.record({
       actorId,
       ...scope,
@@ -223,7 +202,7 @@ export class AssetService {
       createdBy: actorId,
       createdAt: new Date(),
     };
-    await this.probeReports.insertOne(report);
+    await this.probeReports.insert(report);
     await this.audit.record({
       actorId,
       workspaceId: asset.workspaceId,
@@ -236,7 +215,7 @@ export class AssetService {
     return report;
   }
 
-  listProbeReports(asset: AssetDoc, page: { limit: number; cursor?: string }) {
-    return paginate(this.probeReports, { assetId: asset._id, workspaceId: asset.workspaceId }, page);
+  listProbeReports(asset: AssetDoc, page: PageRequest) {
+    return this.probeReports.listForAsset(asset, page);
   }
 }

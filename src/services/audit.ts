@@ -1,7 +1,11 @@
-import type { Collection, Db, Filter } from 'mongodb';
-import { paginate } from '../db/pagination';
-import type { AuditAction, AuditLogDoc, AuditResourceType } from '../domain/audit';
+import type { Db } from 'mongodb';
+import { AuditLogRepository } from '../db/audit';
+import type { AuditQuery } from '../db/audit';
+import type { PageRequest } from '../db/pagination';
+import type { AuditAction, AuditResourceType } from '../domain/audit';
 import { newId } from '../ids';
+
+export { auditListFilter, type AuditQuery } from '../db/audit';
 
 export interface AuditEntry {
   actorId: string;
@@ -14,13 +18,6 @@ export interface AuditEntry {
   before?: Record<string, unknown> | null;
   after?: Record<string, unknown> | null;
   metadata?: Record<string, unknown>;
-}
-
-export interface AuditQuery {
-  resourceType?: AuditResourceType;
-  action?: AuditAction;
-  projectId?: string;
-  actorId?: string;
 }
 
 /** Keys whose values must never reach the audit log, whatever a caller passes in a summary. */
@@ -38,29 +35,19 @@ function scrub(value: unknown): unknown {
   return value;
 }
 
-/** The filter the audit list route runs, served by the {workspaceId, createdAt} index. */
-export function auditListFilter(workspaceId: string, q: AuditQuery): Filter<AuditLogDoc> {
-  const filter: Filter<AuditLogDoc> = { workspaceId };
-  if (q.resourceType) filter.resourceType = q.resourceType;
-  if (q.action) filter.action = q.action;
-  if (q.projectId) filter.projectId = q.projectId;
-  if (q.actorId) filter.actorId = q.actorId;
-  return filter;
-}
-
 /**
  * The append-only audit trail: every mutating service calls record() once per mutation, after the write it
  * describes succeeded (without transactions, a crash in between loses the record, never invents one).
  */
 export class AuditLog {
-  private readonly logs: Collection<AuditLogDoc>;
+  private readonly logs: AuditLogRepository;
 
   constructor(db: Db) {
-    this.logs = db.collection<AuditLogDoc>('audit_logs');
+    this.logs = new AuditLogRepository(db);
   }
 
   async record(e: AuditEntry): Promise<void> {
-    await this.logs.insertOne({
+    await this.logs.insert({
       _id: newId('aud'),
       workspaceId: e.workspaceId,
       ...(e.projectId ? { projectId: e.projectId } : {}),
@@ -75,7 +62,7 @@ export class AuditLog {
     });
   }
 
-  list(workspaceId: string, q: AuditQuery, page: { limit: number; cursor?: string }) {
-    return paginate(this.logs, auditListFilter(workspaceId, q), page);
+  list(workspaceId: string, q: AuditQuery, page: PageRequest) {
+    return this.logs.list(workspaceId, q, page);
   }
 }

@@ -1,8 +1,10 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Db } from 'mongodb';
+import { ApiKeyRepository, MembershipRepository } from '../db/identity';
+import { ROLES } from '../domain/identity';
+import type { Role } from '../domain/identity';
 
-export const ROLES = ['viewer', 'editor', 'admin', 'owner'] as const;
-export type Role = (typeof ROLES)[number];
+export { ROLES, type Role };
 
 export function roleAtLeast(role: Role | undefined, min: Role): boolean {
   return role !== undefined && ROLES.indexOf(role) >= ROLES.indexOf(min);
@@ -81,12 +83,18 @@ const LAST_USED_WRITE_INTERVAL_MS = 60_000;
 
 export class Authenticator {
   private readonly lastUsedWrites = new Map<string, number>();
-  constructor(private readonly db: Db) {}
+  private readonly keys: ApiKeyRepository;
+  private readonly memberships: MembershipRepository;
+
+  constructor(db: Db) {
+    this.keys = new ApiKeyRepository(db);
+    this.memberships = new MembershipRepository(db);
+  }
 
   async authenticate(key: string): Promise<AuthContext | undefined> {
     const parsed = parseApiKey(key);
     if (!parsed) return undefined;
-    const doc = await this.db.collection<ApiKeyDoc>('api_keys').findOne({ prefix: parsed.prefix, status: 'active' });
+    const doc = await this.keys.findActiveByPrefix(parsed.prefix);
     if (!doc) return undefined;
     const given = Buffer.from(hashApiKey(key), 'hex');
     const stored = Buffer.from(doc.hash, 'hex');
@@ -95,12 +103,9 @@ export class Authenticator {
     const now = Date.now();
     if (now - (this.lastUsedWrites.get(doc._id) ?? 0) > LAST_USED_WRITE_INTERVAL_MS) {
       this.lastUsedWrites.set(doc._id, now);
-      await this.db.collection<ApiKeyDoc>('api_keys').updateOne({ _id: doc._id }, { $set: { lastUsedAt: new Date(now) } });
+      await this.keys.touchLastUsed(doc._id, new Date(now));
     }
-    const memberships = await this.db
-      .collection<Membership & { userId: string; status: string }>('memberships')
-      .find({ userId: doc.userId, status: 'active' }, { projection: { workspaceId: 1, projectId: 1, role: 1 } })
-      .toArray();
+    const memberships = await this.memberships.activeRoles(doc.userId);
     return new AuthContext(
       doc.userId,
       doc._id,

@@ -1,4 +1,5 @@
 import type { Db } from 'mongodb';
+import { ApiKeyRepository, MembershipRepository, UserRepository, WorkspaceRepository } from '../db/identity';
 import { newId } from '../ids';
 import { hashApiKey, parseApiKey } from './auth';
 
@@ -9,13 +10,14 @@ import { hashApiKey, parseApiKey } from './auth';
 export async function bootstrapAdmin(db: Db, apiKey: string, email = 'admin@emboflow.local'): Promise<string | undefined> {
   const parsed = parseApiKey(apiKey);
   if (!parsed) throw new Error('EMBOFLOW_BOOTSTRAP_API_KEY must look like efk_<12 chars>_<32 chars> (lowercase letters and digits)');
-  if (await db.collection('users').findOne({}, { projection: { _id: 1 } })) return undefined;
+  const users = new UserRepository(db);
+  if (await users.any()) return undefined;
   const now = new Date();
   const userId = newId('usr');
   const workspaceId = newId('wsp');
-  await db.collection('users').insertOne({ _id: userId as never, email, displayName: 'Admin', status: 'active', createdAt: now, updatedAt: now });
-  await db.collection('workspaces').insertOne({
-    _id: workspaceId as never,
+  await users.insert({ _id: userId, email, displayName: 'Admin', status: 'active', createdAt: now, updatedAt: now });
+  await new WorkspaceRepository(db).insert({
+    _id: workspaceId,
     type: 'personal',
     name: 'Admin',
     slug: `admin-${workspaceId.slice(-8)}`,
@@ -25,8 +27,8 @@ export async function bootstrapAdmin(db: Db, apiKey: string, email = 'admin@embo
     createdAt: now,
     updatedAt: now,
   });
-  await db.collection('memberships').insertOne({
-    _id: newId('mem') as never,
+  await new MembershipRepository(db).insert({
+    _id: newId('mem'),
     workspaceId,
     userId,
     role: 'owner',
@@ -34,8 +36,8 @@ export async function bootstrapAdmin(db: Db, apiKey: string, email = 'admin@embo
     createdAt: now,
     updatedAt: now,
   });
-  await db.collection('api_keys').insertOne({
-    _id: newId('key') as never,
+  await new ApiKeyRepository(db).insert({
+    _id: newId('key'),
     userId,
     name: 'bootstrap',
     prefix: parsed.prefix,

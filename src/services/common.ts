@@ -1,8 +1,6 @@
 // Small helpers every platform service shares.
-import { randomBytes } from 'node:crypto';
-import type { Collection, Document, OptionalUnlessRequiredId } from 'mongodb';
 import type { Page } from '../db/pagination';
-import { clash, isDuplicateKey } from './errors';
+import { clash } from './errors';
 
 /** The API's shape of a document: `id` instead of `_id`. */
 export type View<T extends { _id: string }> = Omit<T, '_id'> & { id: string };
@@ -32,29 +30,24 @@ export function slugify(name: string, fallback: string): string {
   return slug || fallback;
 }
 
-const SLUG_ATTEMPTS = 4;
+/** A repository whose documents carry a slug a unique index guards (src/db). */
+export interface SlugInserter<T> {
+  /** `base` first, then (when `suffixed`) random suffixes of it; undefined when every slug tried was taken. */
+  insertWithSlug(build: (slug: string) => T, base: string, suffixed: boolean): Promise<T | undefined>;
+}
 
 /**
  * Inserts a document whose slug a unique index guards. A slug the caller chose is theirs or a 409; a slug derived
  * from the name gets a random suffix when taken, so two "Untitled" workflows can coexist.
  */
-export async function insertWithSlug<T extends Document>(
-  collection: Collection<T>,
+export async function insertWithSlug<T>(
+  repository: SlugInserter<T>,
   build: (slug: string) => T,
   opts: { chosen?: string; name: string; fallback: string; what: string },
 ): Promise<T> {
-  const base = opts.chosen ?? slugify(opts.name, opts.fallback);
-  for (let attempt = 0; attempt < SLUG_ATTEMPTS; attempt++) {
-    const slug = attempt === 0 ? base : `${base}-${randomBytes(4).toString('hex')}`;
-    const doc = build(slug);
-    try {
-      await collection.insertOne(doc as OptionalUnlessRequiredId<T>);
-      return doc;
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
-      if (opts.chosen) throw clash(`a ${opts.what} with slug "${opts.chosen}" already exists`, 'slug');
-    }
-  }
+  const doc = await repository.insertWithSlug(build, opts.chosen ?? slugify(opts.name, opts.fallback), !opts.chosen);
+  if (doc) return doc;
+  if (opts.chosen) throw clash(`a ${opts.what} with slug "${opts.chosen}" already exists`, 'slug');
   throw clash(`could not find a free slug for this ${opts.what}; pass one explicitly`, 'slug');
 }
 

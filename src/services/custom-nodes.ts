@@ -1,5 +1,6 @@
-import type { Collection, Db } from 'mongodb';
-import { paginate } from '../db/pagination';
+import type { Db } from 'mongodb';
+import { CustomNodeRepository } from '../db/definitions';
+import type { PageRequest } from '../db/pagination';
 import type { CreateCustomNodeInput, CustomNodeDoc } from '../domain/definitions';
 import { newId } from '../ids';
 import type { AuditLog } from './audit';
@@ -13,29 +14,21 @@ interface Scope {
 }
 
 export class CustomNodeService {
-  readonly nodes: Collection<CustomNodeDoc>;
+  private readonly nodes: CustomNodeRepository;
 
   constructor(
     db: Db,
     private readonly audit: AuditLog,
   ) {
-    this.nodes = db.collection<CustomNodeDoc>('custom_nodes');
+    this.nodes = new CustomNodeRepository(db);
   }
 
   get(customNodeId: string): Promise<CustomNodeDoc | null> {
-    return this.nodes.findOne({ _id: customNodeId });
+    return this.nodes.get(customNodeId);
   }
 
-  list(
-    scope: Scope,
-    q: { category?: string; status?: CustomNodeDoc['status'] },
-    page: { limit: number; cursor?: string },
-  ) {
-    return paginate(
-      this.nodes,
-      { ...scope, ...(q.category ? { category: q.category } : {}), ...(q.status ? { status: q.status } : {}) },
-      page,
-    );
+  list(scope: Scope, q: { category?: string; status?: CustomNodeDoc['status'] }, page: PageRequest) {
+    return this.nodes.list(scope, q, page);
   }
 
   /**

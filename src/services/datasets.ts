@@ -1,18 +1,14 @@
-import type { Collection, Db, Filter } from 'mongodb';
-import { paginate } from '../db/pagination';
-import type {
-  AssetDoc,
-  CreateDatasetInput,
-  CreateDatasetVersionInput,
-  DatasetDoc,
-  DatasetVersionDoc,
-} from '../domain/catalog';
+import type { Db } from 'mongodb';
+import { AssetRepository, DatasetRepository, DatasetVersionRepository } from '../db/catalog';
+import type { ManifestAsset } from '../db/catalog';
+import type { PageRequest } from '../db/pagination';
+import type { CreateDatasetInput, CreateDatasetVersionInput, DatasetDoc, DatasetVersionDoc } from '../domain/catalog';
 import { newId } from '../ids';
 import type { ObjectStore } from '../storage/object-store';
+import { workspaceKeyPrefix } from './assets';
 import type { AuditLog } from './audit';
 import { pick } from './common';
 import { clash, invalidField, ServiceError } from './errors';
-import { workspaceKeyPrefix } from './assets';
 
 const SUMMARY = ['name', 'type', 'status', 'latestVersionId'] as const;
 const MANIFEST_FORMAT_VERSION = 1;
@@ -23,46 +19,32 @@ interface Scope {
   projectId: string;
 }
 
-/** What the manifest keeps of each asset: enough to find and describe its bytes without reading MongoDB. */
-const MANIFEST_FIELDS = {
-  type: 1,
-  displayName: 1,
-  storageRef: 1,
-  sizeBytes: 1,
-  fileCount: 1,
-  detectedFormats: 1,
-  topLevelPaths: 1,
-} as const;
-
 export class DatasetService {
-  readonly datasets: Collection<DatasetDoc>;
-  readonly versions: Collection<DatasetVersionDoc>;
-  private readonly assets: Collection<AssetDoc>;
+  private readonly datasets: DatasetRepository;
+  private readonly versions: DatasetVersionRepository;
+  private readonly assets: AssetRepository;
 
   constructor(
     db: Db,
     private readonly audit: AuditLog,
     private readonly store: ObjectStore,
   ) {
-    this.datasets = db.collection<DatasetDoc>('datasets');
-    this.versions = db.collection<DatasetVersionDoc>('dataset_versions');
-    this.assets = db.collection<AssetDoc>('assets');
+    this.datasets = new DatasetRepository(db);
+    this.versions = new DatasetVersionRepository(db);
+    this.assets = new AssetRepository(db);
   }
 
   get(datasetId: string): Promise<DatasetDoc | null> {
-    return this.datasets.findOne({ _id: datasetId });
+    return this.datasets.get(datasetId);
   }
 
-  list(scope: Scope, q: { type?: string; status?: DatasetDoc['status'] }, page: { limit: number; cursor?: string }) {
-    const filter: Filter<DatasetDoc> = { projectId: scope.projectId, workspaceId: scope.workspaceId };
-    if (q.type) filter.type = q.type;
-    if (q.status) filter.status = q.status;
-    return paginate(this.datasets, filter, page);
+  list(scope: Scope, q: { type?: string; status?: DatasetDoc['status'] }, page: PageRequest) {
+    return this.datasets.list(scope, q, page);
   }
 
   /** Dataset names are unique per project (checked, not indexed: two racing creates could both pass). */
   async create(scope: Scope, input: CreateDatasetInput, actorId: string): Promise<DatasetDoc> {
-    if (await this.datasets.findOne({ projectId: scope.projectId, name: input.name }, { projection: { _id: 1 } })) {
+    if (await this.datasets.nameTaken(scope.projectId, input.name)) {
       throw clash(`a dataset named "${input.name}" already exists in this project`, 'name');
     }
     const now = new Date();
@@ -79,7 +61,7 @@ export class DatasetService {
       createdAt: now,
       updatedAt: now,
     };
-    await this.datasets.insertOne(dataset);
+    await this.datasets.insert(dataset);
     await this.audit.record({
       actorId,
       ...scope,
@@ -102,13 +84,11 @@ export class DatasetService {
     actorId: string,
   ): Promise<DatasetVersionDoc> {
     const scope = { workspaceId: dataset.workspaceId, projectId: dataset.projectId };
-    if (
-      await this.versions.findOne({ datasetId: dataset._id, versionTag: input.versionTag }, { projection: { _id: 1 } })
-    ) {
+    if (await this.versions.tagTaken(dataset._id, input.versionTag)) {
       throw clash(`version ${input.versionTag} of this dataset already exists`, 'versionTag');
     }
     const wanted = input.sourceAssetId ? [input.sourceAssetId, ...input.assetIds] : input.assetIds;
-    const found = await this.assets.find({ _id: { $in: wanted }, ...scope }, { projection: MANIFEST_FIELDS }).toArray();
+    const found = await this.assets.findForManifest(wanted, scope);
     const byId = new Map(found.map((a) => [a._id, a]));
     if (input.sourceAssetId && !byId.has(input.sourceAssetId))
       throw invalidField('sourceAssetId', 'no such asset in this project');
@@ -147,8 +127,8 @@ export class DatasetService {
       createdBy: actorId,
       createdAt: now,
     };
-    await this.versions.insertOne(version);
-    await this.datasets.updateOne({ _id: dataset._id }, { $set: { latestVersionId: _id, updatedAt: now } });
+    await this.versions.insert(version);
+    await this.datasets.setLatestVersion(dataset._id, _id, now);
     await this.audit.record({
       actorId,
       ...scope,
@@ -174,20 +154,17 @@ export class DatasetService {
   }
 
   /** Versions newest first, without their asset id lists (GET one version for that). */
-  listVersions(dataset: DatasetDoc, page: { limit: number; cursor?: string }) {
-    return paginate(
-      this.versions,
-      { datasetId: dataset._id, workspaceId: dataset.workspaceId },
-      { ...page, projection: { assetIds: 0 } },
-    );
+  listVersions(dataset: DatasetDoc, page: PageRequest) {
+    return this.versions.list(dataset, page);
   }
 
   getVersion(dataset: DatasetDoc, versionId: string): Promise<DatasetVersionDoc | null> {
-    return this.versions.findOne({ _id: versionId, datasetId: dataset._id });
+    return this.versions.get(versionId, dataset._id);
   }
 }
 
-function manifestEntry(a: Pick<AssetDoc, '_id' | keyof typeof MANIFEST_FIELDS>) {
+/** What the manifest keeps of each asset: enough to find and describe its bytes without reading MongoDB. */
+function manifestEntry(a: ManifestAsset) {
   const { _id, ...rest } = a;
   return { id: _id, ...rest };
 }

@@ -1,9 +1,11 @@
-import type { Collection, Db, Filter } from 'mongodb';
-import { paginate } from '../db/pagination';
-import type { AddMemberInput, MembershipDoc, ProjectDoc, UserDoc } from '../domain/identity';
+import type { Db } from 'mongodb';
+import { MembershipRepository, ProjectRepository, UserRepository } from '../db/identity';
+import type { PageRequest } from '../db/pagination';
+import type { AddMemberInput, MembershipDoc } from '../domain/identity';
 import { newId } from '../ids';
 import type { AuditLog } from './audit';
-import { type AuthContext, type Role, roleAtLeast } from './auth';
+import { roleAtLeast } from './auth';
+import type { AuthContext, Role } from './auth';
 import { pick } from './common';
 import { clash, invalidField, missing, notAllowed } from './errors';
 
@@ -31,40 +33,34 @@ export interface MemberQuery {
 }
 
 export class MembershipService {
-  readonly memberships: Collection<MembershipDoc>;
-  private readonly users: Collection<UserDoc>;
-  private readonly projects: Collection<ProjectDoc>;
+  private readonly memberships: MembershipRepository;
+  private readonly users: UserRepository;
+  private readonly projects: ProjectRepository;
 
   constructor(
     db: Db,
     private readonly audit: AuditLog,
   ) {
-    this.memberships = db.collection<MembershipDoc>('memberships');
-    this.users = db.collection<UserDoc>('users');
-    this.projects = db.collection<ProjectDoc>('projects');
+    this.memberships = new MembershipRepository(db);
+    this.users = new UserRepository(db);
+    this.projects = new ProjectRepository(db);
   }
 
   get(membershipId: string): Promise<MembershipDoc | null> {
-    return this.memberships.findOne({ _id: membershipId });
+    return this.memberships.get(membershipId);
   }
 
-  list(workspaceId: string, q: MemberQuery, page: { limit: number; cursor?: string }) {
-    const filter: Filter<MembershipDoc> = { workspaceId };
-    if (q.projectId) filter.projectId = q.projectId;
-    if (q.userId) filter.userId = q.userId;
-    if (q.role) filter.role = q.role;
-    return paginate(this.memberships, filter, page);
+  list(workspaceId: string, q: MemberQuery, page: PageRequest) {
+    return this.memberships.list(workspaceId, q, page);
   }
 
   /** Adds a user (by id or email) to the workspace, or to one of its projects. */
   async add(workspaceId: string, input: AddMemberInput, caller: Caller): Promise<MembershipDoc> {
     assertMayGrant(caller, input.role);
     const field = input.userId ? 'userId' : 'email';
-    const user = await this.users.findOne(input.userId ? { _id: input.userId } : { email: input.email! }, {
-      projection: { _id: 1 },
-    });
-    if (!user) throw invalidField(field, 'no such user');
-    return this.insert(workspaceId, user._id, input.role, input.projectId, caller);
+    const userId = await this.users.findId(input.userId ? { _id: input.userId } : { email: input.email! });
+    if (!userId) throw invalidField(field, 'no such user');
+    return this.insert(workspaceId, userId, input.role, input.projectId, caller);
   }
 
   /** Inserts a membership after the checks every path shares (also used when an admin creates a user). */
@@ -79,14 +75,10 @@ export class MembershipService {
     if (projectId) {
       if (role === 'owner')
         throw invalidField('role', 'owner is a workspace role; a project membership is viewer, editor or admin');
-      const project = await this.projects.findOne({ _id: projectId, workspaceId }, { projection: { _id: 1 } });
-      if (!project) throw invalidField('projectId', 'no such project in this workspace');
+      if (!(await this.projects.existsInWorkspace(projectId, workspaceId)))
+        throw invalidField('projectId', 'no such project in this workspace');
     }
-    const existing = await this.memberships.findOne({
-      workspaceId,
-      userId,
-      projectId: projectId ?? { $exists: false },
-    });
+    const existing = await this.memberships.find(workspaceId, userId, projectId);
     if (existing)
       throw clash(`the user is already a member here (membership ${existing._id}); change its role instead`, 'userId');
     const now = new Date();
@@ -101,7 +93,7 @@ export class MembershipService {
       createdAt: now,
       updatedAt: now,
     };
-    await this.memberships.insertOne(doc);
+    await this.memberships.insert(doc);
     await this.audit.record({
       actorId: caller.userId,
       workspaceId,
@@ -119,11 +111,7 @@ export class MembershipService {
     assertMayGrant(caller, role);
     if (m.projectId && role === 'owner') throw invalidField('role', 'owner is a workspace role');
     if (m.role === 'owner' && role !== 'owner') await this.assertNotLastOwner(m);
-    const updated = await this.memberships.findOneAndUpdate(
-      { _id: m._id },
-      { $set: { role, updatedAt: new Date() } },
-      { returnDocument: 'after' },
-    );
+    const updated = await this.memberships.setRole(m._id, role);
     if (!updated) throw missing('membership');
     await this.audit.record({
       actorId: caller.userId,
@@ -141,8 +129,7 @@ export class MembershipService {
   async remove(m: MembershipDoc, caller: Caller): Promise<void> {
     this.assertMayTouch(m, caller);
     if (m.role === 'owner') await this.assertNotLastOwner(m);
-    const { deletedCount } = await this.memberships.deleteOne({ _id: m._id });
-    if (!deletedCount) throw missing('membership');
+    if (!(await this.memberships.delete(m._id))) throw missing('membership');
     await this.audit.record({
       actorId: caller.userId,
       workspaceId: m.workspaceId,
@@ -162,12 +149,7 @@ export class MembershipService {
   /** A workspace always keeps one owner (a check, not a transaction: two concurrent demotions could both pass). */
   private async assertNotLastOwner(m: MembershipDoc): Promise<void> {
     if (m.projectId) return;
-    const owners = await this.memberships.countDocuments({
-      workspaceId: m.workspaceId,
-      role: 'owner',
-      status: 'active',
-      projectId: { $exists: false },
-    });
+    const owners = await this.memberships.countActiveOwners(m.workspaceId);
     if (owners <= 1) throw clash("this is the workspace's last owner; make someone else owner first");
   }
 
@@ -178,12 +160,7 @@ export class MembershipService {
    */
   async authorityOver(auth: AuthContext, userId: string): Promise<Authority> {
     if (userId === auth.userId) return { kind: 'self' };
-    const theirs = await this.memberships
-      .find(
-        { userId, status: 'active', workspaceId: { $in: auth.workspaceIds() } },
-        { projection: { workspaceId: 1, projectId: 1, role: 1 } },
-      )
-      .toArray();
+    const theirs = await this.memberships.activeRoles(userId, auth.workspaceIds());
     let shared = false;
     for (const m of theirs) {
       const mine = auth.roleFor(m.workspaceId);

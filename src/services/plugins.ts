@@ -1,5 +1,7 @@
-import type { Collection, Db, Filter } from 'mongodb';
-import { paginate } from '../db/pagination';
+import type { Db } from 'mongodb';
+import { PluginRepository } from '../db/definitions';
+import type { PluginQuery } from '../db/definitions';
+import type { PageRequest } from '../db/pagination';
 import type { CreatePluginInput, PluginDoc } from '../domain/definitions';
 import { newId } from '../ids';
 import type { AuditLog } from './audit';
@@ -8,36 +10,26 @@ import { clash } from './errors';
 
 const SUMMARY = ['name', 'scope', 'status', 'currentVersion'] as const;
 
-export interface PluginQuery {
-  scope?: PluginDoc['scope'];
-  status?: PluginDoc['status'];
-  name?: string;
-}
+export type { PluginQuery } from '../db/definitions';
 
 export class PluginService {
-  readonly plugins: Collection<PluginDoc>;
+  private readonly plugins: PluginRepository;
 
   constructor(
     db: Db,
     private readonly audit: AuditLog,
   ) {
-    this.plugins = db.collection<PluginDoc>('plugins');
+    this.plugins = new PluginRepository(db);
   }
 
   /** Platform plugins and those of the given workspaces (the caller's). */
-  list(workspaceIds: string[], q: PluginQuery, page: { limit: number; cursor?: string }) {
-    const filter: Filter<PluginDoc> = {
-      $or: [{ scope: 'platform' }, { scope: 'workspace', workspaceId: { $in: workspaceIds } }],
-    };
-    if (q.scope) filter.scope = q.scope;
-    if (q.status) filter.status = q.status;
-    if (q.name) filter.name = q.name;
-    return paginate(this.plugins, filter, page);
+  list(workspaceIds: string[], q: PluginQuery, page: PageRequest) {
+    return this.plugins.list(workspaceIds, q, page);
   }
 
   /** Installs a plugin in a workspace; names are unique per workspace (checked, not indexed). */
   async create(workspaceId: string, input: CreatePluginInput, actorId: string): Promise<PluginDoc> {
-    if (await this.plugins.findOne({ workspaceId, name: input.name }, { projection: { _id: 1 } })) {
+    if (await this.plugins.nameTaken(workspaceId, input.name)) {
       throw clash(`a plugin named ${input.name} is already installed in this workspace`, 'name');
     }
     const now = new Date();
@@ -62,7 +54,7 @@ export class PluginService {
       createdAt: now,
       updatedAt: now,
     };
-    await this.plugins.insertOne(plugin);
+    await this.plugins.insert(plugin);
     await this.audit.record({
       actorId,
       workspaceId,

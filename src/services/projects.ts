@@ -1,5 +1,6 @@
-import type { Collection, Db, Filter } from 'mongodb';
-import { paginate } from '../db/pagination';
+import type { Db } from 'mongodb';
+import { ProjectRepository } from '../db/identity';
+import type { PageRequest } from '../db/pagination';
 import type { CreateProjectInput, ProjectDoc, UpdateProjectInput } from '../domain/identity';
 import { newId } from '../ids';
 import type { AuditLog } from './audit';
@@ -8,24 +9,22 @@ import { insertWithSlug, pick } from './common';
 const SUMMARY = ['name', 'slug', 'status'] as const;
 
 export class ProjectService {
-  readonly projects: Collection<ProjectDoc>;
+  private readonly projects: ProjectRepository;
 
   constructor(
     db: Db,
     private readonly audit: AuditLog,
   ) {
-    this.projects = db.collection<ProjectDoc>('projects');
+    this.projects = new ProjectRepository(db);
   }
 
   get(projectId: string): Promise<ProjectDoc | null> {
-    return this.projects.findOne({ _id: projectId });
+    return this.projects.get(projectId);
   }
 
   /** A workspace's projects; `onlyIds` narrows them for callers who are members of some projects only. */
-  list(workspaceId: string, onlyIds: string[] | undefined, page: { limit: number; cursor?: string }) {
-    const filter: Filter<ProjectDoc> = { workspaceId };
-    if (onlyIds) filter._id = { $in: onlyIds };
-    return paginate(this.projects, filter, page);
+  list(workspaceId: string, onlyIds: string[] | undefined, page: PageRequest) {
+    return this.projects.list(workspaceId, onlyIds, page);
   }
 
   async create(workspaceId: string, input: CreateProjectInput, actorId: string): Promise<ProjectDoc> {
@@ -62,11 +61,7 @@ export class ProjectService {
     const set: Partial<ProjectDoc> = { updatedAt: new Date() };
     if (input.name !== undefined) set.name = input.name;
     if (input.description !== undefined) set.description = input.description;
-    const updated = await this.projects.findOneAndUpdate(
-      { _id: project._id },
-      { $set: set },
-      { returnDocument: 'after' },
-    );
+    const updated = await this.projects.update(project._id, set);
     const after = updated ?? { ...project, ...set };
     await this.audit.record({
       actorId,

@@ -7,6 +7,9 @@ import {
 import type { Db } from 'mongodb';
 import type { Config } from '../config';
 import { EmboflowError } from '../errors';
+import { AssetRepository, DatasetRepository, DatasetVersionRepository } from '../db/catalog';
+import { WorkflowDefinitionRepository, WorkflowVersionRepository } from '../db/definitions';
+import { IdempotencyKeyRepository } from '../db/idempotency';
 import { RunStore } from '../db/runs';
 import { indexGraph, subtree } from '../dag/graph';
 import { isTerminal, TASK_STATUSES, type TaskStatus } from '../dag/scheduler';
@@ -64,13 +67,25 @@ type RunsConfig = Pick<Config, 'RUN_TASK_QUEUE' | 'TASK_QUEUE_PREFIX' | 'TEMPORA
 
 export class RunService {
   readonly store: RunStore;
+  private readonly definitions: WorkflowDefinitionRepository;
+  private readonly versions: WorkflowVersionRepository;
+  private readonly assets: AssetRepository;
+  private readonly datasets: DatasetRepository;
+  private readonly datasetVersions: DatasetVersionRepository;
+  private readonly idempotencyKeys: IdempotencyKeyRepository;
 
   constructor(
-    private readonly db: Db,
+    db: Db,
     private readonly temporal: Client,
     private readonly config: RunsConfig,
   ) {
     this.store = new RunStore(db);
+    this.definitions = new WorkflowDefinitionRepository(db);
+    this.versions = new WorkflowVersionRepository(db);
+    this.assets = new AssetRepository(db);
+    this.datasets = new DatasetRepository(db);
+    this.datasetVersions = new DatasetVersionRepository(db);
+    this.idempotencyKeys = new IdempotencyKeyRepository(db);
   }
 
   uiUrl(runId: string): string {
@@ -84,7 +99,7 @@ export class RunService {
 
   /** The definition head; the caller authorizes against its workspace and project. */
   getDefinition(workflowId: string): Promise<WorkflowDefinitionDoc | null> {
-    return this.db.collection<WorkflowDefinitionDoc>('workflow_definitions').findOne({ _id: workflowId });
+    return this.definitions.get(workflowId);
   }
 
   /** Resolves dataset and asset bindings into deduplicated asset ids, all inside the run's project. */
@@ -98,14 +113,7 @@ export class RunService {
 
     const assetBindings = byKind('asset');
     if (assetBindings.length) {
-      const found = new Set(
-        (
-          await this.db
-            .collection<{ _id: string }>('assets')
-            .find({ _id: { $in: assetBindings.map((b) => b.id) }, ...scope }, { projection: { _id: 1 } })
-            .toArray()
-        ).map((a) => a._id),
-      );
+      const found = new Set(await this.assets.idsInProject(assetBindings.map((b) => b.id), scope));
       for (const b of assetBindings) {
         if (!found.has(b.id)) throw new RunRequestError(400, 'invalid_binding', `asset ${b.id} not found in this project`, `inputBindings.${b.i}.id`);
         assetIds.push(b.id);
@@ -113,15 +121,11 @@ export class RunService {
     }
 
     for (const b of byKind('dataset')) {
-      const dataset = await this.db
-        .collection<{ _id: string; latestVersionId?: string }>('datasets')
-        .findOne({ _id: b.id, ...scope });
+      const dataset = await this.datasets.findInProject(b.id, scope);
       if (!dataset) throw new RunRequestError(400, 'invalid_binding', `dataset ${b.id} not found in this project`, `inputBindings.${b.i}.id`);
       datasetIds.push(b.id);
       if (!dataset.latestVersionId) continue;
-      const version = await this.db
-        .collection<{ _id: string; sourceAssetId?: string; assetIds?: string[] }>('dataset_versions')
-        .findOne({ _id: dataset.latestVersionId, datasetId: b.id });
+      const version = await this.datasetVersions.get(dataset.latestVersionId, b.id);
       if (version?.sourceAssetId) assetIds.push(version.sourceAssetId);
       assetIds.push(...(version?.assetIds ?? []));
     }
@@ -142,9 +146,7 @@ export class RunService {
     if (!versionNumber) {
       throw new RunRequestError(409, 'not_published', 'the workflow has no published version; pass versionNumber or publish one', 'versionNumber');
     }
-    const version = await this.db
-      .collection<WorkflowVersionDoc>('workflow_definition_versions')
-      .findOne({ workflowDefinitionId: def._id, versionNumber });
+    const version = await this.versions.getByNumber(def._id, versionNumber);
     if (!version) throw new RunRequestError(400, 'invalid_version', `workflow has no version ${versionNumber}`, 'versionNumber');
 
     const scope = { workspaceId: def.workspaceId, projectId: def.projectId };
@@ -152,13 +154,10 @@ export class RunService {
 
     const runId = newId('run');
     if (idempotencyKey) {
-      const keys = this.db.collection<{ _id: string; workspaceId: string; key: string; runId: string; createdAt: Date }>('idempotency_keys');
-      try {
-        await keys.insertOne({ _id: newId('idk'), workspaceId: def.workspaceId, key: `runs:${def._id}:${idempotencyKey}`, runId, createdAt: new Date() });
-      } catch (err) {
-        if ((err as { code?: number }).code !== 11000) throw err;
-        const prior = await keys.findOne({ workspaceId: def.workspaceId, key: `runs:${def._id}:${idempotencyKey}` });
-        const existing = prior && (await this.store.getRun(prior.runId));
+      const key = `runs:${def._id}:${idempotencyKey}`;
+      if (!(await this.idempotencyKeys.claim({ _id: newId('idk'), workspaceId: def.workspaceId, key, runId, createdAt: new Date() }))) {
+        const priorRunId = await this.idempotencyKeys.runIdOf(def.workspaceId, key);
+        const existing = priorRunId && (await this.store.getRun(priorRunId));
         if (existing) return this.view(existing);
         // The first request is still inserting; the caller can retry.
         throw new RunRequestError(409, 'in_progress', 'a run with this Idempotency-Key is being started; retry shortly');
@@ -243,9 +242,7 @@ export class RunService {
       throw new RunRequestError(409, 'run_not_finished', `run ${run._id} is still ${run.status}; cancel it or wait before retrying it`);
     }
     const def = await this.getDefinition(run.workflowDefinitionId);
-    const version = await this.db
-      .collection<WorkflowVersionDoc>('workflow_definition_versions')
-      .findOne({ _id: run.workflowVersionId });
+    const version = await this.versions.get(run.workflowVersionId);
     if (!def || !version) throw new RunRequestError(409, 'version_gone', 'the workflow version this run used no longer exists');
     return this.launch({
       def,

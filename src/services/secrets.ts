@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import type { Collection, Db } from 'mongodb';
+import type { Db } from 'mongodb';
+import { SecretRepository } from '../db/catalog';
 import type { SecretDoc } from '../domain/catalog';
 import { newId } from '../ids';
 import { missing } from './errors';
@@ -67,20 +68,20 @@ function associatedData(id: string, owner: Owner): string {
 
 /** Encrypted secrets in their own collection; other documents hold only `secretRef` (the secret's id). */
 export class SecretStore {
-  private readonly secrets: Collection<SecretDoc>;
+  private readonly secrets: SecretRepository;
 
   constructor(
     db: Db,
     readonly box: SecretBox,
   ) {
-    this.secrets = db.collection<SecretDoc>('secrets');
+    this.secrets = new SecretRepository(db);
   }
 
   /** Stores a secret and returns its reference, `secret_<id>`. */
   async put(owner: Owner, plaintext: string): Promise<string> {
     const _id = newId('secret');
     const sealed = this.box.seal(plaintext, associatedData(_id, owner));
-    await this.secrets.insertOne({
+    await this.secrets.insert({
       _id,
       ...owner,
       algorithm: ALGORITHM,
@@ -93,7 +94,7 @@ export class SecretStore {
 
   /** The plaintext behind a reference, for the processes that use the credential (never for API answers). */
   async reveal(secretRef: string, owner: Owner): Promise<string> {
-    const doc = await this.secrets.findOne({ _id: secretRef, workspaceId: owner.workspaceId });
+    const doc = await this.secrets.findInWorkspace(secretRef, owner.workspaceId);
     if (!doc) throw missing('secret');
     return this.box.open(doc, associatedData(doc._id, owner));
   }

@@ -1,10 +1,8 @@
-import type { Collection, Db, Filter } from 'mongodb';
-import { paginate } from '../db/pagination';
-import {
-  STORAGE_CONNECTION_TYPES,
-  type CreateStorageConnectionInput,
-  type StorageConnectionDoc,
-} from '../domain/catalog';
+import type { Db } from 'mongodb';
+import { StorageConnectionRepository } from '../db/catalog';
+import type { StorageConnectionQuery } from '../db/catalog';
+import type { PageRequest } from '../db/pagination';
+import type { CreateStorageConnectionInput, StorageConnectionDoc } from '../domain/catalog';
 import { newId } from '../ids';
 import type { AuditLog } from './audit';
 import { pick } from './common';
@@ -13,10 +11,7 @@ import type { SecretStore } from './secrets';
 
 const SUMMARY = ['name', 'type', 'provider', 'status'] as const;
 
-export interface StorageConnectionQuery {
-  type?: (typeof STORAGE_CONNECTION_TYPES)[number];
-  provider?: string;
-}
+export type { StorageConnectionQuery } from '../db/catalog';
 
 /** What the API answers: the connection with its secret reference, and whether it has one; never the secret. */
 export function storageConnectionView(doc: StorageConnectionDoc) {
@@ -25,25 +20,22 @@ export function storageConnectionView(doc: StorageConnectionDoc) {
 }
 
 export class StorageConnectionService {
-  readonly connections: Collection<StorageConnectionDoc>;
+  private readonly connections: StorageConnectionRepository;
 
   constructor(
     db: Db,
     private readonly audit: AuditLog,
     private readonly secrets: SecretStore,
   ) {
-    this.connections = db.collection<StorageConnectionDoc>('storage_connections');
+    this.connections = new StorageConnectionRepository(db);
   }
 
   get(connectionId: string): Promise<StorageConnectionDoc | null> {
-    return this.connections.findOne({ _id: connectionId });
+    return this.connections.get(connectionId);
   }
 
-  list(workspaceId: string, q: StorageConnectionQuery, page: { limit: number; cursor?: string }) {
-    const filter: Filter<StorageConnectionDoc> = { workspaceId };
-    if (q.type) filter.type = q.type;
-    if (q.provider) filter.provider = q.provider;
-    return paginate(this.connections, filter, page);
+  list(workspaceId: string, q: StorageConnectionQuery, page: PageRequest) {
+    return this.connections.list(workspaceId, q, page);
   }
 
   /**
@@ -80,7 +72,7 @@ export class StorageConnectionService {
       createdAt: now,
       updatedAt: now,
     };
-    await this.connections.insertOne(doc);
+    await this.connections.insert(doc);
     await this.audit.record({
       actorId,
       workspaceId,

@@ -1,32 +1,31 @@
-import type { Collection, Db } from 'mongodb';
+import type { Db } from 'mongodb';
+import { MembershipRepository, UserRepository } from '../db/identity';
 import type { CreateUserInput, MembershipDoc, UserDoc } from '../domain/identity';
 import { newId } from '../ids';
 import type { AuditLog } from './audit';
 import { pick } from './common';
-import { clash, isDuplicateKey, missing } from './errors';
-import { assertMayGrant, type Caller, type MembershipService } from './memberships';
+import { clash, missing } from './errors';
+import { assertMayGrant } from './memberships';
+import type { Caller, MembershipService } from './memberships';
 
 export class UserService {
-  readonly users: Collection<UserDoc>;
-  private readonly memberships: Collection<MembershipDoc>;
+  private readonly users: UserRepository;
+  private readonly memberships: MembershipRepository;
 
   constructor(
     db: Db,
     private readonly audit: AuditLog,
     private readonly membershipService: MembershipService,
   ) {
-    this.users = db.collection<UserDoc>('users');
-    this.memberships = db.collection<MembershipDoc>('memberships');
+    this.users = new UserRepository(db);
+    this.memberships = new MembershipRepository(db);
   }
 
   /** The caller and every active membership they hold. */
   async me(userId: string): Promise<{ user: UserDoc; memberships: MembershipDoc[] }> {
-    const user = await this.users.findOne({ _id: userId });
+    const user = await this.users.get(userId);
     if (!user) throw missing('user');
-    const memberships = await this.memberships
-      .find({ userId, status: 'active' })
-      .sort({ createdAt: 1, _id: 1 })
-      .toArray();
+    const memberships = await this.memberships.listActive(userId);
     return { user, memberships };
   }
 
@@ -46,13 +45,8 @@ export class UserService {
       createdAt: now,
       updatedAt: now,
     };
-    try {
-      await this.users.insertOne(user);
-    } catch (err) {
-      if (isDuplicateKey(err))
-        throw clash('a user with this email already exists; add them as a member instead', 'email');
-      throw err;
-    }
+    if (!(await this.users.insertUnique(user)))
+      throw clash('a user with this email already exists; add them as a member instead', 'email');
     await this.audit.record({
       actorId: caller.userId,
       workspaceId,

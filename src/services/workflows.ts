@@ -1,21 +1,25 @@
+import type { Db } from 'mongodb';
+import type { z } from 'zod';
 import { checkExpression } from '../dag/expr';
-import type { Collection, Db, Filter } from 'mongodb';
-import { z } from 'zod';
-import { type GraphProblem, validateContracts, validateGraphStructure } from '../dag/graph';
+import { validateContracts, validateGraphStructure } from '../dag/graph';
+import type { GraphProblem } from '../dag/graph';
+import { CustomNodeRepository, WorkflowDefinitionRepository, WorkflowVersionRepository } from '../db/definitions';
+import type { PageRequest } from '../db/pagination';
 import type {
-  CustomNodeDoc,
   CreateWorkflowInput,
   CreateWorkflowVersionInput,
   WorkflowDefinitionDocument,
   WorkflowVersionDocument,
 } from '../domain/definitions';
-import { type NodeContract, type RuntimeGraph, type RuntimeNode, RuntimeGraphSchema } from '../domain/runtime-graph';
-import { paginate } from '../db/pagination';
+import { RuntimeGraphSchema } from '../domain/runtime-graph';
+import type { NodeContract, RuntimeGraph, RuntimeNode } from '../domain/runtime-graph';
 import { newId } from '../ids';
 import type { AuditLog } from './audit';
 import { insertWithSlug, pick } from './common';
-import { clash, isDuplicateKey, missing, ServiceError } from './errors';
+import { clash, missing, ServiceError } from './errors';
 import type { WorkflowDefinitionDoc, WorkflowVersionDoc } from './runs';
+
+export { workflowListFilter } from '../db/definitions';
 
 // The run service reads what this service writes: a compile error here means the two shapes drifted apart.
 type Fits<T extends U, U> = T;
@@ -105,36 +109,26 @@ function schemaProblems(error: z.ZodError, raw: Record<string, unknown>): GraphP
   });
 }
 
-/** The filter the workflow list route runs, served by the projectId index. */
-export function workflowListFilter(
-  scope: Scope,
-  q: { status?: 'active' | 'archived' },
-): Filter<WorkflowDefinitionDocument> {
-  const filter: Filter<WorkflowDefinitionDocument> = { projectId: scope.projectId, workspaceId: scope.workspaceId };
-  if (q.status) filter.status = q.status;
-  return filter;
-}
-
 export class WorkflowService {
-  readonly definitions: Collection<WorkflowDefinitionDocument>;
-  readonly versions: Collection<WorkflowVersionDocument>;
-  private readonly customNodes: Collection<CustomNodeDoc>;
+  private readonly definitions: WorkflowDefinitionRepository;
+  private readonly versions: WorkflowVersionRepository;
+  private readonly customNodes: CustomNodeRepository;
 
   constructor(
     db: Db,
     private readonly audit: AuditLog,
   ) {
-    this.definitions = db.collection<WorkflowDefinitionDocument>('workflow_definitions');
-    this.versions = db.collection<WorkflowVersionDocument>('workflow_definition_versions');
-    this.customNodes = db.collection<CustomNodeDoc>('custom_nodes');
+    this.definitions = new WorkflowDefinitionRepository(db);
+    this.versions = new WorkflowVersionRepository(db);
+    this.customNodes = new CustomNodeRepository(db);
   }
 
   get(workflowId: string): Promise<WorkflowDefinitionDocument | null> {
-    return this.definitions.findOne({ _id: workflowId });
+    return this.definitions.get(workflowId);
   }
 
-  list(scope: Scope, q: { status?: 'active' | 'archived' }, page: { limit: number; cursor?: string }) {
-    return paginate(this.definitions, workflowListFilter(scope, q), page);
+  list(scope: Scope, q: { status?: 'active' | 'archived' }, page: PageRequest) {
+    return this.definitions.list(scope, q, page);
   }
 
   async create(scope: Scope, input: CreateWorkflowInput, actorId: string): Promise<WorkflowDefinitionDocument> {
@@ -214,10 +208,9 @@ export class WorkflowService {
         ),
       ),
     ];
-    const found = referenced.length
-      ? await this.customNodes.find({ _id: { $in: referenced }, ...scope }, { projection: { contract: 1 } }).toArray()
-      : [];
-    const contracts = new Map<string, NodeContract>(found.map((c) => [c._id, c.contract]));
+    const contracts = referenced.length
+      ? await this.customNodes.contractsInProject(referenced, scope)
+      : new Map<string, NodeContract>();
     graph.nodes.forEach((n, i) => {
       if (
         n.executorType === 'docker' &&
@@ -288,47 +281,27 @@ export class WorkflowService {
     build: (versionNumber: number, createdAt: Date) => WorkflowVersionDocument,
   ): Promise<WorkflowVersionDocument> {
     for (let attempt = 0; attempt < VERSION_ALLOCATION_ATTEMPTS; attempt++) {
-      const head = await this.definitions.findOneAndUpdate(
-        { _id: def._id },
-        { $inc: { latestVersionNumber: 1 }, $set: { updatedAt: new Date() } },
-        // No projection: FerretDB's findAndModify does not implement one.
-        { returnDocument: 'after' },
-      );
+      const head = await this.definitions.allocateVersionNumber(def._id);
       if (!head) throw missing('workflow');
       // Stamped after allocation, so creation order follows version order (ties sort by the number in the id).
       const version = build(head.latestVersionNumber, new Date());
-      try {
-        await this.versions.insertOne(version);
-        await this.definitions.updateOne({ _id: def._id }, { $max: { latestVersionNumber: version.versionNumber } });
+      if (await this.versions.insertUnique(version)) {
+        await this.definitions.raiseLatestVersionNumber(def._id, version.versionNumber);
         return version;
-      } catch (err) {
-        if (!isDuplicateKey(err)) throw err;
-        const top = await this.versions
-          .find({ workflowDefinitionId: def._id }, { projection: { versionNumber: 1 } })
-          .sort({ versionNumber: -1 })
-          .limit(1)
-          .next();
-        await this.definitions.updateOne({ _id: def._id }, { $max: { latestVersionNumber: top?.versionNumber ?? 0 } });
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * (attempt + 1)));
       }
+      await this.definitions.raiseLatestVersionNumber(def._id, await this.versions.highestNumber(def._id));
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * (attempt + 1)));
     }
     throw clash('too many versions of this workflow are being created at once; retry');
   }
 
   /** Versions newest first, without their graphs (GET one version for those). */
-  listVersions(def: WorkflowDefinitionDocument, page: { limit: number; cursor?: string }) {
-    return paginate(
-      this.versions,
-      { workflowDefinitionId: def._id, workspaceId: def.workspaceId },
-      {
-        ...page,
-        projection: { visualGraph: 0, logicGraph: 0, runtimeGraph: 0 },
-      },
-    );
+  listVersions(def: WorkflowDefinitionDocument, page: PageRequest) {
+    return this.versions.list(def, page);
   }
 
   getVersion(def: WorkflowDefinitionDocument, versionNumber: number): Promise<WorkflowVersionDocument | null> {
-    return this.versions.findOne({ workflowDefinitionId: def._id, versionNumber });
+    return this.versions.getByNumber(def._id, versionNumber);
   }
 
   async publish(
@@ -336,16 +309,9 @@ export class WorkflowService {
     versionNumber: number,
     actorId: string,
   ): Promise<WorkflowDefinitionDocument> {
-    const version = await this.versions.findOne(
-      { workflowDefinitionId: def._id, versionNumber },
-      { projection: { _id: 1 } },
-    );
-    if (!version) throw missing(`version ${versionNumber}`);
-    const updated = await this.definitions.findOneAndUpdate(
-      { _id: def._id },
-      { $set: { publishedVersionNumber: versionNumber, updatedAt: new Date() } },
-      { returnDocument: 'after' },
-    );
+    const publishedId = await this.versions.idOfNumber(def._id, versionNumber);
+    if (!publishedId) throw missing(`version ${versionNumber}`);
+    const updated = await this.definitions.publish(def._id, versionNumber);
     if (!updated) throw missing('workflow');
     await this.audit.record({
       actorId,
@@ -356,7 +322,7 @@ export class WorkflowService {
       action: 'publish',
       before: { publishedVersionNumber: def.publishedVersionNumber },
       after: { publishedVersionNumber: versionNumber },
-      metadata: { versionId: version._id },
+      metadata: { versionId: publishedId },
     });
     return updated;
   }

@@ -1,5 +1,6 @@
-import type { Collection, Db } from 'mongodb';
-import { paginate } from '../db/pagination';
+import type { Db } from 'mongodb';
+import { MembershipRepository, WorkspaceRepository } from '../db/identity';
+import type { PageRequest } from '../db/pagination';
 import type { CreateWorkspaceInput, MembershipDoc, UpdateWorkspaceInput, WorkspaceDoc } from '../domain/identity';
 import { newId } from '../ids';
 import type { AuditLog } from './audit';
@@ -8,24 +9,24 @@ import { insertWithSlug, pick } from './common';
 const SUMMARY = ['name', 'slug', 'type', 'status'] as const;
 
 export class WorkspaceService {
-  readonly workspaces: Collection<WorkspaceDoc>;
-  private readonly memberships: Collection<MembershipDoc>;
+  private readonly workspaces: WorkspaceRepository;
+  private readonly memberships: MembershipRepository;
 
   constructor(
     db: Db,
     private readonly audit: AuditLog,
   ) {
-    this.workspaces = db.collection<WorkspaceDoc>('workspaces');
-    this.memberships = db.collection<MembershipDoc>('memberships');
+    this.workspaces = new WorkspaceRepository(db);
+    this.memberships = new MembershipRepository(db);
   }
 
   get(workspaceId: string): Promise<WorkspaceDoc | null> {
-    return this.workspaces.findOne({ _id: workspaceId });
+    return this.workspaces.get(workspaceId);
   }
 
   /** The workspaces among `ids` (the caller's), newest first. */
-  list(ids: string[], page: { limit: number; cursor?: string }) {
-    return paginate(this.workspaces, { _id: { $in: ids } }, page);
+  list(ids: string[], page: PageRequest) {
+    return this.workspaces.list(ids, page);
   }
 
   /** A team workspace whose creator becomes its owner. */
@@ -57,7 +58,7 @@ export class WorkspaceService {
       createdAt: now,
       updatedAt: now,
     };
-    await this.memberships.insertOne(membership);
+    await this.memberships.insert(membership);
     await this.audit.record({
       actorId,
       workspaceId: _id,
@@ -73,11 +74,7 @@ export class WorkspaceService {
     const set: Partial<WorkspaceDoc> = { updatedAt: new Date() };
     if (input.name !== undefined) set.name = input.name;
     if (input.settings !== undefined) set.settings = input.settings;
-    const updated = await this.workspaces.findOneAndUpdate(
-      { _id: workspace._id },
-      { $set: set },
-      { returnDocument: 'after' },
-    );
+    const updated = await this.workspaces.update(workspace._id, set);
     const after = updated ?? { ...workspace, ...set };
     await this.audit.record({
       actorId,
