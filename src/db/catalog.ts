@@ -49,6 +49,10 @@ const MANIFEST_FIELDS = {
 } as const;
 export type ManifestAsset = Pick<AssetDoc, '_id' | keyof typeof MANIFEST_FIELDS>;
 
+/**
+ * Lookups of given assets lead with `_id` (equality or `$in`): the one filter FerretDB v1 (with the project's patch)
+ * searches on an index, whatever else the filter holds.
+ */
 export class AssetRepository {
   private readonly assets: Collection<AssetDoc>;
 

@@ -132,6 +132,7 @@ export class WorkflowVersionRepository {
   }
 }
 
+/** The executor's and the plan's lookups lead with `_id`: FerretDB v1 searches an index only for `_id`. */
 export class CustomNodeRepository {
   private readonly nodes: Collection<CustomNodeDoc>;
 

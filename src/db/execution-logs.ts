@@ -15,8 +15,9 @@ export class ExecutionLogRepository {
   }
 
   /**
-   * A run's lines written at or after `since`, oldest first, at most `limit`. Served by {runId, createdAt} on
-   * MongoDB; FerretDB v1 pushes down only `_id` lookups, so there it scans the collection (bounded by the TTL).
+   * A run's lines written at or after `since`, oldest first, at most `limit`: polled, since change streams are not
+   * portable. Served by {runId, createdAt} on MongoDB; FerretDB v1 pushes down only `_id` lookups, so there it
+   * scans the collection (bounded by the TTL).
    */
   readWindow(runId: string, since: Date, limit: number): Promise<ExecutionLogDoc[]> {
     return this.logs

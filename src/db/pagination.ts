@@ -32,7 +32,10 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   throw new CursorError('cursor is not one this API issued');
 }
 
-/** Newest first, keyed by (createdAt, _id): stable under inserts, served by the {scope, createdAt} indexes. */
+/**
+ * Newest first, keyed by (createdAt, _id): stable under inserts, served by the {scope, createdAt} indexes on MongoDB.
+ * FerretDB v1 scans the collection for these filters: it searches an index only for `_id`.
+ */
 export async function paginate<T extends Document & { _id: string; createdAt: Date }>(
   collection: Collection<T>,
   filter: Filter<T>,
