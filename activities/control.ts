@@ -22,6 +22,7 @@ const PLAN_TASK_FIELDS = {
   attempt: 1,
   skipReason: 1,
   outputArtifactIds: 1,
+  outputManifest: 1,
   assetIds: 1,
   cacheHit: 1,
   lastResultPreview: 1,
@@ -112,7 +113,8 @@ export function createControlActivities(
 /** What finished tasks left, for a resumed execution: statuses, and the artifacts and assets of successes. */
 async function carryOver(runs: RunStore, tasks: RunTaskDoc[]): Promise<NodeCarryOver[]> {
   const finished = tasks.filter((t) => ['success', 'failed', 'cancelled', 'skipped'].includes(t.status));
-  const artifactIds = finished.filter((t) => t.status === 'success').flatMap((t) => t.outputArtifactIds);
+  // A task with a manifest passes the manifest on, not its (possibly thousands of) artifacts.
+  const artifactIds = finished.filter((t) => t.status === 'success' && !t.outputManifest).flatMap((t) => t.outputArtifactIds);
   const artifacts = new Map(
     (await runs.artifactsByIds(artifactIds)).map((a) => [a._id, a]),
   );
@@ -123,10 +125,13 @@ async function carryOver(runs: RunStore, tasks: RunTaskDoc[]): Promise<NodeCarry
     ...(t.status === 'success'
       ? {
           result: {
-            artifacts: t.outputArtifactIds.flatMap((id) => {
-              const a = artifacts.get(id);
-              return a ? [{ id, path: a.path, key: a.storageRef.key, checksum: a.storageRef.checksum, size: a.storageRef.size }] : [];
-            }),
+            artifacts: t.outputManifest
+              ? []
+              : t.outputArtifactIds.flatMap((id) => {
+                  const a = artifacts.get(id);
+                  return a ? [{ id, path: a.path, key: a.storageRef.key, checksum: a.storageRef.checksum, size: a.storageRef.size }] : [];
+                }),
+            ...(t.outputManifest ? { manifest: t.outputManifest } : {}),
             assetIds: t.assetIds,
             cacheHit: t.cacheHit,
             ...(t.lastResultPreview !== undefined && JSON.stringify(t.lastResultPreview).length <= 4096 ? { result: t.lastResultPreview } : {}),

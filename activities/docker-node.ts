@@ -1,20 +1,20 @@
 // The docker executor: one attempt of a docker node, as named steps (activities/docker/*), each callable alone:
 // resolve the image, look up the cache, take a container slot, stage inputs, run (or re-attach to) the container,
-// collect its log and outputs, upload them, record the outcome.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Context } from '@temporalio/activity';
+// collect its log and outputs, record the outcome. Bytes stream between object storage and the container (tar in,
+// tar out, multipart up): nothing is held whole in memory or written to the worker's disk.
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { NodeInput, NodeResult } from '../src/engine/contract';
+import { ChecksumMismatchError } from '../src/storage/object-store';
 import { checkOutputContract } from './contract';
 import type { ActivityHandle, DockerExecutorDeps, NodeAttempt } from './docker/attempt';
 import { lookUpCache } from './docker/cache';
-import { findEarlierContainer, startContainer, superviseContainer } from './docker/container';
+import { createContainer, findEarlierContainer, stageAndStart, superviseContainer } from './docker/container';
 import { resolveImage } from './docker/image';
-import { digestLogs, extractOutputs, storeLog, toRef, smallResult, uploadOutputs } from './docker/outputs';
+import { collectOutputs, digestLogs, recordArtifacts, smallResult, storeLog, toRef, type CollectedOutputs } from './docker/outputs';
 import { isFinalFailure, recordCacheHit, recordedSuccess, recordFailure, recordRunning, recordSuccess, type ContainerOutcome } from './docker/record';
 import { acquireSlot, type SlotLease } from './docker/slot';
-import { stageInputs } from './docker/staging';
+import { stagingEntries } from './docker/staging';
+import { TransferProgress } from './docker/transfer';
 import { containerFailed, nodeConfigError, outputContractViolated, runNotFound } from './errors';
 
 export type { DockerExecutorDeps } from './docker/attempt';
@@ -25,6 +25,20 @@ function describeFailure(exit: ContainerOutcome['exit'], cfg: NodeAttempt['cfg']
   if (exit.timedOut) return `timed out after ${cfg.timeoutSeconds}s (container killed)`;
   if (exit.oomKilled) return `out of memory: exceeded the ${cfg.memoryMb} MiB memory limit (exit ${exit.exitCode})`;
   return `container exited with code ${exit.exitCode}`;
+}
+
+/** S3 answers that mean the credentials (or the bucket) are wrong: retrying the same request cannot help. */
+const REFUSED_BY_STORAGE = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'NoSuchBucket', 'NoSuchKey']);
+
+/** Staging failures a task should show as they are: corrupt bytes, refused credentials, a full Docker volume. */
+function stagingFailure(err: unknown): unknown {
+  if (err instanceof ChecksumMismatchError) return ApplicationFailure.nonRetryable(`staging inputs: ${err.message}`, 'InputChecksumError');
+  const name = (err as { name?: string } | null)?.name;
+  if (name && REFUSED_BY_STORAGE.has(name)) return nodeConfigError(`staging inputs: object storage refused the read (${name}): ${(err as Error).message}`);
+  if (/no space left on device/i.test(String((err as Error | null)?.message))) {
+    return ApplicationFailure.retryable(`staging inputs: the Docker engine has no space left for this node's inputs (${(err as Error).message})`, 'StagingSpaceError');
+  }
+  return err;
 }
 
 /** The attempt's context: the run's frozen snapshot, the node, and the attempt number across generations. */
@@ -55,9 +69,10 @@ export function createDockerNodeActivity(deps: DockerExecutorDeps) {
     await recordRunning(deps, attempt);
     const { image, contract } = await resolveImage(deps, attempt);
 
-    const workDir = await mkdtemp(join(tmpdir(), 'emboflow-node-'));
     let containerId: string | undefined;
     let slot: SlotLease | undefined;
+    /** Objects this attempt wrote and has not recorded: taken back if it fails. */
+    const unrecorded: string[] = [];
     try {
       const earlier = await findEarlierContainer(deps, attempt);
       containerId = earlier?.id;
@@ -67,18 +82,22 @@ export function createDockerNodeActivity(deps: DockerExecutorDeps) {
       if (!containerId) {
         slot = await acquireSlot(deps, attempt);
         const endStart = deps.metrics.containerStart.startTimer();
-        containerId = await startContainer(deps, attempt, image, await stageInputs(deps, attempt, workDir));
+        containerId = await createContainer(deps, attempt, image);
+        const staging = new TransferProgress(attempt.activity, 'staging');
+        await stageAndStart(deps, containerId, stagingEntries(deps, attempt, staging), stagingFailure);
         endStart();
+        attempt.log.debug(staging.totals, 'inputs staged');
       }
       const { exit, usage } = await superviseContainer(deps, attempt, containerId, { reattached: earlier, slot });
 
       const logs = digestLogs(await deps.containers.logs(containerId));
       const succeeded = exit.exitCode === 0 && !exit.timedOut && !exit.oomKilled;
-      // The log goes to storage while the outputs are read; settled together, so neither is left unobserved.
-      const [logRef, produced] = await Promise.all([
-        storeLog(deps, attempt, logs.text),
-        succeeded ? extractOutputs(deps, containerId, workDir) : undefined,
-      ]);
+      const maxOutputBytes = attempt.cfg.maxOutputBytes ?? (await deps.workspaces.executionLimits(attempt.run.workspaceId)).maxOutputBytes;
+      const collecting = succeeded
+        ? collectOutputs(deps, attempt, containerId, { maxOutputBytes, progress: new TransferProgress(attempt.activity, 'uploading'), uploaded: unrecorded })
+        : undefined;
+      // The log goes to storage while the outputs stream out; settled together, so neither is left unobserved.
+      const [logRef, produced] = await Promise.all([storeLog(deps, attempt, logs.text), collecting]);
       const outcome: ContainerOutcome = { containerId, exit, usage, logs, logRef, finishedAt: new Date() };
 
       if (!succeeded) {
@@ -88,20 +107,39 @@ export function createDockerNodeActivity(deps: DockerExecutorDeps) {
         await recordFailure(deps, attempt, outcome, errorMessage, final);
         throw containerFailed(errorMessage, final);
       }
-      const { files, preview } = produced!;
+      const { docs, files, preview, manifest } = produced as CollectedOutputs;
       const violations = checkOutputContract(contract?.outputs ?? [], files);
       if (violations.length) {
         const errorMessage = `output contract not met: ${violations.join('; ')}`;
         await recordFailure(deps, attempt, outcome, errorMessage, true);
         throw outputContractViolated(errorMessage);
       }
-      const docs = await uploadOutputs(deps, attempt, files);
-      await recordSuccess(deps, attempt, outcome, { docs, preview, cacheKey, image });
-      return { artifacts: docs.map(toRef), assetIds: input.assetIds, cacheHit: false, result: smallResult(preview) };
+      await recordArtifacts(deps, docs);
+      unrecorded.length = 0;
+      await recordSuccess(deps, attempt, outcome, { docs, manifest, preview, cacheKey, image });
+      return { artifacts: manifest ? [] : docs.map(toRef), ...(manifest ? { manifest } : {}), assetIds: input.assetIds, cacheHit: false, result: smallResult(preview) };
+    } catch (err) {
+      await recordOutputFailure(deps, attempt, err);
+      throw err;
     } finally {
+      if (unrecorded.length) await deps.store.deleteKeys(unrecorded).catch((err: unknown) => attempt.log.warn({ err }, 'could not delete unrecorded outputs'));
       if (containerId) await deps.containers.remove(containerId).catch((err: unknown) => attempt.log.error({ err }, 'could not remove container'));
       if (slot) await slot.release().catch((err: unknown) => attempt.log.warn({ err }, 'could not release container slot'));
-      await rm(workDir, { recursive: true, force: true });
     }
   };
+}
+
+/** An output limit is the node's own doing: the task fails with the size in its message. */
+async function recordOutputFailure(deps: DockerExecutorDeps, attempt: NodeAttempt, err: unknown): Promise<void> {
+  if (!(err instanceof ApplicationFailure) || err.type !== 'OutputLimitError') return;
+  const finishedAt = new Date();
+  await deps.mirror.applyTransitions(attempt.input.runId, [
+    {
+      ...attempt.task,
+      status: 'failed',
+      attempt: attempt.attempt,
+      attemptRecord: { attempt: attempt.attempt, status: 'failed', startedAt: attempt.startedAt, finishedAt, errorMessage: err.message },
+      set: { errorMessage: err.message, finishedAt, durationMs: finishedAt.getTime() - attempt.startedAt.getTime(), summary: { executor: 'docker', outcome: 'failed' } },
+    },
+  ]);
 }

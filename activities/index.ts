@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { Db } from 'mongodb';
 import { createMetrics, type Metrics } from '../src/metrics';
-import { AssetRepository } from '../src/db/catalog';
+import { AssetRepository, StorageConnectionRepository } from '../src/db/catalog';
 import { CustomNodeRepository } from '../src/db/definitions';
 import { ExecutionLogRepository, ExecutionMetricRepository } from '../src/db/execution-logs';
 import { WorkspaceRepository } from '../src/db/identity';
@@ -15,6 +15,8 @@ import { createBuiltinActivity } from './builtin';
 import { createControlActivities } from './control';
 import { createDockerNodeActivity } from './docker-node';
 import { dockerPort } from './docker/port';
+import { StorageSources } from './docker/sources';
+import { SecretBox, SecretStore } from '../src/services/secrets';
 import type { ActivityContract } from '../src/engine/contract';
 
 export interface ActivityDeps {
@@ -29,6 +31,10 @@ export interface ActivityDeps {
   continueAfterEvents?: number;
   workspaceContainerLimit?: number;
   metrics?: Metrics;
+  /** Decrypts storage connection credentials (EMBOFLOW_SECRET_KEY); without it, connection assets cannot be read. */
+  secretKey?: string;
+  /** Endpoint and region for storage connections that name none. */
+  storageDefaults?: { endpoint?: string; region: string };
 }
 
 /** Every activity the worker registers, with its dependencies injected once. */
@@ -56,6 +62,12 @@ export function createActivities(deps: ActivityDeps): ActivityContract {
         executionLogs: new ExecutionLogRepository(deps.db),
         executionMetrics: new ExecutionMetricRepository(deps.db),
         slots: new ContainerSlots(deps.db),
+        sources: new StorageSources(
+          deps.store,
+          new StorageConnectionRepository(deps.db),
+          deps.secretKey ? new SecretStore(deps.db, new SecretBox(deps.secretKey)) : undefined,
+          deps.storageDefaults ?? { region: 'us-east-1' },
+        ),
         logger: deps.logger,
         metrics,
         deployment: deps.deployment,

@@ -13,6 +13,7 @@ import type { Logger } from '../../src/logger';
 import type { Metrics } from '../../src/metrics';
 import type { ObjectStore } from '../../src/storage/object-store';
 import type { ContainerPort } from './port';
+import type { AssetSources } from './sources';
 
 /** The mirror operations the executor uses (a narrow slice of RunStore, so tests can stand in for it). */
 export type ExecutorMirror = Pick<
@@ -22,11 +23,13 @@ export type ExecutorMirror = Pick<
 
 export interface DockerExecutorDeps {
   mirror: ExecutorMirror;
-  store: Pick<ObjectStore, 'bucket' | 'getBuffer' | 'putFile' | 'putBuffer'>;
+  store: Pick<ObjectStore, 'bucket' | 'getStream' | 'getVerified' | 'putStream' | 'putBuffer' | 'deleteKeys'>;
+  /** Readers for assets in the platform bucket or behind a workspace's storage connection. */
+  sources: AssetSources;
   containers: ContainerPort;
   customNodes: Pick<CustomNodeRepository, 'findInWorkspace'>;
   assets: Pick<AssetRepository, 'findForStaging'>;
-  workspaces: Pick<WorkspaceRepository, 'maxRunningContainers'>;
+  workspaces: Pick<WorkspaceRepository, 'executionLimits'>;
   executionLogs: Pick<ExecutionLogRepository, 'insertLines'>;
   executionMetrics: Pick<ExecutionMetricRepository, 'insertSample'>;
   slots: Pick<ContainerSlots, 'tryAcquire' | 'renew' | 'release'>;

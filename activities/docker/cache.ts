@@ -8,7 +8,10 @@ import type { DockerExecutorDeps, NodeAttempt } from './attempt';
 /** The cache key: image digest (not tag), command, env, network, ordered input checksums, asset ids, params. */
 export async function cacheKeyFor(deps: Pick<DockerExecutorDeps, 'containers'>, { cfg, input, run }: NodeAttempt, image: string): Promise<string> {
   const digest = await deps.containers.imageDigest(image);
-  const inputs = input.upstream.flatMap((u) => u.artifacts.map((a) => `${u.nodeId}/${a.path}=${a.checksum}`)).sort();
+  // A manifest's checksum covers every ref it lists (paths and checksums), so it stands for them all.
+  const inputs = input.upstream
+    .flatMap((u) => [...u.artifacts.map((a) => `${u.nodeId}/${a.path}=${a.checksum}`), ...(u.manifest ? [`${u.nodeId}/*=${u.manifest.checksum}`] : [])])
+    .sort();
   const material = JSON.stringify({
     v: 1,
     image: digest,

@@ -34,16 +34,10 @@ export async function findEarlierContainer(deps: Pick<DockerExecutorDeps, 'conta
   return undefined;
 }
 
-/** Creates the hardened container, copies its inputs in and starts it; returns its id. */
-export async function startContainer(
-  deps: Pick<DockerExecutorDeps, 'containers' | 'deployment'>,
-  { input, run, cfg, attempt }: NodeAttempt,
-  image: string,
-  entries: ArchiveEntry[],
-): Promise<string> {
-  let id: string;
+/** Creates the hardened container (not started); returns its id. */
+export async function createContainer(deps: Pick<DockerExecutorDeps, 'containers' | 'deployment'>, { input, run, cfg, attempt }: NodeAttempt, image: string): Promise<string> {
   try {
-    id = await deps.containers.create({
+    return await deps.containers.create({
       name: containerName(input.runId, input.nodeId, input.generation),
       image,
       command: cfg.command,
@@ -66,9 +60,22 @@ export async function startContainer(
     if (err instanceof ImageMissingError) throw nodeConfigError(err.message);
     throw err;
   }
-  await deps.containers.putEntries(id, entries);
-  await deps.containers.start(id);
-  return id;
+}
+
+/** Copies the inputs in (one tar stream) and starts the container. */
+export async function stageAndStart(
+  deps: Pick<DockerExecutorDeps, 'containers'>,
+  containerId: string,
+  entries: AsyncIterable<ArchiveEntry>,
+  /** Maps a staging error to the one the task should show. */
+  stagingFailure: (err: unknown) => unknown = (err) => err,
+): Promise<void> {
+  try {
+    await deps.containers.putEntries(containerId, entries);
+  } catch (err) {
+    throw stagingFailure(err);
+  }
+  await deps.containers.start(containerId);
 }
 
 export interface Supervised {

@@ -1,14 +1,17 @@
-// Steps after the container exits: its log (tail for the mirror, full text to object storage), its outputs
-// copied out and read for the contract check and result.json, and their upload as artifacts.
+// Steps after the container exits: its log (tail for the mirror, full text to object storage), and its outputs
+// streamed into object storage and read (small JSON only) for the contract check and result.json.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, stat } from 'node:fs/promises';
-import { extname, join } from 'node:path';
+import { extname } from 'node:path';
+import { Readable } from 'node:stream';
+import { ApplicationFailure } from '@temporalio/activity';
 import { WORK_DIR } from '../../src/docker/container-runner';
-import type { ArtifactDoc, ArtifactRef } from '../../src/domain/run';
+import type { ArtifactDoc, ArtifactRef, StorageRef } from '../../src/domain/run';
 import { runTaskId } from '../../src/domain/run';
+import { ARTIFACT_REFS_IN_HISTORY_MAX, type ArtifactManifestRef } from '../../src/engine/contract';
 import type { DockerExecutorDeps, NodeAttempt } from './attempt';
 import { LOG_LINE_MAX_CHARS } from './container';
 import type { LogFrame } from './port';
+import type { TransferProgress } from './transfer';
 
 export const LOG_TAIL_LINES = 200;
 const RESULT_PREVIEW_MAX_BYTES = 64 * 1024;
@@ -84,76 +87,133 @@ export function digestLogs(frames: LogFrame[]): LogDigest {
   };
 }
 
-export interface ProducedOutput {
+export interface ProducedFile {
   path: string;
-  local: string;
+  /** For small .json files: whether the content parsed. */
   validJson?: boolean;
 }
 
-/** Copies the container's outputs out and reads what the contract check and the preview need. */
-export async function extractOutputs(
-  deps: Pick<DockerExecutorDeps, 'containers'>,
-  containerId: string,
-  workDir: string,
-): Promise<{ files: ProducedOutput[]; preview: unknown }> {
-  const outDir = join(workDir, 'out');
-  await mkdir(outDir, { recursive: true });
-  const paths = await deps.containers.extractDir(containerId, `${WORK_DIR}/outputs`, outDir);
-  let preview: unknown;
-  const files: ProducedOutput[] = [];
-  for (const path of paths) {
-    const local = join(outDir, path);
-    let validJson: boolean | undefined;
-    if (path.toLowerCase().endsWith('.json') && (await stat(local)).size <= RESULT_PREVIEW_MAX_BYTES) {
-      try {
-        const parsed: unknown = JSON.parse(await readFile(local, 'utf8'));
-        validJson = true;
-        if (path === 'result.json') preview = parsed;
-      } catch {
-        validJson = false;
-        if (path === 'result.json') preview = { error: 'result.json is not valid JSON' };
-      }
-    }
-    files.push({ path, local, validJson });
-  }
-  return { files, preview };
+export interface CollectedOutputs {
+  /** Artifact documents for the uploaded files, not yet recorded. */
+  docs: ArtifactDoc[];
+  files: ProducedFile[];
+  preview: unknown;
+  /** Every object this attempt wrote, so a failed attempt can take them back. */
+  keys: string[];
+  /** When the outputs are too many to list in workflow history. */
+  manifest?: ArtifactManifestRef;
 }
 
-/** Uploads each output file and records it as an artifact, with lineage to its inputs and the producing task. */
-export async function uploadOutputs(
-  deps: Pick<DockerExecutorDeps, 'store' | 'mirror'>,
-  { input, run, node, attempt }: NodeAttempt,
-  files: ProducedOutput[],
-): Promise<ArtifactDoc[]> {
-  const inputArtifactIds = input.upstream.flatMap((u) => u.artifacts.map((a) => a.id));
-  const taskId = runTaskId(input.runId, input.nodeId);
-  const docs: ArtifactDoc[] = [];
-  for (const { path, local } of files) {
+/** Thrown when a node's outputs grow past its maxOutputBytes; never retried (the same command would do it again). */
+export function outputsTooLarge(limit: number, path: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(`outputs exceed maxOutputBytes (${limit} bytes): ${path} brought them past it`, 'OutputLimitError');
+}
+
+/**
+ * Streams the container's outputs straight into object storage — the archive API's tar stream, one file at a
+ * time, each uploaded (multipart when large) and hashed on the way; nothing touches the worker's disk. Small
+ * .json files are also read for the contract check and result.json.
+ */
+export async function collectOutputs(
+  deps: Pick<DockerExecutorDeps, 'containers' | 'store'>,
+  attempt: NodeAttempt,
+  containerId: string,
+  opts: { maxOutputBytes?: number; progress: TransferProgress; uploaded: string[] },
+): Promise<CollectedOutputs> {
+  const { input } = attempt;
+  const out: CollectedOutputs = { docs: [], files: [], preview: undefined, keys: [] };
+  let total = 0;
+  await deps.containers.streamDir(containerId, `${WORK_DIR}/outputs`, async ({ path, size, body }) => {
+    total += size;
+    if (opts.maxOutputBytes !== undefined && total > opts.maxOutputBytes) throw outputsTooLarge(opts.maxOutputBytes, path);
     const key = `runs/${input.runId}/${input.nodeId}/g${input.generation}/outputs/${path}`;
     const contentType = CONTENT_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream';
-    const ref = await deps.store.putFile(key, local, contentType);
-    docs.push({
-      _id: artifactId(input.runId, input.nodeId, input.generation, path),
-      workspaceId: run.workspaceId,
-      projectId: run.projectId,
-      type: node.artifactType ?? 'intermediate_task_output',
-      title: node.artifactTitle,
-      path,
-      producerType: 'run_task',
-      producerId: taskId,
+    opts.uploaded.push(key);
+    out.keys.push(key);
+    let ref: StorageRef;
+    let validJson: boolean | undefined;
+    if (path.toLowerCase().endsWith('.json') && size <= RESULT_PREVIEW_MAX_BYTES) {
+      const text = await readSmall(body, RESULT_PREVIEW_MAX_BYTES);
+      ref = await deps.store.putBuffer(key, text, contentType);
+      opts.progress.add(text.length);
+      try {
+        const parsed: unknown = JSON.parse(text.toString('utf8'));
+        validJson = true;
+        if (path === 'result.json') out.preview = parsed;
+      } catch {
+        validJson = false;
+        if (path === 'result.json') out.preview = { error: 'result.json is not valid JSON' };
+      }
+    } else {
+      ref = await deps.store.putStream(key, body, contentType, { onProgress: opts.progress.counter(), maxBytes: size });
+    }
+    opts.progress.fileDone();
+    out.files.push({ path, validJson });
+    out.docs.push(artifactDoc(attempt, path, ref, contentType));
+  });
+  if (out.docs.length > ARTIFACT_REFS_IN_HISTORY_MAX) {
+    out.manifest = await writeManifest(deps.store, attempt, out.docs);
+    opts.uploaded.push(out.manifest.key);
+    out.keys.push(out.manifest.key);
+  }
+  return out;
+}
+
+async function readSmall(body: Readable, max: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of body) {
+    n += (chunk as Buffer).length;
+    if (n > max) throw new Error(`expected at most ${max} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks, n);
+}
+
+function artifactDoc({ input, run, node, attempt }: NodeAttempt, path: string, ref: StorageRef, contentType: string): ArtifactDoc {
+  const taskId = runTaskId(input.runId, input.nodeId);
+  return {
+    _id: artifactId(input.runId, input.nodeId, input.generation, path),
+    workspaceId: run.workspaceId,
+    projectId: run.projectId,
+    type: node.artifactType ?? 'intermediate_task_output',
+    title: node.artifactTitle,
+    path,
+    producerType: 'run_task',
+    producerId: taskId,
+    runId: input.runId,
+    nodeId: input.nodeId,
+    attempt,
+    storageRef: ref,
+    previewable: contentType.startsWith('text/') || contentType === 'application/json' || contentType.startsWith('image/'),
+    summary: { path, size: ref.size },
+    lineage: {
+      inputArtifactIds: input.upstream.flatMap((u) => u.artifacts.map((a) => a.id)),
       runId: input.runId,
       nodeId: input.nodeId,
-      attempt,
-      storageRef: ref,
-      previewable: contentType.startsWith('text/') || contentType === 'application/json' || contentType.startsWith('image/'),
-      summary: { path, size: ref.size },
-      lineage: { inputArtifactIds, runId: input.runId, nodeId: input.nodeId, taskId, assetIds: input.assetIds },
-      createdBy: run.triggeredBy,
-      createdAt: new Date(),
-    });
-  }
+      taskId,
+      assetIds: input.assetIds,
+    },
+    createdBy: run.triggeredBy,
+    createdAt: new Date(),
+  };
+}
+
+/** The outputs' refs as JSON lines in object storage, generated line by line. */
+async function writeManifest(store: Pick<DockerExecutorDeps['store'], 'putStream'>, { input }: NodeAttempt, docs: ArtifactDoc[]): Promise<ArtifactManifestRef> {
+  const key = `runs/${input.runId}/${input.nodeId}/g${input.generation}/manifest.jsonl`;
+  const lines = Readable.from(
+    (function* () {
+      for (const d of docs) yield Buffer.from(`${JSON.stringify(toRef(d))}\n`);
+    })(),
+  );
+  const ref = await store.putStream(key, lines, 'application/x-ndjson');
+  return { key, checksum: ref.checksum, count: docs.length };
+}
+
+/** Records the uploaded outputs as artifacts (after the contract check passed). */
+export async function recordArtifacts(deps: Pick<DockerExecutorDeps, 'mirror'>, docs: ArtifactDoc[]): Promise<void> {
   await deps.mirror.upsertArtifacts(docs);
-  return docs;
 }
 
 /** The attempt's full log, stored beside its outputs. */

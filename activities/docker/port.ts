@@ -2,6 +2,7 @@
 // (dockerPort); unit tests pass a fake, so heartbeats, cancellation and re-attach are tested without Docker.
 import type {
   ArchiveEntry,
+  ArchiveFile,
   ContainerRunner,
   ContainerSpec,
   ExitState,
@@ -46,15 +47,16 @@ export interface ContainerPort {
   imageDigest(image: string): Promise<string>;
   findByName(name: string): Promise<ExistingContainer | undefined>;
   create(spec: ContainerSpec): Promise<string>;
-  putEntries(id: string, entries: ArchiveEntry[]): Promise<void>;
+  /** Copies entries in as one tar stream, opening each file's bytes only when the archive reaches it. */
+  putEntries(id: string, entries: Iterable<ArchiveEntry> | AsyncIterable<ArchiveEntry>): Promise<void>;
   start(id: string): Promise<void>;
   /** Waits for exit, killing the container after timeoutMs; `onTick` runs every tickMs and may throw to stop waiting. */
   waitForExit(id: string, opts: { timeoutMs: number; tickMs: number; onTick: () => Promise<void> }): Promise<ExitState>;
   watchResources(id: string): Promise<ResourceWatch>;
   followLines(id: string, onLine: (stream: 'stdout' | 'stderr', line: string) => void): Promise<LineFollower>;
   logs(id: string): Promise<LogFrame[]>;
-  /** Copies a folder of the stopped container into a local folder; the files' relative paths. */
-  extractDir(id: string, path: string, toDir: string): Promise<string[]>;
+  /** Streams the regular files of a stopped container's folder to `onFile`, one at a time. */
+  streamDir(id: string, path: string, onFile: (file: ArchiveFile) => Promise<void>): Promise<void>;
   remove(id: string): Promise<void>;
 }
 
@@ -89,7 +91,7 @@ export function dockerPort(runner: ContainerRunner): ContainerPort {
     watchResources: (id) => runner.watchResources(get(id)),
     followLines: (id, onLine) => runner.followLines(get(id), onLine),
     logs: (id) => runner.logs(get(id)),
-    extractDir: (id, path, toDir) => runner.extractDir(get(id), path, toDir),
+    streamDir: (id, path, onFile) => runner.streamDir(get(id), path, onFile),
     remove: (id) => runner.remove(get(id)),
   };
 }

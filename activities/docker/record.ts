@@ -2,7 +2,7 @@
 // retry budget) and a success. Every write is an idempotent, monotonic transition (src/db/runs.ts).
 import type { ExitState, ResourceSample } from '../../src/docker/container-runner';
 import { runTaskId, type ArtifactDoc, type RunTaskDoc } from '../../src/domain/run';
-import type { NodeResult } from '../../src/engine/contract';
+import type { ArtifactManifestRef, NodeResult } from '../../src/engine/contract';
 import type { DockerExecutorDeps, NodeAttempt } from './attempt';
 import type { CachedResult } from './cache';
 import type { LogDigest } from './outputs';
@@ -15,8 +15,13 @@ import { smallResult, toRef } from './outputs';
 export async function recordedSuccess(deps: Pick<DockerExecutorDeps, 'mirror'>, { input }: Pick<NodeAttempt, 'input'>): Promise<NodeResult | undefined> {
   const recorded = await deps.mirror.getTask(input.runId, input.nodeId);
   if (recorded?.generation !== input.generation || recorded.status !== 'success') return undefined;
-  const docs = await deps.mirror.artifactsByIds(recorded.outputArtifactIds);
-  return { artifacts: docs.map(toRef), assetIds: recorded.assetIds, cacheHit: recorded.cacheHit, result: smallResult(recorded.lastResultPreview) };
+  return { ...(await outputsOf(deps, recorded)), assetIds: recorded.assetIds, cacheHit: recorded.cacheHit, result: smallResult(recorded.lastResultPreview) };
+}
+
+/** What a succeeded task passes downstream: its manifest when it has one, otherwise its artifacts' refs. */
+export async function outputsOf(deps: Pick<DockerExecutorDeps, 'mirror'>, task: Pick<RunTaskDoc, 'outputArtifactIds' | 'outputManifest'>): Promise<Pick<NodeResult, 'artifacts' | 'manifest'>> {
+  if (task.outputManifest) return { artifacts: [], manifest: task.outputManifest };
+  return { artifacts: (await deps.mirror.artifactsByIds(task.outputArtifactIds)).map(toRef) };
 }
 
 export async function recordRunning(deps: Pick<DockerExecutorDeps, 'mirror'>, { input, task, attempt, startedAt }: NodeAttempt): Promise<void> {
@@ -43,6 +48,7 @@ export async function recordCacheHit(
         cacheKey,
         cacheHit: true,
         outputArtifactIds: cached.hit.outputArtifactIds,
+        ...(cached.hit.outputManifest ? { outputManifest: cached.hit.outputManifest } : {}),
         lastResultPreview: cached.hit.lastResultPreview,
         finishedAt,
         durationMs: finishedAt.getTime() - startedAt.getTime(),
@@ -51,7 +57,8 @@ export async function recordCacheHit(
     },
   ]);
   log.info({ cachedFrom: cached.hit._id }, 'cache hit: no container started');
-  return { artifacts: cached.artifacts.map(toRef), assetIds: input.assetIds, cacheHit: true, result: smallResult(cached.hit.lastResultPreview) };
+  const outputs = cached.hit.outputManifest ? { artifacts: [], manifest: cached.hit.outputManifest } : { artifacts: cached.artifacts.map(toRef) };
+  return { ...outputs, assetIds: input.assetIds, cacheHit: true, result: smallResult(cached.hit.lastResultPreview) };
 }
 
 /** What the mirror keeps of an ended container: the log's tail and counts, and its resources. */
@@ -127,7 +134,7 @@ export async function recordSuccess(
   deps: Pick<DockerExecutorDeps, 'mirror' | 'workerId'>,
   { input, run, task, attempt, startedAt, activity }: NodeAttempt,
   outcome: ContainerOutcome,
-  result: { docs: ArtifactDoc[]; preview: unknown; cacheKey?: string; image: string },
+  result: { docs: ArtifactDoc[]; manifest?: ArtifactManifestRef; preview: unknown; cacheKey?: string; image: string },
 ): Promise<void> {
   const { finishedAt, containerId, logs } = outcome;
   await deps.mirror.applyTransitions(input.runId, [
@@ -139,6 +146,7 @@ export async function recordSuccess(
       set: {
         ...outcomeFields(outcome),
         outputArtifactIds: result.docs.map((d) => d._id),
+        ...(result.manifest ? { outputManifest: result.manifest } : {}),
         lastResultPreview: result.preview,
         cacheHit: false,
         ...(result.cacheKey ? { cacheKey: result.cacheKey } : {}),
@@ -151,7 +159,7 @@ export async function recordSuccess(
           taskQueue: activity.info.taskQueue,
           image: result.image,
           assetCount: input.assetIds.length,
-          artifactIds: result.docs.map((d) => d._id),
+          artifactCount: result.docs.length,
           stdoutLines: logs.stdoutLines,
           stderrLines: logs.stderrLines,
         },

@@ -29,9 +29,9 @@ export class SlotLease {
 
 /** The workspace's limit: its own setting, capped by the worker's; 0 means none. */
 export async function containerLimit(deps: Pick<DockerExecutorDeps, 'workspaces' | 'workspaceContainerLimit'>, workspaceId: string): Promise<number> {
-  const own = await deps.workspaces.maxRunningContainers(workspaceId);
+  const own = (await deps.workspaces.executionLimits(workspaceId)).maxRunningContainers;
   const worker = deps.workspaceContainerLimit;
-  if (own && own > 0) return worker ? Math.min(own, worker) : own;
+  if (own) return worker ? Math.min(own, worker) : own;
   return worker;
 }
 

@@ -74,10 +74,17 @@ export class WorkspaceRepository {
     return this.workspaces.findOneAndUpdate({ _id: workspaceId }, { $set: set }, { returnDocument: 'after' });
   }
 
-  /** The workspace's own cap on running containers (settings.maxRunningContainers), when it sets one. */
-  async maxRunningContainers(workspaceId: string): Promise<number | undefined> {
+  /**
+   * The limits a workspace's settings put on its nodes: running containers at once (maxRunningContainers) and the
+   * default cap on a node's outputs (maxOutputBytes). Only positive numbers count.
+   */
+  async executionLimits(workspaceId: string): Promise<{ maxRunningContainers?: number; maxOutputBytes?: number }> {
     const workspace = await this.workspaces.findOne({ _id: workspaceId }, { projection: { settings: 1 } });
-    return workspace?.settings?.maxRunningContainers as number | undefined;
+    const positive = (v: unknown) => (typeof v === 'number' && v > 0 ? v : undefined);
+    return {
+      maxRunningContainers: positive(workspace?.settings?.maxRunningContainers),
+      maxOutputBytes: positive(workspace?.settings?.maxOutputBytes),
+    };
   }
 }
 

@@ -1,6 +1,6 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
-import { dirname, join, normalize } from 'node:path';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { normalize } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Writable, type Readable } from 'node:stream';
 import Docker from 'dockerode';
@@ -27,7 +27,17 @@ export interface ContainerSpec {
 export type ArchiveEntry =
   | { type: 'directory'; path: string; mode: number; uid?: number }
   | { type: 'file'; path: string; mode: number; uid?: number; content: Buffer }
-  | { type: 'file'; path: string; mode: number; uid?: number; localPath: string };
+  | { type: 'file'; path: string; mode: number; uid?: number; localPath: string }
+  /** Bytes opened only when the archive reaches them (object storage streams): exactly `size` of them. */
+  | { type: 'file'; path: string; mode: number; uid?: number; size: number; open: () => Promise<Readable> };
+
+/** A regular file found in a container's folder, as the archive streams it out. */
+export interface ArchiveFile {
+  /** Relative to the folder. */
+  path: string;
+  size: number;
+  body: Readable;
+}
 
 export interface ExitState {
   exitCode: number;
@@ -83,25 +93,36 @@ export class ContainerRunner {
     });
   }
 
-  /** Copies files into the container through the Docker archive API (no host bind mounts). */
-  async putEntries(container: Docker.Container, entries: ArchiveEntry[]): Promise<void> {
+  /**
+   * Copies files into the container through the Docker archive API (no host bind mounts), as one tar stream: each
+   * file is read only when the archive reaches it, so nothing is held whole in memory or staged on local disk.
+   */
+  async putEntries(container: Docker.Container, entries: Iterable<ArchiveEntry> | AsyncIterable<ArchiveEntry>): Promise<void> {
     const pack = tar.pack();
     const done = container.putArchive(pack as unknown as NodeJS.ReadableStream, { path: WORK_DIR });
-    for (const e of entries) {
-      const header = { name: e.path, mode: e.mode, uid: e.uid ?? 0, gid: e.uid ?? 0 };
-      if (e.type === 'directory') {
-        pack.entry({ ...header, type: 'directory' });
-      } else if ('content' in e) {
-        pack.entry({ ...header, type: 'file' }, e.content);
-      } else {
-        const { size } = await stat(e.localPath);
-        await new Promise<void>((resolve, reject) => {
-          const sink = pack.entry({ ...header, type: 'file', size }, (err) => (err ? reject(err) : resolve()));
-          createReadStream(e.localPath).on('error', reject).pipe(sink);
-        });
+    // A refused archive ends the upload early: stop feeding it, and report Docker's reason rather than a pipe error.
+    let refused: unknown;
+    done.catch((err: unknown) => {
+      refused = err;
+      pack.destroy();
+    });
+    try {
+      for await (const e of entries) {
+        const header = { name: e.path, mode: e.mode, uid: e.uid ?? 0, gid: e.uid ?? 0 };
+        if (e.type === 'directory') pack.entry({ ...header, type: 'directory' });
+        else if ('content' in e) pack.entry({ ...header, type: 'file' }, e.content);
+        else {
+          const size = 'size' in e ? e.size : (await stat(e.localPath)).size;
+          const source = 'open' in e ? await e.open() : createReadStream(e.localPath);
+          await pipeline(source, pack.entry({ ...header, type: 'file', size }));
+        }
       }
+      pack.finalize();
+    } catch (err) {
+      pack.destroy();
+      await done.catch(() => undefined);
+      throw refused ?? err;
     }
-    pack.finalize();
     await done;
   }
 
@@ -207,29 +228,32 @@ export class ContainerRunner {
     return frames;
   }
 
-  /** Extracts a folder of the (stopped) container into a local folder; returns the files' relative paths. */
-  async extractDir(container: Docker.Container, path: string, toDir: string): Promise<string[]> {
+  /**
+   * Streams the regular files of a (stopped) container's folder to `onFile`, one at a time, in archive order; each
+   * file's body must be consumed before the next is read. Paths that climb out of the folder are skipped.
+   */
+  async streamDir(container: Docker.Container, path: string, onFile: (file: ArchiveFile) => Promise<void>): Promise<void> {
     const archive = (await container.getArchive({ path })) as unknown as Readable;
     const extract = tar.extract();
-    const files: string[] = [];
     extract.on('entry', (header, stream, next) => {
       // The archive's first segment is the folder's own name; strip it and refuse paths that climb out.
       const rel = normalize(header.name).split('/').slice(1).join('/');
       if (header.type !== 'file' || !rel || rel.startsWith('..')) {
+        stream.on('end', () => next());
         stream.resume();
-        stream.on('end', next);
         return;
       }
-      const target = join(toDir, rel);
-      mkdir(dirname(target), { recursive: true })
-        .then(() => pipeline(stream, createWriteStream(target)))
-        .then(() => {
-          files.push(rel);
-          next();
-        }, next);
+      // Whatever the handler leaves unread is drained, so the archive moves on once the entry has ended.
+      const ended = new Promise<void>((resolve) => stream.once('end', () => resolve()));
+      onFile({ path: rel, size: header.size ?? 0, body: stream as unknown as Readable }).then(
+        () => {
+          stream.resume();
+          ended.then(() => next(), next);
+        },
+        (err: unknown) => next(err as Error),
+      );
     });
     await pipeline(archive, extract);
-    return files.sort();
   }
 
   async findByName(name: string): Promise<Docker.ContainerInspectInfo | undefined> {

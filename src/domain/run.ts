@@ -102,6 +102,8 @@ export interface RunTaskDoc {
   assetIds: string[];
   upstreamNodeIds: string[];
   outputArtifactIds: string[];
+  /** When the outputs are too many for workflow history: their manifest (see ArtifactManifestRef). */
+  outputManifest?: { key: string; checksum: string; count: number };
   logRef?: StorageRef;
   cacheKey?: string;
   cacheHit: boolean;

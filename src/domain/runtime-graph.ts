@@ -32,6 +32,8 @@ export const DockerExecutorConfigSchema = z
     pidsLimit: z.number().int().min(8).max(32_768).default(128),
     /** Containers get no network unless the node opts in. */
     network: z.boolean().default(false),
+    /** The most its outputs may hold, all files together (default: the workspace's settings.maxOutputBytes). */
+    maxOutputBytes: z.number().int().min(1).max(2 ** 50).optional(),
     taskQueue: TaskQueue.default('default'),
   })
   .strict()

@@ -49,9 +49,23 @@ export interface RunPlan {
   assetIds: string[];
 }
 
+/**
+ * A node's outputs when they are too many to list in workflow history: a JSON-lines file in object storage, one
+ * ArtifactRef per line. `artifacts` is then empty.
+ */
+export interface ArtifactManifestRef {
+  key: string;
+  checksum: string;
+  count: number;
+}
+
+/** Past this many outputs, a node passes a manifest instead of the list (each ref is ~200 bytes of history). */
+export const ARTIFACT_REFS_IN_HISTORY_MAX = 200;
+
 export interface UpstreamOutput {
   nodeId: string;
   artifacts: ArtifactRef[];
+  manifest?: ArtifactManifestRef;
   assetIds: string[];
 }
 
@@ -70,6 +84,7 @@ export interface NodeResult {
   /** The node's result.json (or decision value, or approval), when small: what edge conditions read. */
   result?: unknown;
   artifacts: ArtifactRef[];
+  manifest?: ArtifactManifestRef;
   /** The asset set this node passes downstream (narrowed by set operations). */
   assetIds: string[];
   cacheHit: boolean;

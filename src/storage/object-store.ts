@@ -1,12 +1,18 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   HeadBucketCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
+  UploadPartCommand,
   type GetObjectCommandOutput,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -14,6 +20,54 @@ import type { Config } from '../config';
 import type { StorageRef } from '../domain/run';
 
 type S3Config = Pick<Config, 'S3_ENDPOINT' | 'S3_REGION' | 'S3_ACCESS_KEY_ID' | 'S3_SECRET_ACCESS_KEY' | 'S3_BUCKET'>;
+
+/**
+ * Multipart part size: memory per upload is bounded by two parts (one filling, one in flight). 16 MiB parts reach
+ * S3's 10,000-part limit at 156 GiB per object.
+ */
+export const PART_BYTES = 16 * 1024 * 1024;
+
+/** Thrown when a body grows past the limit its caller set; the partial upload is aborted. */
+export class ObjectTooLargeError extends Error {
+  override name = 'ObjectTooLargeError';
+  constructor(readonly limitBytes: number) {
+    super(`more than ${limitBytes} bytes`);
+  }
+}
+
+/** Thrown (as the stream's error) when bytes read back do not match the checksum recorded for them. */
+export class ChecksumMismatchError extends Error {
+  override name = 'ChecksumMismatchError';
+  constructor(
+    readonly key: string,
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(`${key}: checksum mismatch (expected ${expected}, read ${actual})`);
+  }
+}
+
+export interface StreamOptions {
+  /** Called with the bytes moved so far, as they move. */
+  onProgress?: (bytes: number) => void;
+  /** Refuses a body larger than this (ObjectTooLargeError). */
+  maxBytes?: number;
+}
+
+/** A pass-through that hashes (sha256) and counts what flows, and reports progress. */
+export function hashingStream(onProgress?: (bytes: number) => void) {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const stream = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      onProgress?.(bytes);
+      done(null, chunk);
+    },
+  });
+  return { stream, bytes: () => bytes, checksum: () => `sha256:${hash.digest('hex')}` };
+}
 
 /** S3-compatible object storage: every byte a node produces, full logs and manifests. */
 export class ObjectStore {
@@ -75,6 +129,111 @@ export class ObjectStore {
     const chunks: Buffer[] = [];
     for await (const chunk of body) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks);
+  }
+
+  /**
+   * Streams a body of any length into an object, hashing it on the way: one PutObject when it fits one part,
+   * otherwise a multipart upload whose parts go up as they fill. A failed upload is aborted, leaving nothing.
+   */
+  async putStream(key: string, body: Readable, contentType: string, opts: StreamOptions = {}): Promise<StorageRef> {
+    const hash = createHash('sha256');
+    let size = 0;
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let uploadId: string | undefined;
+    const parts: Array<{ ETag?: string; PartNumber: number }> = [];
+    let inFlight: Promise<void> = Promise.resolve();
+    const sendPart = async (data: Buffer) => {
+      uploadId ??= (await this.s3.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: contentType }))).UploadId!;
+      const PartNumber = parts.length + 1;
+      const slot = { PartNumber, ETag: undefined as string | undefined };
+      parts.push(slot);
+      const previous = inFlight;
+      // One part uploads while the next fills; never more, so memory stays at two parts.
+      inFlight = previous.then(async () => {
+        const out = await this.s3.send(new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber, Body: data, ContentLength: data.length }));
+        slot.ETag = out.ETag;
+      });
+      await previous;
+    };
+    try {
+      for await (const chunk of body) {
+        const buf = chunk as Buffer;
+        size += buf.length;
+        if (opts.maxBytes !== undefined && size > opts.maxBytes) throw new ObjectTooLargeError(opts.maxBytes);
+        hash.update(buf);
+        pending.push(buf);
+        pendingBytes += buf.length;
+        opts.onProgress?.(size);
+        if (pendingBytes >= PART_BYTES) {
+          const data = Buffer.concat(pending, pendingBytes);
+          pending = [];
+          pendingBytes = 0;
+          await sendPart(data.subarray(0, PART_BYTES));
+          if (data.length > PART_BYTES) {
+            pending = [data.subarray(PART_BYTES)];
+            pendingBytes = data.length - PART_BYTES;
+          }
+        }
+      }
+      const checksum = `sha256:${hash.digest('hex')}`;
+      const rest = Buffer.concat(pending, pendingBytes);
+      if (uploadId === undefined) {
+        await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: rest, ContentLength: rest.length, ContentType: contentType, Metadata: { checksum } }));
+        return this.ref(key, checksum, contentType, size);
+      }
+      if (rest.length) await sendPart(rest);
+      await inFlight;
+      await this.s3.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
+      return this.ref(key, checksum, contentType, size);
+    } catch (err) {
+      await inFlight.catch(() => undefined);
+      if (uploadId) await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
+      body.destroy();
+      throw err;
+    }
+  }
+
+  /**
+   * An object's bytes as a stream that fails with ChecksumMismatchError at its end when they do not hash to
+   * `checksum` (a consumer must not trust what it read until the stream has ended cleanly).
+   */
+  async getVerified(key: string, checksum: string, onProgress?: (bytes: number) => void): Promise<{ body: Readable; size?: number }> {
+    const { body, size } = await this.getStream(key);
+    const hash = createHash('sha256');
+    let bytes = 0;
+    const verified = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        hash.update(chunk);
+        bytes += chunk.length;
+        onProgress?.(bytes);
+        done(null, chunk);
+      },
+      flush(done) {
+        const actual = `sha256:${hash.digest('hex')}`;
+        done(actual === checksum ? null : new ChecksumMismatchError(key, checksum, actual));
+      },
+    });
+    body.on('error', (err) => verified.destroy(err));
+    return { body: body.pipe(verified), size };
+  }
+
+  /** Every object under a prefix, in key order, a page at a time. */
+  async *listObjects(prefix: string): AsyncGenerator<{ key: string; size: number }> {
+    let token: string | undefined;
+    do {
+      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+      for (const o of page.Contents ?? []) if (o.Key) yield { key: o.Key, size: o.Size ?? 0 };
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  /** Deletes objects (missing ones are not an error), a thousand per request. */
+  async deleteKeys(keys: string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += 1000) {
+      const batch = keys.slice(i, i + 1000);
+      await this.s3.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
+    }
   }
 
   presignGet(key: string, expiresInSeconds = 900): Promise<string> {

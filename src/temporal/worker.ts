@@ -47,6 +47,8 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     deployment: deploymentName(config),
     continueAfterEvents: config.CONTINUE_AS_NEW_AFTER_EVENTS,
     workspaceContainerLimit: config.WORKSPACE_MAX_RUNNING_CONTAINERS,
+    secretKey: config.EMBOFLOW_SECRET_KEY,
+    storageDefaults: { endpoint: config.S3_ENDPOINT, region: config.S3_REGION },
   });
   const queues = [...new Set(config.WORKER_TASK_QUEUES)];
   const traced = workerTracingOptions(deps.tracing);

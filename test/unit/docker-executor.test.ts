@@ -1,15 +1,14 @@
 // The docker executor's steps under MockActivityEnvironment with a fake container engine and an in-memory
 // mirror: heartbeats, cancellation, re-attach to an earlier attempt's container and the crash allowance, with no
 // Docker and no MongoDB.
-import { mkdir, stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/activity';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createDockerNodeActivity } from '../../activities/docker-node';
 import type { DockerExecutorDeps, ExecutorMirror } from '../../activities/docker/attempt';
 import type { ContainerPort, ExistingContainer, LogFrame } from '../../activities/docker/port';
-import type { ArchiveEntry, ContainerSpec, ExitState } from '../../src/docker/container-runner';
+import type { ArchiveEntry, ArchiveFile, ContainerSpec, ExitState } from '../../src/docker/container-runner';
 import type { TaskTransition } from '../../src/db/runs';
 import type { AttemptRecord, ArtifactDoc, RunTaskDoc, WorkflowRunDoc } from '../../src/domain/run';
 import type { NodeInput, NodeResult } from '../../src/engine/contract';
@@ -64,8 +63,8 @@ class FakeContainers implements ContainerPort {
     this.byName.set(spec.name, id);
     return id;
   }
-  async putEntries(id: string, entries: ArchiveEntry[]) {
-    this.containers.get(id)!.entries.push(...entries);
+  async putEntries(id: string, entries: AsyncIterable<ArchiveEntry>) {
+    for await (const e of entries) this.containers.get(id)!.entries.push(e);
   }
   async start(id: string) {
     const c = this.containers.get(id)!;
@@ -91,13 +90,10 @@ class FakeContainers implements ContainerPort {
   async logs(id: string) {
     return this.containers.get(id)!.logs;
   }
-  async extractDir(id: string, _path: string, toDir: string) {
-    const outputs = this.containers.get(id)!.outputs;
-    for (const [path, content] of Object.entries(outputs)) {
-      await mkdir(dirname(join(toDir, path)), { recursive: true });
-      await writeFile(join(toDir, path), content);
+  async streamDir(id: string, _path: string, onFile: (f: ArchiveFile) => Promise<void>) {
+    for (const [path, content] of Object.entries(this.containers.get(id)!.outputs)) {
+      await onFile({ path, size: Buffer.byteLength(content), body: Readable.from([Buffer.from(content)]) });
     }
-    return Object.keys(outputs).sort();
   }
   async remove(id: string) {
     this.removed.push(id);
@@ -156,7 +152,8 @@ class FakeMirror implements ExecutorMirror {
   }
 }
 
-function setup(opts: { containerLimit?: number; slotFree?: () => boolean } = {}) {
+function setup(opts: { containerLimit?: number; slotFree?: () => boolean; maxOutputBytes?: number } = {}) {
+  const deleted: string[] = [];
   const containers = new FakeContainers();
   const mirror = new FakeMirror();
   const slots = { acquired: 0, released: 0, renewed: 0 };
@@ -166,13 +163,20 @@ function setup(opts: { containerLimit?: number; slotFree?: () => boolean } = {})
     containers,
     store: {
       bucket: 'b',
-      getBuffer: async () => Buffer.alloc(0),
-      putFile: async (key: string, local: string, contentType: string) => ({ bucket: 'b', key, uri: `s3://b/${key}`, checksum: 'sha256:x', contentType, size: (await stat(local)).size }),
+      getStream: async () => ({ body: Readable.from([]) }),
+      getVerified: async () => ({ body: Readable.from([]) }),
+      putStream: async (key: string, body: Readable, contentType: string) => {
+        let size = 0;
+        for await (const chunk of body) size += (chunk as Buffer).length;
+        return { bucket: 'b', key, uri: `s3://b/${key}`, checksum: 'sha256:x', contentType, size };
+      },
       putBuffer: async (key: string, body: Buffer, contentType: string) => ({ bucket: 'b', key, uri: `s3://b/${key}`, checksum: 'sha256:y', contentType, size: body.length }),
+      deleteKeys: async (keys: string[]) => void deleted.push(...keys),
     } as unknown as DockerExecutorDeps['store'],
+    sources: { readerFor: async () => { throw new Error('no assets in these tests'); } },
     customNodes: { findInWorkspace: async () => null },
     assets: { findForStaging: async () => [] },
-    workspaces: { maxRunningContainers: async () => opts.containerLimit },
+    workspaces: { executionLimits: async () => ({ maxRunningContainers: opts.containerLimit, maxOutputBytes: opts.maxOutputBytes }) },
     executionLogs: { insertLines: async (lines) => void liveLines.push(...lines) },
     executionMetrics: { insertSample: async () => undefined },
     slots: {
@@ -186,7 +190,7 @@ function setup(opts: { containerLimit?: number; slotFree?: () => boolean } = {})
     workerId: 'w1',
     workspaceContainerLimit: 0,
   };
-  return { deps, containers, mirror, slots, liveLines };
+  return { deps, containers, mirror, slots, liveLines, deleted };
 }
 
 const input = (over: Partial<NodeInput> = {}): NodeInput => ({ runId: RUN_ID, nodeId: 'n', generation: 0, attemptBase: 0, maxAttempts: 1, assetIds: [], upstream: [], ...over });
@@ -207,8 +211,11 @@ test('a running container heartbeats with its id until it exits, then its output
   const id = containers.removed[0];
   expect(id).toMatch(/^c\d+$/);
   expect(containers.created).toHaveLength(1);
-  expect(heartbeats.length).toBeGreaterThanOrEqual(2);
-  expect(heartbeats).toEqual(heartbeats.map(() => ({ containerId: id })));
+  // While it runs: its id; while its outputs stream out: the bytes moved.
+  const running = heartbeats.filter((h) => (h as { phase?: string }).phase === undefined);
+  expect(running.length).toBeGreaterThanOrEqual(2);
+  expect(running).toEqual(running.map(() => ({ containerId: id })));
+  expect(heartbeats.at(-1)).toEqual({ phase: 'uploading', bytes: 7, files: 0 });
   expect(containers.removed).toEqual([id]);
   expect(result).toMatchObject({ cacheHit: false, result: { n: 1 }, artifacts: [{ path: 'result.json' }] });
   expect(mirror.transitions.map((t) => t.status)).toEqual(['running', 'success']);
@@ -267,7 +274,8 @@ test("an earlier attempt's container that already succeeded is collected without
   const { env, heartbeats } = environment(3);
   const result: NodeResult = await env.run(createDockerNodeActivity(deps), input());
   expect(containers.created).toHaveLength(0);
-  expect(heartbeats).toEqual([]);
+  // No wait: the only heartbeat is its outputs moving.
+  expect(heartbeats).toEqual([{ phase: 'uploading', bytes: 2, files: 0 }]);
   expect(result.artifacts.map((a) => a.path)).toEqual(['a.json']);
   expect(containers.removed).toEqual([earlier]);
 });
@@ -320,4 +328,27 @@ test('a success already recorded by a worker that died before reporting it is re
   expect(result).toEqual({ artifacts: [], assetIds: ['a1'], cacheHit: false, result: { done: true } });
   expect(containers.created).toHaveLength(0);
   expect(mirror.transitions).toEqual([]);
+});
+
+test('outputs past maxOutputBytes fail the task with the size, and the objects already written are taken back', async () => {
+  const { deps, containers, mirror, deleted } = setup({ maxOutputBytes: 10 });
+  containers.behaviour = (c) => containers.finish(c.id, { exitCode: 0, oomKilled: false, timedOut: false }, { 'a.bin': '123456', 'b.bin': '7890123' });
+  const { env } = environment();
+  const err = await env.run(createDockerNodeActivity(deps), input()).catch((e: unknown) => e);
+  expect(err).toMatchObject({ type: 'OutputLimitError', nonRetryable: true, message: 'outputs exceed maxOutputBytes (10 bytes): b.bin brought them past it' });
+  expect(deleted).toEqual(['runs/run_1/n/g0/outputs/a.bin']);
+  expect(mirror.artifacts).toEqual([]);
+  expect(mirror.transitions.at(-1)).toMatchObject({ status: 'failed', set: { errorMessage: err instanceof Error ? err.message : '' } });
+});
+
+test('more outputs than history should carry go downstream as a manifest, every one still recorded', async () => {
+  const { deps, containers, mirror } = setup();
+  const outputs = Object.fromEntries(Array.from({ length: 250 }, (_, i) => [`f/${String(i).padStart(3, '0')}.txt`, `${i}`]));
+  containers.behaviour = (c) => containers.finish(c.id, { exitCode: 0, oomKilled: false, timedOut: false }, outputs);
+  const { env } = environment();
+  const result: NodeResult = await env.run(createDockerNodeActivity(deps), input());
+  expect(result.artifacts).toEqual([]);
+  expect(result.manifest).toMatchObject({ key: 'runs/run_1/n/g0/manifest.jsonl', count: 250 });
+  expect(mirror.artifacts).toHaveLength(250);
+  expect(mirror.transitions.at(-1)).toMatchObject({ status: 'success', set: { outputManifest: result.manifest } });
 });

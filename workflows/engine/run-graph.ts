@@ -64,7 +64,7 @@ export class RunGraph {
       attemptBase: node.attemptBase,
       maxAttempts: node.retry?.maxAttempts ?? 1,
       assetIds,
-      upstream: upstream.map(({ nodeId, artifacts, assetIds: a }) => ({ nodeId, artifacts, assetIds: a })),
+      upstream: upstream.map(({ nodeId, artifacts, manifest, assetIds: a }) => ({ nodeId, artifacts, assetIds: a, ...(manifest ? { manifest } : {}) })),
     };
   }
 
