@@ -1,12 +1,12 @@
 import type { Db } from 'mongodb';
 import type { RunOutcome } from '../src/dag/scheduler';
-import type { Metrics } from '../src/metrics';
-import type { RuntimeNode } from '../src/domain/runtime-graph';
 import { CustomNodeRepository } from '../src/db/definitions';
 import type { RunStore } from '../src/db/runs';
-import { runNotFound } from './errors';
-import type { NodeCarryOver, PlanNode, RunPlan, TaskUpdate } from '../src/engine/contract';
 import type { RunTaskDoc } from '../src/domain/run';
+import type { RuntimeNode } from '../src/domain/runtime-graph';
+import type { NodeCarryOver, PlanNode, RunPlan, TaskUpdate } from '../src/engine/contract';
+import type { Metrics } from '../src/metrics';
+import { runNotFound } from './errors';
 
 function taskQueueOf(node: RuntimeNode, fallback: string): string {
   if (node.executorType === 'docker') return node.executorConfig.taskQueue;

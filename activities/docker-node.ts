@@ -10,9 +10,12 @@ import type { ActivityHandle, DockerExecutorDeps, NodeAttempt } from './docker/a
 import { lookUpCache } from './docker/cache';
 import { createContainer, findEarlierContainer, stageAndStart, superviseContainer } from './docker/container';
 import { resolveImage } from './docker/image';
-import { collectOutputs, digestLogs, recordArtifacts, smallResult, storeLog, toRef, type CollectedOutputs } from './docker/outputs';
-import { isFinalFailure, recordCacheHit, recordedSuccess, recordFailure, recordRunning, recordSuccess, type ContainerOutcome } from './docker/record';
-import { acquireSlot, type SlotLease } from './docker/slot';
+import { collectOutputs, digestLogs, recordArtifacts, smallResult, storeLog, toRef  } from './docker/outputs';
+import type {CollectedOutputs} from './docker/outputs';
+import { isFinalFailure, recordCacheHit, recordedSuccess, recordFailure, recordRunning, recordSuccess  } from './docker/record';
+import type {ContainerOutcome} from './docker/record';
+import { acquireSlot  } from './docker/slot';
+import type {SlotLease} from './docker/slot';
 import { stagingEntries } from './docker/staging';
 import { TransferProgress } from './docker/transfer';
 import { containerFailed, nodeConfigError, outputContractViolated, runNotFound } from './errors';

@@ -1,6 +1,5 @@
 import { Context } from '@temporalio/activity';
 import type { Db } from 'mongodb';
-import { createMetrics, type Metrics } from '../src/metrics';
 import { AssetRepository, StorageConnectionRepository } from '../src/db/catalog';
 import { CustomNodeRepository } from '../src/db/definitions';
 import { ExecutionLogRepository, ExecutionMetricRepository } from '../src/db/execution-logs';
@@ -8,16 +7,18 @@ import { WorkspaceRepository } from '../src/db/identity';
 import { ContainerSlots } from '../src/db/leases';
 import { RunStore } from '../src/db/runs';
 import type { ContainerRunner } from '../src/docker/container-runner';
+import type { ActivityContract } from '../src/engine/contract';
 import type { Logger } from '../src/logger';
+import { createMetrics  } from '../src/metrics';
+import type {Metrics} from '../src/metrics';
+import { SecretBox, SecretStore } from '../src/services/secrets';
 import type { ObjectStore } from '../src/storage/object-store';
 import { createBuildImageActivity } from './build-image';
 import { createBuiltinActivity } from './builtin';
 import { createControlActivities } from './control';
-import { createDockerNodeActivity } from './docker-node';
 import { dockerPort } from './docker/port';
 import { StorageSources } from './docker/sources';
-import { SecretBox, SecretStore } from '../src/services/secrets';
-import type { ActivityContract } from '../src/engine/contract';
+import { createDockerNodeActivity } from './docker-node';
 
 export interface ActivityDeps {
   db: Db;

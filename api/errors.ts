@@ -1,4 +1,5 @@
-import { EmboflowError, type ErrorStatus } from '../src/errors';
+import { EmboflowError  } from '../src/errors';
+import type {ErrorStatus} from '../src/errors';
 
 /** An error the API layer itself raises (validation, auth, rate limits, routing). */
 export class ApiError extends EmboflowError {

@@ -7,8 +7,8 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { testConfig } from '../test/support/stack';
 import { connectTemporal } from '../src/temporal/client';
+import { testConfig } from '../test/support/stack';
 import { buildBundles } from './lib/bundles';
 import { BenchEnv } from './lib/env';
 import { round } from './lib/stats';

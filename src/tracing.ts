@@ -1,11 +1,14 @@
 // Optional OpenTelemetry tracing through Temporal's interceptors: set OTEL_EXPORTER_OTLP_ENDPOINT (an OTLP/HTTP
 // collector's base URL) and the API's workflow starts, the run workflow, and every node activity become spans of one
 // trace per run, exported to `<endpoint>/v1/traces`. Off (no interceptors, no sink) when the variable is unset.
-import { context, propagation, trace, type Tracer } from '@opentelemetry/api';
+import { context, propagation, trace  } from '@opentelemetry/api';
+import type {Tracer} from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { Resource } from '@opentelemetry/resources';
-import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BatchSpanProcessor  } from '@opentelemetry/sdk-trace-base';
+import type {SpanProcessor} from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import type { WorkflowClientInterceptor } from '@temporalio/client';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry/lib/client';
 import {
   makeWorkflowExporter,
@@ -13,7 +16,6 @@ import {
   OpenTelemetryActivityOutboundInterceptor,
 } from '@temporalio/interceptors-opentelemetry/lib/worker';
 import type { WorkerOptions } from '@temporalio/worker';
-import type { WorkflowClientInterceptor } from '@temporalio/client';
 import type { Config } from './config';
 
 export interface Tracing {

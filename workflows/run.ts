@@ -12,7 +12,8 @@ import { MirrorQueue } from './engine/mirror-queue';
 import { RunGraph } from './engine/run-graph';
 import { SchedulingLoop } from './engine/scheduling-loop';
 import { TaskRetries } from './engine/task-retries';
-import { progressQuery, type RunWorkflowInput, type RunWorkflowResult } from './messages';
+import { progressQuery   } from './messages';
+import type {RunWorkflowInput, RunWorkflowResult} from './messages';
 
 export { NODE_HEARTBEAT_TIMEOUT_SECONDS } from './engine/activity-options';
 export { HISTORY_EVENTS_BEFORE_CONTINUE } from './engine/scheduling-loop';

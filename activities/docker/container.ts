@@ -1,12 +1,15 @@
 // Steps: find an earlier attempt's container, create and start a new one, and supervise it until it exits —
 // heartbeating, honouring cancellation, renewing the slot, streaming live log lines and resource samples.
 import { CancelledFailure } from '@temporalio/activity';
-import { LABEL_PREFIX, type ArchiveEntry, type ExitState, type ResourceSample } from '../../src/docker/container-runner';
+import { LABEL_PREFIX    } from '../../src/docker/container-runner';
+import type {ArchiveEntry, ExitState, ResourceSample} from '../../src/docker/container-runner';
 import type { ExecutionLogDoc } from '../../src/domain/execution';
 import { newId } from '../../src/ids';
 import { nodeConfigError } from '../errors';
-import { containerName, type DockerExecutorDeps, type NodeAttempt } from './attempt';
-import { ImageMissingError, type ExistingContainer, type ResourceWatch } from './port';
+import { containerName   } from './attempt';
+import type {DockerExecutorDeps, NodeAttempt} from './attempt';
+import { ImageMissingError   } from './port';
+import type {ExistingContainer, ResourceWatch} from './port';
 import type { SlotLease } from './slot';
 
 /** How often a running container's attempt heartbeats and checks for cancellation. */

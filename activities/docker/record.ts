@@ -1,7 +1,8 @@
 // Steps that write the attempt to the run mirror: running, a cache hit, a failure (counted against the node's
 // retry budget) and a success. Every write is an idempotent, monotonic transition (src/db/runs.ts).
 import type { ExitState, ResourceSample } from '../../src/docker/container-runner';
-import { runTaskId, type ArtifactDoc, type RunTaskDoc } from '../../src/domain/run';
+import { runTaskId   } from '../../src/domain/run';
+import type {ArtifactDoc, RunTaskDoc} from '../../src/domain/run';
 import type { ArtifactManifestRef, NodeResult } from '../../src/engine/contract';
 import type { DockerExecutorDeps, NodeAttempt } from './attempt';
 import type { CachedResult } from './cache';

@@ -3,8 +3,9 @@
 // them: object storage -> tar -> the Docker archive API, checksums verified on the way, nothing on local disk.
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { WORK_DIR, type ArchiveEntry } from '../../src/docker/container-runner';
 import type { StagedAsset } from '../../src/db/catalog';
+import { WORK_DIR  } from '../../src/docker/container-runner';
+import type {ArchiveEntry} from '../../src/docker/container-runner';
 import type { ArtifactRef } from '../../src/domain/run';
 import type { ArtifactManifestRef, UpstreamOutput } from '../../src/engine/contract';
 import { hashingStream } from '../../src/storage/object-store';

@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { z } from 'zod';
-import type { Logger } from '../../src/logger';
 import { EmboflowError } from '../../src/errors';
+import type { Logger } from '../../src/logger';
 import { ApiError } from '../errors';
 
 export function zodDetails(err: z.ZodError, prefix?: string) {

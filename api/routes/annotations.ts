@@ -10,7 +10,8 @@ import { roleAtLeast } from '../../src/services/auth';
 import { pageView, toView } from '../../src/services/common';
 import type { PlatformServices } from '../../src/services/platform';
 import { forbidden } from '../errors';
-import { gate, idParams, listQuery, page, type PlatformRoutes } from './platform-registry';
+import { gate, idParams, listQuery, page  } from './platform-registry';
+import type {PlatformRoutes} from './platform-registry';
 import { loadProject, projectScope } from './projects';
 
 export function registerAnnotationRoutes(api: PlatformRoutes, { projects, annotations }: PlatformServices): void {

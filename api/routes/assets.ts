@@ -11,7 +11,8 @@ import { pageView, toView } from '../../src/services/common';
 import type { PlatformServices } from '../../src/services/platform';
 import { ApiError, badRequest } from '../errors';
 import { readRawBody } from '../middleware/body';
-import { gate, idParams, listQuery, page, type PlatformRoutes } from './platform-registry';
+import { gate, idParams, listQuery, page  } from './platform-registry';
+import type {PlatformRoutes} from './platform-registry';
 import { loadProject, projectScope } from './projects';
 
 /** Uploads are buffered once in memory on their way to object storage; bigger inputs are registered by reference. */

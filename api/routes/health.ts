@@ -1,8 +1,9 @@
 import type { Client, Connection } from '@temporalio/client';
 import type { Db } from 'mongodb';
-import type { ObjectStore } from '../../src/storage/object-store';
 import type { Metrics } from '../../src/metrics';
-import { ANSWERED, type ApiRegistry } from '../registry';
+import type { ObjectStore } from '../../src/storage/object-store';
+import { ANSWERED  } from '../registry';
+import type {ApiRegistry} from '../registry';
 
 const PROBE_TIMEOUT_MS = 3000;
 

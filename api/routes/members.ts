@@ -1,9 +1,10 @@
-import { AddMemberBody, RoleSchema, UpdateMemberBody } from '../../src/domain/identity';
 import { IdSchema } from '../../src/domain/common';
+import { AddMemberBody, RoleSchema, UpdateMemberBody } from '../../src/domain/identity';
+import type { AuthContext } from '../../src/services/auth';
 import { pageView, toView } from '../../src/services/common';
 import type { PlatformServices } from '../../src/services/platform';
-import type { AuthContext } from '../../src/services/auth';
-import { caller, gate, idParams, listQuery, page, type PlatformRoutes } from './platform-registry';
+import { caller, gate, idParams, listQuery, page  } from './platform-registry';
+import type {PlatformRoutes} from './platform-registry';
 
 const MemberParams = idParams('workspaceId', 'membershipId');
 

@@ -1,6 +1,6 @@
+import { createPlatformServices } from '../../src/services/platform';
 import type { AppContext } from '../app';
 import type { ApiRegistry } from '../registry';
-import { createPlatformServices } from '../../src/services/platform';
 import { registerAnnotationRoutes } from './annotations';
 import { registerApiKeyRoutes } from './api-keys';
 import { registerAssetRoutes } from './assets';

@@ -1,11 +1,12 @@
 import { z } from 'zod';
-import { CreateWorkflowBody, CreateWorkflowVersionBody } from '../../src/domain/definitions';
 import { IdSchema } from '../../src/domain/common';
+import { CreateWorkflowBody, CreateWorkflowVersionBody } from '../../src/domain/definitions';
 import type { AuthContext, Role } from '../../src/services/auth';
 import { pageView, toView } from '../../src/services/common';
 import type { PlatformServices } from '../../src/services/platform';
 import { notFound } from '../errors';
-import { gate, idParams, listQuery, page, type PlatformRoutes } from './platform-registry';
+import { gate, idParams, listQuery, page  } from './platform-registry';
+import type {PlatformRoutes} from './platform-registry';
 import { loadProject, projectScope } from './projects';
 
 const VersionParams = z

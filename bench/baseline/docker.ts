@@ -1,7 +1,7 @@
 // The raw-dockerode floor for S4: create + start + wait + remove of the same image and command, with the same
 // hardened options EmboFlow's ContainerRunner uses (written out here on purpose: the floor must not share the
 // engine's code). No staging, no log capture, no object storage, no mirror.
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { mapLimit } from '../lib/stats';
 
 const MEMORY_MB = 64;

@@ -1,8 +1,8 @@
 // What a workflow execution cost, read back from Temporal itself (the server's clock and history), so EmboFlow
 // and the raw-Temporal baseline are measured the same way.
 import type { Client, WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
-import type { temporal } from '@temporalio/proto';
 import { tsToMs } from '@temporalio/common/lib/time';
+import type { temporal } from '@temporalio/proto';
 import { withTimeout } from './stats';
 
 export interface ExecutionMetrics {

@@ -1,5 +1,6 @@
 // Parent side of a bench worker process (worker-main.ts): fork, wait until it polls, ask for stats, stop.
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork  } from 'node:child_process';
+import type {ChildProcess} from 'node:child_process';
 import type { CommandCounts } from './mongo-monitor';
 import { withTimeout } from './stats';
 

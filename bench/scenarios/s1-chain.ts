@@ -1,9 +1,10 @@
 // S1: a chain of no-op builtin nodes. What one node costs the orchestrator when it does no work.
+import { chainWorkflow } from '../baseline/workflows';
 import { chainGraph } from '../lib/graphs';
 import { gaps, mean, MiB, percentile, round } from '../lib/stats';
 import { row } from '../report/types';
-import { withEnv, type Scenario } from './context';
-import { chainWorkflow } from '../baseline/workflows';
+import { withEnv  } from './context';
+import type {Scenario} from './context';
 
 const TIMEOUT_MS = 5 * 60_000;
 

@@ -2,12 +2,14 @@
 // Run as specified (maxParallelism = width, up to 1000) and with maxParallelism 50: the run workflow queues a
 // whole scheduler step in one mirror write, and FerretDB v1 (SQLite) never answers an update command carrying 100
 // or more statements, so the as-specified run stalls there (see the report). Smoke runs only the bounded variant.
-import { fanOutInGraph } from '../lib/graphs';
-import type { BenchEnv } from '../lib/env';
-import { MiB, round } from '../lib/stats';
-import { row, type Row } from '../report/types';
-import { withEnv, type Scenario } from './context';
 import { fanOutInWorkflow } from '../baseline/workflows';
+import type { BenchEnv } from '../lib/env';
+import { fanOutInGraph } from '../lib/graphs';
+import { MiB, round } from '../lib/stats';
+import { row  } from '../report/types';
+import type {Row} from '../report/types';
+import { withEnv  } from './context';
+import type {Scenario} from './context';
 
 const TIMEOUT_MS = 10 * 60_000;
 const BOUNDED_PARALLELISM = 50;

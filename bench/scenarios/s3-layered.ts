@@ -2,11 +2,12 @@
 // and size, payload size) show: the run workflow continues as new past its event threshold, so the run spans
 // several executions, measured together (bench/lib/temporal.ts). A failure is a finding, recorded verbatim, not a
 // bench error. maxParallelism 50: S3 is about the DAG's size, S2 about width.
+import { layeredWorkflow } from '../baseline/workflows';
 import { layeredGraph } from '../lib/graphs';
 import { MiB, round } from '../lib/stats';
 import { row } from '../report/types';
-import { withEnv, type Scenario } from './context';
-import { layeredWorkflow } from '../baseline/workflows';
+import { withEnv  } from './context';
+import type {Scenario} from './context';
 
 const MAX_PARALLELISM = 50;
 

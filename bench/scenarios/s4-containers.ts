@@ -2,12 +2,13 @@
 // same image and command with the same limits, in the same run. Every EmboFlow node has the cache off and a
 // unique command environment, so each one really starts a container.
 import { randomBytes } from 'node:crypto';
-import { runRawContainers } from '../baseline/docker';
 import { dockerFromHost } from '../../src/docker/container-runner';
+import { runRawContainers } from '../baseline/docker';
 import { chainGraph, containerNode, parallelGraph, TOOLS_IMAGE } from '../lib/graphs';
 import { gaps, mean, percentile, round } from '../lib/stats';
 import { row } from '../report/types';
-import { withEnv, type Scenario } from './context';
+import { withEnv  } from './context';
+import type {Scenario} from './context';
 
 const TIMEOUT_MS = 15 * 60_000;
 

@@ -3,12 +3,14 @@
 // naive floor: one unguarded updateOne by _id per transition.
 import type { Db } from 'mongodb';
 import { RunStore } from '../../src/db/runs';
-import { pendingTask, runTaskId, type RunTaskDoc, type WorkflowRunDoc } from '../../src/domain/run';
+import { pendingTask, runTaskId   } from '../../src/domain/run';
+import type {RunTaskDoc, WorkflowRunDoc} from '../../src/domain/run';
 import { newId } from '../../src/ids';
 import type { CommandCounter } from '../lib/mongo-monitor';
 import { mapLimit, round } from '../lib/stats';
 import { row } from '../report/types';
-import { withEnv, type Scenario } from './context';
+import { withEnv  } from './context';
+import type {Scenario} from './context';
 
 /** Tasks queued per scheduler step (one bulkWrite) and in flight at once: the default worker activity concurrency. */
 const BATCH = 16;

@@ -1,13 +1,15 @@
 import { createServer } from 'node:http';
 import { NativeConnection, Runtime } from '@temporalio/worker';
-import { createMetrics, type Metrics } from '../metrics';
 import { loadConfig } from '../config';
 import { sweepExpired } from '../db/indexes';
 import { connectDatabase } from '../db/mongo';
 import { ContainerRunner, dockerFromHost } from '../docker/container-runner';
-import { createLogger, type Logger } from '../logger';
-import { ObjectStore } from '../storage/object-store';
 import { reapContainers } from '../docker/reaper';
+import { createLogger  } from '../logger';
+import type {Logger} from '../logger';
+import { createMetrics  } from '../metrics';
+import type {Metrics} from '../metrics';
+import { ObjectStore } from '../storage/object-store';
 import { createWorkers, deploymentName } from '../temporal/worker';
 import { startTracing } from '../tracing';
 

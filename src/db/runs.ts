@@ -2,23 +2,25 @@
 // a task moves forward only (pending < queued < running < terminal), within its generation, so a retried
 // or late activity cannot move it back or overwrite a terminal status.
 import type { AnyBulkWriteOperation, Collection, Db, Document, Filter, UpdateFilter } from 'mongodb';
-import { paginate, type Page, type PageRequest } from './pagination';
 import type { TaskStatus } from '../dag/scheduler';
 import { TASK_STATUSES } from '../dag/scheduler';
 import {
   cacheEntryId,
   runTaskId,
-  type TaskCacheEntry,
+  
   unexecutedTaskFields,
-  TERMINAL_RUN_STATUSES,
-  type ArtifactDoc,
-  type AttemptRecord,
-  type RunStatus,
-  type RunSummary,
-  type RunTaskDoc,
-  type WorkflowRunDoc,
+  TERMINAL_RUN_STATUSES
+  
+  
+  
+  
+  
+  
 } from '../domain/run';
+import type {TaskCacheEntry, ArtifactDoc, AttemptRecord, RunStatus, RunSummary, RunTaskDoc, WorkflowRunDoc} from '../domain/run';
 import type { RuntimeNode } from '../domain/runtime-graph';
+import { paginate   } from './pagination';
+import type {Page, PageRequest} from './pagination';
 
 const BEFORE: Record<TaskStatus, TaskStatus[]> = {
   pending: [],

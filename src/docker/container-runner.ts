@@ -1,8 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { normalize } from 'node:path';
+import { Writable  } from 'node:stream';
+import type {Readable} from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Writable, type Readable } from 'node:stream';
 import Docker from 'dockerode';
 import * as tar from 'tar-stream';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { JsonObjectSchema } from './common';
 import type { TaskStatus } from '../dag/scheduler';
+import { JsonObjectSchema } from './common';
 import type { ExecutorType, RuntimeGraph } from './runtime-graph';
 
 export type RunStatus = 'pending' | 'running' | 'success' | 'failed' | 'cancelled';

@@ -1,7 +1,7 @@
 // The contract between the run workflow and its activities: ids and references only, never payloads.
+import type { RunOutcome, SkipReason } from '../dag/scheduler';
 import type { ArtifactRef } from '../domain/run';
 import type { RetryPolicy, RuntimeEdge, RuntimeNode } from '../domain/runtime-graph';
-import type { RunOutcome, SkipReason } from '../dag/scheduler';
 
 /**
  * What the workflow needs to schedule a node; the executor reads the node's full config itself.

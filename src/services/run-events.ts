@@ -3,7 +3,8 @@
 // the last poll. Transport-free: the API hands it a sink that writes Server-Sent Events.
 import type { ExecutionLogRepository } from '../db/execution-logs';
 import type { RunStore } from '../db/runs';
-import { TERMINAL_RUN_STATUSES, type WorkflowRunDoc } from '../domain/run';
+import { TERMINAL_RUN_STATUSES  } from '../domain/run';
+import type {WorkflowRunDoc} from '../domain/run';
 
 /** A stream closes after this long even if the run has not finished; clients reconnect. */
 const STREAM_MAX_MS = 60 * 60_000;

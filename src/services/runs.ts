@@ -1,31 +1,34 @@
 import {
   WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
-  WorkflowUpdateFailedError,
-  type Client,
+  WorkflowUpdateFailedError
+  
 } from '@temporalio/client';
+import type {Client} from '@temporalio/client';
 import type { Db } from 'mongodb';
+import { approveUpdate, retryTaskUpdate } from '../../workflows/messages';
+import { runWorkflow } from '../../workflows/run';
 import type { Config } from '../config';
-import { EmboflowError } from '../errors';
+import { indexGraph, subtree } from '../dag/graph';
+import { isTerminal, TASK_STATUSES  } from '../dag/scheduler';
+import type {TaskStatus} from '../dag/scheduler';
 import { AssetRepository, DatasetRepository, DatasetVersionRepository } from '../db/catalog';
 import { WorkflowDefinitionRepository, WorkflowVersionRepository } from '../db/definitions';
 import { IdempotencyKeyRepository } from '../db/idempotency';
 import { RunStore } from '../db/runs';
-import { indexGraph, subtree } from '../dag/graph';
-import { isTerminal, TASK_STATUSES, type TaskStatus } from '../dag/scheduler';
 import {
   pendingTask,
-  TERMINAL_RUN_STATUSES,
-  type InputBinding,
-  type RunSummary,
-  type RunTaskDoc,
-  type StartRunBody,
-  type WorkflowRunDoc,
+  TERMINAL_RUN_STATUSES
+  
+  
+  
+  
+  
 } from '../domain/run';
+import type {InputBinding, RunSummary, RunTaskDoc, StartRunBody, WorkflowRunDoc} from '../domain/run';
 import type { RuntimeGraph } from '../domain/runtime-graph';
+import { EmboflowError } from '../errors';
 import { newId } from '../ids';
-import { approveUpdate, retryTaskUpdate } from '../../workflows/messages';
-import { runWorkflow } from '../../workflows/run';
 import { runWebUiUrl, runWorkflowId, SearchAttr } from '../temporal/names';
 
 /** A failure the API renders as a 4xx: status, code, message and the offending field. */

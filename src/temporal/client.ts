@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Config } from '../config';
-import { clientTracingInterceptors, type Tracing } from '../tracing';
+import { clientTracingInterceptors  } from '../tracing';
+import type {Tracing} from '../tracing';
 
 /** A client; with tracing on, every workflow start, signal and update carries the caller's trace context. */
 export async function connectTemporal(config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE'>, tracing?: Tracing): Promise<Client> {

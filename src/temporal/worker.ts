@@ -1,13 +1,16 @@
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { hostname } from 'node:os';
+import { Worker  } from '@temporalio/worker';
+import type { NativeConnection} from '@temporalio/worker';
+import type {WorkerOptions} from '@temporalio/worker';
 import type { Db } from 'mongodb';
 import { createActivities } from '../../activities';
-import { hostname } from 'node:os';
 import type { Config } from '../config';
-import type { Metrics } from '../metrics';
 import type { ContainerRunner } from '../docker/container-runner';
 import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
 import type { ObjectStore } from '../storage/object-store';
-import { workerTracingOptions, type Tracing } from '../tracing';
+import { workerTracingOptions  } from '../tracing';
+import type {Tracing} from '../tracing';
 
 /** A deployment is one database: container labels and the reaper are scoped by it. */
 export function deploymentName(config: Pick<Config, 'MONGODB_DB'>): string {

@@ -2,13 +2,13 @@
 // file, and the MongoDB-compatible server down for 30 s. The killed process is waited for until it is really gone
 // (`kill -0` still answers for a process being torn down), then `stack.sh up` starts it again.
 import { execFileSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import type { TestApp } from '../support/app';
+import { chaosFixture, containerDiamond, expectExactlyOnce } from '../support/chaos';
 import { seedWorkflow } from '../support/engine';
 import { startRun, tasksOf, until, waitForRun } from '../support/runs';
-import { chaosFixture, containerDiamond, expectExactlyOnce } from '../support/chaos';
 import { spawnWorker, stopWorker } from '../support/worker-process';
 
 const REPO = join(__dirname, '..', '..');

@@ -3,9 +3,9 @@ import type { ChildProcess } from 'node:child_process';
 import { ContainerRunner, dockerFromHost, LABEL_PREFIX } from '../../src/docker/container-runner';
 import { deploymentName } from '../../src/temporal/worker';
 import type { TestApp } from '../support/app';
+import { chaosFixture, containerDiamond, expectExactlyOnce } from '../support/chaos';
 import { seedWorkflow } from '../support/engine';
 import { startRun, waitForRun } from '../support/runs';
-import { chaosFixture, containerDiamond, expectExactlyOnce } from '../support/chaos';
 import { spawnWorker, stopWorker } from '../support/worker-process';
 
 

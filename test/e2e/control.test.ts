@@ -1,10 +1,12 @@
 // Run control: cancel, retry run, retry task with subtree reset, and result caching — with container-start
 // counts taken from Docker's event log.
 import request from 'supertest';
-import { seedUser, seedWorkspace, startTestApp, type TestApp } from '../support/app';
-import { containerStarts, seedWorkflow, startEngine, type Engine } from '../support/engine';
-import { sh, startRun, tasksOf, until, waitForRun } from '../support/runs';
 import { retryTaskUpdate } from '../../workflows/messages';
+import { seedUser, seedWorkspace, startTestApp  } from '../support/app';
+import type {TestApp} from '../support/app';
+import { containerStarts, seedWorkflow, startEngine  } from '../support/engine';
+import type {Engine} from '../support/engine';
+import { sh, startRun, tasksOf, until, waitForRun } from '../support/runs';
 
 let t: TestApp;
 let engine: Engine;

@@ -1,7 +1,9 @@
 // REST → Temporal → real containers → MongoDB → S3, end to end.
 import request from 'supertest';
-import { seedUser, seedWorkspace, startTestApp, type TestApp } from '../support/app';
-import { seedWorkflow, startEngine, type Engine } from '../support/engine';
+import { seedUser, seedWorkspace, startTestApp  } from '../support/app';
+import type {TestApp} from '../support/app';
+import { seedWorkflow, startEngine  } from '../support/engine';
+import type {Engine} from '../support/engine';
 import { sh, startRun, tasksOf, waitForRun } from '../support/runs';
 
 let t: TestApp;

@@ -1,9 +1,12 @@
 // Human approval, decisions, conditional edges, timers and live progress over REST, end to end.
-import { createServer, type Server } from 'node:http';
+import { createServer  } from 'node:http';
+import type {Server} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
-import { seedUser, seedWorkspace, startTestApp, type TestApp } from '../support/app';
-import { seedWorkflow, startEngine, type Engine } from '../support/engine';
+import { seedUser, seedWorkspace, startTestApp  } from '../support/app';
+import type {TestApp} from '../support/app';
+import { seedWorkflow, startEngine  } from '../support/engine';
+import type {Engine} from '../support/engine';
 import { sh, startRun, tasksOf, until, waitForRun } from '../support/runs';
 
 let t: TestApp;

@@ -1,7 +1,9 @@
 // Large graphs stay under Temporal's history limits by continuing as new; here with a low threshold so a few
 // hundred nodes exercise several continuations (the 10,000-node run is in the bench suite).
-import { seedUser, seedWorkspace, startTestApp, type TestApp } from '../support/app';
-import { seedWorkflow, startEngine, type Engine } from '../support/engine';
+import { seedUser, seedWorkspace, startTestApp  } from '../support/app';
+import type {TestApp} from '../support/app';
+import { seedWorkflow, startEngine  } from '../support/engine';
+import type {Engine} from '../support/engine';
 import { startRun, tasksOf, waitForRun } from '../support/runs';
 
 let t: TestApp;

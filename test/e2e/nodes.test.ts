@@ -2,8 +2,10 @@
 // resource usage and log capture.
 import request from 'supertest';
 import { newId } from '../../src/ids';
-import { seedUser, seedWorkspace, startTestApp, type TestApp } from '../support/app';
-import { seedWorkflow, startEngine, type Engine } from '../support/engine';
+import { seedUser, seedWorkspace, startTestApp  } from '../support/app';
+import type {TestApp} from '../support/app';
+import { seedWorkflow, startEngine  } from '../support/engine';
+import type {Engine} from '../support/engine';
 import { sh, startRun, tasksOf, TOOLS_IMAGE, waitForRun } from '../support/runs';
 
 let t: TestApp;

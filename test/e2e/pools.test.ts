@@ -1,7 +1,8 @@
 // Worker pools as separate processes: routing by task queue, losing a worker mid-run, and the metrics endpoints.
-import request from 'supertest';
 import type { ChildProcess } from 'node:child_process';
-import { seedUser, seedWorkspace, startTestApp, type TestApp } from '../support/app';
+import request from 'supertest';
+import { seedUser, seedWorkspace, startTestApp  } from '../support/app';
+import type {TestApp} from '../support/app';
 import { seedWorkflow } from '../support/engine';
 import { sh, startRun, tasksOf, waitForRun } from '../support/runs';
 import { bundleFile, spawnWorker, stopWorker, workerEnv } from '../support/worker-process';

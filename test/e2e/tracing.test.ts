@@ -1,9 +1,11 @@
 // OpenTelemetry tracing, on: the API (in-process) and a real worker process both export to an OTLP/HTTP collector
 // on loopback, and one run is one trace — the API's workflow start, the run workflow and each node's activity.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { ChildProcess } from 'node:child_process';
-import { seedUser, seedWorkspace, startTestApp, type TestApp } from '../support/app';
+import { createServer  } from 'node:http';
+import type {Server} from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { seedUser, seedWorkspace, startTestApp  } from '../support/app';
+import type {TestApp} from '../support/app';
 import { seedWorkflow } from '../support/engine';
 import { sh, startRun, until, waitForRun } from '../support/runs';
 import { bundleFile, spawnWorker, stopWorker, workerEnv } from '../support/worker-process';

@@ -1,9 +1,12 @@
 // The run mirror against the real MongoDB-compatible server: writes are idempotent and monotonic, so retried
 // and out-of-order deliveries converge on the state Temporal reached.
 import { MongoClient } from 'mongodb';
-import { RunStore, type TaskTransition } from '../../src/db/runs';
-import { pendingTask, type WorkflowRunDoc } from '../../src/domain/run';
-import { startTestApp, type TestApp } from '../support/app';
+import { RunStore  } from '../../src/db/runs';
+import type {TaskTransition} from '../../src/db/runs';
+import { pendingTask  } from '../../src/domain/run';
+import type {WorkflowRunDoc} from '../../src/domain/run';
+import { startTestApp  } from '../support/app';
+import type {TestApp} from '../support/app';
 
 let t: TestApp;
 let store: RunStore;

@@ -12,10 +12,11 @@ import {
   seedTenant,
   startPlatformApp,
   TEST_SECRET_KEY,
-  unique,
-  type PlatformApp,
-  type Tenant,
+  unique
+  
+  
 } from './helpers/platform';
+import type {PlatformApp, Tenant} from './helpers/platform';
 
 let t: PlatformApp;
 let A: Tenant;

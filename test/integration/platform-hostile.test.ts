@@ -10,10 +10,11 @@ import {
   fingerprint,
   seedTenant,
   simpleGraph,
-  startPlatformApp,
-  type PlatformApp,
-  type Tenant,
+  startPlatformApp
+  
+  
 } from './helpers/platform';
+import type {PlatformApp, Tenant} from './helpers/platform';
 
 let t: PlatformApp;
 // Filled in beforeAll; the case list is built before that and reads only the bodies' keys.

@@ -11,7 +11,8 @@
  * leading keys (listIndexes). On MongoDB the same test asserts the winning plan is an IXSCAN of that index.
  */
 import type { Db, Document } from 'mongodb';
-import { connectDatabase, type Database } from '../../src/db/mongo';
+import { connectDatabase  } from '../../src/db/mongo';
+import type {Database} from '../../src/db/mongo';
 import { assetListFilter } from '../../src/services/assets';
 import { auditListFilter } from '../../src/services/audit';
 import { workflowListFilter } from '../../src/services/workflows';

@@ -10,10 +10,11 @@ import {
   seedTenant,
   simpleGraph,
   startPlatformApp,
-  unique,
-  type PlatformApp,
-  type Tenant,
+  unique
+  
+  
 } from './helpers/platform';
+import type {PlatformApp, Tenant} from './helpers/platform';
 
 let t: PlatformApp;
 let A: Tenant;

@@ -1,12 +1,13 @@
 // No plaintext API key or credential anywhere: not in any collection, not in the captured logs (including the
 // logs of failing requests), not in any answer but the one that created the key. Keys minted by the CLI too.
 import { execFile } from 'node:child_process';
-import { Writable } from 'node:stream';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import pino from 'pino';
 import { createApp } from '../../api/app';
 import { COLLECTIONS } from '../../src/db/indexes';
-import { connectDatabase, type Database } from '../../src/db/mongo';
+import { connectDatabase  } from '../../src/db/mongo';
+import type {Database} from '../../src/db/mongo';
 import { createMetrics } from '../../src/metrics';
 import { ObjectStore } from '../../src/storage/object-store';
 import { connectTemporal } from '../../src/temporal/client';

@@ -4,15 +4,17 @@
 import type { Response } from 'supertest';
 import {
   Builder,
-  Client,
   fingerprint,
   inParallel,
   seedTenant,
   simpleGraph,
-  startPlatformApp,
-  type PlatformApp,
-  type Tenant,
+  startPlatformApp
+  
+  
 } from './helpers/platform';
+import type {
+  Client} from './helpers/platform';
+import type {PlatformApp, Tenant} from './helpers/platform';
 
 const PER_KIND = 50;
 const CONCURRENCY = 8;

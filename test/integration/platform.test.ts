@@ -1,8 +1,10 @@
 // Each real server of the stack, exercised directly: no mocks.
 import request from 'supertest';
 import { ContainerRunner, dockerFromHost } from '../../src/docker/container-runner';
-import { startTestApp, seedUser, seedWorkspace, type TestApp } from '../support/app';
-import { seedWorkflow, startEngine, type Engine } from '../support/engine';
+import { startTestApp, seedUser, seedWorkspace  } from '../support/app';
+import type {TestApp} from '../support/app';
+import { seedWorkflow, startEngine  } from '../support/engine';
+import type {Engine} from '../support/engine';
 import { startRun } from '../support/runs';
 import { TOOLS_IMAGE } from '../support/runs';
 

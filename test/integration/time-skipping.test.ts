@@ -2,13 +2,13 @@
 // activities, so what is tested is the workflow's own handling of durable time.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { ActivityContract, PlanNode, RunPlan, TaskUpdate } from '../../src/engine/contract';
-import { temporal } from '@temporalio/proto';
 import searchAttributes from '../../src/temporal/search-attributes.json';
-import { workflowBundle } from '../support/engine';
 import { runWorkflow } from '../../workflows/run';
+import { workflowBundle } from '../support/engine';
 
 let env: TestWorkflowEnvironment;
 

@@ -1,10 +1,10 @@
 // Records the histories of representative runs on the real stack into test/replay/histories/.
 // Run after a deliberate workflow change that is patched (see workflows/run.ts): `npm run record-histories -- <suffix>`.
 // The committed histories must keep replaying: test/replay/replay.test.ts checks that in CI.
-import { writeFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { writeFileSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
+import { join } from 'node:path';
 import request from 'supertest';
 import type { RuntimeGraphInput } from '../../src/domain/runtime-graph';
 import { seedUser, seedWorkspace, startTestApp } from '../support/app';

@@ -2,7 +2,8 @@
 import type { Express } from 'express';
 import type { Db } from 'mongodb';
 import type { RuntimeGraphInput } from '../../src/domain/runtime-graph';
-import { seedUser, seedWorkspace, startTestApp, type TestApp } from './app';
+import { seedUser, seedWorkspace, startTestApp  } from './app';
+import type {TestApp} from './app';
 import { tasksOf, TOOLS_IMAGE } from './runs';
 import { bundleFile, workerEnv } from './worker-process';
 

@@ -2,13 +2,15 @@ import {
   bundleWorkflowCode,
   DefaultLogger,
   NativeConnection,
-  Runtime,
-  type Worker,
-  type WorkflowBundleWithSourceMap,
+  Runtime
+  
+  
 } from '@temporalio/worker';
+import type {Worker, WorkflowBundleWithSourceMap} from '@temporalio/worker';
 import type { Db } from 'mongodb';
 import { ContainerRunner, dockerFromHost } from '../../src/docker/container-runner';
-import { RuntimeGraphSchema, type RuntimeGraphInput } from '../../src/domain/runtime-graph';
+import { RuntimeGraphSchema  } from '../../src/domain/runtime-graph';
+import type {RuntimeGraphInput} from '../../src/domain/runtime-graph';
 import { newId } from '../../src/ids';
 import { createLogger } from '../../src/logger';
 import { createWorkers } from '../../src/temporal/worker';

@@ -1,5 +1,5 @@
-import request from 'supertest';
 import type { Express } from 'express';
+import request from 'supertest';
 
 export const TOOLS_IMAGE = 'emboflow/tools:local';
 

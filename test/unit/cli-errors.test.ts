@@ -1,4 +1,3 @@
-import { ApiClientError } from '../../src/client/api-client';
 import {
   CliError,
   detailLines,
@@ -8,6 +7,7 @@ import {
   UsageError,
 } from '../../src/cli/emboflow/errors';
 import { runExitCode } from '../../src/cli/emboflow/run-state';
+import { ApiClientError } from '../../src/client/api-client';
 
 describe('exit codes', () => {
   test.each([

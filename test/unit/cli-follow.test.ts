@@ -1,5 +1,6 @@
+import { followRun, toRunEvent  } from '../../src/cli/emboflow/follow';
+import type {RunEvent} from '../../src/cli/emboflow/follow';
 import { ApiClient, ApiClientError } from '../../src/client/api-client';
-import { followRun, toRunEvent, type RunEvent } from '../../src/cli/emboflow/follow';
 
 /** A body that sends `chunks` and then ends (or stays open when `hang`). */
 function sse(chunks: string[], opts: { hang?: boolean; status?: number; type?: string } = {}): Response {

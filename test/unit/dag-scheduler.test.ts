@@ -1,5 +1,6 @@
 import { indexGraph, subtree } from '../../src/dag/graph';
-import { DagScheduler, type EdgeTaken } from '../../src/dag/scheduler';
+import { DagScheduler  } from '../../src/dag/scheduler';
+import type {EdgeTaken} from '../../src/dag/scheduler';
 import type { RuntimeEdge } from '../../src/domain/runtime-graph';
 
 type Shape = { nodes: string[]; edges: Array<[string, string]> };

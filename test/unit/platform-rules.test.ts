@@ -1,10 +1,10 @@
 // Pure rules of the platform services: secret sealing, expression checks on graphs, what free-form JSON may hold,
 // slugs.
-import { findUnstorable, JsonObjectSchema } from '../../src/domain/common';
 import { CreateStorageConnectionBody } from '../../src/domain/catalog';
+import { findUnstorable, JsonObjectSchema } from '../../src/domain/common';
+import { RuntimeGraphSchema } from '../../src/domain/runtime-graph';
 import { slugify } from '../../src/services/common';
 import { SecretBox, SecretKeyMissingError } from '../../src/services/secrets';
-import { RuntimeGraphSchema } from '../../src/domain/runtime-graph';
 import { expressionProblems } from '../../src/services/workflows';
 
 describe('SecretBox', () => {

@@ -1,7 +1,9 @@
 // How the run workflow calls its activities: the control activities (MongoDB only) and each node's activity
 // options (timeouts, heartbeats, retry budget). Pure configuration; no state.
-import { ActivityCancellationType, proxyLocalActivities, type ActivityOptions } from '@temporalio/workflow';
-import { NON_RETRYABLE_ERRORS, type ActivityContract } from '../../src/engine/contract';
+import { ActivityCancellationType, proxyLocalActivities  } from '@temporalio/workflow';
+import type {ActivityOptions} from '@temporalio/workflow';
+import { NON_RETRYABLE_ERRORS  } from '../../src/engine/contract';
+import type {ActivityContract} from '../../src/engine/contract';
 import type { RunNode } from './run-graph';
 
 // Control activities only touch MongoDB. Local activities: one marker event each instead of three history

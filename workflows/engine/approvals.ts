@@ -1,7 +1,8 @@
 // Approval nodes: the run waits for a human decision sent through the approve update, or for its deadline.
 import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
 import type { NodeInput, NodeResult } from '../../src/engine/contract';
-import { approveUpdate, type ApprovalDecision } from '../messages';
+import { approveUpdate  } from '../messages';
+import type {ApprovalDecision} from '../messages';
 import type { MirrorQueue } from './mirror-queue';
 import type { RunNode } from './run-graph';
 

@@ -1,8 +1,10 @@
 // What the run workflow knows about its graph: the plan's nodes with their current numbering, each finished
 // node's result, the scheduler's state and which nodes failed. Explicit state, no I/O.
 import { evaluate, truthy } from '../../src/dag/expr';
-import { indexGraph, type GraphIndex } from '../../src/dag/graph';
-import { DagScheduler, type NodeState, type TaskStatus } from '../../src/dag/scheduler';
+import { indexGraph  } from '../../src/dag/graph';
+import type {GraphIndex} from '../../src/dag/graph';
+import { DagScheduler   } from '../../src/dag/scheduler';
+import type {NodeState, TaskStatus} from '../../src/dag/scheduler';
 import type { RuntimeEdge } from '../../src/domain/runtime-graph';
 import type { NodeInput, NodeResult, PlanNode, RunPlan } from '../../src/engine/contract';
 import type { RunProgress } from '../messages';

@@ -1,8 +1,9 @@
 // `emboflow`: finds the command, parses its arguments, runs it, and turns any failure into `error: ...` on stderr
 // and one of the documented exit codes.
-import { ApiClient } from '../../client/api-client';
 import { version } from '../../../package.json';
-import { findCommand, GLOBAL_OPTIONS, parseCommandArgs, type CommandSpec, type Context, type OptionSpec } from './args';
+import { ApiClient } from '../../client/api-client';
+import { findCommand, GLOBAL_OPTIONS, parseCommandArgs    } from './args';
+import type {CommandSpec, Context, OptionSpec} from './args';
 import { apply } from './commands/apply';
 import { login, logout, whoami } from './commands/auth';
 import { logs } from './commands/logs';

@@ -1,8 +1,10 @@
 // The live view of a run. On a terminal: one line per node, redrawn in place. Elsewhere (CI logs, pipes): a line
 // for each change only, so the output reads as a log.
-import { formatDuration, painter, STATUS_COLORS, truncate, type Color, type Paint } from './format';
+import { formatDuration, painter, STATUS_COLORS, truncate   } from './format';
+import type {Color, Paint} from './format';
 import type { Io, Output } from './io';
-import { isTerminalTask, type NodeState, type RunTracker } from './run-state';
+import { isTerminalTask   } from './run-state';
+import type {NodeState, RunTracker} from './run-state';
 
 export interface Display {
   /** The tracker changed. */

@@ -1,8 +1,8 @@
 // login, logout, whoami.
 import { ApiClient } from '../../../client/api-client';
-import { UsageError, toCliError } from '../errors';
 import type { CommandSpec } from '../args';
 import { DEFAULT_API_URL, removeCredentials, storeCredentials } from '../config';
+import { UsageError, toCliError } from '../errors';
 import { renderFields, renderTable } from '../format';
 
 interface Me {
