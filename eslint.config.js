@@ -32,6 +32,31 @@ const SANDBOX_BANNED = [
   },
 ];
 
+const MONGO_OUTSIDE_DB = {
+  selector: "CallExpression:matches([callee.property.name='collection'], [callee.property.value='collection'])",
+  message: 'MongoDB is reached only through the repositories in src/db: add or use a repository function there.',
+};
+
+const TEMPORAL_NAME_MESSAGE =
+  'Start workflows and send updates, signals and queries with what workflows/ exports (the workflow function, defineUpdate/defineQuery), never a name in a string: a changed signature must fail to compile.';
+/** A workflow, update, signal or query named by a string literal or template outside workflows/ and src/temporal/names.ts. */
+const TEMPORAL_BY_NAME = [
+  {
+    selector:
+      "CallExpression[callee.object.property.name='workflow'][callee.property.name=/^(start|execute|signalWithStart)$/]:matches([arguments.0.type='Literal'], [arguments.0.type='TemplateLiteral'])",
+    message: TEMPORAL_NAME_MESSAGE,
+  },
+  {
+    selector:
+      "CallExpression[callee.property.name=/^(executeUpdate|startUpdate|executeUpdateWithStart|signal|query)$/]:matches([arguments.0.type='Literal'], [arguments.0.type='TemplateLiteral'])",
+    message: TEMPORAL_NAME_MESSAGE,
+  },
+  {
+    selector: "NewExpression[callee.name='WithStartWorkflowOperation']:matches([arguments.0.type='Literal'], [arguments.0.type='TemplateLiteral'])",
+    message: TEMPORAL_NAME_MESSAGE,
+  },
+];
+
 module.exports = tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', '.emboflow/**', 'coverage/**', 'bench/results/**', '**/*.js'] },
   js.configs.recommended,
@@ -61,19 +86,17 @@ module.exports = tseslint.config(
         { prefer: 'type-imports', fixStyle: 'separate-type-imports' },
       ],
       'import-x/consistent-type-specifier-style': ['error', 'prefer-top-level'],
-      'no-restricted-syntax': [
-        'error',
-        {
-          selector: "CallExpression:matches([callee.property.name='collection'], [callee.property.value='collection'])",
-          message:
-            'MongoDB is reached only through the repositories in src/db: add or use a repository function there.',
-        },
-      ],
+      'no-restricted-syntax': ['error', MONGO_OUTSIDE_DB, ...TEMPORAL_BY_NAME],
     },
   },
   {
     files: ['src/db/**/*.ts', 'test/**/*.ts'],
-    rules: { 'no-restricted-syntax': 'off' },
+    rules: { 'no-restricted-syntax': ['error', ...TEMPORAL_BY_NAME] },
+  },
+  {
+    // Where the names are defined.
+    files: ['workflows/**/*.ts', 'src/temporal/names.ts'],
+    rules: { 'no-restricted-syntax': ['error', MONGO_OUTSIDE_DB] },
   },
   {
     files: PURE.map((p) => (p.endsWith('.ts') ? p : `${p}/**/*.ts`)),
