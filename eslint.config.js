@@ -52,7 +52,8 @@ const TEMPORAL_BY_NAME = [
     message: TEMPORAL_NAME_MESSAGE,
   },
   {
-    selector: "NewExpression[callee.name='WithStartWorkflowOperation']:matches([arguments.0.type='Literal'], [arguments.0.type='TemplateLiteral'])",
+    selector:
+      "NewExpression[callee.name='WithStartWorkflowOperation']:matches([arguments.0.type='Literal'], [arguments.0.type='TemplateLiteral'])",
     message: TEMPORAL_NAME_MESSAGE,
   },
 ];

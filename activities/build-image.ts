@@ -14,7 +14,9 @@ import { nodeConfigError, runNotFound } from './errors';
  */
 export function createBuildImageActivity(deps: { db: Db; runs: RunStore; runner: ContainerRunner; logger: Logger }) {
   const customNodes = new CustomNodeRepository(deps.db);
-  return async function buildNodeImage(input: Pick<NodeInput, 'runId' | 'nodeId'>): Promise<{ image: string; built: boolean }> {
+  return async function buildNodeImage(
+    input: Pick<NodeInput, 'runId' | 'nodeId'>,
+  ): Promise<{ image: string; built: boolean }> {
     const run = await deps.runs.getRunSnapshot(input.runId);
     if (!run) throw runNotFound(input.runId);
     const node = run.runtimeSnapshot.nodes.find((n) => n.id === input.nodeId);
@@ -27,9 +29,15 @@ export function createBuildImageActivity(deps: { db: Db; runs: RunStore; runner:
 
     const ctx = Context.current();
     try {
-      const { built, hash } = await ensureImage(deps.runner.docker, custom.source.dockerfile, custom.source.imageTag, () => ctx.heartbeat());
+      const { built, hash } = await ensureImage(
+        deps.runner.docker,
+        custom.source.dockerfile,
+        custom.source.imageTag,
+        () => ctx.heartbeat(),
+      );
       await customNodes.markBuilt(custom._id);
-      if (built) deps.logger.info({ customNodeId: custom._id, image: custom.source.imageTag, hash }, 'built custom node image');
+      if (built)
+        deps.logger.info({ customNodeId: custom._id, image: custom.source.imageTag, hash }, 'built custom node image');
       return { image: custom.source.imageTag, built };
     } catch (err) {
       if (!(err instanceof ImageBuildError)) throw err;

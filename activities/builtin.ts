@@ -40,7 +40,9 @@ export function createBuiltinActivity(db: Db, runs: RunStore, workerId: string) 
     if (Array.isArray(outcome)) {
       assetIds = outcome;
     } else {
-      const candidates = [...new Set(input.upstream.length ? input.upstream.flatMap((u) => u.assetIds) : input.assetIds)];
+      const candidates = [
+        ...new Set(input.upstream.length ? input.upstream.flatMap((u) => u.assetIds) : input.assetIds),
+      ];
       const keep = new Set(await assets.idsMatching(candidates, run.workspaceId, outcome.filter));
       assetIds = candidates.filter((id) => keep.has(id));
     }

@@ -24,7 +24,11 @@ export function checkOutputContract(declared: string[], files: ProducedFile[]): 
     const exts = EXTENSIONS[type];
     const matching = exts ? files.filter((f) => exts.some((e) => f.path.toLowerCase().endsWith(e))) : files;
     if (!matching.length) {
-      problems.push(exts ? `declares a ${type} output but produced no ${exts.join('/')} file` : `declares a ${type} output but produced no file`);
+      problems.push(
+        exts
+          ? `declares a ${type} output but produced no ${exts.join('/')} file`
+          : `declares a ${type} output but produced no file`,
+      );
     } else if (type === 'json' && !matching.some((f) => f.validJson)) {
       problems.push('declares a json output but none of its .json files parses');
     }

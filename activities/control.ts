@@ -41,10 +41,22 @@ export function createControlActivities(
     async loadRunPlan(runId: string, resume = false): Promise<RunPlan> {
       const run = await runs.getRun(runId);
       if (!run) throw runNotFound(runId);
-      const tasks = new Map((await runs.listTasks(runId, run.runtimeSnapshot.nodes.map((n) => n.id), PLAN_TASK_FIELDS)).map((t) => [t.nodeId, t]));
+      const tasks = new Map(
+        (
+          await runs.listTasks(
+            runId,
+            run.runtimeSnapshot.nodes.map((n) => n.id),
+            PLAN_TASK_FIELDS,
+          )
+        ).map((t) => [t.nodeId, t]),
+      );
       const graph = run.runtimeSnapshot;
-      const customIds = graph.nodes.flatMap((n) => (n.executorType === 'docker' && n.executorConfig.customNodeId ? [n.executorConfig.customNodeId] : []));
-      const dockerfileSourced = new Set(customIds.length ? await customNodes.dockerfileSourcedIds(customIds, run.workspaceId) : []);
+      const customIds = graph.nodes.flatMap((n) =>
+        n.executorType === 'docker' && n.executorConfig.customNodeId ? [n.executorConfig.customNodeId] : [],
+      );
+      const dockerfileSourced = new Set(
+        customIds.length ? await customNodes.dockerfileSourcedIds(customIds, run.workspaceId) : [],
+      );
       const defaultQueue = taskQueuePrefix + defaultTaskQueue;
       const nodes: PlanNode[] = graph.nodes.map((n) => {
         const task = tasks.get(n.id);
@@ -57,11 +69,19 @@ export function createControlActivities(
         if (n.executorType === 'decision') plan.expression = n.executorConfig.expression;
         if (n.executorType === 'approval') {
           // With conditions on its outgoing edges, a rejection routes through the graph instead of failing.
-          plan.approval = { ...n.executorConfig, routesRejection: graph.edges.some((e) => e.source === n.id && !!e.condition) };
+          plan.approval = {
+            ...n.executorConfig,
+            routesRejection: graph.edges.some((e) => e.source === n.id && !!e.condition),
+          };
         }
         if (task?.generation) plan.generation = task.generation;
         if (task?.attempt) plan.attemptBase = task.attempt;
-        if (n.executorType === 'docker' && n.executorConfig.customNodeId && dockerfileSourced.has(n.executorConfig.customNodeId)) plan.build = true;
+        if (
+          n.executorType === 'docker' &&
+          n.executorConfig.customNodeId &&
+          dockerfileSourced.has(n.executorConfig.customNodeId)
+        )
+          plan.build = true;
         return plan;
       });
       return {
@@ -114,10 +134,10 @@ export function createControlActivities(
 async function carryOver(runs: RunStore, tasks: RunTaskDoc[]): Promise<NodeCarryOver[]> {
   const finished = tasks.filter((t) => ['success', 'failed', 'cancelled', 'skipped'].includes(t.status));
   // A task with a manifest passes the manifest on, not its (possibly thousands of) artifacts.
-  const artifactIds = finished.filter((t) => t.status === 'success' && !t.outputManifest).flatMap((t) => t.outputArtifactIds);
-  const artifacts = new Map(
-    (await runs.artifactsByIds(artifactIds)).map((a) => [a._id, a]),
-  );
+  const artifactIds = finished
+    .filter((t) => t.status === 'success' && !t.outputManifest)
+    .flatMap((t) => t.outputArtifactIds);
+  const artifacts = new Map((await runs.artifactsByIds(artifactIds)).map((a) => [a._id, a]));
   return finished.map((t) => ({
     nodeId: t.nodeId,
     status: t.status as NodeCarryOver['status'],
@@ -129,12 +149,24 @@ async function carryOver(runs: RunStore, tasks: RunTaskDoc[]): Promise<NodeCarry
               ? []
               : t.outputArtifactIds.flatMap((id) => {
                   const a = artifacts.get(id);
-                  return a ? [{ id, path: a.path, key: a.storageRef.key, checksum: a.storageRef.checksum, size: a.storageRef.size }] : [];
+                  return a
+                    ? [
+                        {
+                          id,
+                          path: a.path,
+                          key: a.storageRef.key,
+                          checksum: a.storageRef.checksum,
+                          size: a.storageRef.size,
+                        },
+                      ]
+                    : [];
                 }),
             ...(t.outputManifest ? { manifest: t.outputManifest } : {}),
             assetIds: t.assetIds,
             cacheHit: t.cacheHit,
-            ...(t.lastResultPreview !== undefined && JSON.stringify(t.lastResultPreview).length <= 4096 ? { result: t.lastResultPreview } : {}),
+            ...(t.lastResultPreview !== undefined && JSON.stringify(t.lastResultPreview).length <= 4096
+              ? { result: t.lastResultPreview }
+              : {}),
           },
         }
       : {}),

@@ -10,12 +10,19 @@ import type { ActivityHandle, DockerExecutorDeps, NodeAttempt } from './docker/a
 import { lookUpCache } from './docker/cache';
 import { createContainer, findEarlierContainer, stageAndStart, superviseContainer } from './docker/container';
 import { resolveImage } from './docker/image';
-import { collectOutputs, digestLogs, recordArtifacts, smallResult, storeLog, toRef  } from './docker/outputs';
-import type {CollectedOutputs} from './docker/outputs';
-import { isFinalFailure, recordCacheHit, recordedSuccess, recordFailure, recordRunning, recordSuccess  } from './docker/record';
-import type {ContainerOutcome} from './docker/record';
-import { acquireSlot  } from './docker/slot';
-import type {SlotLease} from './docker/slot';
+import { collectOutputs, digestLogs, recordArtifacts, smallResult, storeLog, toRef } from './docker/outputs';
+import type { CollectedOutputs } from './docker/outputs';
+import {
+  isFinalFailure,
+  recordCacheHit,
+  recordedSuccess,
+  recordFailure,
+  recordRunning,
+  recordSuccess,
+} from './docker/record';
+import type { ContainerOutcome } from './docker/record';
+import { acquireSlot } from './docker/slot';
+import type { SlotLease } from './docker/slot';
 import { stagingEntries } from './docker/staging';
 import { TransferProgress } from './docker/transfer';
 import { containerFailed, nodeConfigError, outputContractViolated, runNotFound } from './errors';
@@ -31,21 +38,36 @@ function describeFailure(exit: ContainerOutcome['exit'], cfg: NodeAttempt['cfg']
 }
 
 /** S3 answers that mean the credentials (or the bucket) are wrong: retrying the same request cannot help. */
-const REFUSED_BY_STORAGE = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'NoSuchBucket', 'NoSuchKey']);
+const REFUSED_BY_STORAGE = new Set([
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'AccessDenied',
+  'NoSuchBucket',
+  'NoSuchKey',
+]);
 
 /** Staging failures a task should show as they are: corrupt bytes, refused credentials, a full Docker volume. */
 function stagingFailure(err: unknown): unknown {
-  if (err instanceof ChecksumMismatchError) return ApplicationFailure.nonRetryable(`staging inputs: ${err.message}`, 'InputChecksumError');
+  if (err instanceof ChecksumMismatchError)
+    return ApplicationFailure.nonRetryable(`staging inputs: ${err.message}`, 'InputChecksumError');
   const name = (err as { name?: string } | null)?.name;
-  if (name && REFUSED_BY_STORAGE.has(name)) return nodeConfigError(`staging inputs: object storage refused the read (${name}): ${(err as Error).message}`);
+  if (name && REFUSED_BY_STORAGE.has(name))
+    return nodeConfigError(`staging inputs: object storage refused the read (${name}): ${(err as Error).message}`);
   if (/no space left on device/i.test(String((err as Error | null)?.message))) {
-    return ApplicationFailure.retryable(`staging inputs: the Docker engine has no space left for this node's inputs (${(err as Error).message})`, 'StagingSpaceError');
+    return ApplicationFailure.retryable(
+      `staging inputs: the Docker engine has no space left for this node's inputs (${(err as Error).message})`,
+      'StagingSpaceError',
+    );
   }
   return err;
 }
 
 /** The attempt's context: the run's frozen snapshot, the node, and the attempt number across generations. */
-async function beginAttempt(deps: DockerExecutorDeps, input: NodeInput, activity: ActivityHandle): Promise<NodeAttempt> {
+async function beginAttempt(
+  deps: DockerExecutorDeps,
+  input: NodeInput,
+  activity: ActivityHandle,
+): Promise<NodeAttempt> {
   const attempt = input.attemptBase + activity.info.attempt;
   const run = await deps.mirror.getRunSnapshot(input.runId);
   if (!run) throw runNotFound(input.runId);
@@ -95,9 +117,14 @@ export function createDockerNodeActivity(deps: DockerExecutorDeps) {
 
       const logs = digestLogs(await deps.containers.logs(containerId));
       const succeeded = exit.exitCode === 0 && !exit.timedOut && !exit.oomKilled;
-      const maxOutputBytes = attempt.cfg.maxOutputBytes ?? (await deps.workspaces.executionLimits(attempt.run.workspaceId)).maxOutputBytes;
+      const maxOutputBytes =
+        attempt.cfg.maxOutputBytes ?? (await deps.workspaces.executionLimits(attempt.run.workspaceId)).maxOutputBytes;
       const collecting = succeeded
-        ? collectOutputs(deps, attempt, containerId, { maxOutputBytes, progress: new TransferProgress(attempt.activity, 'uploading'), uploaded: unrecorded })
+        ? collectOutputs(deps, attempt, containerId, {
+            maxOutputBytes,
+            progress: new TransferProgress(attempt.activity, 'uploading'),
+            uploaded: unrecorded,
+          })
         : undefined;
       // The log goes to storage while the outputs stream out; settled together, so neither is left unobserved.
       const [logRef, produced] = await Promise.all([storeLog(deps, attempt, logs.text), collecting]);
@@ -120,14 +147,27 @@ export function createDockerNodeActivity(deps: DockerExecutorDeps) {
       await recordArtifacts(deps, docs);
       unrecorded.length = 0;
       await recordSuccess(deps, attempt, outcome, { docs, manifest, preview, cacheKey, image });
-      return { artifacts: manifest ? [] : docs.map(toRef), ...(manifest ? { manifest } : {}), assetIds: input.assetIds, cacheHit: false, result: smallResult(preview) };
+      return {
+        artifacts: manifest ? [] : docs.map(toRef),
+        ...(manifest ? { manifest } : {}),
+        assetIds: input.assetIds,
+        cacheHit: false,
+        result: smallResult(preview),
+      };
     } catch (err) {
       await recordOutputFailure(deps, attempt, err);
       throw err;
     } finally {
-      if (unrecorded.length) await deps.store.deleteKeys(unrecorded).catch((err: unknown) => attempt.log.warn({ err }, 'could not delete unrecorded outputs'));
-      if (containerId) await deps.containers.remove(containerId).catch((err: unknown) => attempt.log.error({ err }, 'could not remove container'));
-      if (slot) await slot.release().catch((err: unknown) => attempt.log.warn({ err }, 'could not release container slot'));
+      if (unrecorded.length)
+        await deps.store
+          .deleteKeys(unrecorded)
+          .catch((err: unknown) => attempt.log.warn({ err }, 'could not delete unrecorded outputs'));
+      if (containerId)
+        await deps.containers
+          .remove(containerId)
+          .catch((err: unknown) => attempt.log.error({ err }, 'could not remove container'));
+      if (slot)
+        await slot.release().catch((err: unknown) => attempt.log.warn({ err }, 'could not release container slot'));
     }
   };
 }
@@ -141,8 +181,19 @@ async function recordOutputFailure(deps: DockerExecutorDeps, attempt: NodeAttemp
       ...attempt.task,
       status: 'failed',
       attempt: attempt.attempt,
-      attemptRecord: { attempt: attempt.attempt, status: 'failed', startedAt: attempt.startedAt, finishedAt, errorMessage: err.message },
-      set: { errorMessage: err.message, finishedAt, durationMs: finishedAt.getTime() - attempt.startedAt.getTime(), summary: { executor: 'docker', outcome: 'failed' } },
+      attemptRecord: {
+        attempt: attempt.attempt,
+        status: 'failed',
+        startedAt: attempt.startedAt,
+        finishedAt,
+        errorMessage: err.message,
+      },
+      set: {
+        errorMessage: err.message,
+        finishedAt,
+        durationMs: finishedAt.getTime() - attempt.startedAt.getTime(),
+        summary: { executor: 'docker', outcome: 'failed' },
+      },
     },
   ]);
 }

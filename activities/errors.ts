@@ -12,7 +12,9 @@ export function runNotFound(runId: string): ApplicationFailure {
 
 /** Thrown when a container attempt fails (non-zero exit, OOM, timeout); retried until the node's budget is spent. */
 export function containerFailed(message: string, final: boolean): ApplicationFailure {
-  return final ? ApplicationFailure.nonRetryable(message, 'ContainerFailedError') : ApplicationFailure.retryable(message, 'ContainerFailedError');
+  return final
+    ? ApplicationFailure.nonRetryable(message, 'ContainerFailedError')
+    : ApplicationFailure.retryable(message, 'ContainerFailedError');
 }
 
 /** Thrown when a node's outputs do not match the contract it declares; never retried. */

@@ -9,8 +9,8 @@ import { RunStore } from '../src/db/runs';
 import type { ContainerRunner } from '../src/docker/container-runner';
 import type { ActivityContract } from '../src/engine/contract';
 import type { Logger } from '../src/logger';
-import { createMetrics  } from '../src/metrics';
-import type {Metrics} from '../src/metrics';
+import { createMetrics } from '../src/metrics';
+import type { Metrics } from '../src/metrics';
 import { SecretBox, SecretStore } from '../src/services/secrets';
 import type { ObjectStore } from '../src/storage/object-store';
 import { createBuildImageActivity } from './build-image';
@@ -46,7 +46,11 @@ export function createActivities(deps: ActivityDeps): ActivityContract {
     ...createControlActivities(
       deps.db,
       runs,
-      { defaultTaskQueue: deps.defaultTaskQueue, taskQueuePrefix: deps.taskQueuePrefix, continueAfterEvents: deps.continueAfterEvents },
+      {
+        defaultTaskQueue: deps.defaultTaskQueue,
+        taskQueuePrefix: deps.taskQueuePrefix,
+        continueAfterEvents: deps.continueAfterEvents,
+      },
       metrics,
     ),
     executeBuiltinNode: measured(metrics, 'builtin', createBuiltinActivity(deps.db, runs, deps.workerId)),
@@ -86,7 +90,10 @@ export type Activities = ReturnType<typeof createActivities>;
 function measured<A, R>(metrics: Metrics, executor: string, fn: (input: A) => Promise<R>): (input: A) => Promise<R> {
   return async (input: A) => {
     const info = Context.current().info;
-    metrics.scheduleToStart.observe({ task_queue: info.taskQueue }, Math.max(0, Date.now() - info.currentAttemptScheduledTimestampMs) / 1000);
+    metrics.scheduleToStart.observe(
+      { task_queue: info.taskQueue },
+      Math.max(0, Date.now() - info.currentAttemptScheduledTimestampMs) / 1000,
+    );
     const end = metrics.taskDuration.startTimer({ executor });
     try {
       const result = await fn(input);

@@ -3,7 +3,14 @@
 // references pass through history.
 // Histories of representative runs are committed under test/replay/histories and replayed in CI: a change to the
 // commands this code issues must be guarded with patched('<change-id>') so running executions keep replaying.
-import { ApplicationFailure, CancellationScope, continueAsNew, isCancellation, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  continueAsNew,
+  isCancellation,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 import type { RunOutcome } from '../src/dag/scheduler';
 import { SearchAttr } from '../src/temporal/names';
 import { control } from './engine/activity-options';
@@ -12,8 +19,8 @@ import { MirrorQueue } from './engine/mirror-queue';
 import { RunGraph } from './engine/run-graph';
 import { SchedulingLoop } from './engine/scheduling-loop';
 import { TaskRetries } from './engine/task-retries';
-import { progressQuery   } from './messages';
-import type {RunWorkflowInput, RunWorkflowResult} from './messages';
+import { progressQuery } from './messages';
+import type { RunWorkflowInput, RunWorkflowResult } from './messages';
 
 export { NODE_HEARTBEAT_TIMEOUT_SECONDS } from './engine/activity-options';
 export { HISTORY_EVENTS_BEFORE_CONTINUE } from './engine/scheduling-loop';
@@ -41,7 +48,11 @@ export async function runWorkflow({ runId, resume }: RunWorkflowInput): Promise<
       await mirror.flush();
       status = graph.scheduler.outcome();
       failedNodeIds = graph.failedNodeIds();
-      await control.finishRun(runId, status, failedNodeIds.length ? `failed nodes: ${failedNodeIds.join(', ')}` : undefined);
+      await control.finishRun(
+        runId,
+        status,
+        failedNodeIds.length ? `failed nodes: ${failedNodeIds.join(', ')}` : undefined,
+      );
       // A retry that arrived while the run was finishing reopens it.
       if (!retries.waiting) break;
     }

@@ -18,7 +18,14 @@ import type { AssetSources } from './sources';
 /** The mirror operations the executor uses (a narrow slice of RunStore, so tests can stand in for it). */
 export type ExecutorMirror = Pick<
   RunStore,
-  'getRunSnapshot' | 'getTask' | 'applyTransitions' | 'recordAttempt' | 'upsertArtifacts' | 'recordCacheEntry' | 'artifactsByIds' | 'findCacheHit'
+  | 'getRunSnapshot'
+  | 'getTask'
+  | 'applyTransitions'
+  | 'recordAttempt'
+  | 'upsertArtifacts'
+  | 'recordCacheEntry'
+  | 'artifactsByIds'
+  | 'findCacheHit'
 >;
 
 export interface DockerExecutorDeps {

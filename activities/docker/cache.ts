@@ -6,11 +6,18 @@ import { runTaskId } from '../../src/domain/run';
 import type { DockerExecutorDeps, NodeAttempt } from './attempt';
 
 /** The cache key: image digest (not tag), command, env, network, ordered input checksums, asset ids, params. */
-export async function cacheKeyFor(deps: Pick<DockerExecutorDeps, 'containers'>, { cfg, input, run }: NodeAttempt, image: string): Promise<string> {
+export async function cacheKeyFor(
+  deps: Pick<DockerExecutorDeps, 'containers'>,
+  { cfg, input, run }: NodeAttempt,
+  image: string,
+): Promise<string> {
   const digest = await deps.containers.imageDigest(image);
   // A manifest's checksum covers every ref it lists (paths and checksums), so it stands for them all.
   const inputs = input.upstream
-    .flatMap((u) => [...u.artifacts.map((a) => `${u.nodeId}/${a.path}=${a.checksum}`), ...(u.manifest ? [`${u.nodeId}/*=${u.manifest.checksum}`] : [])])
+    .flatMap((u) => [
+      ...u.artifacts.map((a) => `${u.nodeId}/${a.path}=${a.checksum}`),
+      ...(u.manifest ? [`${u.nodeId}/*=${u.manifest.checksum}`] : []),
+    ])
     .sort();
   const material = JSON.stringify({
     v: 1,
@@ -31,7 +38,11 @@ export interface CachedResult {
 }
 
 /** The task that last produced this key, if it is still a success with every one of its artifacts. */
-export async function findCachedResult(deps: Pick<DockerExecutorDeps, 'mirror'>, { run, input }: NodeAttempt, cacheKey: string): Promise<CachedResult | undefined> {
+export async function findCachedResult(
+  deps: Pick<DockerExecutorDeps, 'mirror'>,
+  { run, input }: NodeAttempt,
+  cacheKey: string,
+): Promise<CachedResult | undefined> {
   const hit = await deps.mirror.findCacheHit(run.workspaceId, cacheKey, runTaskId(input.runId, input.nodeId));
   if (!hit) return undefined;
   const artifacts = await deps.mirror.artifactsByIds(hit.outputArtifactIds, run.workspaceId);

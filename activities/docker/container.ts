@@ -1,15 +1,15 @@
 // Steps: find an earlier attempt's container, create and start a new one, and supervise it until it exits —
 // heartbeating, honouring cancellation, renewing the slot, streaming live log lines and resource samples.
 import { CancelledFailure } from '@temporalio/activity';
-import { LABEL_PREFIX    } from '../../src/docker/container-runner';
-import type {ArchiveEntry, ExitState, ResourceSample} from '../../src/docker/container-runner';
+import { LABEL_PREFIX } from '../../src/docker/container-runner';
+import type { ArchiveEntry, ExitState, ResourceSample } from '../../src/docker/container-runner';
 import type { ExecutionLogDoc } from '../../src/domain/execution';
 import { newId } from '../../src/ids';
 import { nodeConfigError } from '../errors';
-import { containerName   } from './attempt';
-import type {DockerExecutorDeps, NodeAttempt} from './attempt';
-import { ImageMissingError   } from './port';
-import type {ExistingContainer, ResourceWatch} from './port';
+import { containerName } from './attempt';
+import type { DockerExecutorDeps, NodeAttempt } from './attempt';
+import { ImageMissingError } from './port';
+import type { ExistingContainer, ResourceWatch } from './port';
 import type { SlotLease } from './slot';
 
 /** How often a running container's attempt heartbeats and checks for cancellation. */
@@ -25,7 +25,10 @@ const FOLLOW_GRACE_MS = 500;
  * A previous attempt's container (its worker died): re-attached to when it still runs or succeeded; removed
  * otherwise, so this attempt starts clean under the same name.
  */
-export async function findEarlierContainer(deps: Pick<DockerExecutorDeps, 'containers'>, attempt: NodeAttempt): Promise<ExistingContainer | undefined> {
+export async function findEarlierContainer(
+  deps: Pick<DockerExecutorDeps, 'containers'>,
+  attempt: NodeAttempt,
+): Promise<ExistingContainer | undefined> {
   const { input, log } = attempt;
   const existing = await deps.containers.findByName(containerName(input.runId, input.nodeId, input.generation));
   if (!existing) return undefined;
@@ -38,7 +41,11 @@ export async function findEarlierContainer(deps: Pick<DockerExecutorDeps, 'conta
 }
 
 /** Creates the hardened container (not started); returns its id. */
-export async function createContainer(deps: Pick<DockerExecutorDeps, 'containers' | 'deployment'>, { input, run, cfg, attempt }: NodeAttempt, image: string): Promise<string> {
+export async function createContainer(
+  deps: Pick<DockerExecutorDeps, 'containers' | 'deployment'>,
+  { input, run, cfg, attempt }: NodeAttempt,
+  image: string,
+): Promise<string> {
   try {
     return await deps.containers.create({
       name: containerName(input.runId, input.nodeId, input.generation),
@@ -110,7 +117,9 @@ export async function superviseContainer(
     () => undefined,
   );
   const live = reattached ? undefined : new LiveLog(deps, attempt);
-  const follower = live ? await containers.followLines(containerId, (stream, line) => live.add(stream, line)).catch(() => undefined) : undefined;
+  const follower = live
+    ? await containers.followLines(containerId, (stream, line) => live.add(stream, line)).catch(() => undefined)
+    : undefined;
   let lastMetricsAt = 0;
   const exit = await containers
     .waitForExit(containerId, {
@@ -134,7 +143,11 @@ export async function superviseContainer(
   return { exit, usage: watcher?.latest() };
 }
 
-function recordSample(deps: Pick<DockerExecutorDeps, 'executionMetrics'>, { input, run, attempt }: NodeAttempt, sample: ResourceSample) {
+function recordSample(
+  deps: Pick<DockerExecutorDeps, 'executionMetrics'>,
+  { input, run, attempt }: NodeAttempt,
+  sample: ResourceSample,
+) {
   return deps.executionMetrics.insertSample({
     runId: input.runId,
     nodeId: input.nodeId,
@@ -178,6 +191,8 @@ class LiveLog {
   async flush(): Promise<void> {
     if (!this.lines.length) return;
     const batch = this.lines.splice(0);
-    await this.deps.executionLogs.insertLines(batch).catch((err: unknown) => this.attempt.log.warn({ err }, 'live log lines dropped'));
+    await this.deps.executionLogs
+      .insertLines(batch)
+      .catch((err: unknown) => this.attempt.log.warn({ err }, 'live log lines dropped'));
   }
 }

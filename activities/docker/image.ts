@@ -8,7 +8,10 @@ export interface ResolvedImage {
   contract?: NodeContract;
 }
 
-export async function resolveImage(deps: Pick<DockerExecutorDeps, 'customNodes'>, { node, cfg, run }: NodeAttempt): Promise<ResolvedImage> {
+export async function resolveImage(
+  deps: Pick<DockerExecutorDeps, 'customNodes'>,
+  { node, cfg, run }: NodeAttempt,
+): Promise<ResolvedImage> {
   if (cfg.image) return { image: cfg.image, contract: node.contract };
   const custom = await deps.customNodes.findInWorkspace(cfg.customNodeId!, run.workspaceId);
   const image = custom && (custom.source.kind === 'image' ? custom.source.image : custom.source.imageTag);

@@ -7,8 +7,8 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { WORK_DIR } from '../../src/docker/container-runner';
 import type { ArtifactDoc, ArtifactRef, StorageRef } from '../../src/domain/run';
 import { runTaskId } from '../../src/domain/run';
-import { ARTIFACT_REFS_IN_HISTORY_MAX  } from '../../src/engine/contract';
-import type {ArtifactManifestRef} from '../../src/engine/contract';
+import { ARTIFACT_REFS_IN_HISTORY_MAX } from '../../src/engine/contract';
+import type { ArtifactManifestRef } from '../../src/engine/contract';
 import type { DockerExecutorDeps, NodeAttempt } from './attempt';
 import { LOG_LINE_MAX_CHARS } from './container';
 import type { LogFrame } from './port';
@@ -107,7 +107,10 @@ export interface CollectedOutputs {
 
 /** Thrown when a node's outputs grow past its maxOutputBytes; never retried (the same command would do it again). */
 export function outputsTooLarge(limit: number, path: string): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(`outputs exceed maxOutputBytes (${limit} bytes): ${path} brought them past it`, 'OutputLimitError');
+  return ApplicationFailure.nonRetryable(
+    `outputs exceed maxOutputBytes (${limit} bytes): ${path} brought them past it`,
+    'OutputLimitError',
+  );
 }
 
 /**
@@ -126,7 +129,8 @@ export async function collectOutputs(
   let total = 0;
   await deps.containers.streamDir(containerId, `${WORK_DIR}/outputs`, async ({ path, size, body }) => {
     total += size;
-    if (opts.maxOutputBytes !== undefined && total > opts.maxOutputBytes) throw outputsTooLarge(opts.maxOutputBytes, path);
+    if (opts.maxOutputBytes !== undefined && total > opts.maxOutputBytes)
+      throw outputsTooLarge(opts.maxOutputBytes, path);
     const key = `runs/${input.runId}/${input.nodeId}/g${input.generation}/outputs/${path}`;
     const contentType = CONTENT_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream';
     opts.uploaded.push(key);
@@ -171,7 +175,12 @@ async function readSmall(body: Readable, max: number): Promise<Buffer> {
   return Buffer.concat(chunks, n);
 }
 
-function artifactDoc({ input, run, node, attempt }: NodeAttempt, path: string, ref: StorageRef, contentType: string): ArtifactDoc {
+function artifactDoc(
+  { input, run, node, attempt }: NodeAttempt,
+  path: string,
+  ref: StorageRef,
+  contentType: string,
+): ArtifactDoc {
   const taskId = runTaskId(input.runId, input.nodeId);
   return {
     _id: artifactId(input.runId, input.nodeId, input.generation, path),
@@ -186,7 +195,8 @@ function artifactDoc({ input, run, node, attempt }: NodeAttempt, path: string, r
     nodeId: input.nodeId,
     attempt,
     storageRef: ref,
-    previewable: contentType.startsWith('text/') || contentType === 'application/json' || contentType.startsWith('image/'),
+    previewable:
+      contentType.startsWith('text/') || contentType === 'application/json' || contentType.startsWith('image/'),
     summary: { path, size: ref.size },
     lineage: {
       inputArtifactIds: input.upstream.flatMap((u) => u.artifacts.map((a) => a.id)),
@@ -201,7 +211,11 @@ function artifactDoc({ input, run, node, attempt }: NodeAttempt, path: string, r
 }
 
 /** The outputs' refs as JSON lines in object storage, generated line by line. */
-async function writeManifest(store: Pick<DockerExecutorDeps['store'], 'putStream'>, { input }: NodeAttempt, docs: ArtifactDoc[]): Promise<ArtifactManifestRef> {
+async function writeManifest(
+  store: Pick<DockerExecutorDeps['store'], 'putStream'>,
+  { input }: NodeAttempt,
+  docs: ArtifactDoc[],
+): Promise<ArtifactManifestRef> {
   const key = `runs/${input.runId}/${input.nodeId}/g${input.generation}/manifest.jsonl`;
   const lines = Readable.from(
     (function* () {
@@ -219,5 +233,9 @@ export async function recordArtifacts(deps: Pick<DockerExecutorDeps, 'mirror'>, 
 
 /** The attempt's full log, stored beside its outputs. */
 export function storeLog(deps: Pick<DockerExecutorDeps, 'store'>, { input, attempt }: NodeAttempt, text: Buffer) {
-  return deps.store.putBuffer(`runs/${input.runId}/${input.nodeId}/g${input.generation}/attempt-${attempt}/log.txt`, text, 'text/plain');
+  return deps.store.putBuffer(
+    `runs/${input.runId}/${input.nodeId}/g${input.generation}/attempt-${attempt}/log.txt`,
+    text,
+    'text/plain',
+  );
 }

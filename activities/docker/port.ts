@@ -37,7 +37,10 @@ export interface LineFollower {
 /** Thrown by `create` when the engine does not have the image. */
 export class ImageMissingError extends Error {
   override readonly name = 'ImageMissingError';
-  constructor(readonly image: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly image: string,
+    options?: { cause?: unknown },
+  ) {
     super(`image ${image} not found on the Docker engine`, options);
   }
 }
@@ -79,7 +82,8 @@ export function dockerPort(runner: ContainerRunner): ContainerPort {
       try {
         return (await runner.create(spec)).id;
       } catch (err) {
-        if ((err as { statusCode?: number }).statusCode === 404) throw new ImageMissingError(spec.image, { cause: err });
+        if ((err as { statusCode?: number }).statusCode === 404)
+          throw new ImageMissingError(spec.image, { cause: err });
         throw err;
       }
     },

@@ -1,8 +1,8 @@
 // Steps that write the attempt to the run mirror: running, a cache hit, a failure (counted against the node's
 // retry budget) and a success. Every write is an idempotent, monotonic transition (src/db/runs.ts).
 import type { ExitState, ResourceSample } from '../../src/docker/container-runner';
-import { runTaskId   } from '../../src/domain/run';
-import type {ArtifactDoc, RunTaskDoc} from '../../src/domain/run';
+import { runTaskId } from '../../src/domain/run';
+import type { ArtifactDoc, RunTaskDoc } from '../../src/domain/run';
 import type { ArtifactManifestRef, NodeResult } from '../../src/engine/contract';
 import type { DockerExecutorDeps, NodeAttempt } from './attempt';
 import type { CachedResult } from './cache';
@@ -13,21 +13,41 @@ import { smallResult, toRef } from './outputs';
  * A worker that died after recording this node's success but before Temporal heard of it: that result, collected
  * instead of running the node again.
  */
-export async function recordedSuccess(deps: Pick<DockerExecutorDeps, 'mirror'>, { input }: Pick<NodeAttempt, 'input'>): Promise<NodeResult | undefined> {
+export async function recordedSuccess(
+  deps: Pick<DockerExecutorDeps, 'mirror'>,
+  { input }: Pick<NodeAttempt, 'input'>,
+): Promise<NodeResult | undefined> {
   const recorded = await deps.mirror.getTask(input.runId, input.nodeId);
   if (recorded?.generation !== input.generation || recorded.status !== 'success') return undefined;
-  return { ...(await outputsOf(deps, recorded)), assetIds: recorded.assetIds, cacheHit: recorded.cacheHit, result: smallResult(recorded.lastResultPreview) };
+  return {
+    ...(await outputsOf(deps, recorded)),
+    assetIds: recorded.assetIds,
+    cacheHit: recorded.cacheHit,
+    result: smallResult(recorded.lastResultPreview),
+  };
 }
 
 /** What a succeeded task passes downstream: its manifest when it has one, otherwise its artifacts' refs. */
-export async function outputsOf(deps: Pick<DockerExecutorDeps, 'mirror'>, task: Pick<RunTaskDoc, 'outputArtifactIds' | 'outputManifest'>): Promise<Pick<NodeResult, 'artifacts' | 'manifest'>> {
+export async function outputsOf(
+  deps: Pick<DockerExecutorDeps, 'mirror'>,
+  task: Pick<RunTaskDoc, 'outputArtifactIds' | 'outputManifest'>,
+): Promise<Pick<NodeResult, 'artifacts' | 'manifest'>> {
   if (task.outputManifest) return { artifacts: [], manifest: task.outputManifest };
   return { artifacts: (await deps.mirror.artifactsByIds(task.outputArtifactIds)).map(toRef) };
 }
 
-export async function recordRunning(deps: Pick<DockerExecutorDeps, 'mirror'>, { input, task, attempt, startedAt }: NodeAttempt): Promise<void> {
+export async function recordRunning(
+  deps: Pick<DockerExecutorDeps, 'mirror'>,
+  { input, task, attempt, startedAt }: NodeAttempt,
+): Promise<void> {
   await deps.mirror.applyTransitions(input.runId, [
-    { ...task, status: 'running', attempt, attemptRecord: { attempt, status: 'running', startedAt }, set: { startedAt, assetIds: input.assetIds } },
+    {
+      ...task,
+      status: 'running',
+      attempt,
+      attemptRecord: { attempt, status: 'running', startedAt },
+      set: { startedAt, assetIds: input.assetIds },
+    },
   ]);
 }
 
@@ -58,7 +78,9 @@ export async function recordCacheHit(
     },
   ]);
   log.info({ cachedFrom: cached.hit._id }, 'cache hit: no container started');
-  const outputs = cached.hit.outputManifest ? { artifacts: [], manifest: cached.hit.outputManifest } : { artifacts: cached.artifacts.map(toRef) };
+  const outputs = cached.hit.outputManifest
+    ? { artifacts: [], manifest: cached.hit.outputManifest }
+    : { artifacts: cached.artifacts.map(toRef) };
   return { ...outputs, assetIds: input.assetIds, cacheHit: true, result: smallResult(cached.hit.lastResultPreview) };
 }
 
@@ -91,7 +113,10 @@ function outcomeFields(o: ContainerOutcome): Partial<RunTaskDoc> {
  * Whether this container failure spends the node's retry budget. The budget counts container failures only: an
  * attempt lost with a crashed worker (Temporal's crash allowance) does not use it.
  */
-export async function isFinalFailure(deps: Pick<DockerExecutorDeps, 'mirror'>, { input, attempt }: NodeAttempt): Promise<boolean> {
+export async function isFinalFailure(
+  deps: Pick<DockerExecutorDeps, 'mirror'>,
+  { input, attempt }: NodeAttempt,
+): Promise<boolean> {
   const task = await deps.mirror.getTask(input.runId, input.nodeId);
   const earlierFailures = Object.values(task?.generation === input.generation ? (task.attempts ?? {}) : {}).filter(
     (a) => a.status === 'failed' && a.attempt !== attempt,
@@ -108,7 +133,15 @@ export async function recordFailure(
   final: boolean,
 ): Promise<void> {
   const { exit, finishedAt, containerId } = outcome;
-  const record = { attempt, status: 'failed' as const, startedAt, finishedAt, errorMessage, exitCode: exit.exitCode, containerId };
+  const record = {
+    attempt,
+    status: 'failed' as const,
+    startedAt,
+    finishedAt,
+    errorMessage,
+    exitCode: exit.exitCode,
+    containerId,
+  };
   if (final) {
     await deps.mirror.applyTransitions(input.runId, [
       {
@@ -121,7 +154,12 @@ export async function recordFailure(
           errorMessage,
           finishedAt,
           durationMs: finishedAt.getTime() - startedAt.getTime(),
-          summary: { executor: 'docker', outcome: 'failed', exitCode: exit.exitCode, assetCount: input.assetIds.length },
+          summary: {
+            executor: 'docker',
+            outcome: 'failed',
+            exitCode: exit.exitCode,
+            assetCount: input.assetIds.length,
+          },
         },
       },
     ]);
@@ -168,5 +206,6 @@ export async function recordSuccess(
       unset: ['errorMessage'],
     },
   ]);
-  if (result.cacheKey) await deps.mirror.recordCacheEntry(run.workspaceId, result.cacheKey, runTaskId(input.runId, input.nodeId));
+  if (result.cacheKey)
+    await deps.mirror.recordCacheEntry(run.workspaceId, result.cacheKey, runTaskId(input.runId, input.nodeId));
 }

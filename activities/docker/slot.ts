@@ -28,7 +28,10 @@ export class SlotLease {
 }
 
 /** The workspace's limit: its own setting, capped by the worker's; 0 means none. */
-export async function containerLimit(deps: Pick<DockerExecutorDeps, 'workspaces' | 'workspaceContainerLimit'>, workspaceId: string): Promise<number> {
+export async function containerLimit(
+  deps: Pick<DockerExecutorDeps, 'workspaces' | 'workspaceContainerLimit'>,
+  workspaceId: string,
+): Promise<number> {
   const own = (await deps.workspaces.executionLimits(workspaceId)).maxRunningContainers;
   const worker = deps.workspaceContainerLimit;
   if (own) return worker ? Math.min(own, worker) : own;
@@ -36,7 +39,10 @@ export async function containerLimit(deps: Pick<DockerExecutorDeps, 'workspaces'
 }
 
 /** Waits (heartbeating, cancellable) for one of the workspace's container slots; undefined when there is no limit. */
-export async function acquireSlot(deps: Pick<DockerExecutorDeps, 'workspaces' | 'workspaceContainerLimit' | 'slots'>, { run, input, activity }: NodeAttempt): Promise<SlotLease | undefined> {
+export async function acquireSlot(
+  deps: Pick<DockerExecutorDeps, 'workspaces' | 'workspaceContainerLimit' | 'slots'>,
+  { run, input, activity }: NodeAttempt,
+): Promise<SlotLease | undefined> {
   const limit = await containerLimit(deps, run.workspaceId);
   if (!limit) return undefined;
   const holder = `${input.runId}.${input.nodeId}.g${input.generation}`;
@@ -44,7 +50,8 @@ export async function acquireSlot(deps: Pick<DockerExecutorDeps, 'workspaces' | 
     const id = await deps.slots.tryAcquire(run.workspaceId, holder, limit);
     if (id) return new SlotLease(deps.slots, id, holder);
     activity.heartbeat({ waitingForSlot: true });
-    if (activity.cancellationSignal.aborted) throw new CancelledFailure('node cancelled while waiting for a container slot');
+    if (activity.cancellationSignal.aborted)
+      throw new CancelledFailure('node cancelled while waiting for a container slot');
     await new Promise((r) => setTimeout(r, SLOT_POLL_MS));
   }
 }

@@ -23,11 +23,14 @@ interface S3Credentials {
 function parseCredentials(plaintext: string, connectionId: string): S3Credentials {
   try {
     const c = JSON.parse(plaintext) as Partial<S3Credentials>;
-    if (typeof c.accessKeyId === 'string' && typeof c.secretAccessKey === 'string') return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey };
+    if (typeof c.accessKeyId === 'string' && typeof c.secretAccessKey === 'string')
+      return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey };
   } catch {
     // falls through: the message below never echoes the secret
   }
-  throw nodeConfigError(`storage connection ${connectionId}: its secret is not S3 credentials ({"accessKeyId","secretAccessKey"})`);
+  throw nodeConfigError(
+    `storage connection ${connectionId}: its secret is not S3 credentials ({"accessKeyId","secretAccessKey"})`,
+  );
 }
 
 export class StorageSources implements AssetSources {
@@ -43,7 +46,8 @@ export class StorageSources implements AssetSources {
 
   readerFor(workspaceId: string, ref: Pick<AssetStorageRef, 'bucket' | 'storageConnectionId'>): Promise<ObjectReader> {
     if (!ref.storageConnectionId) {
-      if (ref.bucket !== this.platform.bucket) throw nodeConfigError(`asset bucket ${ref.bucket} is not the platform's and names no storage connection`);
+      if (ref.bucket !== this.platform.bucket)
+        throw nodeConfigError(`asset bucket ${ref.bucket} is not the platform's and names no storage connection`);
       return Promise.resolve(this.platform);
     }
     const cacheKey = `${workspaceId}/${ref.storageConnectionId}`;
@@ -58,13 +62,26 @@ export class StorageSources implements AssetSources {
 
   private async connect(workspaceId: string, connectionId: string, bucket: string): Promise<ObjectReader> {
     const connection = await this.connections.findObjectStorage(connectionId, workspaceId);
-    if (!connection || connection.status !== 'active') throw nodeConfigError(`storage connection ${connectionId} not found or disabled`);
+    if (!connection || connection.status !== 'active')
+      throw nodeConfigError(`storage connection ${connectionId} not found or disabled`);
     if (!connection.secretRef) throw nodeConfigError(`storage connection ${connectionId} has no credentials`);
-    if (!this.secrets) throw nodeConfigError('this worker cannot decrypt storage connection credentials: set EMBOFLOW_SECRET_KEY');
-    const plaintext = await this.secrets.reveal(connection.secretRef, { workspaceId, ownerType: 'storage_connection', ownerId: connectionId });
+    if (!this.secrets)
+      throw nodeConfigError('this worker cannot decrypt storage connection credentials: set EMBOFLOW_SECRET_KEY');
+    const plaintext = await this.secrets.reveal(connection.secretRef, {
+      workspaceId,
+      ownerType: 'storage_connection',
+      ownerId: connectionId,
+    });
     const credentials = parseCredentials(plaintext, connectionId);
-    const endpoint = typeof connection.config.endpoint === 'string' ? connection.config.endpoint : this.defaults.endpoint;
+    const endpoint =
+      typeof connection.config.endpoint === 'string' ? connection.config.endpoint : this.defaults.endpoint;
     const region = typeof connection.config.region === 'string' ? connection.config.region : this.defaults.region;
-    return new ObjectStore({ S3_ENDPOINT: endpoint, S3_REGION: region, S3_BUCKET: bucket, S3_ACCESS_KEY_ID: credentials.accessKeyId, S3_SECRET_ACCESS_KEY: credentials.secretAccessKey });
+    return new ObjectStore({
+      S3_ENDPOINT: endpoint,
+      S3_REGION: region,
+      S3_BUCKET: bucket,
+      S3_ACCESS_KEY_ID: credentials.accessKeyId,
+      S3_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    });
   }
 }

@@ -4,8 +4,8 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { StagedAsset } from '../../src/db/catalog';
-import { WORK_DIR  } from '../../src/docker/container-runner';
-import type {ArchiveEntry} from '../../src/docker/container-runner';
+import { WORK_DIR } from '../../src/docker/container-runner';
+import type { ArchiveEntry } from '../../src/docker/container-runner';
 import type { ArtifactRef } from '../../src/domain/run';
 import type { ArtifactManifestRef, UpstreamOutput } from '../../src/engine/contract';
 import { hashingStream } from '../../src/storage/object-store';
@@ -33,7 +33,11 @@ interface StagedAssetView {
 }
 
 /** The entries of the staging archive, produced lazily: each file's bytes are opened when the tar reaches it. */
-export async function* stagingEntries(deps: Deps, attempt: NodeAttempt, progress: TransferProgress): AsyncGenerator<ArchiveEntry> {
+export async function* stagingEntries(
+  deps: Deps,
+  attempt: NodeAttempt,
+  progress: TransferProgress,
+): AsyncGenerator<ArchiveEntry> {
   const { input, run } = attempt;
   yield { type: 'directory', path: 'inputs', mode: 0o555 };
   yield { type: 'directory', path: 'assets', mode: 0o555 };
@@ -42,7 +46,15 @@ export async function* stagingEntries(deps: Deps, attempt: NodeAttempt, progress
   const assets = input.assetIds.length ? await deps.assets.findForStaging(input.assetIds, run.workspaceId) : [];
   const staged: StagedAssetView[] = [];
   for (const a of assets) {
-    const view: StagedAssetView = { id: a._id, type: a.type, displayName: a.displayName, storageRef: a.storageRef, dir: null, files: 0, bytes: 0 };
+    const view: StagedAssetView = {
+      id: a._id,
+      type: a.type,
+      displayName: a.displayName,
+      storageRef: a.storageRef,
+      dir: null,
+      files: 0,
+      bytes: 0,
+    };
     staged.push(view);
     if (!a.storageRef?.key) continue;
     view.dir = `${WORK_DIR}/assets/${a._id}`;
@@ -54,17 +66,28 @@ export async function* stagingEntries(deps: Deps, attempt: NodeAttempt, progress
       yield entry;
     }
   }
-  yield { type: 'file', path: 'context.json', mode: 0o444, content: Buffer.from(JSON.stringify(contextJson(attempt, staged), null, 2)) };
+  yield {
+    type: 'file',
+    path: 'context.json',
+    mode: 0o444,
+    content: Buffer.from(JSON.stringify(contextJson(attempt, staged), null, 2)),
+  };
   for (const u of input.upstream) yield* upstreamEntries(deps.store, u, progress);
 }
 
 /** An asset's files: its one object, or every object under its prefix, each under assets/<id>/. */
-async function* assetFiles(reader: ObjectReader, asset: StagedAsset, progress: TransferProgress): AsyncGenerator<ArchiveEntry> {
+async function* assetFiles(
+  reader: ObjectReader,
+  asset: StagedAsset,
+  progress: TransferProgress,
+): AsyncGenerator<ArchiveEntry> {
   const ref = asset.storageRef!;
   const base = `assets/${asset._id}`;
   const open = (key: string, checksum?: string) => async () => {
     const count = progress.counter();
-    const body = checksum ? (await reader.getVerified(key, checksum, count)).body : countingStream((await reader.getStream(key)).body, count);
+    const body = checksum
+      ? (await reader.getVerified(key, checksum, count)).body
+      : countingStream((await reader.getStream(key)).body, count);
     progress.fileDone();
     return body;
   };
@@ -79,12 +102,23 @@ async function* assetFiles(reader: ObjectReader, asset: StagedAsset, progress: T
     return;
   }
   const size = ref.size ?? asset.sizeBytes;
-  if (size === undefined) throw nodeConfigError(`asset ${asset._id} has no recorded size; register it with storageRef.size`);
-  yield { type: 'file', path: `${base}/${ref.key.split('/').pop()!}`, mode: 0o444, size, open: open(ref.key, ref.checksum) };
+  if (size === undefined)
+    throw nodeConfigError(`asset ${asset._id} has no recorded size; register it with storageRef.size`);
+  yield {
+    type: 'file',
+    path: `${base}/${ref.key.split('/').pop()!}`,
+    mode: 0o444,
+    size,
+    open: open(ref.key, ref.checksum),
+  };
 }
 
 /** An upstream node's artifacts under inputs/<nodeId>/, read-only, each verified against its checksum. */
-async function* upstreamEntries(store: Deps['store'], u: UpstreamOutput, progress: TransferProgress): AsyncGenerator<ArchiveEntry> {
+async function* upstreamEntries(
+  store: Deps['store'],
+  u: UpstreamOutput,
+  progress: TransferProgress,
+): AsyncGenerator<ArchiveEntry> {
   const base = `inputs/${u.nodeId}`;
   yield { type: 'directory', path: base, mode: 0o555 };
   const dirs = new Set<string>();
@@ -116,12 +150,19 @@ async function* upstreamEntries(store: Deps['store'], u: UpstreamOutput, progres
 }
 
 /** The refs a manifest lists, read line by line (never the whole file), checksum verified as it is read. */
-export async function* manifestRefs(store: Pick<DockerExecutorDeps['store'], 'getVerified'>, manifest: ArtifactManifestRef): AsyncGenerator<ArtifactRef> {
+export async function* manifestRefs(
+  store: Pick<DockerExecutorDeps['store'], 'getVerified'>,
+  manifest: ArtifactManifestRef,
+): AsyncGenerator<ArtifactRef> {
   const { body } = await store.getVerified(manifest.key, manifest.checksum);
-  for await (const line of createInterface({ input: body, crlfDelay: Infinity })) if (line) yield JSON.parse(line) as ArtifactRef;
+  for await (const line of createInterface({ input: body, crlfDelay: Infinity }))
+    if (line) yield JSON.parse(line) as ArtifactRef;
 }
 
-async function manifestSize(store: Pick<DockerExecutorDeps['store'], 'getStream'>, manifest: ArtifactManifestRef): Promise<number> {
+async function manifestSize(
+  store: Pick<DockerExecutorDeps['store'], 'getStream'>,
+  manifest: ArtifactManifestRef,
+): Promise<number> {
   const { body, size } = await store.getStream(manifest.key);
   body.destroy();
   if (size === undefined) throw new Error(`manifest ${manifest.key}: object storage gave no size`);
@@ -163,7 +204,10 @@ function contextJson({ input, run, attempt }: NodeAttempt, assets: StagedAssetVi
       nodeId: u.nodeId,
       dir: `${WORK_DIR}/inputs/${u.nodeId}`,
       artifactCount: u.manifest?.count ?? u.artifacts.length,
-      artifacts: u.artifacts.length <= CONTEXT_ARTIFACTS_MAX && !u.manifest ? u.artifacts.map((a) => ({ id: a.id, path: a.path, checksum: a.checksum, size: a.size })) : null,
+      artifacts:
+        u.artifacts.length <= CONTEXT_ARTIFACTS_MAX && !u.manifest
+          ? u.artifacts.map((a) => ({ id: a.id, path: a.path, checksum: a.checksum, size: a.size }))
+          : null,
       manifest: u.manifest ? `${WORK_DIR}/manifests/${u.nodeId}.jsonl` : null,
     })),
   };

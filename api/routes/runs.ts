@@ -4,22 +4,26 @@ import { pipeline } from 'node:stream/promises';
 import type { Response } from 'express';
 import { z } from 'zod';
 import { PageQuery } from '../../src/db/pagination';
-import { RUN_STATUSES, StartRunBodySchema  } from '../../src/domain/run';
-import type {RunStatus} from '../../src/domain/run';
+import { RUN_STATUSES, StartRunBodySchema } from '../../src/domain/run';
+import type { RunStatus } from '../../src/domain/run';
 import type { RunActions } from '../../src/services/run-actions';
-import { parseStreamCursor, STREAM_CURSOR_FORMAT   } from '../../src/services/run-events';
-import type {EventSink, RunEventStream} from '../../src/services/run-events';
+import { parseStreamCursor, STREAM_CURSOR_FORMAT } from '../../src/services/run-events';
+import type { EventSink, RunEventStream } from '../../src/services/run-events';
 import type { RunQueries } from '../../src/services/run-queries';
 import type { RunService } from '../../src/services/runs';
 import { badRequest } from '../errors';
 import { authorize } from '../middleware/auth';
-import { ANSWERED  } from '../registry';
-import type {ApiRegistry} from '../registry';
+import { ANSWERED } from '../registry';
+import type { ApiRegistry } from '../registry';
 
 const Id = z.string().min(1).max(64);
 const RunParams = z.object({ runId: Id }).strict();
 const TaskParams = z.object({ runId: Id, nodeId: Id }).strict();
-const IdempotencyKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII only');
+const IdempotencyKey = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[\x21-\x7e]+$/, 'printable ASCII only');
 
 export interface RunRouteDeps {
   runs: RunService;
@@ -30,11 +34,17 @@ export interface RunRouteDeps {
 
 /** Server-Sent Events over an Express response; `closed` once the client has gone. */
 function sseSink(req: { on(event: 'close', fn: () => void): unknown }, res: Response): EventSink {
-  res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+  res.writeHead(200, {
+    'Content-Type': 'text/event-stream; charset=utf-8',
+    'Cache-Control': 'no-cache',
+    Connection: 'keep-alive',
+    'X-Accel-Buffering': 'no',
+  });
   res.flushHeaders();
   const sink = {
     closed: false,
-    send: (id: string, event: string, data: unknown) => void res.write(`id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`),
+    send: (id: string, event: string, data: unknown) =>
+      void res.write(`id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`),
     keepAlive: () => void res.write(': keep-alive\n\n'),
   };
   req.on('close', () => {
@@ -93,7 +103,11 @@ function registerRunReadRoutes(api: ApiRegistry, { runs, runQueries, runActions,
       summary: "A project's run history, newest first, filtered by status or workflow",
       params: z.object({ projectId: Id }).strict(),
       query: z
-        .object({ ...PageQuery, status: z.enum(RUN_STATUSES as [RunStatus, ...RunStatus[]]).optional(), workflowId: z.string().max(64).optional() })
+        .object({
+          ...PageQuery,
+          status: z.enum(RUN_STATUSES as [RunStatus, ...RunStatus[]]).optional(),
+          workflowId: z.string().max(64).optional(),
+        })
         .strict(),
     },
     async (req, { params, query }) => {
@@ -106,14 +120,23 @@ function registerRunReadRoutes(api: ApiRegistry, { runs, runQueries, runActions,
   );
 
   api.route(
-    { method: 'get', path: '/v1/runs/:runId', tag: 'runs', summary: 'A run with its aggregates and Temporal Web UI link', params: RunParams },
+    {
+      method: 'get',
+      path: '/v1/runs/:runId',
+      tag: 'runs',
+      summary: 'A run with its aggregates and Temporal Web UI link',
+      params: RunParams,
+    },
     async (req, { params }) => runs.view(await loadRun(req.auth, params.runId, 'viewer')),
   );
 
-  api.route({ method: 'get', path: '/v1/runs/:runId/tasks', tag: 'runs', summary: "A run's tasks", params: RunParams }, async (req, { params }) => {
-    const run = await loadRun(req.auth, params.runId, 'viewer');
-    return { items: (await runQueries.tasks(run)).map(idView) };
-  });
+  api.route(
+    { method: 'get', path: '/v1/runs/:runId/tasks', tag: 'runs', summary: "A run's tasks", params: RunParams },
+    async (req, { params }) => {
+      const run = await loadRun(req.auth, params.runId, 'viewer');
+      return { items: (await runQueries.tasks(run)).map(idView) };
+    },
+  );
 
   api.route(
     {
@@ -133,7 +156,13 @@ function registerRunReadRoutes(api: ApiRegistry, { runs, runQueries, runActions,
         return ANSWERED;
       }
       const task = await runQueries.task(run, params.nodeId);
-      return { nodeId: task.nodeId, attempt: task.attempt, lines: task.logLines, stdoutLines: task.stdoutLines, stderrLines: task.stderrLines };
+      return {
+        nodeId: task.nodeId,
+        attempt: task.attempt,
+        lines: task.logLines,
+        stdoutLines: task.stdoutLines,
+        stderrLines: task.stderrLines,
+      };
     },
   );
 
@@ -151,14 +180,15 @@ function registerRunReadRoutes(api: ApiRegistry, { runs, runQueries, runActions,
       const lastEventId = req.header('last-event-id');
       const resume = lastEventId === undefined ? undefined : parseStreamCursor(lastEventId);
       if (lastEventId !== undefined && !resume) {
-        throw badRequest(`Last-Event-ID: not an id this stream sent (${STREAM_CURSOR_FORMAT})`, { field: 'Last-Event-ID' });
+        throw badRequest(`Last-Event-ID: not an id this stream sent (${STREAM_CURSOR_FORMAT})`, {
+          field: 'Last-Event-ID',
+        });
       }
       await runEvents.stream(run, sseSink(req, res), query.pollMs, resume);
       res.end();
       return ANSWERED;
     },
   );
-
 }
 
 /** Acting on a run: cancel, retry, retry a task, decide an approval. */
@@ -166,7 +196,14 @@ function registerRunActionRoutes(api: ApiRegistry, { runs, runActions }: RunRout
   const loadRun = runLoader(runs);
 
   api.route(
-    { method: 'post', path: '/v1/runs/:runId/cancel', tag: 'runs', summary: 'Cancel a run: stops its containers', params: RunParams, status: 202 },
+    {
+      method: 'post',
+      path: '/v1/runs/:runId/cancel',
+      tag: 'runs',
+      summary: 'Cancel a run: stops its containers',
+      params: RunParams,
+      status: 202,
+    },
     async (req, { params }) => runActions.cancel(req.auth.userId, await loadRun(req.auth, params.runId, 'editor')),
   );
 
@@ -191,7 +228,8 @@ function registerRunActionRoutes(api: ApiRegistry, { runs, runActions }: RunRout
       params: TaskParams,
       status: 202,
     },
-    async (req, { params }) => runActions.retryTask(req.auth.userId, await loadRun(req.auth, params.runId, 'editor'), params.nodeId),
+    async (req, { params }) =>
+      runActions.retryTask(req.auth.userId, await loadRun(req.auth, params.runId, 'editor'), params.nodeId),
   );
 
   api.route(
@@ -203,9 +241,9 @@ function registerRunActionRoutes(api: ApiRegistry, { runs, runActions }: RunRout
       params: TaskParams,
       body: z.object({ approved: z.boolean(), comment: z.string().max(2000).optional() }).strict(),
     },
-    async (req, { params, body }) => runActions.approve(req.auth.userId, await loadRun(req.auth, params.runId, 'editor'), params.nodeId, body),
+    async (req, { params, body }) =>
+      runActions.approve(req.auth.userId, await loadRun(req.auth, params.runId, 'editor'), params.nodeId, body),
   );
-
 }
 
 /** Artifacts: a run's, by producer, and their content. */

@@ -1,8 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { normalize } from 'node:path';
-import { Writable  } from 'node:stream';
-import type {Readable} from 'node:stream';
+import { Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import Docker from 'dockerode';
 import * as tar from 'tar-stream';
@@ -53,7 +53,8 @@ export interface ResourceSample {
 }
 
 export function dockerFromHost(host: string | undefined): Docker {
-  if (!host || host.startsWith('unix://')) return new Docker({ socketPath: host ? host.slice(7) : '/var/run/docker.sock' });
+  if (!host || host.startsWith('unix://'))
+    return new Docker({ socketPath: host ? host.slice(7) : '/var/run/docker.sock' });
   const url = new URL(host.replace(/^tcp:/, 'http:'));
   return new Docker({ host: url.hostname, port: Number(url.port || 2375), protocol: 'http' });
 }
@@ -98,7 +99,10 @@ export class ContainerRunner {
    * Copies files into the container through the Docker archive API (no host bind mounts), as one tar stream: each
    * file is read only when the archive reaches it, so nothing is held whole in memory or staged on local disk.
    */
-  async putEntries(container: Docker.Container, entries: Iterable<ArchiveEntry> | AsyncIterable<ArchiveEntry>): Promise<void> {
+  async putEntries(
+    container: Docker.Container,
+    entries: Iterable<ArchiveEntry> | AsyncIterable<ArchiveEntry>,
+  ): Promise<void> {
     const pack = tar.pack();
     const done = container.putArchive(pack as unknown as NodeJS.ReadableStream, { path: WORK_DIR });
     // A refused archive ends the upload early: stop feeding it, and report Docker's reason rather than a pipe error.
@@ -140,7 +144,9 @@ export class ContainerRunner {
     const deadline = Date.now() + opts.timeoutMs;
     for (;;) {
       const remaining = deadline - Date.now();
-      const tick = new Promise<'tick'>((r) => setTimeout(() => r('tick'), Math.max(0, Math.min(opts.tickMs, remaining))));
+      const tick = new Promise<'tick'>((r) =>
+        setTimeout(() => r('tick'), Math.max(0, Math.min(opts.tickMs, remaining))),
+      );
       const winner = await Promise.race([exited.then(() => 'exit' as const), tick]);
       if (winner === 'exit') break;
       if (Date.now() >= deadline) {
@@ -233,7 +239,11 @@ export class ContainerRunner {
    * Streams the regular files of a (stopped) container's folder to `onFile`, one at a time, in archive order; each
    * file's body must be consumed before the next is read. Paths that climb out of the folder are skipped.
    */
-  async streamDir(container: Docker.Container, path: string, onFile: (file: ArchiveFile) => Promise<void>): Promise<void> {
+  async streamDir(
+    container: Docker.Container,
+    path: string,
+    onFile: (file: ArchiveFile) => Promise<void>,
+  ): Promise<void> {
     const archive = (await container.getArchive({ path })) as unknown as Readable;
     const extract = tar.extract();
     extract.on('entry', (header, stream, next) => {
@@ -267,7 +277,10 @@ export class ContainerRunner {
   }
 
   async listManaged(filters: Record<string, string> = {}): Promise<Docker.ContainerInfo[]> {
-    const label = [`${LABEL_PREFIX}managed=true`, ...Object.entries(filters).map(([k, v]) => `${LABEL_PREFIX}${k}=${v}`)];
+    const label = [
+      `${LABEL_PREFIX}managed=true`,
+      ...Object.entries(filters).map(([k, v]) => `${LABEL_PREFIX}${k}=${v}`),
+    ];
     return this.docker.listContainers({ all: true, filters: { label } });
   }
 

@@ -17,17 +17,42 @@ export class RunActions {
     private readonly onStarted: () => void = () => undefined,
   ) {}
 
-  private record(actorId: string, run: Scoped, action: AuditAction, resource: { type: 'run' | 'run_task'; id: string }, metadata?: Record<string, unknown>) {
-    return this.audit.record({ actorId, workspaceId: run.workspaceId, projectId: run.projectId, resourceType: resource.type, resourceId: resource.id, action, metadata });
+  private record(
+    actorId: string,
+    run: Scoped,
+    action: AuditAction,
+    resource: { type: 'run' | 'run_task'; id: string },
+    metadata?: Record<string, unknown>,
+  ) {
+    return this.audit.record({
+      actorId,
+      workspaceId: run.workspaceId,
+      projectId: run.projectId,
+      resourceType: resource.type,
+      resourceId: resource.id,
+      action,
+      metadata,
+    });
   }
 
-  async start(actorId: string, def: WorkflowDefinitionDoc, body: StartRunBody, idempotencyKey?: string): Promise<RunView> {
+  async start(
+    actorId: string,
+    def: WorkflowDefinitionDoc,
+    body: StartRunBody,
+    idempotencyKey?: string,
+  ): Promise<RunView> {
     const run = await this.runs.start(def, body, actorId, idempotencyKey);
     this.onStarted();
-    await this.record(actorId, { _id: run.id, workspaceId: run.workspaceId, projectId: run.projectId }, 'start', { type: 'run', id: run.id }, {
-      workflowId: def._id,
-      versionNumber: run.versionNumber,
-    });
+    await this.record(
+      actorId,
+      { _id: run.id, workspaceId: run.workspaceId, projectId: run.projectId },
+      'start',
+      { type: 'run', id: run.id },
+      {
+        workflowId: def._id,
+        versionNumber: run.versionNumber,
+      },
+    );
     return run;
   }
 
@@ -45,16 +70,33 @@ export class RunActions {
 
   async retryTask(actorId: string, run: WorkflowRunDoc, nodeId: string) {
     const result = await this.runs.retryTask(run, nodeId);
-    await this.record(actorId, run, 'retry', { type: 'run_task', id: runTaskId(run._id, nodeId) }, { resetNodeIds: result.resetNodeIds });
+    await this.record(
+      actorId,
+      run,
+      'retry',
+      { type: 'run_task', id: runTaskId(run._id, nodeId) },
+      { resetNodeIds: result.resetNodeIds },
+    );
     return result;
   }
 
-  async approve(actorId: string, run: WorkflowRunDoc, nodeId: string, decision: { approved: boolean; comment?: string }) {
+  async approve(
+    actorId: string,
+    run: WorkflowRunDoc,
+    nodeId: string,
+    decision: { approved: boolean; comment?: string },
+  ) {
     await this.runs.approve(run, nodeId, decision, actorId);
-    await this.record(actorId, run, decision.approved ? 'approve' : 'reject', { type: 'run_task', id: runTaskId(run._id, nodeId) }, {
-      nodeId,
-      comment: decision.comment ?? null,
-    });
+    await this.record(
+      actorId,
+      run,
+      decision.approved ? 'approve' : 'reject',
+      { type: 'run_task', id: runTaskId(run._id, nodeId) },
+      {
+        nodeId,
+        comment: decision.comment ?? null,
+      },
+    );
     const annotationTaskIds = await this.queries.linkedAnnotationTasks(run, nodeId);
     return { runId: run._id, nodeId, approved: decision.approved, decidedBy: actorId, annotationTaskIds };
   }

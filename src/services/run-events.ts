@@ -3,8 +3,8 @@
 // the last poll. Transport-free: the API hands it a sink that writes Server-Sent Events.
 import type { ExecutionLogRepository } from '../db/execution-logs';
 import type { RunStore } from '../db/runs';
-import { TERMINAL_RUN_STATUSES  } from '../domain/run';
-import type {WorkflowRunDoc} from '../domain/run';
+import { TERMINAL_RUN_STATUSES } from '../domain/run';
+import type { WorkflowRunDoc } from '../domain/run';
 
 /** A stream closes after this long even if the run has not finished; clients reconnect. */
 const STREAM_MAX_MS = 60 * 60_000;
@@ -44,7 +44,12 @@ export class RunEventStream {
   ) {}
 
   /** Sends events until the run ends, the client leaves, or the stream's time is up. */
-  async stream(run: Pick<WorkflowRunDoc, '_id' | 'runtimeSnapshot'>, sink: EventSink, pollMs: number, resume?: StreamCursor): Promise<void> {
+  async stream(
+    run: Pick<WorkflowRunDoc, '_id' | 'runtimeSnapshot'>,
+    sink: EventSink,
+    pollMs: number,
+    resume?: StreamCursor,
+  ): Promise<void> {
     let tasksCursor = resume?.tasksMs ?? 0;
     let logCursor = resume?.logsMs ?? 0;
     const send = (event: string, data: unknown) => sink.send(`${tasksCursor}.${logCursor}`, event, data);
@@ -66,7 +71,17 @@ export class RunEventStream {
         send('log', { nodeId: l.nodeId, attempt: l.attempt, stream: l.stream, line: l.line, at: l.createdAt });
       }
       for (const [id, at] of logSeen) if (at < logCursor - 2 * LOG_WINDOW_MS) logSeen.delete(id);
-      const tasks = await this.runs.listTasks(run._id, nodeIds, { nodeId: 1, status: 1, attempt: 1, generation: 1, errorMessage: 1, updatedAt: 1, startedAt: 1, finishedAt: 1, durationMs: 1 });
+      const tasks = await this.runs.listTasks(run._id, nodeIds, {
+        nodeId: 1,
+        status: 1,
+        attempt: 1,
+        generation: 1,
+        errorMessage: 1,
+        updatedAt: 1,
+        startedAt: 1,
+        finishedAt: 1,
+        durationMs: 1,
+      });
       tasks.sort((a, b) => (order.get(a.nodeId) ?? 0) - (order.get(b.nodeId) ?? 0));
       for (const t of tasks) {
         const key = `${t.status}|${t.attempt}|${t.generation}`;

@@ -25,7 +25,11 @@ export class RunQueries {
     return project && { workspaceId: project.workspaceId, projectId: project._id };
   }
 
-  listRuns(scope: { workspaceId: string; projectId: string }, filter: { status?: RunStatus; workflowId?: string }, page: PageRequest) {
+  listRuns(
+    scope: { workspaceId: string; projectId: string },
+    filter: { status?: RunStatus; workflowId?: string },
+    page: PageRequest,
+  ) {
     return this.runs.listRuns(scope, filter, page);
   }
 
@@ -60,7 +64,11 @@ export class RunQueries {
     );
   }
 
-  artifactsByProducer(producerType: ArtifactDoc['producerType'], producerId: string, workspaceIds: string[]): Promise<ArtifactDoc[]> {
+  artifactsByProducer(
+    producerType: ArtifactDoc['producerType'],
+    producerId: string,
+    workspaceIds: string[],
+  ): Promise<ArtifactDoc[]> {
     return this.runs.artifactsByProducer(producerType, producerId, workspaceIds);
   }
 

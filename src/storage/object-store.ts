@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { Transform  } from 'node:stream';
-import type {Readable} from 'node:stream';
+import { Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -13,10 +13,9 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
-  UploadPartCommand
-  
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import type {GetObjectCommandOutput} from '@aws-sdk/client-s3';
+import type { GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Config } from '../config';
 import type { StorageRef } from '../domain/run';
@@ -97,7 +96,13 @@ export class ObjectStore {
   async putBuffer(key: string, body: Buffer, contentType = 'application/octet-stream'): Promise<StorageRef> {
     const checksum = `sha256:${createHash('sha256').update(body).digest('hex')}`;
     await this.s3.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType, Metadata: { checksum } }),
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Body: body,
+        ContentType: contentType,
+        Metadata: { checksum },
+      }),
     );
     return this.ref(key, checksum, contentType, body.length);
   }
@@ -146,14 +151,27 @@ export class ObjectStore {
     const parts: Array<{ ETag?: string; PartNumber: number }> = [];
     let inFlight: Promise<void> = Promise.resolve();
     const sendPart = async (data: Buffer) => {
-      uploadId ??= (await this.s3.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: contentType }))).UploadId!;
+      uploadId ??= (
+        await this.s3.send(
+          new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: contentType }),
+        )
+      ).UploadId!;
       const PartNumber = parts.length + 1;
       const slot = { PartNumber, ETag: undefined as string | undefined };
       parts.push(slot);
       const previous = inFlight;
       // One part uploads while the next fills; never more, so memory stays at two parts.
       inFlight = previous.then(async () => {
-        const out = await this.s3.send(new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber, Body: data, ContentLength: data.length }));
+        const out = await this.s3.send(
+          new UploadPartCommand({
+            Bucket: this.bucket,
+            Key: key,
+            UploadId: uploadId,
+            PartNumber,
+            Body: data,
+            ContentLength: data.length,
+          }),
+        );
         slot.ETag = out.ETag;
       });
       await previous;
@@ -181,16 +199,35 @@ export class ObjectStore {
       const checksum = `sha256:${hash.digest('hex')}`;
       const rest = Buffer.concat(pending, pendingBytes);
       if (uploadId === undefined) {
-        await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: rest, ContentLength: rest.length, ContentType: contentType, Metadata: { checksum } }));
+        await this.s3.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: key,
+            Body: rest,
+            ContentLength: rest.length,
+            ContentType: contentType,
+            Metadata: { checksum },
+          }),
+        );
         return this.ref(key, checksum, contentType, size);
       }
       if (rest.length) await sendPart(rest);
       await inFlight;
-      await this.s3.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
+      await this.s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts },
+        }),
+      );
       return this.ref(key, checksum, contentType, size);
     } catch (err) {
       await inFlight.catch(() => undefined);
-      if (uploadId) await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
+      if (uploadId)
+        await this.s3
+          .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }))
+          .catch(() => undefined);
       body.destroy();
       throw err;
     }
@@ -200,7 +237,11 @@ export class ObjectStore {
    * An object's bytes as a stream that fails with ChecksumMismatchError at its end when they do not hash to
    * `checksum` (a consumer must not trust what it read until the stream has ended cleanly).
    */
-  async getVerified(key: string, checksum: string, onProgress?: (bytes: number) => void): Promise<{ body: Readable; size?: number }> {
+  async getVerified(
+    key: string,
+    checksum: string,
+    onProgress?: (bytes: number) => void,
+  ): Promise<{ body: Readable; size?: number }> {
     const { body, size } = await this.getStream(key);
     const hash = createHash('sha256');
     let bytes = 0;
@@ -224,7 +265,9 @@ export class ObjectStore {
   async *listObjects(prefix: string): AsyncGenerator<{ key: string; size: number }> {
     let token: string | undefined;
     do {
-      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+      const page = await this.s3.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
+      );
       for (const o of page.Contents ?? []) if (o.Key) yield { key: o.Key, size: o.Size ?? 0 };
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
@@ -234,7 +277,12 @@ export class ObjectStore {
   async deleteKeys(keys: string[]): Promise<void> {
     for (let i = 0; i < keys.length; i += 1000) {
       const batch = keys.slice(i, i + 1000);
-      await this.s3.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
+      await this.s3.send(
+        new DeleteObjectsCommand({
+          Bucket: this.bucket,
+          Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+        }),
+      );
     }
   }
 

@@ -33,11 +33,17 @@ class FakeContainers implements ContainerPort {
   readonly followed: string[] = [];
   private next = 0;
   /** Decides how a newly started container ends; by default it exits 0 at once with one output. */
-  behaviour: (c: FakeContainer) => void = (c) => this.finish(c.id, { exitCode: 0, oomKilled: false, timedOut: false }, { 'result.json': '{"ok":true}' });
+  behaviour: (c: FakeContainer) => void = (c) =>
+    this.finish(c.id, { exitCode: 0, oomKilled: false, timedOut: false }, { 'result.json': '{"ok":true}' });
 
   finish(id: string, exit: ExitState, outputs: Record<string, string> = {}, log = 'done\n'): void {
     const c = this.containers.get(id)!;
-    Object.assign(c, { running: false, exit, outputs, logs: [{ stream: exit.exitCode ? 'stderr' : 'stdout', data: Buffer.from(log) }] });
+    Object.assign(c, {
+      running: false,
+      exit,
+      outputs,
+      logs: [{ stream: exit.exitCode ? 'stderr' : 'stdout', data: Buffer.from(log) }],
+    });
   }
 
   /** A container left by an earlier attempt, under the name this node's attempts use. */
@@ -54,7 +60,13 @@ class FakeContainers implements ContainerPort {
   async findByName(name: string): Promise<ExistingContainer | undefined> {
     const c = this.containers.get(this.byName.get(name) ?? '');
     if (!c) return undefined;
-    return { id: c.id, running: c.running, exitedCleanly: !c.running && c.exit?.exitCode === 0, exitCode: c.exit?.exitCode ?? 0, oomKilled: c.exit?.oomKilled ?? false };
+    return {
+      id: c.id,
+      running: c.running,
+      exitedCleanly: !c.running && c.exit?.exitCode === 0,
+      exitCode: c.exit?.exitCode ?? 0,
+      oomKilled: c.exit?.oomKilled ?? false,
+    };
   }
   async create(spec: ContainerSpec) {
     const id = `c${this.next++}`;
@@ -112,7 +124,22 @@ const run = {
   datasetIds: [],
   triggeredBy: 'usr_1',
   runtimeSnapshot: {
-    nodes: [{ id: 'n', executorType: 'docker', executorConfig: { image: 'emboflow/tools:local', command: ['true'], env: {}, cpu: 1, memoryMb: 64, pidsLimit: 64, network: false, timeoutSeconds: 60 } }],
+    nodes: [
+      {
+        id: 'n',
+        executorType: 'docker',
+        executorConfig: {
+          image: 'emboflow/tools:local',
+          command: ['true'],
+          env: {},
+          cpu: 1,
+          memoryMb: 64,
+          pidsLimit: 64,
+          network: false,
+          timeoutSeconds: 60,
+        },
+      },
+    ],
     edges: [],
   },
 } as unknown as WorkflowRunDoc;
@@ -170,13 +197,26 @@ function setup(opts: { containerLimit?: number; slotFree?: () => boolean; maxOut
         for await (const chunk of body) size += (chunk as Buffer).length;
         return { bucket: 'b', key, uri: `s3://b/${key}`, checksum: 'sha256:x', contentType, size };
       },
-      putBuffer: async (key: string, body: Buffer, contentType: string) => ({ bucket: 'b', key, uri: `s3://b/${key}`, checksum: 'sha256:y', contentType, size: body.length }),
+      putBuffer: async (key: string, body: Buffer, contentType: string) => ({
+        bucket: 'b',
+        key,
+        uri: `s3://b/${key}`,
+        checksum: 'sha256:y',
+        contentType,
+        size: body.length,
+      }),
       deleteKeys: async (keys: string[]) => void deleted.push(...keys),
     } as unknown as DockerExecutorDeps['store'],
-    sources: { readerFor: async () => { throw new Error('no assets in these tests'); } },
+    sources: {
+      readerFor: async () => {
+        throw new Error('no assets in these tests');
+      },
+    },
     customNodes: { findInWorkspace: async () => null },
     assets: { findForStaging: async () => [] },
-    workspaces: { executionLimits: async () => ({ maxRunningContainers: opts.containerLimit, maxOutputBytes: opts.maxOutputBytes }) },
+    workspaces: {
+      executionLimits: async () => ({ maxRunningContainers: opts.containerLimit, maxOutputBytes: opts.maxOutputBytes }),
+    },
     executionLogs: { insertLines: async (lines) => void liveLines.push(...lines) },
     executionMetrics: { insertSample: async () => undefined },
     slots: {
@@ -185,7 +225,10 @@ function setup(opts: { containerLimit?: number; slotFree?: () => boolean; maxOut
       release: async () => void slots.released++,
     },
     logger: createLogger('silent'),
-    metrics: { cacheLookups: { inc: () => undefined }, containerStart: { startTimer: () => () => 0 } } as unknown as DockerExecutorDeps['metrics'],
+    metrics: {
+      cacheLookups: { inc: () => undefined },
+      containerStart: { startTimer: () => () => 0 },
+    } as unknown as DockerExecutorDeps['metrics'],
     deployment: 'test',
     workerId: 'w1',
     workspaceContainerLimit: 0,
@@ -193,7 +236,16 @@ function setup(opts: { containerLimit?: number; slotFree?: () => boolean; maxOut
   return { deps, containers, mirror, slots, liveLines, deleted };
 }
 
-const input = (over: Partial<NodeInput> = {}): NodeInput => ({ runId: RUN_ID, nodeId: 'n', generation: 0, attemptBase: 0, maxAttempts: 1, assetIds: [], upstream: [], ...over });
+const input = (over: Partial<NodeInput> = {}): NodeInput => ({
+  runId: RUN_ID,
+  nodeId: 'n',
+  generation: 0,
+  attemptBase: 0,
+  maxAttempts: 1,
+  assetIds: [],
+  upstream: [],
+  ...over,
+});
 const NAME = `emboflow-${RUN_ID}-n-g0`;
 
 function environment(attempt = 1) {
@@ -205,7 +257,11 @@ function environment(attempt = 1) {
 
 test('a running container heartbeats with its id until it exits, then its outputs are recorded and it is removed', async () => {
   const { deps, containers, mirror } = setup();
-  containers.behaviour = (c) => setTimeout(() => containers.finish(c.id, { exitCode: 0, oomKilled: false, timedOut: false }, { 'result.json': '{"n":1}' }), 60);
+  containers.behaviour = (c) =>
+    setTimeout(
+      () => containers.finish(c.id, { exitCode: 0, oomKilled: false, timedOut: false }, { 'result.json': '{"n":1}' }),
+      60,
+    );
   const { env, heartbeats } = environment();
   const result: NodeResult = await env.run(createDockerNodeActivity(deps), input());
   const id = containers.removed[0];
@@ -255,7 +311,10 @@ test('an attempt waiting for a container slot heartbeats and can be cancelled be
 test("a retried attempt re-attaches to the earlier attempt's running container instead of starting another", async () => {
   const { deps, containers, mirror, liveLines } = setup();
   const earlier = containers.plant(NAME, { running: true });
-  setTimeout(() => containers.finish(earlier, { exitCode: 0, oomKilled: false, timedOut: false }, { 'out.txt': 'hi' }), 40);
+  setTimeout(
+    () => containers.finish(earlier, { exitCode: 0, oomKilled: false, timedOut: false }, { 'out.txt': 'hi' }),
+    40,
+  );
   const { env, heartbeats } = environment(2);
   const result: NodeResult = await env.run(createDockerNodeActivity(deps), input());
   expect(containers.created).toHaveLength(0);
@@ -270,7 +329,11 @@ test("a retried attempt re-attaches to the earlier attempt's running container i
 
 test("an earlier attempt's container that already succeeded is collected without waiting or starting one", async () => {
   const { deps, containers } = setup();
-  const earlier = containers.plant(NAME, { running: false, exit: { exitCode: 0, oomKilled: false, timedOut: false }, outputs: { 'a.json': '{}' } });
+  const earlier = containers.plant(NAME, {
+    running: false,
+    exit: { exitCode: 0, oomKilled: false, timedOut: false },
+    outputs: { 'a.json': '{}' },
+  });
   const { env, heartbeats } = environment(3);
   const result: NodeResult = await env.run(createDockerNodeActivity(deps), input());
   expect(containers.created).toHaveLength(0);
@@ -290,7 +353,8 @@ test("an earlier attempt's failed container is removed and a fresh one started u
 });
 
 describe('the retry budget counts container failures, not attempts lost with a worker (the crash allowance)', () => {
-  const failing = (containers: FakeContainers) => (c: FakeContainer) => containers.finish(c.id, { exitCode: 2, oomKilled: false, timedOut: false }, {}, 'boom\n');
+  const failing = (containers: FakeContainers) => (c: FakeContainer) =>
+    containers.finish(c.id, { exitCode: 2, oomKilled: false, timedOut: false }, {}, 'boom\n');
 
   test('after an attempt lost with its worker, a container failure within the budget is retryable', async () => {
     const { deps, containers, mirror } = setup();
@@ -300,7 +364,11 @@ describe('the retry budget counts container failures, not attempts lost with a w
     const { env } = environment(2);
     const err = await env.run(createDockerNodeActivity(deps), input({ maxAttempts: 2 })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApplicationFailure);
-    expect(err).toMatchObject({ type: 'ContainerFailedError', nonRetryable: false, message: 'container exited with code 2; last stderr: boom' });
+    expect(err).toMatchObject({
+      type: 'ContainerFailedError',
+      nonRetryable: false,
+      message: 'container exited with code 2; last stderr: boom',
+    });
     expect(mirror.attemptRecords).toMatchObject([{ attempt: 2, status: 'failed', exitCode: 2 }]);
     expect(mirror.transitions.map((t) => t.status)).toEqual(['running']);
   });
@@ -315,14 +383,26 @@ describe('the retry budget counts container failures, not attempts lost with a w
     const { env } = environment(3);
     const err = await env.run(createDockerNodeActivity(deps), input({ maxAttempts: 2 })).catch((e: unknown) => e);
     expect(err).toMatchObject({ type: 'ContainerFailedError', nonRetryable: true });
-    expect(mirror.transitions.at(-1)).toMatchObject({ status: 'failed', attempt: 3, set: { errorMessage: 'container exited with code 2; last stderr: boom' } });
+    expect(mirror.transitions.at(-1)).toMatchObject({
+      status: 'failed',
+      attempt: 3,
+      set: { errorMessage: 'container exited with code 2; last stderr: boom' },
+    });
     expect(mirror.attemptRecords).toEqual([]);
   });
 });
 
 test('a success already recorded by a worker that died before reporting it is returned without a container', async () => {
   const { deps, containers, mirror } = setup();
-  mirror.task = { generation: 0, status: 'success', attempts: {}, outputArtifactIds: [], assetIds: ['a1'], cacheHit: false, lastResultPreview: { done: true } };
+  mirror.task = {
+    generation: 0,
+    status: 'success',
+    attempts: {},
+    outputArtifactIds: [],
+    assetIds: ['a1'],
+    cacheHit: false,
+    lastResultPreview: { done: true },
+  };
   const { env } = environment(2);
   const result: NodeResult = await env.run(createDockerNodeActivity(deps), input());
   expect(result).toEqual({ artifacts: [], assetIds: ['a1'], cacheHit: false, result: { done: true } });
@@ -332,18 +412,32 @@ test('a success already recorded by a worker that died before reporting it is re
 
 test('outputs past maxOutputBytes fail the task with the size, and the objects already written are taken back', async () => {
   const { deps, containers, mirror, deleted } = setup({ maxOutputBytes: 10 });
-  containers.behaviour = (c) => containers.finish(c.id, { exitCode: 0, oomKilled: false, timedOut: false }, { 'a.bin': '123456', 'b.bin': '7890123' });
+  containers.behaviour = (c) =>
+    containers.finish(
+      c.id,
+      { exitCode: 0, oomKilled: false, timedOut: false },
+      { 'a.bin': '123456', 'b.bin': '7890123' },
+    );
   const { env } = environment();
   const err = await env.run(createDockerNodeActivity(deps), input()).catch((e: unknown) => e);
-  expect(err).toMatchObject({ type: 'OutputLimitError', nonRetryable: true, message: 'outputs exceed maxOutputBytes (10 bytes): b.bin brought them past it' });
+  expect(err).toMatchObject({
+    type: 'OutputLimitError',
+    nonRetryable: true,
+    message: 'outputs exceed maxOutputBytes (10 bytes): b.bin brought them past it',
+  });
   expect(deleted).toEqual(['runs/run_1/n/g0/outputs/a.bin']);
   expect(mirror.artifacts).toEqual([]);
-  expect(mirror.transitions.at(-1)).toMatchObject({ status: 'failed', set: { errorMessage: err instanceof Error ? err.message : '' } });
+  expect(mirror.transitions.at(-1)).toMatchObject({
+    status: 'failed',
+    set: { errorMessage: err instanceof Error ? err.message : '' },
+  });
 });
 
 test('more outputs than history should carry go downstream as a manifest, every one still recorded', async () => {
   const { deps, containers, mirror } = setup();
-  const outputs = Object.fromEntries(Array.from({ length: 250 }, (_, i) => [`f/${String(i).padStart(3, '0')}.txt`, `${i}`]));
+  const outputs = Object.fromEntries(
+    Array.from({ length: 250 }, (_, i) => [`f/${String(i).padStart(3, '0')}.txt`, `${i}`]),
+  );
   containers.behaviour = (c) => containers.finish(c.id, { exitCode: 0, oomKilled: false, timedOut: false }, outputs);
   const { env } = environment();
   const result: NodeResult = await env.run(createDockerNodeActivity(deps), input());

@@ -193,20 +193,33 @@ describe('Temporal is called with what workflows/ exports, never a workflow, upd
     return result!.messages.filter((m) => m.ruleId === MONGO_RULE && BY_NAME.test(m.message)).length;
   };
   const CALLS: Array<[string, string]> = [
-    ['client.workflow.start by name', `declare const client: any;\nexport const p = client.workflow.start('runWorkflow', {});`],
-    ['client.workflow.execute by template', 'declare const client: any;\nexport const p = client.workflow.execute(`runWorkflow`, {});'],
+    [
+      'client.workflow.start by name',
+      `declare const client: any;\nexport const p = client.workflow.start('runWorkflow', {});`,
+    ],
+    [
+      'client.workflow.execute by template',
+      'declare const client: any;\nexport const p = client.workflow.execute(`runWorkflow`, {});',
+    ],
     ['handle.executeUpdate by name', `declare const h: any;\nexport const p = h.executeUpdate('approve', {});`],
-    ['executeUpdateWithStart by name', `declare const c: any;\nexport const p = c.workflow.executeUpdateWithStart('retryTask', {});`],
+    [
+      'executeUpdateWithStart by name',
+      `declare const c: any;\nexport const p = c.workflow.executeUpdateWithStart('retryTask', {});`,
+    ],
     ['handle.query by name', `declare const h: any;\nexport const p = h.query('progress');`],
-    ['new WithStartWorkflowOperation by name', `declare const WithStartWorkflowOperation: any;\nexport const o = new WithStartWorkflowOperation('runWorkflow', {});`],
+    [
+      'new WithStartWorkflowOperation by name',
+      `declare const WithStartWorkflowOperation: any;\nexport const o = new WithStartWorkflowOperation('runWorkflow', {});`,
+    ],
   ];
 
-  test.each(['api', 'src/services', 'test/e2e', 'bench'].flatMap((dir) => CALLS.map(([what, code]) => [dir, what, code] as const)))(
-    'in %s/, %s fails',
-    async (dir, _what, code) => {
-      expect(await byName(dir, code)).toBe(1);
-    },
-  );
+  test.each(
+    ['api', 'src/services', 'test/e2e', 'bench'].flatMap((dir) =>
+      CALLS.map(([what, code]) => [dir, what, code] as const),
+    ),
+  )('in %s/, %s fails', async (dir, _what, code) => {
+    expect(await byName(dir, code)).toBe(1);
+  });
 
   test('by definition (a function or a defineUpdate/defineQuery value) passes', async () => {
     const code = `declare const c: any, runWorkflow: any, approveUpdate: any, progressQuery: any;\nexport const p = [c.workflow.start(runWorkflow, {}), c.h.executeUpdate(approveUpdate, {}), c.h.query(progressQuery)];`;

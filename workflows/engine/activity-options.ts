@@ -1,9 +1,9 @@
 // How the run workflow calls its activities: the control activities (MongoDB only) and each node's activity
 // options (timeouts, heartbeats, retry budget). Pure configuration; no state.
-import { ActivityCancellationType, proxyLocalActivities  } from '@temporalio/workflow';
-import type {ActivityOptions} from '@temporalio/workflow';
-import { NON_RETRYABLE_ERRORS  } from '../../src/engine/contract';
-import type {ActivityContract} from '../../src/engine/contract';
+import { ActivityCancellationType, proxyLocalActivities } from '@temporalio/workflow';
+import type { ActivityOptions } from '@temporalio/workflow';
+import { NON_RETRYABLE_ERRORS } from '../../src/engine/contract';
+import type { ActivityContract } from '../../src/engine/contract';
 import type { RunNode } from './run-graph';
 
 // Control activities only touch MongoDB. Local activities: one marker event each instead of three history
@@ -11,7 +11,12 @@ import type { RunNode } from './run-graph';
 export const control = proxyLocalActivities<ActivityContract>({
   startToCloseTimeout: '30s',
   localRetryThreshold: '10s',
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s', nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
+  retry: {
+    initialInterval: '200ms',
+    backoffCoefficient: 2,
+    maximumInterval: '10s',
+    nonRetryableErrorTypes: NON_RETRYABLE_ERRORS,
+  },
 });
 
 /** Room, on top of the container's own timeout, for staging inputs and uploading outputs. */
@@ -49,6 +54,7 @@ export function nodeActivityOptions(node: RunNode): ActivityOptions {
 /** The message worth showing for a node's failure: an ActivityFailure wraps the activity's own, useful one. */
 export function failureMessage(err: unknown): string {
   let e: unknown = err;
-  while (e && typeof e === 'object' && 'cause' in e && (e as { cause?: unknown }).cause) e = (e as { cause: unknown }).cause;
+  while (e && typeof e === 'object' && 'cause' in e && (e as { cause?: unknown }).cause)
+    e = (e as { cause: unknown }).cause;
   return e instanceof Error ? e.message : String(e);
 }

@@ -1,8 +1,8 @@
 // Approval nodes: the run waits for a human decision sent through the approve update, or for its deadline.
 import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
 import type { NodeInput, NodeResult } from '../../src/engine/contract';
-import { approveUpdate  } from '../messages';
-import type {ApprovalDecision} from '../messages';
+import { approveUpdate } from '../messages';
+import type { ApprovalDecision } from '../messages';
 import type { MirrorQueue } from './mirror-queue';
 import type { RunNode } from './run-graph';
 
@@ -49,14 +49,30 @@ export class Approvals {
     const decided: Decided | undefined =
       this.decisions.get(node.id) ??
       (cfg.defaultOutcome
-        ? { nodeId: node.id, approved: cfg.defaultOutcome === 'approved', comment: `no decision by ${deadline}: default outcome applied`, decidedBy: 'system:deadline', decidedAt: new Date().toISOString() }
+        ? {
+            nodeId: node.id,
+            approved: cfg.defaultOutcome === 'approved',
+            comment: `no decision by ${deadline}: default outcome applied`,
+            decidedBy: 'system:deadline',
+            decidedAt: new Date().toISOString(),
+          }
         : undefined);
     if (!decided) {
       const errorMessage = `no decision by the deadline (${deadline})`;
-      mirror.push({ ...task, status: 'failed', errorMessage, summary: { executor: 'approval', outcome: 'timed_out', deadline } });
+      mirror.push({
+        ...task,
+        status: 'failed',
+        errorMessage,
+        summary: { executor: 'approval', outcome: 'timed_out', deadline },
+      });
       throw ApplicationFailure.nonRetryable(errorMessage, 'ApprovalTimedOut');
     }
-    const result = { approved: decided.approved, comment: decided.comment ?? null, decidedBy: decided.decidedBy, decidedAt: decided.decidedAt };
+    const result = {
+      approved: decided.approved,
+      comment: decided.comment ?? null,
+      decidedBy: decided.decidedBy,
+      decidedAt: decided.decidedAt,
+    };
     const summary = { executor: 'approval', outcome: decided.approved ? 'approved' : 'rejected', ...result };
     if (!decided.approved && !cfg.routesRejection) {
       const errorMessage = `rejected by ${decided.decidedBy}${decided.comment ? `: ${decided.comment}` : ''}`;

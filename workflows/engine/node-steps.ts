@@ -48,7 +48,12 @@ async function runActivity(node: RunNode, input: NodeInput, mirror: MirrorQueue)
   const options = nodeActivityOptions(node);
   const acts = proxyActivities<ActivityContract>(options);
   if (node.build) {
-    await proxyActivities<ActivityContract>({ ...options, activityId: `${options.activityId}.build`, summary: `build image for ${node.id}`, startToCloseTimeout: '30m' }).buildNodeImage({
+    await proxyActivities<ActivityContract>({
+      ...options,
+      activityId: `${options.activityId}.build`,
+      summary: `build image for ${node.id}`,
+      startToCloseTimeout: '30m',
+    }).buildNodeImage({
       runId: input.runId,
       nodeId: node.id,
     });

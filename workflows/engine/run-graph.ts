@@ -1,10 +1,10 @@
 // What the run workflow knows about its graph: the plan's nodes with their current numbering, each finished
 // node's result, the scheduler's state and which nodes failed. Explicit state, no I/O.
 import { evaluate, truthy } from '../../src/dag/expr';
-import { indexGraph  } from '../../src/dag/graph';
-import type {GraphIndex} from '../../src/dag/graph';
-import { DagScheduler   } from '../../src/dag/scheduler';
-import type {NodeState, TaskStatus} from '../../src/dag/scheduler';
+import { indexGraph } from '../../src/dag/graph';
+import type { GraphIndex } from '../../src/dag/graph';
+import { DagScheduler } from '../../src/dag/scheduler';
+import type { NodeState, TaskStatus } from '../../src/dag/scheduler';
 import type { RuntimeEdge } from '../../src/domain/runtime-graph';
 import type { NodeInput, NodeResult, PlanNode, RunPlan } from '../../src/engine/contract';
 import type { RunProgress } from '../messages';
@@ -26,7 +26,13 @@ export class RunGraph {
     this.nodes = new Map(
       plan.nodes.map((n) => [
         n.id,
-        { ...n, taskQueue: n.taskQueue ?? plan.defaultTaskQueue, generation: n.generation ?? 0, attemptBase: n.attemptBase ?? 0, timeoutSeconds: n.timeoutSeconds ?? 60 },
+        {
+          ...n,
+          taskQueue: n.taskQueue ?? plan.defaultTaskQueue,
+          generation: n.generation ?? 0,
+          attemptBase: n.attemptBase ?? 0,
+          timeoutSeconds: n.timeoutSeconds ?? 60,
+        },
       ]),
     );
     const initial = new Map<string, NodeState>();
@@ -66,7 +72,12 @@ export class RunGraph {
       attemptBase: node.attemptBase,
       maxAttempts: node.retry?.maxAttempts ?? 1,
       assetIds,
-      upstream: upstream.map(({ nodeId, artifacts, manifest, assetIds: a }) => ({ nodeId, artifacts, assetIds: a, ...(manifest ? { manifest } : {}) })),
+      upstream: upstream.map(({ nodeId, artifacts, manifest, assetIds: a }) => ({
+        nodeId,
+        artifacts,
+        assetIds: a,
+        ...(manifest ? { manifest } : {}),
+      })),
     };
   }
 
@@ -81,7 +92,12 @@ export class RunGraph {
   readonly edgeTaken = (edge: RuntimeEdge): boolean => {
     if (!edge.condition) return true;
     try {
-      return truthy(evaluate(edge.condition, { ...this.upstreamResults(edge.source), result: this.results.get(edge.source)?.result ?? null }));
+      return truthy(
+        evaluate(edge.condition, {
+          ...this.upstreamResults(edge.source),
+          result: this.results.get(edge.source)?.result ?? null,
+        }),
+      );
     } catch {
       // Conditions are checked when a version is created; one that cannot evaluate is not taken.
       return false;
@@ -110,7 +126,15 @@ export class RunGraph {
   }
 
   progress(): RunProgress {
-    const counts: Record<TaskStatus, number> = { pending: 0, queued: 0, running: 0, success: 0, failed: 0, cancelled: 0, skipped: 0 };
+    const counts: Record<TaskStatus, number> = {
+      pending: 0,
+      queued: 0,
+      running: 0,
+      success: 0,
+      failed: 0,
+      cancelled: 0,
+      skipped: 0,
+    };
     const nodes: Record<string, TaskStatus> = {};
     for (const [id, s] of this.scheduler.snapshot()) {
       counts[s.status]++;

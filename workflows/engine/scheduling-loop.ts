@@ -43,7 +43,12 @@ export class SchedulingLoop {
         const step = graph.scheduler.next(graph.edgeTaken);
         progressed = step.start.length > 0 || step.skip.length > 0;
         for (const s of step.skip) {
-          mirror.push({ nodeId: s.nodeId, generation: graph.node(s.nodeId).generation, status: 'skipped', skipReason: s.reason });
+          mirror.push({
+            nodeId: s.nodeId,
+            generation: graph.node(s.nodeId).generation,
+            status: 'skipped',
+            skipReason: s.reason,
+          });
         }
         for (const id of step.start) {
           const node = graph.node(id);
@@ -63,7 +68,10 @@ export class SchedulingLoop {
         if (draining) return 'continue-as-new';
         // Nodes decided inside the workflow (decisions) finish at once: schedule what they unblocked.
         if (progressed) continue;
-        throw ApplicationFailure.nonRetryable('no node is running or ready, yet the run is unfinished', 'SchedulerStuck');
+        throw ApplicationFailure.nonRetryable(
+          'no node is running or ready, yet the run is unfinished',
+          'SchedulerStuck',
+        );
       }
       await Promise.race([...[...this.running.values()].map((r) => r.done), this.retries.wake]);
       this.retries.rearm();
@@ -81,7 +89,8 @@ export class SchedulingLoop {
 
   private cancelNotStarted(): void {
     const { notStarted } = this.graph.scheduler.cancelRemaining();
-    for (const id of notStarted) this.mirror.push({ nodeId: id, generation: this.graph.node(id).generation, status: 'cancelled' });
+    for (const id of notStarted)
+      this.mirror.push({ nodeId: id, generation: this.graph.node(id).generation, status: 'cancelled' });
   }
 
   private launch(nodeId: string): void {
@@ -109,6 +118,9 @@ export class SchedulingLoop {
 
   private historyIsLong(): boolean {
     const info = workflowInfo();
-    return info.continueAsNewSuggested || info.historyLength > (this.graph.plan.continueAfterEvents ?? HISTORY_EVENTS_BEFORE_CONTINUE);
+    return (
+      info.continueAsNewSuggested ||
+      info.historyLength > (this.graph.plan.continueAfterEvents ?? HISTORY_EVENTS_BEFORE_CONTINUE)
+    );
   }
 }

@@ -55,7 +55,10 @@ export class TaskRetries {
       const affected = subtree(graph.index, request.nodeId);
       const busy = affected.filter((id) => !isTerminal(graph.scheduler.state(id).status));
       if (busy.length) {
-        Object.assign(request, { done: true, error: `cannot retry ${request.nodeId} while ${busy.join(', ')} ${busy.length > 1 ? 'are' : 'is'} not finished` });
+        Object.assign(request, {
+          done: true,
+          error: `cannot retry ${request.nodeId} while ${busy.join(', ')} ${busy.length > 1 ? 'are' : 'is'} not finished`,
+        });
         continue;
       }
       const renumbered = await control.resetTasks(
