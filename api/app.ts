@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
-import express, { Router  } from 'express';
-import type {Express} from 'express';
+import express, { Router } from 'express';
+import type { Express } from 'express';
 import type { Db } from 'mongodb';
 import type { Config } from '../src/config';
 import { AnnotationTaskRepository } from '../src/db/annotations';
@@ -39,7 +39,12 @@ export interface AppContext extends AppDeps, RunRouteDeps {
 /** The services the routes call, built once from the app's dependencies. */
 function createContext(deps: AppDeps): AppContext {
   const runs = new RunService(deps.db, deps.temporal, deps.config);
-  const runQueries = new RunQueries(runs.store, new ProjectRepository(deps.db), new AnnotationTaskRepository(deps.db), deps.store);
+  const runQueries = new RunQueries(
+    runs.store,
+    new ProjectRepository(deps.db),
+    new AnnotationTaskRepository(deps.db),
+    deps.store,
+  );
   return {
     ...deps,
     runs,
@@ -53,7 +58,10 @@ function createContext(deps: AppDeps): AppContext {
 const REQUEST_TIMEOUT_MS = 30_000;
 
 /** The Express app, with no listen(): the process entry point or a test serves it. */
-export function createApp(deps: AppDeps, opts: { rateLimitPerMinute?: number } = {}): { app: Express; registry: ApiRegistry } {
+export function createApp(
+  deps: AppDeps,
+  opts: { rateLimitPerMinute?: number } = {},
+): { app: Express; registry: ApiRegistry } {
   const ctx = createContext(deps);
   const app = express();
   app.disable('x-powered-by');
@@ -62,7 +70,8 @@ export function createApp(deps: AppDeps, opts: { rateLimitPerMinute?: number } =
   app.use((req, res, next) => {
     const end = deps.metrics.httpRequests.startTimer({ method: req.method });
     const timer = setTimeout(() => {
-      if (!res.headersSent) res.status(503).json({ error: { code: 'timeout', message: `no answer within ${REQUEST_TIMEOUT_MS / 1000}s` } });
+      if (!res.headersSent)
+        res.status(503).json({ error: { code: 'timeout', message: `no answer within ${REQUEST_TIMEOUT_MS / 1000}s` } });
     }, REQUEST_TIMEOUT_MS);
     res.on('close', () => {
       clearTimeout(timer);

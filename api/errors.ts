@@ -1,10 +1,16 @@
-import { EmboflowError  } from '../src/errors';
-import type {ErrorStatus} from '../src/errors';
+import { EmboflowError } from '../src/errors';
+import type { ErrorStatus } from '../src/errors';
 
 /** An error the API layer itself raises (validation, auth, rate limits, routing). */
 export class ApiError extends EmboflowError {
   override name = 'ApiError';
-  constructor(status: ErrorStatus, code: string, message: string, details?: unknown, headers: Record<string, string> = {}) {
+  constructor(
+    status: ErrorStatus,
+    code: string,
+    message: string,
+    details?: unknown,
+    headers: Record<string, string> = {},
+  ) {
     super(status, code, message, { details, headers });
   }
 }

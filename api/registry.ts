@@ -37,7 +37,12 @@ function parsePart(schema: z.ZodType | undefined, value: unknown, part: string):
   const result = schema.safeParse(value ?? {});
   if (!result.success) {
     const details = zodDetails(result.error, part);
-    throw new ApiError(400, 'validation_failed', `invalid ${part}: ${details.map((d) => `${d.field}: ${d.message}`).join('; ')}`, details);
+    throw new ApiError(
+      400,
+      'validation_failed',
+      `invalid ${part}: ${details.map((d) => `${d.field}: ${d.message}`).join('; ')}`,
+      details,
+    );
   }
   return result.data;
 }
@@ -101,10 +106,15 @@ export function openApiDocument(specs: AnySpec[], version: string): Record<strin
       tags: [s.tag],
       ...(s.public ? { security: [] } : {}),
       parameters: [...params, ...query],
-      ...(s.body ? { requestBody: { required: true, content: { 'application/json': { schema: toJsonSchema(s.body) } } } } : {}),
+      ...(s.body
+        ? { requestBody: { required: true, content: { 'application/json': { schema: toJsonSchema(s.body) } } } }
+        : {}),
       responses: {
         [String(s.status ?? 200)]: { description: 'success' },
-        '4XX': { description: 'error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+        '4XX': {
+          description: 'error',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        },
       },
     };
   }

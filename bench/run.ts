@@ -27,9 +27,29 @@ import { s6Mirror } from './scenarios/s6-mirror';
 const SCENARIOS: Scenario[] = [s1Chain, s2FanOut, s3Layered, s4Containers, s5Rest, s6Mirror];
 
 const SIZES: Record<'full' | 'smoke', Sizes> = {
-  full: { s1Nodes: 100, s2Width: 1000, s3Layers: 100, s3Width: 100, s4Containers: 50, s4Parallelism: 10, s5Runs: 200, s5Concurrency: 50, s6Tasks: 1000 },
+  full: {
+    s1Nodes: 100,
+    s2Width: 1000,
+    s3Layers: 100,
+    s3Width: 100,
+    s4Containers: 50,
+    s4Parallelism: 10,
+    s5Runs: 200,
+    s5Concurrency: 50,
+    s6Tasks: 1000,
+  },
   // Small enough to finish in about two minutes on a busy 2-core machine (FerretDB writes are the bottleneck).
-  smoke: { s1Nodes: 10, s2Width: 40, s3Layers: 5, s3Width: 20, s4Containers: 3, s4Parallelism: 3, s5Runs: 10, s5Concurrency: 5, s6Tasks: 50 },
+  smoke: {
+    s1Nodes: 10,
+    s2Width: 40,
+    s3Layers: 5,
+    s3Width: 20,
+    s4Containers: 3,
+    s4Parallelism: 3,
+    s5Runs: 10,
+    s5Concurrency: 5,
+    s6Tasks: 50,
+  },
 };
 
 /** Activity slots per worker, EmboFlow and baseline alike. */
@@ -49,7 +69,9 @@ export function parseArgs(argv: string[], cacheDir: string): BenchOptions {
     const i = argv.indexOf(flag);
     return i >= 0 ? argv[i + 1] : undefined;
   };
-  const only = value('--only')?.split(',').map((s) => s.trim().toUpperCase());
+  const only = value('--only')
+    ?.split(',')
+    .map((s) => s.trim().toUpperCase());
   const peers = argv.includes('--no-peers') ? false : argv.includes('--peers') || mode === 'full';
   return { mode, only, peers, outDir: resolve(value('--out') ?? join(__dirname, 'results')), cacheDir };
 }
@@ -74,12 +96,33 @@ function targets(scenarios: ScenarioReport[], peers: Record<string, PeerInfo>): 
   const rows = new Map(scenarios.flatMap((s) => s.rows).map((r) => [r.key, r]));
   const get = (key: string) => rows.get(key);
   const out: Target[] = [];
-  const add = (id: string, description: string, value: number | null | undefined, threshold: string, ok: (v: number) => boolean, note?: string) =>
-    out.push({ id, description, value: value ?? null, threshold, met: value === null || value === undefined || !Number.isFinite(value) ? null : ok(value), ...(note ? { note } : {}) });
+  const add = (
+    id: string,
+    description: string,
+    value: number | null | undefined,
+    threshold: string,
+    ok: (v: number) => boolean,
+    note?: string,
+  ) =>
+    out.push({
+      id,
+      description,
+      value: value ?? null,
+      threshold,
+      met: value === null || value === undefined || !Number.isFinite(value) ? null : ok(value),
+      ...(note ? { note } : {}),
+    });
 
   const p50 = get('s1.perNodeP50Ms');
   const mean = get('s1.perNodeMeanMs');
-  add('s1-floor', 'S1 per-node overhead vs raw-Temporal floor (p50 step ratio)', p50?.ratio, '≤ 1.5×', (v) => v <= 1.5, mean?.ratio ? `mean-per-node ratio ${mean.ratio.toFixed(2)}×` : undefined);
+  add(
+    's1-floor',
+    'S1 per-node overhead vs raw-Temporal floor (p50 step ratio)',
+    p50?.ratio,
+    '≤ 1.5×',
+    (v) => v <= 1.5,
+    mean?.ratio ? `mean-per-node ratio ${mean.ratio.toFixed(2)}×` : undefined,
+  );
   const prefect = peers.prefect?.results?.s1;
   add(
     's1-prefect',
@@ -87,17 +130,52 @@ function targets(scenarios: ScenarioReport[], peers: Record<string, PeerInfo>): 
     prefect && p50?.emboflow ? prefect.perNodeP50Ms / p50.emboflow : null,
     '≥ 5×',
     (v) => v >= 5,
-    prefect && mean?.emboflow ? `by mean per node (makespan ÷ nodes): ${(prefect.perNodeMeanMs / mean.emboflow).toFixed(2)}×` : peers.prefect ? `prefect ${peers.prefect.status}` : 'prefect not run',
+    prefect && mean?.emboflow
+      ? `by mean per node (makespan ÷ nodes): ${(prefect.perNodeMeanMs / mean.emboflow).toFixed(2)}×`
+      : peers.prefect
+        ? `prefect ${peers.prefect.status}`
+        : 'prefect not run',
   );
-  add('s4-chain', 'S4 container chain makespan vs raw dockerode', get('s4.chainMakespanMs')?.ratio, '≤ 1.15×', (v) => v <= 1.15);
-  add('s4-fan', 'S4 container fan-out makespan vs raw dockerode', get('s4.fanMakespanMs')?.ratio, '≤ 1.15×', (v) => v <= 1.15);
+  add(
+    's4-chain',
+    'S4 container chain makespan vs raw dockerode',
+    get('s4.chainMakespanMs')?.ratio,
+    '≤ 1.15×',
+    (v) => v <= 1.15,
+  );
+  add(
+    's4-fan',
+    'S4 container fan-out makespan vs raw dockerode',
+    get('s4.fanMakespanMs')?.ratio,
+    '≤ 1.15×',
+    (v) => v <= 1.15,
+  );
   add('s5-rate', 'S5 runs per second through REST', get('s5.runsPerSec')?.emboflow, '≥ 20 runs/s', (v) => v >= 20);
   add('s5-p99', 'S5 POST /runs p99 latency', get('s5.postP99Ms')?.emboflow, '≤ 100 ms', (v) => v <= 100);
   const s5 = scenarios.find((s) => s.id === 'S5');
-  add('s5-errors', 'S5 errors (non-202 answers + runs not succeeded)', s5?.status === 'skipped' ? null : ((s5?.details.errors as number | undefined) ?? null), '= 0', (v) => v === 0);
+  add(
+    's5-errors',
+    'S5 errors (non-202 answers + runs not succeeded)',
+    s5?.status === 'skipped' ? null : ((s5?.details.errors as number | undefined) ?? null),
+    '= 0',
+    (v) => v === 0,
+  );
   const s2Full = get('s2.tasksPerSec');
-  add('s2-rate', 'S2 no-op tasks per second (maxParallelism = width)', s2Full?.emboflow, '≥ 200 tasks/s', (v) => v >= 200, s2Full && s2Full.emboflow === null ? 'the run did not complete (see S2)' : undefined);
-  add('s2-rate-mp50', 'S2 no-op tasks per second (maxParallelism 50)', get('s2.mp50.tasksPerSec')?.emboflow, '≥ 200 tasks/s', (v) => v >= 200);
+  add(
+    's2-rate',
+    'S2 no-op tasks per second (maxParallelism = width)',
+    s2Full?.emboflow,
+    '≥ 200 tasks/s',
+    (v) => v >= 200,
+    s2Full && s2Full.emboflow === null ? 'the run did not complete (see S2)' : undefined,
+  );
+  add(
+    's2-rate-mp50',
+    'S2 no-op tasks per second (maxParallelism 50)',
+    get('s2.mp50.tasksPerSec')?.emboflow,
+    '≥ 200 tasks/s',
+    (v) => v >= 200,
+  );
   const s3 = scenarios.find((s) => s.id === 'S3');
   const s3Rss = get('s3.peakRssMiB')?.emboflow;
   const s3Done = get('s3.completed')?.emboflow;
@@ -109,9 +187,27 @@ function targets(scenarios: ScenarioReport[], peers: Record<string, PeerInfo>): 
     (v) => s3Done === 1 && v <= 600,
     s3Done === 0 ? `did not complete: ${s3?.error ?? ''}` : undefined,
   );
-  add('writes-s1', 'MongoDB write statements per task, builtin nodes (S1, API + worker)', get('s1.writesPerTask')?.emboflow, '≤ 3', (v) => v <= 3);
-  add('writes-s4', 'MongoDB write statements per task, container nodes (S4, API + worker)', get('s4.writesPerTask')?.emboflow, '≤ 3', (v) => v <= 3);
-  add('writes-s6', 'MongoDB write statements per task, mirror path incl. creation (S6)', get('s6.writesPerTaskInclCreate')?.emboflow, '≤ 3', (v) => v <= 3);
+  add(
+    'writes-s1',
+    'MongoDB write statements per task, builtin nodes (S1, API + worker)',
+    get('s1.writesPerTask')?.emboflow,
+    '≤ 3',
+    (v) => v <= 3,
+  );
+  add(
+    'writes-s4',
+    'MongoDB write statements per task, container nodes (S4, API + worker)',
+    get('s4.writesPerTask')?.emboflow,
+    '≤ 3',
+    (v) => v <= 3,
+  );
+  add(
+    'writes-s6',
+    'MongoDB write statements per task, mirror path incl. creation (S6)',
+    get('s6.writesPerTaskInclCreate')?.emboflow,
+    '≤ 3',
+    (v) => v <= 3,
+  );
   return out;
 }
 
@@ -133,7 +229,11 @@ function chart(scenarios: ScenarioReport[], peerNames: string[]): BenchReport['c
     group('S4 container chain', 's4.chainPerNodeMs', false),
     group('S4 container fan-out', 's4.fanPerNodeMs', false),
   ].filter((g): g is NonNullable<typeof g> => g !== undefined);
-  return { title: 'Per-node time by scenario (log scale; baseline = raw Temporal / raw dockerode)', unit: 'ms', groups };
+  return {
+    title: 'Per-node time by scenario (log scale; baseline = raw Temporal / raw dockerode)',
+    unit: 'ms',
+    groups,
+  };
 }
 
 export async function runBench(opts: BenchOptions): Promise<{ report: BenchReport; jsonPath: string }> {
@@ -178,9 +278,24 @@ export async function runBench(opts: BenchOptions): Promise<{ report: BenchRepor
       const t0 = performance.now();
       try {
         const outcome = await s.run(ctx);
-        scenarios.push({ id: s.id, title: s.title, status: outcome.error ? 'failed' : 'ok', ...outcome, durationMs: Math.round(performance.now() - t0) });
+        scenarios.push({
+          id: s.id,
+          title: s.title,
+          status: outcome.error ? 'failed' : 'ok',
+          ...outcome,
+          durationMs: Math.round(performance.now() - t0),
+        });
       } catch (err) {
-        scenarios.push({ id: s.id, title: s.title, status: 'failed', error: err instanceof Error ? err.message : String(err), params: {}, rows: [], details: {}, durationMs: Math.round(performance.now() - t0) });
+        scenarios.push({
+          id: s.id,
+          title: s.title,
+          status: 'failed',
+          error: err instanceof Error ? err.message : String(err),
+          params: {},
+          rows: [],
+          details: {},
+          durationMs: Math.round(performance.now() - t0),
+        });
       }
       const last = scenarios[scenarios.length - 1]!;
       log(`${s.id} ${last.status} in ${(last.durationMs / 1000).toFixed(1)} s${last.error ? `: ${last.error}` : ''}`);
@@ -192,10 +307,21 @@ export async function runBench(opts: BenchOptions): Promise<{ report: BenchRepor
 
   let peers: Record<string, PeerInfo> = {};
   if (opts.peers) {
-    peers = await runPeers({ cacheDir: opts.cacheDir, s1Nodes: sizes.s1Nodes, s2Width: sizes.s2Width, concurrency: MAX_CONCURRENT_ACTIVITIES, install: opts.mode === 'full', log });
-    for (const [name, p] of Object.entries(peers)) log(`peer ${name}: ${p.status}${p.reason ? ` (${p.reason.split('\n')[0]})` : ''}`);
+    peers = await runPeers({
+      cacheDir: opts.cacheDir,
+      s1Nodes: sizes.s1Nodes,
+      s2Width: sizes.s2Width,
+      concurrency: MAX_CONCURRENT_ACTIVITIES,
+      install: opts.mode === 'full',
+      log,
+    });
+    for (const [name, p] of Object.entries(peers))
+      log(`peer ${name}: ${p.status}${p.reason ? ` (${p.reason.split('\n')[0]})` : ''}`);
   }
-  attachPeers(scenarios.flatMap((s) => s.rows), peers);
+  attachPeers(
+    scenarios.flatMap((s) => s.rows),
+    peers,
+  );
 
   const report: BenchReport = {
     schemaVersion: 1,
@@ -203,11 +329,19 @@ export async function runBench(opts: BenchOptions): Promise<{ report: BenchRepor
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     machine,
-    settings: { ...sizes, workerMaxConcurrentActivities: MAX_CONCURRENT_ACTIVITIES, workersInSeparateProcesses: true, freshEnvPerScenario: opts.mode === 'full' },
+    settings: {
+      ...sizes,
+      workerMaxConcurrentActivities: MAX_CONCURRENT_ACTIVITIES,
+      workersInSeparateProcesses: true,
+      freshEnvPerScenario: opts.mode === 'full',
+    },
     peers,
     scenarios,
     targets: targets(scenarios, peers),
-    chart: chart(scenarios, Object.keys(peers).filter((p) => peers[p]!.status === 'ok')),
+    chart: chart(
+      scenarios,
+      Object.keys(peers).filter((p) => peers[p]!.status === 'ok'),
+    ),
     notes: [
       'All servers (Temporal dev server with SQLite, FerretDB v1 on SQLite, SeaweedFS, dockerd) share this 2-core machine with the bench; other test suites may have been running at the same time (see the load average).',
       'EmboFlow and the raw-Temporal baseline each run in a forked worker process of their own, with the same activity slots; the API runs in the bench process. Makespans and per-node steps are read from Temporal (server clock, workflow history) for both.',
@@ -226,7 +360,10 @@ export async function runBench(opts: BenchOptions): Promise<{ report: BenchRepor
 }
 
 if (require.main === module) {
-  const cacheDir = join(process.env.EMBOFLOW_CACHE_DIR ?? join(process.env.HOME ?? tmpdir(), '.cache', 'emboflow'), 'bench');
+  const cacheDir = join(
+    process.env.EMBOFLOW_CACHE_DIR ?? join(process.env.HOME ?? tmpdir(), '.cache', 'emboflow'),
+    'bench',
+  );
   runBench(parseArgs(process.argv.slice(2), cacheDir)).then(
     ({ report }) => {
       process.stdout.write(renderMarkdown(report));

@@ -28,10 +28,16 @@ export const ConfigSchema = z.object({
   RUN_TASK_QUEUE: z.string().min(1).default('emboflow-runs'),
   WORKER_TASK_QUEUES: csv.default(['emboflow-runs', 'default']),
   /** Prepended to every task queue name: lets several deployments (or test suites) share one namespace. */
-  TASK_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9._-]{0,64}$/).default(''),
+  TASK_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{0,64}$/)
+    .default(''),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(1000).default(16),
   /** Identifies this worker in task records and Temporal (default: host name and pid). */
-  WORKER_ID: z.string().regex(/^[A-Za-z0-9._:@-]{1,128}$/).optional(),
+  WORKER_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._:@-]{1,128}$/)
+    .optional(),
   /** The worker's /metrics (EmboFlow series and the Temporal SDK's); 0 turns it off. */
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   WORKER_SDK_METRICS_PORT: z.coerce.number().int().min(1).max(65535).default(9465),
@@ -47,7 +53,10 @@ export const ConfigSchema = z.object({
   WORKER_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
 
   MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// or mongodb+srv:// URI'),
-  MONGODB_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/).default('emboflow'),
+  MONGODB_DB: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,63}$/)
+    .default('emboflow'),
 
   S3_ENDPOINT: z.url().optional(),
   S3_REGION: z.string().min(1).default('us-east-1'),

@@ -18,7 +18,12 @@ export function createMetrics(component: 'api' | 'worker') {
       registers,
     }),
     runsStarted: new Counter({ name: 'emboflow_runs_started_total', help: 'Runs started', registers }),
-    runsFinished: new Counter({ name: 'emboflow_runs_finished_total', help: 'Runs finished, by final status', labelNames: ['status'], registers }),
+    runsFinished: new Counter({
+      name: 'emboflow_runs_finished_total',
+      help: 'Runs finished, by final status',
+      labelNames: ['status'],
+      registers,
+    }),
     taskDuration: new Histogram({
       name: 'emboflow_task_duration_seconds',
       help: 'Node execution time, by executor and outcome',
@@ -46,7 +51,12 @@ export function createMetrics(component: 'api' | 'worker') {
       buckets: SECONDS,
       registers,
     }),
-    cacheLookups: new Counter({ name: 'emboflow_cache_lookups_total', help: 'Node cache lookups, by result (hit or miss)', labelNames: ['result'], registers }),
+    cacheLookups: new Counter({
+      name: 'emboflow_cache_lookups_total',
+      help: 'Node cache lookups, by result (hit or miss)',
+      labelNames: ['result'],
+      registers,
+    }),
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;

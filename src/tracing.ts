@@ -1,12 +1,12 @@
 // Optional OpenTelemetry tracing through Temporal's interceptors: set OTEL_EXPORTER_OTLP_ENDPOINT (an OTLP/HTTP
 // collector's base URL) and the API's workflow starts, the run workflow, and every node activity become spans of one
 // trace per run, exported to `<endpoint>/v1/traces`. Off (no interceptors, no sink) when the variable is unset.
-import { context, propagation, trace  } from '@opentelemetry/api';
-import type {Tracer} from '@opentelemetry/api';
+import { context, propagation, trace } from '@opentelemetry/api';
+import type { Tracer } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { Resource } from '@opentelemetry/resources';
-import { BatchSpanProcessor  } from '@opentelemetry/sdk-trace-base';
-import type {SpanProcessor} from '@opentelemetry/sdk-trace-base';
+import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { WorkflowClientInterceptor } from '@temporalio/client';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry/lib/client';
@@ -28,10 +28,15 @@ export interface Tracing {
 }
 
 /** Starts a tracer provider exporting to the configured collector, or answers undefined when tracing is off. */
-export function startTracing(config: Pick<Config, 'OTEL_EXPORTER_OTLP_ENDPOINT' | 'OTEL_SERVICE_NAME'>, defaultService: string): Tracing | undefined {
+export function startTracing(
+  config: Pick<Config, 'OTEL_EXPORTER_OTLP_ENDPOINT' | 'OTEL_SERVICE_NAME'>,
+  defaultService: string,
+): Tracing | undefined {
   if (!config.OTEL_EXPORTER_OTLP_ENDPOINT) return undefined;
   const resource = new Resource({ 'service.name': config.OTEL_SERVICE_NAME ?? defaultService });
-  const exporter = new OTLPTraceExporter({ url: `${config.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces` });
+  const exporter = new OTLPTraceExporter({
+    url: `${config.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`,
+  });
   const processor = new BatchSpanProcessor(exporter, { scheduledDelayMillis: 1000 });
   const provider = new NodeTracerProvider({ resource, spanProcessors: [processor] });
   // Registers the provider, the W3C trace-context propagator and an async-hooks context manager, globally.

@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
-import {    roleAtLeast } from '../../src/services/auth';
-import type {AuthContext, Authenticator, Role} from '../../src/services/auth';
+import { roleAtLeast } from '../../src/services/auth';
+import type { AuthContext, Authenticator, Role } from '../../src/services/auth';
 import { forbidden, notFound, unauthorized } from '../errors';
 
 declare module 'express-serve-static-core' {

@@ -1,5 +1,5 @@
 import express from 'express';
-import type {Request, RequestHandler, Response} from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { ApiError, badRequest } from '../errors';
 
 export const MAX_BODY_BYTES = 1024 * 1024;

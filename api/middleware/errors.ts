@@ -21,9 +21,16 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (err instanceof EmboflowError) e = err;
     else if (err instanceof z.ZodError) {
       const details = zodDetails(err);
-      e = new ApiError(400, 'validation_failed', `invalid request: ${details.map((d) => `${d.field}: ${d.message}`).join('; ')}`, details);
-    } else if (err?.type === 'entity.too.large') e = new ApiError(413, 'payload_too_large', 'the request body is too large');
-    else if (err?.type === 'entity.parse.failed') e = new ApiError(400, 'invalid_json', 'the request body is not valid JSON');
+      e = new ApiError(
+        400,
+        'validation_failed',
+        `invalid request: ${details.map((d) => `${d.field}: ${d.message}`).join('; ')}`,
+        details,
+      );
+    } else if (err?.type === 'entity.too.large')
+      e = new ApiError(413, 'payload_too_large', 'the request body is too large');
+    else if (err?.type === 'entity.parse.failed')
+      e = new ApiError(400, 'invalid_json', 'the request body is not valid JSON');
     else if (err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported')
       e = new ApiError(415, 'unsupported_media_type', 'request bodies must be UTF-8 JSON');
     else if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500)
@@ -34,6 +41,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     }
     if (res.headersSent) return;
     for (const [k, v] of Object.entries(e.headers)) res.setHeader(k, v);
-    res.status(e.status).json({ error: { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) } });
+    res
+      .status(e.status)
+      .json({ error: { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) } });
   };
 }

@@ -14,7 +14,11 @@ export function rateLimit(opts: { perMinute: number; burst: number }): RequestHa
     buckets.set(id, b);
     if (b.tokens < 1) {
       const retryAfter = Math.max(1, Math.ceil((1 - b.tokens) / refillPerMs / 1000));
-      return next(new ApiError(429, 'rate_limited', `too many requests; retry in ${retryAfter}s`, undefined, { 'Retry-After': String(retryAfter) }));
+      return next(
+        new ApiError(429, 'rate_limited', `too many requests; retry in ${retryAfter}s`, undefined, {
+          'Retry-After': String(retryAfter),
+        }),
+      );
     }
     b.tokens -= 1;
     if (buckets.size > 100_000) buckets.clear();

@@ -10,8 +10,8 @@ import { roleAtLeast } from '../../src/services/auth';
 import { pageView, toView } from '../../src/services/common';
 import type { PlatformServices } from '../../src/services/platform';
 import { forbidden } from '../errors';
-import { gate, idParams, listQuery, page  } from './platform-registry';
-import type {PlatformRoutes} from './platform-registry';
+import { gate, idParams, listQuery, page } from './platform-registry';
+import type { PlatformRoutes } from './platform-registry';
 import { loadProject, projectScope } from './projects';
 
 export function registerAnnotationRoutes(api: PlatformRoutes, { projects, annotations }: PlatformServices): void {
@@ -36,7 +36,8 @@ export function registerAnnotationRoutes(api: PlatformRoutes, { projects, annota
       method: 'get',
       path: '/v1/projects/:projectId/annotation-tasks',
       tag: 'annotations',
-      summary: "A project's annotation tasks, filtered by status, target type, assignee or linked approval (runId, nodeId)",
+      summary:
+        "A project's annotation tasks, filtered by status, target type, assignee or linked approval (runId, nodeId)",
       params: idParams('projectId'),
       query: listQuery({
         status: z.enum(ANNOTATION_TASK_STATUSES).optional(),

@@ -6,8 +6,8 @@ import { pageView } from '../../src/services/common';
 import type { Authority } from '../../src/services/memberships';
 import type { PlatformServices } from '../../src/services/platform';
 import { forbidden, notFound } from '../errors';
-import { idParams, listQuery, page  } from './platform-registry';
-import type {PlatformRoutes} from './platform-registry';
+import { idParams, listQuery, page } from './platform-registry';
+import type { PlatformRoutes } from './platform-registry';
 
 /** Another user's keys are an admin's business only inside a workspace both belong to. */
 function requireAuthority(authority: Authority, what: string): string | null {

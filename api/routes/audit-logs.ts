@@ -3,8 +3,8 @@ import { AUDIT_ACTIONS, AUDIT_RESOURCE_TYPES } from '../../src/domain/audit';
 import { IdSchema } from '../../src/domain/common';
 import { pageView } from '../../src/services/common';
 import type { PlatformServices } from '../../src/services/platform';
-import { gate, idParams, listQuery, page  } from './platform-registry';
-import type {PlatformRoutes} from './platform-registry';
+import { gate, idParams, listQuery, page } from './platform-registry';
+import type { PlatformRoutes } from './platform-registry';
 
 export function registerAuditLogRoutes(api: PlatformRoutes, { audit }: PlatformServices): void {
   api.route(

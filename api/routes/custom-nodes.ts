@@ -3,8 +3,8 @@ import { ShortTextSchema } from '../../src/domain/common';
 import { CreateCustomNodeBody, CUSTOM_NODE_STATUSES } from '../../src/domain/definitions';
 import { pageView, toView } from '../../src/services/common';
 import type { PlatformServices } from '../../src/services/platform';
-import { gate, idParams, listQuery, page  } from './platform-registry';
-import type {PlatformRoutes} from './platform-registry';
+import { gate, idParams, listQuery, page } from './platform-registry';
+import type { PlatformRoutes } from './platform-registry';
 import { loadProject, projectScope } from './projects';
 
 export function registerCustomNodeRoutes(api: PlatformRoutes, { projects, customNodes }: PlatformServices): void {

@@ -2,20 +2,35 @@ import type { Client, Connection } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import type { Metrics } from '../../src/metrics';
 import type { ObjectStore } from '../../src/storage/object-store';
-import { ANSWERED  } from '../registry';
-import type {ApiRegistry} from '../registry';
+import { ANSWERED } from '../registry';
+import type { ApiRegistry } from '../registry';
 
 const PROBE_TIMEOUT_MS = 3000;
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms).unref())]);
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms).unref()),
+  ]);
 }
 
-export function registerHealthRoutes(api: ApiRegistry, deps: { db: Db; temporal: Client; store: ObjectStore; metrics: Metrics }) {
-  api.route({ method: 'get', path: '/healthz', tag: 'health', summary: 'The process is alive', public: true }, async () => ({ status: 'ok' }));
+export function registerHealthRoutes(
+  api: ApiRegistry,
+  deps: { db: Db; temporal: Client; store: ObjectStore; metrics: Metrics },
+) {
+  api.route(
+    { method: 'get', path: '/healthz', tag: 'health', summary: 'The process is alive', public: true },
+    async () => ({ status: 'ok' }),
+  );
 
   api.route(
-    { method: 'get', path: '/readyz', tag: 'health', summary: 'MongoDB, Temporal and object storage answer', public: true },
+    {
+      method: 'get',
+      path: '/readyz',
+      tag: 'health',
+      summary: 'MongoDB, Temporal and object storage answer',
+      public: true,
+    },
     async (_req, _parsed, res) => {
       const checks: Record<string, () => Promise<unknown>> = {
         mongodb: () => deps.db.command({ ping: 1 }),
@@ -42,9 +57,12 @@ export function registerHealthRoutes(api: ApiRegistry, deps: { db: Db; temporal:
     },
   );
 
-  api.route({ method: 'get', path: '/metrics', tag: 'health', summary: 'Prometheus metrics', public: true }, async (_req, _p, res) => {
-    res.setHeader('Content-Type', deps.metrics.registry.contentType);
-    res.send(await deps.metrics.registry.metrics());
-    return ANSWERED;
-  });
+  api.route(
+    { method: 'get', path: '/metrics', tag: 'health', summary: 'Prometheus metrics', public: true },
+    async (_req, _p, res) => {
+      res.setHeader('Content-Type', deps.metrics.registry.contentType);
+      res.send(await deps.metrics.registry.metrics());
+      return ANSWERED;
+    },
+  );
 }

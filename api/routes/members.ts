@@ -3,8 +3,8 @@ import { AddMemberBody, RoleSchema, UpdateMemberBody } from '../../src/domain/id
 import type { AuthContext } from '../../src/services/auth';
 import { pageView, toView } from '../../src/services/common';
 import type { PlatformServices } from '../../src/services/platform';
-import { caller, gate, idParams, listQuery, page  } from './platform-registry';
-import type {PlatformRoutes} from './platform-registry';
+import { caller, gate, idParams, listQuery, page } from './platform-registry';
+import type { PlatformRoutes } from './platform-registry';
 
 const MemberParams = idParams('workspaceId', 'membershipId');
 

@@ -22,7 +22,9 @@ const NoQuery = z.object({}).strict();
 export function platformRoutes(api: ApiRegistry): PlatformRoutes {
   return {
     route(spec, handler) {
-      api.route({ ...spec, query: spec.query ?? NoQuery }, (req, parsed, res) => handler(req, parsed as Parsed<never, never, never>, res));
+      api.route({ ...spec, query: spec.query ?? NoQuery }, (req, parsed, res) =>
+        handler(req, parsed as Parsed<never, never, never>, res),
+      );
     },
   };
 }

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { CreatePluginBody } from '../../src/domain/definitions';
 import { pageView, toView } from '../../src/services/common';
 import type { PlatformServices } from '../../src/services/platform';
-import { gate, idParams, listQuery, page  } from './platform-registry';
-import type {PlatformRoutes} from './platform-registry';
+import { gate, idParams, listQuery, page } from './platform-registry';
+import type { PlatformRoutes } from './platform-registry';
 
 export function registerPluginRoutes(api: PlatformRoutes, { plugins }: PlatformServices): void {
   api.route(

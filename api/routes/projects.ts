@@ -5,8 +5,8 @@ import { pageView, toView } from '../../src/services/common';
 import type { PlatformServices } from '../../src/services/platform';
 import type { ProjectService } from '../../src/services/projects';
 import { notFound } from '../errors';
-import { gate, idParams, listQuery, page  } from './platform-registry';
-import type {PlatformRoutes} from './platform-registry';
+import { gate, idParams, listQuery, page } from './platform-registry';
+import type { PlatformRoutes } from './platform-registry';
 
 /** The tenancy scope of everything inside a project. */
 export function projectScope(project: ProjectDoc): { workspaceId: string; projectId: string } {

@@ -3,8 +3,8 @@ import { CreateStorageConnectionBody, STORAGE_CONNECTION_TYPES } from '../../src
 import { pageView } from '../../src/services/common';
 import type { PlatformServices } from '../../src/services/platform';
 import { storageConnectionView } from '../../src/services/storage-connections';
-import { gate, idParams, listQuery, page  } from './platform-registry';
-import type {PlatformRoutes} from './platform-registry';
+import { gate, idParams, listQuery, page } from './platform-registry';
+import type { PlatformRoutes } from './platform-registry';
 
 export function registerStorageConnectionRoutes(api: PlatformRoutes, { storageConnections }: PlatformServices): void {
   api.route(

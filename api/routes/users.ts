@@ -1,8 +1,8 @@
 import { CreateUserBody } from '../../src/domain/identity';
 import { toView } from '../../src/services/common';
 import type { PlatformServices } from '../../src/services/platform';
-import { caller, gate, idParams  } from './platform-registry';
-import type {PlatformRoutes} from './platform-registry';
+import { caller, gate, idParams } from './platform-registry';
+import type { PlatformRoutes } from './platform-registry';
 
 /** The caller's own account, and the accounts admins create directly in their workspace. */
 export function registerUserRoutes(api: PlatformRoutes, { users }: PlatformServices): void {

@@ -5,8 +5,8 @@ import type { AuthContext, Role } from '../../src/services/auth';
 import { pageView, toView } from '../../src/services/common';
 import type { PlatformServices } from '../../src/services/platform';
 import { notFound } from '../errors';
-import { gate, idParams, listQuery, page  } from './platform-registry';
-import type {PlatformRoutes} from './platform-registry';
+import { gate, idParams, listQuery, page } from './platform-registry';
+import type { PlatformRoutes } from './platform-registry';
 import { loadProject, projectScope } from './projects';
 
 const VersionParams = z

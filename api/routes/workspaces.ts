@@ -2,8 +2,8 @@ import { CreateWorkspaceBody, UpdateWorkspaceBody } from '../../src/domain/ident
 import { pageView, toView } from '../../src/services/common';
 import type { PlatformServices } from '../../src/services/platform';
 import { notFound } from '../errors';
-import { assertMember, gate, idParams, listQuery, page  } from './platform-registry';
-import type {PlatformRoutes} from './platform-registry';
+import { assertMember, gate, idParams, listQuery, page } from './platform-registry';
+import type { PlatformRoutes } from './platform-registry';
 
 const WorkspaceParams = idParams('workspaceId');
 

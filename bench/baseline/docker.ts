@@ -49,10 +49,18 @@ export interface RawDockerResult {
 }
 
 /** `count` containers, at most `parallelism` at a time (1 = a chain). */
-export async function runRawContainers(docker: Docker, image: string, count: number, parallelism: number, nonce: string): Promise<RawDockerResult> {
+export async function runRawContainers(
+  docker: Docker,
+  image: string,
+  count: number,
+  parallelism: number,
+  nonce: string,
+): Promise<RawDockerResult> {
   const started = performance.now();
-  const perContainerMs = await mapLimit(Array.from({ length: count }, (_, i) => i), parallelism, (i) =>
-    runOne(docker, image, `emboflow-bench-raw-${nonce}-${i}`, `${nonce}-${i}`),
+  const perContainerMs = await mapLimit(
+    Array.from({ length: count }, (_, i) => i),
+    parallelism,
+    (i) => runOne(docker, image, `emboflow-bench-raw-${nonce}-${i}`, `${nonce}-${i}`),
   );
   return { makespanMs: performance.now() - started, perContainerMs };
 }

@@ -48,7 +48,9 @@ export async function layeredWorkflow(layers: number, width: number, maxParallel
   for (let l = 0; l < layers; l++) {
     const parents = previous;
     previous = Array.from({ length: width }, (_, i) =>
-      l === 0 ? run(() => noop(`l0-${i}`)) : Promise.all([parents[i]!, parents[(i + 1) % width]!]).then(() => run(() => noop(`l${l}-${i}`))),
+      l === 0
+        ? run(() => noop(`l0-${i}`))
+        : Promise.all([parents[i]!, parents[(i + 1) % width]!]).then(() => run(() => noop(`l${l}-${i}`))),
     );
   }
   await Promise.all(previous);

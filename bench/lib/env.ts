@@ -7,8 +7,8 @@ import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import type { Workflow, WorkflowStartOptions } from '@temporalio/client';
 import type { Express } from 'express';
-import { MongoClient  } from 'mongodb';
-import type {Db} from 'mongodb';
+import { MongoClient } from 'mongodb';
+import type { Db } from 'mongodb';
 import { createApp } from '../../api/app';
 import type { Config } from '../../src/config';
 import { ensureIndexes } from '../../src/db/indexes';
@@ -19,17 +19,17 @@ import { ObjectStore } from '../../src/storage/object-store';
 import { connectTemporal } from '../../src/temporal/client';
 import { seedUser, seedWorkspace } from '../../test/support/app';
 import { seedWorkflow } from '../../test/support/engine';
-import { startRun  } from '../../test/support/runs';
-import type {RunBody} from '../../test/support/runs';
+import { startRun } from '../../test/support/runs';
+import type { RunBody } from '../../test/support/runs';
 import { stackEnv, testConfig } from '../../test/support/stack';
 import type { Bundles } from './bundles';
-import { CommandCounter  } from './mongo-monitor';
-import type {CommandCounts} from './mongo-monitor';
+import { CommandCounter } from './mongo-monitor';
+import type { CommandCounts } from './mongo-monitor';
 import { withTimeout } from './stats';
-import { awaitExecution  } from './temporal';
-import type {ExecutionMetrics} from './temporal';
-import { WorkerProcess  } from './worker-process';
-import type {WorkerStats} from './worker-process';
+import { awaitExecution } from './temporal';
+import type { ExecutionMetrics } from './temporal';
+import { WorkerProcess } from './worker-process';
+import type { WorkerStats } from './worker-process';
 
 export interface EnvOptions {
   bundles: Bundles;
@@ -74,7 +74,12 @@ export class BenchEnv {
       for (const c of closers.reverse()) await c().catch(() => undefined);
     };
     try {
-      const client = new MongoClient(config.MONGODB_URI, { monitorCommands: true, retryWrites: false, maxPoolSize: 50, serverSelectionTimeoutMS: 5_000 });
+      const client = new MongoClient(config.MONGODB_URI, {
+        monitorCommands: true,
+        retryWrites: false,
+        maxPoolSize: 50,
+        serverSelectionTimeoutMS: 5_000,
+      });
       const apiCounter = new CommandCounter(client);
       await client.connect();
       closers.push(() => client.close());
@@ -85,7 +90,14 @@ export class BenchEnv {
       closers.push(() => temporal.connection.close());
       const store = new ObjectStore(config);
       closers.push(async () => store.destroy());
-      const { app } = createApp({ config, db, temporal, store, logger: createLogger('silent'), metrics: createMetrics('api') });
+      const { app } = createApp({
+        config,
+        db,
+        temporal,
+        store,
+        logger: createLogger('silent'),
+        metrics: createMetrics('api'),
+      });
       const scope = await seedWorkspace(db, 'bench');
       const { apiKey } = await seedUser(db, [{ workspaceId: scope.workspaceId, role: 'admin' }]);
 
@@ -131,7 +143,11 @@ export class BenchEnv {
   async runBaseline<W extends Workflow>(workflow: W, args: Parameters<W>, timeoutMs: number): Promise<BaselineRun> {
     await this.baseline.stats(true);
     const workflowId = `bench-${workflow.name}-${randomBytes(6).toString('hex')}`;
-    await this.temporal.workflow.start(workflow, { taskQueue: this.baselineQueue, workflowId, args } as unknown as WorkflowStartOptions<W>);
+    await this.temporal.workflow.start(workflow, {
+      taskQueue: this.baselineQueue,
+      workflowId,
+      args,
+    } as unknown as WorkflowStartOptions<W>);
     const exec = await awaitExecution(this.temporal, workflowId, timeoutMs);
     return { exec, worker: await this.baseline.stats() };
   }
@@ -154,6 +170,7 @@ export class BenchEnv {
 
   /** Each step is bounded: a database with a write FerretDB never answers cannot be dropped, and must not hang us. */
   async close(): Promise<void> {
-    for (const c of this.closers.reverse()) await withTimeout(c(), 20_000, 'closing the bench env').catch(() => undefined);
+    for (const c of this.closers.reverse())
+      await withTimeout(c(), 20_000, 'closing the bench env').catch(() => undefined);
   }
 }

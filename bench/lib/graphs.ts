@@ -13,7 +13,13 @@ export function containerNode(id: string, nonce: string): Node {
   return {
     id,
     executorType: 'docker',
-    executorConfig: { image: TOOLS_IMAGE, command: ['true'], env: { BENCH_NONCE: `${nonce}-${id}` }, memoryMb: 64, timeoutSeconds: 120 },
+    executorConfig: {
+      image: TOOLS_IMAGE,
+      command: ['true'],
+      env: { BENCH_NONCE: `${nonce}-${id}` },
+      memoryMb: 64,
+      timeoutSeconds: 120,
+    },
     cache: { enabled: false },
   };
 }
@@ -25,7 +31,11 @@ function graph(nodes: Node[], edges: Edge[], maxParallelism: number): RuntimeGra
 /** n nodes, each after the previous one. */
 export function chainGraph(n: number, make: (id: string) => Node = noop): RuntimeGraphInput {
   const ids = Array.from({ length: n }, (_, i) => `n${i}`);
-  return graph(ids.map(make), ids.slice(1).map((id, i) => ({ source: ids[i]!, target: id })), 8);
+  return graph(
+    ids.map(make),
+    ids.slice(1).map((id, i) => ({ source: ids[i]!, target: id })),
+    8,
+  );
 }
 
 /** A root, `width` parallel nodes, a sink. */
@@ -33,14 +43,21 @@ export function fanOutInGraph(width: number, maxParallelism = Math.min(1000, wid
   const mid = Array.from({ length: width }, (_, i) => `w${i}`);
   return graph(
     [noop('root'), ...mid.map(noop), noop('sink')],
-    mid.flatMap((id) => [{ source: 'root', target: id }, { source: id, target: 'sink' }]),
+    mid.flatMap((id) => [
+      { source: 'root', target: id },
+      { source: id, target: 'sink' },
+    ]),
     maxParallelism,
   );
 }
 
 /** `width` independent nodes run at most `maxParallelism` at a time. */
 export function parallelGraph(width: number, maxParallelism: number, make: (id: string) => Node): RuntimeGraphInput {
-  return graph(Array.from({ length: width }, (_, i) => make(`p${i}`)), [], maxParallelism);
+  return graph(
+    Array.from({ length: width }, (_, i) => make(`p${i}`)),
+    [],
+    maxParallelism,
+  );
 }
 
 /** `layers` × `width`; node (l, i) depends on (l-1, i) and (l-1, i+1 mod width). */

@@ -3,7 +3,12 @@
 // inserts or the update/delete specs it carries (a bulkWrite of 10 updateOne is 1 command, 10 statements).
 import type { CommandStartedEvent, MongoClient } from 'mongodb';
 
-const WRITE_COMMANDS: Record<string, string | undefined> = { insert: 'documents', update: 'updates', delete: 'deletes', findAndModify: undefined };
+const WRITE_COMMANDS: Record<string, string | undefined> = {
+  insert: 'documents',
+  update: 'updates',
+  delete: 'deletes',
+  findAndModify: undefined,
+};
 const READ_COMMANDS = new Set(['find', 'getMore', 'aggregate', 'count', 'distinct']);
 
 export interface CommandCounts {

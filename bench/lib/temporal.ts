@@ -61,7 +61,8 @@ export async function awaitExecution(client: Client, workflowId: string, timeout
     if (attempt >= STUCK_WORKFLOW_TASK_ATTEMPTS) abort = `its workflow task failed ${attempt} times in a row`;
     else if (!d.raw.pendingActivities?.length) {
       const quietMs = await msSinceLastProgress(client, workflowId);
-      if (quietMs >= STALL_MS) abort = `stalled: no pending activity and no history event other than workflow-task heartbeats for ${Math.round(quietMs / 1000)} s (a local activity is not returning)`;
+      if (quietMs >= STALL_MS)
+        abort = `stalled: no pending activity and no history event other than workflow-task heartbeats for ${Math.round(quietMs / 1000)} s (a local activity is not returning)`;
     }
   }
   if (abort) {
@@ -79,7 +80,12 @@ async function msSinceLastProgress(client: Client, workflowId: string): Promise<
   const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
   for (let i = events.length - 1; i >= 0; i--) {
     const e = events[i]!;
-    if (e.workflowTaskScheduledEventAttributes || e.workflowTaskStartedEventAttributes || e.workflowTaskCompletedEventAttributes) continue;
+    if (
+      e.workflowTaskScheduledEventAttributes ||
+      e.workflowTaskStartedEventAttributes ||
+      e.workflowTaskCompletedEventAttributes
+    )
+      continue;
     return Date.now() - tsToMs(e.eventTime);
   }
   return 0;
@@ -112,8 +118,10 @@ export async function executionMetrics(client: Client, workflowId: string): Prom
     else if (e.workflowTaskFailedEventAttributes) {
       const a = e.workflowTaskFailedEventAttributes;
       lastTaskFailure = `workflow task failed (cause ${a.cause ?? '?'}): ${a.failure?.message ?? ''}`.trim();
-    } else if (e.workflowExecutionTerminatedEventAttributes) terminated = `terminated: ${e.workflowExecutionTerminatedEventAttributes.reason ?? ''}`;
-    else if (e.workflowExecutionFailedEventAttributes) failed = `failed: ${e.workflowExecutionFailedEventAttributes.failure?.message ?? ''}`;
+    } else if (e.workflowExecutionTerminatedEventAttributes)
+      terminated = `terminated: ${e.workflowExecutionTerminatedEventAttributes.reason ?? ''}`;
+    else if (e.workflowExecutionFailedEventAttributes)
+      failed = `failed: ${e.workflowExecutionFailedEventAttributes.failure?.message ?? ''}`;
   }
   const d = latest;
   const start = executions[0]!.d.startTime.getTime();
@@ -128,6 +136,9 @@ export async function executionMetrics(client: Client, workflowId: string): Prom
     historySizeBytes: Math.max(...executions.map((x) => x.d.historySize ?? 0)),
     markers,
     activityCompletedAt,
-    failure: d.status.name === 'COMPLETED' ? undefined : [terminated, failed, lastTaskFailure].filter(Boolean).join('; ') || undefined,
+    failure:
+      d.status.name === 'COMPLETED'
+        ? undefined
+        : [terminated, failed, lastTaskFailure].filter(Boolean).join('; ') || undefined,
   };
 }

@@ -24,7 +24,12 @@ async function main(spec: WorkerSpec): Promise<void> {
   let client: MongoClient | undefined;
   let workers: Worker[];
   if (spec.kind === 'emboflow') {
-    client = new MongoClient(config.MONGODB_URI, { monitorCommands: true, retryWrites: false, maxPoolSize: 50, serverSelectionTimeoutMS: 5_000 });
+    client = new MongoClient(config.MONGODB_URI, {
+      monitorCommands: true,
+      retryWrites: false,
+      maxPoolSize: 50,
+      serverSelectionTimeoutMS: 5_000,
+    });
     counter = new CommandCounter(client);
     await client.connect();
     workers = await createWorkers({

@@ -1,6 +1,6 @@
 // Parent side of a bench worker process (worker-main.ts): fork, wait until it polls, ask for stats, stop.
-import { fork  } from 'node:child_process';
-import type {ChildProcess} from 'node:child_process';
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { CommandCounts } from './mongo-monitor';
 import { withTimeout } from './stats';
 
@@ -17,8 +17,10 @@ export interface WorkerStats {
   mongo?: CommandCounts;
 }
 
-export type ParentMessage = { type: 'start'; spec: WorkerSpec } | { type: 'stats'; id: number; reset: boolean } | { type: 'stop' };
-export type ChildMessage = ({ type: 'stats'; id: number } & WorkerStats) | { type: 'ready' } | { type: 'error'; message: string };
+export type ParentMessage =
+  { type: 'start'; spec: WorkerSpec } | { type: 'stats'; id: number; reset: boolean } | { type: 'stop' };
+export type ChildMessage =
+  ({ type: 'stats'; id: number } & WorkerStats) | { type: 'ready' } | { type: 'error'; message: string };
 
 export class WorkerProcess {
   private nextId = 1;

@@ -33,7 +33,11 @@ const PEERS: PeerSpec[] = [
     command: (dir, p) => ({
       cmd: join(dir, 'venv', 'bin', 'python'),
       args: [join(HERE, 'prefect', 'flows.py'), String(p.s1Nodes), String(p.s2Width)],
-      env: { PREFECT_HOME: join(dir, 'home'), PREFECT_LOGGING_LEVEL: 'ERROR', PREFECT_SERVER_ANALYTICS_ENABLED: 'false' },
+      env: {
+        PREFECT_HOME: join(dir, 'home'),
+        PREFECT_LOGGING_LEVEL: 'ERROR',
+        PREFECT_SERVER_ANALYTICS_ENABLED: 'false',
+      },
     }),
   },
   {
@@ -43,7 +47,12 @@ const PEERS: PeerSpec[] = [
     command: (dir, p) => ({
       cmd: join(dir, 'venv', 'bin', 'python'),
       args: [join(HERE, 'airflow', 'dags.py'), String(p.s1Nodes), String(p.s2Width)],
-      env: { AIRFLOW_HOME: join(dir, 'home'), AIRFLOW__CORE__LOAD_EXAMPLES: 'False', AIRFLOW__LOGGING__LOGGING_LEVEL: 'ERROR', PYTHONWARNINGS: 'ignore' },
+      env: {
+        AIRFLOW_HOME: join(dir, 'home'),
+        AIRFLOW__CORE__LOAD_EXAMPLES: 'False',
+        AIRFLOW__LOGGING__LOGGING_LEVEL: 'ERROR',
+        PYTHONWARNINGS: 'ignore',
+      },
     }),
   },
   {
@@ -52,7 +61,15 @@ const PEERS: PeerSpec[] = [
     timeoutMs: 5 * 60_000,
     command: (dir, p) => ({
       cmd: process.execPath,
-      args: ['--import', 'tsx', join(HERE, 'bullmq', 'run.ts'), dir, String(p.s1Nodes), String(p.s2Width), String(p.concurrency)],
+      args: [
+        '--import',
+        'tsx',
+        join(HERE, 'bullmq', 'run.ts'),
+        dir,
+        String(p.s1Nodes),
+        String(p.s2Width),
+        String(p.concurrency),
+      ],
       env: {},
     }),
   },
@@ -101,21 +118,35 @@ async function runPeer(spec: PeerSpec, plan: PeerPlan): Promise<PeerInfo> {
   const dir = join(plan.cacheDir, spec.name);
   let installed = readJson<{ versions: Record<string, string> }>(join(dir, 'installed.json'));
   if (!installed && !plan.install) {
-    return { status: 'skipped', reason: `not installed (smoke mode does not install peers; run bash bench/peers/${spec.name}/install.sh or npm run bench)` };
+    return {
+      status: 'skipped',
+      reason: `not installed (smoke mode does not install peers; run bash bench/peers/${spec.name}/install.sh or npm run bench)`,
+    };
   }
   if (!installed) {
     plan.log(`installing peer ${spec.name} (bounded)`);
-    const r = await exec('bash', [join(HERE, spec.name, 'install.sh')], { EMBOFLOW_CACHE_DIR: join(plan.cacheDir, '..') }, 15 * 60_000);
+    const r = await exec(
+      'bash',
+      [join(HERE, spec.name, 'install.sh')],
+      { EMBOFLOW_CACHE_DIR: join(plan.cacheDir, '..') },
+      15 * 60_000,
+    );
     installed = readJson(join(dir, 'installed.json'));
     if (!installed) {
-      const why = existsSync(join(dir, 'install-failed.txt')) ? readFileSync(join(dir, 'install-failed.txt'), 'utf8') : lastLines(r.stderr);
+      const why = existsSync(join(dir, 'install-failed.txt'))
+        ? readFileSync(join(dir, 'install-failed.txt'), 'utf8')
+        : lastLines(r.stderr);
       return { status: 'skipped', reason: `install failed${r.timedOut ? ' (timed out)' : ''}: ${lastLines(why, 12)}` };
     }
   }
   plan.log(`peer ${spec.name}: S1 ${plan.s1Nodes} nodes, S2 ${plan.s2Width} wide`);
   const { cmd, args, env } = spec.command(dir, plan);
   const r = await exec(cmd, args, env, spec.timeoutMs);
-  const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  const line = r.stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .pop();
   if (r.code !== 0 || !line) {
     return {
       status: 'failed',

@@ -49,7 +49,14 @@ export interface PeerInfo {
 
 /** What a peer runner prints (JSON) for the shapes it supports. */
 export interface PeerResults {
-  s1?: { nodes: number; makespanMs: number; perNodeP50Ms: number; perNodeP95Ms: number; perNodeMeanMs: number; peakRssBytes?: number };
+  s1?: {
+    nodes: number;
+    makespanMs: number;
+    perNodeP50Ms: number;
+    perNodeP95Ms: number;
+    perNodeMeanMs: number;
+    peakRssBytes?: number;
+  };
   s2?: { width: number; makespanMs: number; tasksPerSec: number; perNodeMeanMs: number; peakRssBytes?: number };
   notes?: string[];
 }
@@ -65,7 +72,14 @@ export interface BenchReport {
   mode: 'full' | 'smoke';
   startedAt: string;
   finishedAt: string;
-  machine: { cpus: number; memGiB: number; node: string; platform: string; loadAvgAtStart: number[]; temporalServer?: string };
+  machine: {
+    cpus: number;
+    memGiB: number;
+    node: string;
+    platform: string;
+    loadAvgAtStart: number[];
+    temporalServer?: string;
+  };
   settings: Record<string, number | string | boolean>;
   peers: Record<string, PeerInfo>;
   scenarios: ScenarioReport[];
@@ -84,6 +98,18 @@ export function row(
   baseline: number | null,
   note?: string,
 ): Row {
-  const ratio = emboflow !== null && baseline !== null && baseline > 0 && Number.isFinite(emboflow) ? emboflow / baseline : null;
-  return { key: `${scenario.toLowerCase()}.${key}`, scenario, metric, unit, better, emboflow, baseline, ratio, peers: {}, ...(note ? { note } : {}) };
+  const ratio =
+    emboflow !== null && baseline !== null && baseline > 0 && Number.isFinite(emboflow) ? emboflow / baseline : null;
+  return {
+    key: `${scenario.toLowerCase()}.${key}`,
+    scenario,
+    metric,
+    unit,
+    better,
+    emboflow,
+    baseline,
+    ratio,
+    peers: {},
+    ...(note ? { note } : {}),
+  };
 }

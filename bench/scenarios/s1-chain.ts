@@ -3,8 +3,8 @@ import { chainWorkflow } from '../baseline/workflows';
 import { chainGraph } from '../lib/graphs';
 import { gaps, mean, MiB, percentile, round } from '../lib/stats';
 import { row } from '../report/types';
-import { withEnv  } from './context';
-import type {Scenario} from './context';
+import { withEnv } from './context';
+import type { Scenario } from './context';
 
 const TIMEOUT_MS = 5 * 60_000;
 
@@ -29,21 +29,100 @@ export const s1Chain: Scenario = {
         params: { nodes: n },
         error: e.exec.status === 'COMPLETED' ? undefined : `EmboFlow run ${e.exec.status}: ${e.exec.failure ?? ''}`,
         rows: [
-          row(S, 'per-node step p50', 'perNodeP50Ms', 'ms', 'lower', round(percentile(eGaps, 50)), round(percentile(bGaps, 50))),
-          row(S, 'per-node step p95', 'perNodeP95Ms', 'ms', 'lower', round(percentile(eGaps, 95)), round(percentile(bGaps, 95))),
-          row(S, 'per-node mean (makespan / nodes)', 'perNodeMeanMs', 'ms', 'lower', round(e.exec.makespanMs / n), round(b.exec.makespanMs / n)),
+          row(
+            S,
+            'per-node step p50',
+            'perNodeP50Ms',
+            'ms',
+            'lower',
+            round(percentile(eGaps, 50)),
+            round(percentile(bGaps, 50)),
+          ),
+          row(
+            S,
+            'per-node step p95',
+            'perNodeP95Ms',
+            'ms',
+            'lower',
+            round(percentile(eGaps, 95)),
+            round(percentile(bGaps, 95)),
+          ),
+          row(
+            S,
+            'per-node mean (makespan / nodes)',
+            'perNodeMeanMs',
+            'ms',
+            'lower',
+            round(e.exec.makespanMs / n),
+            round(b.exec.makespanMs / n),
+          ),
           row(S, 'makespan', 'makespanMs', 'ms', 'lower', e.exec.makespanMs, b.exec.makespanMs),
-          row(S, 'history events per workflow', 'historyEvents', 'events', 'lower', e.exec.historyLength, b.exec.historyLength),
-          row(S, 'worker peak RSS', 'peakRssMiB', 'MiB', 'lower', round(e.worker.peakRssBytes / MiB, 1), round(b.worker.peakRssBytes / MiB, 1)),
-          row(S, 'MongoDB write statements per task (worker: mirror)', 'workerWritesPerTask', 'writes', 'lower', round(workerWrites / n, 3), null),
-          row(S, 'MongoDB write statements per task (API + worker)', 'writesPerTask', 'writes', 'lower', round((workerWrites + apiWrites) / n, 3), null),
-          row(S, 'MongoDB write commands (round trips) per task', 'writeCommandsPerTask', 'commands', 'lower', round((e.worker.mongo!.writeCommands + e.api.writeCommands) / n, 3), null),
-          row(S, 'MongoDB read commands per task (worker)', 'readsPerTask', 'commands', 'lower', round(e.worker.mongo!.readCommands / n, 3), null),
+          row(
+            S,
+            'history events per workflow',
+            'historyEvents',
+            'events',
+            'lower',
+            e.exec.historyLength,
+            b.exec.historyLength,
+          ),
+          row(
+            S,
+            'worker peak RSS',
+            'peakRssMiB',
+            'MiB',
+            'lower',
+            round(e.worker.peakRssBytes / MiB, 1),
+            round(b.worker.peakRssBytes / MiB, 1),
+          ),
+          row(
+            S,
+            'MongoDB write statements per task (worker: mirror)',
+            'workerWritesPerTask',
+            'writes',
+            'lower',
+            round(workerWrites / n, 3),
+            null,
+          ),
+          row(
+            S,
+            'MongoDB write statements per task (API + worker)',
+            'writesPerTask',
+            'writes',
+            'lower',
+            round((workerWrites + apiWrites) / n, 3),
+            null,
+          ),
+          row(
+            S,
+            'MongoDB write commands (round trips) per task',
+            'writeCommandsPerTask',
+            'commands',
+            'lower',
+            round((e.worker.mongo!.writeCommands + e.api.writeCommands) / n, 3),
+            null,
+          ),
+          row(
+            S,
+            'MongoDB read commands per task (worker)',
+            'readsPerTask',
+            'commands',
+            'lower',
+            round(e.worker.mongo!.readCommands / n, 3),
+            null,
+          ),
         ],
         details: {
           definition:
             'per-node step = interval between consecutive ActivityTaskCompleted events of the workflow history (Temporal server clock); n nodes give n-1 steps',
-          emboflow: { ...e.exec, activityCompletedAt: undefined, meanStepMs: round(mean(eGaps)), workerMongo: e.worker.mongo, apiMongo: e.api, postMs: round(e.postMs) },
+          emboflow: {
+            ...e.exec,
+            activityCompletedAt: undefined,
+            meanStepMs: round(mean(eGaps)),
+            workerMongo: e.worker.mongo,
+            apiMongo: e.api,
+            postMs: round(e.postMs),
+          },
           baseline: { ...b.exec, activityCompletedAt: undefined, meanStepMs: round(mean(bGaps)) },
         },
       };

@@ -6,10 +6,10 @@ import { fanOutInWorkflow } from '../baseline/workflows';
 import type { BenchEnv } from '../lib/env';
 import { fanOutInGraph } from '../lib/graphs';
 import { MiB, round } from '../lib/stats';
-import { row  } from '../report/types';
-import type {Row} from '../report/types';
-import { withEnv  } from './context';
-import type {Scenario} from './context';
+import { row } from '../report/types';
+import type { Row } from '../report/types';
+import { withEnv } from './context';
+import type { Scenario } from './context';
 
 const TIMEOUT_MS = 10 * 60_000;
 const BOUNDED_PARALLELISM = 50;
@@ -26,20 +26,86 @@ async function variant(env: BenchEnv, width: number, maxParallelism: number, key
   const k = (key: string) => `${keyPrefix}${key}`;
   const writes = e.worker.mongo!.writeStatements + e.api.writeStatements;
   const rows: Row[] = [
-    row(S, m('completed (1 = yes)'), k('completed'), 'bool', 'higher', done ? 1 : 0, b.exec.status === 'COMPLETED' ? 1 : 0),
-    row(S, m('makespan'), k('makespanMs'), 'ms', 'lower', done ? e.exec.makespanMs : null, b.exec.makespanMs, done ? undefined : `stalled after ${Math.round(e.exec.makespanMs / 1000)} s`),
-    row(S, m('tasks per second'), k('tasksPerSec'), 'tasks/s', 'higher', done ? round((tasks * 1000) / e.exec.makespanMs, 1) : null, round((tasks * 1000) / b.exec.makespanMs, 1)),
-    row(S, m('per-node mean (makespan / nodes)'), k('perNodeMeanMs'), 'ms', 'lower', done ? round(e.exec.makespanMs / tasks) : null, round(b.exec.makespanMs / tasks)),
+    row(
+      S,
+      m('completed (1 = yes)'),
+      k('completed'),
+      'bool',
+      'higher',
+      done ? 1 : 0,
+      b.exec.status === 'COMPLETED' ? 1 : 0,
+    ),
+    row(
+      S,
+      m('makespan'),
+      k('makespanMs'),
+      'ms',
+      'lower',
+      done ? e.exec.makespanMs : null,
+      b.exec.makespanMs,
+      done ? undefined : `stalled after ${Math.round(e.exec.makespanMs / 1000)} s`,
+    ),
+    row(
+      S,
+      m('tasks per second'),
+      k('tasksPerSec'),
+      'tasks/s',
+      'higher',
+      done ? round((tasks * 1000) / e.exec.makespanMs, 1) : null,
+      round((tasks * 1000) / b.exec.makespanMs, 1),
+    ),
+    row(
+      S,
+      m('per-node mean (makespan / nodes)'),
+      k('perNodeMeanMs'),
+      'ms',
+      'lower',
+      done ? round(e.exec.makespanMs / tasks) : null,
+      round(b.exec.makespanMs / tasks),
+    ),
     row(S, m('nodes succeeded'), k('nodesSucceeded'), 'nodes', 'higher', succeeded, b.exec.activityCompletedAt.length),
-    row(S, m('history events per workflow'), k('historyEvents'), 'events', 'lower', e.exec.historyLength, b.exec.historyLength),
-    row(S, m('worker peak RSS'), k('peakRssMiB'), 'MiB', 'lower', round(e.worker.peakRssBytes / MiB, 1), round(b.worker.peakRssBytes / MiB, 1)),
-    row(S, m('MongoDB write statements per task (API + worker)'), k('writesPerTask'), 'writes', 'lower', round(writes / tasks, 3), null),
+    row(
+      S,
+      m('history events per workflow'),
+      k('historyEvents'),
+      'events',
+      'lower',
+      e.exec.historyLength,
+      b.exec.historyLength,
+    ),
+    row(
+      S,
+      m('worker peak RSS'),
+      k('peakRssMiB'),
+      'MiB',
+      'lower',
+      round(e.worker.peakRssBytes / MiB, 1),
+      round(b.worker.peakRssBytes / MiB, 1),
+    ),
+    row(
+      S,
+      m('MongoDB write statements per task (API + worker)'),
+      k('writesPerTask'),
+      'writes',
+      'lower',
+      round(writes / tasks, 3),
+      null,
+    ),
   ];
   return {
     rows,
-    error: done ? undefined : `maxParallelism ${maxParallelism}: EmboFlow run ${e.exec.status}: ${e.exec.failure ?? ''}`,
+    error: done
+      ? undefined
+      : `maxParallelism ${maxParallelism}: EmboFlow run ${e.exec.status}: ${e.exec.failure ?? ''}`,
     details: {
-      emboflow: { ...e.exec, activityCompletedAt: undefined, workerMongo: e.worker.mongo, apiMongo: e.api, postMs: round(e.postMs), nodesSucceeded: succeeded },
+      emboflow: {
+        ...e.exec,
+        activityCompletedAt: undefined,
+        workerMongo: e.worker.mongo,
+        apiMongo: e.api,
+        postMs: round(e.postMs),
+        nodesSucceeded: succeeded,
+      },
       baseline: { ...b.exec, activityCompletedAt: undefined },
     },
   };
@@ -53,10 +119,19 @@ export const s2FanOut: Scenario = {
     const full = Math.min(1000, width);
     const runs = [];
     // Each variant in a world of its own: a mirror write FerretDB never answers keeps its database locked.
-    if (ctx.mode === 'full') runs.push({ mp: full, ...(await withEnv(ctx, (env) => variant(env, width, full, '', ''))) });
+    if (ctx.mode === 'full')
+      runs.push({ mp: full, ...(await withEnv(ctx, (env) => variant(env, width, full, '', ''))) });
     runs.push({
       mp: BOUNDED_PARALLELISM,
-      ...(await withEnv(ctx, (env) => variant(env, width, BOUNDED_PARALLELISM, `mp${BOUNDED_PARALLELISM}.`, ` [maxParallelism ${BOUNDED_PARALLELISM}]`))),
+      ...(await withEnv(ctx, (env) =>
+        variant(
+          env,
+          width,
+          BOUNDED_PARALLELISM,
+          `mp${BOUNDED_PARALLELISM}.`,
+          ` [maxParallelism ${BOUNDED_PARALLELISM}]`,
+        ),
+      )),
     });
     const errors = runs.flatMap((r) => (r.error ? [r.error] : []));
     return {

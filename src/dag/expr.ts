@@ -134,7 +134,10 @@ class Parser {
   private compare(d: number): Node {
     const left = this.value(d + 1);
     const t = this.peek();
-    if ((t.type === 'op' && ['==', '!=', '<', '<=', '>', '>='].includes(t.text)) || (t.type === 'name' && t.text === 'in')) {
+    if (
+      (t.type === 'op' && ['==', '!=', '<', '<=', '>', '>='].includes(t.text)) ||
+      (t.type === 'name' && t.text === 'in')
+    ) {
       this.take();
       return { kind: 'binary', op: t.text, left, right: this.value(d + 1) };
     }
@@ -170,7 +173,8 @@ class Parser {
           parts.push(name.text);
         } else if (this.accept('[')) {
           const idx = this.take();
-          if (idx.type !== 'num' || !Number.isInteger(idx.value)) throw new ExpressionError('expected an integer index', idx.pos);
+          if (idx.type !== 'num' || !Number.isInteger(idx.value))
+            throw new ExpressionError('expected an integer index', idx.pos);
           parts.push(idx.value as number);
           this.expect(']');
         } else break;
@@ -212,7 +216,9 @@ function equal(a: Value, b: Value): boolean {
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => equal(x, b[i]!));
   if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
     const ka = Object.keys(a);
-    return ka.length === Object.keys(b).length && ka.every((k) => equal(a[k]!, (b as Record<string, Value>)[k] ?? null));
+    return (
+      ka.length === Object.keys(b).length && ka.every((k) => equal(a[k]!, (b as Record<string, Value>)[k] ?? null))
+    );
   }
   return false;
 }
@@ -238,9 +244,12 @@ function evaluateNode(node: Node, scope: Value): Value {
         case '!=':
           return !equal(l, r);
         case 'in':
-          return Array.isArray(r) ? r.some((x) => equal(x, l)) : typeof r === 'string' && typeof l === 'string' && r.includes(l);
+          return Array.isArray(r)
+            ? r.some((x) => equal(x, l))
+            : typeof r === 'string' && typeof l === 'string' && r.includes(l);
         default: {
-          const comparable = (typeof l === 'number' && typeof r === 'number') || (typeof l === 'string' && typeof r === 'string');
+          const comparable =
+            (typeof l === 'number' && typeof r === 'number') || (typeof l === 'string' && typeof r === 'string');
           if (!comparable) return false;
           if (node.op === '<') return l < r;
           if (node.op === '<=') return l <= r;

@@ -49,7 +49,10 @@ export class ContainerSlots {
           continue;
         }
       }
-      const taken = await this.leases.updateOne({ _id, expiresAt: { $lt: new Date(now) } }, { $set: { holder, expiresAt } });
+      const taken = await this.leases.updateOne(
+        { _id, expiresAt: { $lt: new Date(now) } },
+        { $set: { holder, expiresAt } },
+      );
       if (taken.modifiedCount === 1 && (await this.leases.findOne({ _id }))?.holder === holder) return _id;
     }
     return undefined;

@@ -1,8 +1,8 @@
-import { MongoClient  } from 'mongodb';
-import type {Db} from 'mongodb';
+import { MongoClient } from 'mongodb';
+import type { Db } from 'mongodb';
 import type { Config } from '../config';
-import { ensureIndexes  } from './indexes';
-import type {SweptRetention} from './indexes';
+import { ensureIndexes } from './indexes';
+import type { SweptRetention } from './indexes';
 
 export interface Database {
   client: MongoClient;

@@ -4,7 +4,11 @@ import { CursorError } from '../errors';
 
 export const PageQuery = {
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(200).regex(/^[A-Za-z0-9_-]+$/, 'not a cursor this API issued').optional(),
+  cursor: z
+    .string()
+    .max(200)
+    .regex(/^[A-Za-z0-9_-]+$/, 'not a cursor this API issued')
+    .optional(),
 };
 
 /** Which page of a list: at most `limit` items, after the one `cursor` (from the previous page) points at. */

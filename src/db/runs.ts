@@ -4,23 +4,19 @@
 import type { AnyBulkWriteOperation, Collection, Db, Document, Filter, UpdateFilter } from 'mongodb';
 import type { TaskStatus } from '../dag/scheduler';
 import { TASK_STATUSES } from '../dag/scheduler';
-import {
-  cacheEntryId,
-  runTaskId,
-  
-  unexecutedTaskFields,
-  TERMINAL_RUN_STATUSES
-  
-  
-  
-  
-  
-  
+import { cacheEntryId, runTaskId, unexecutedTaskFields, TERMINAL_RUN_STATUSES } from '../domain/run';
+import type {
+  TaskCacheEntry,
+  ArtifactDoc,
+  AttemptRecord,
+  RunStatus,
+  RunSummary,
+  RunTaskDoc,
+  WorkflowRunDoc,
 } from '../domain/run';
-import type {TaskCacheEntry, ArtifactDoc, AttemptRecord, RunStatus, RunSummary, RunTaskDoc, WorkflowRunDoc} from '../domain/run';
 import type { RuntimeNode } from '../domain/runtime-graph';
-import { paginate   } from './pagination';
-import type {Page, PageRequest} from './pagination';
+import { paginate } from './pagination';
+import type { Page, PageRequest } from './pagination';
 
 const BEFORE: Record<TaskStatus, TaskStatus[]> = {
   pending: [],
@@ -49,7 +45,10 @@ export const BULK_CHUNK = 50;
 /** Ids per `$in` lookup. */
 const ID_CHUNK = 1000;
 
-async function bulkInChunks<T extends Document>(collection: Collection<T>, ops: AnyBulkWriteOperation<T>[]): Promise<void> {
+async function bulkInChunks<T extends Document>(
+  collection: Collection<T>,
+  ops: AnyBulkWriteOperation<T>[],
+): Promise<void> {
   for (let i = 0; i < ops.length; i += BULK_CHUNK) {
     await collection.bulkWrite(ops.slice(i, i + BULK_CHUNK), { ordered: false });
   }
@@ -106,7 +105,11 @@ export class RunStore {
   }
 
   /** Artifacts one producer recorded, in the given workspaces. */
-  artifactsByProducer(producerType: ArtifactDoc['producerType'], producerId: string, workspaceIds: string[]): Promise<ArtifactDoc[]> {
+  artifactsByProducer(
+    producerType: ArtifactDoc['producerType'],
+    producerId: string,
+    workspaceIds: string[],
+  ): Promise<ArtifactDoc[]> {
     return this.artifacts.find({ producerType, producerId, workspaceId: { $in: workspaceIds } }).toArray();
   }
 
@@ -166,7 +169,10 @@ export class RunStore {
     if (!cached) {
       cached = this.runs.findOne({ _id: runId }, { projection: { summary: 0 } });
       this.snapshots.set(runId, cached);
-      cached.then((r) => !r && this.snapshots.delete(runId), () => this.snapshots.delete(runId));
+      cached.then(
+        (r) => !r && this.snapshots.delete(runId),
+        () => this.snapshots.delete(runId),
+      );
       if (this.snapshots.size > SNAPSHOT_CACHE_SIZE) this.snapshots.delete(this.snapshots.keys().next().value!);
     }
     return cached;
@@ -266,15 +272,25 @@ export class RunStore {
       { $set: { status: 'running', updatedAt: now }, $unset: { finishedAt: '', durationMs: '', errorMessage: '' } },
     );
     const docs = await this.tasks
-      .find({ _id: { $in: nodes.map((n) => runTaskId(runId, n.nodeId)) } }, { projection: { nodeId: 1, generation: 1, attempt: 1 } })
+      .find(
+        { _id: { $in: nodes.map((n) => runTaskId(runId, n.nodeId)) } },
+        { projection: { nodeId: 1, generation: 1, attempt: 1 } },
+      )
       .toArray();
     // The next execution of each node is attempt + 1; the retried node's count was already bumped above.
-    return docs.map((d) => ({ nodeId: d.nodeId, generation: d.generation, attemptBase: d.nodeId === retriedNodeId ? d.attempt - 1 : d.attempt }));
+    return docs.map((d) => ({
+      nodeId: d.nodeId,
+      generation: d.generation,
+      attemptBase: d.nodeId === retriedNodeId ? d.attempt - 1 : d.attempt,
+    }));
   }
 
   async markRunStarted(runId: string): Promise<void> {
     const now = new Date();
-    await this.runs.updateOne({ _id: runId, status: 'pending' }, { $set: { status: 'running', startedAt: now, updatedAt: now } });
+    await this.runs.updateOne(
+      { _id: runId, status: 'pending' },
+      { $set: { status: 'running', startedAt: now, updatedAt: now } },
+    );
   }
 
   /** Recomputes the run's aggregates from its tasks and sets its final status (once). */
@@ -304,7 +320,13 @@ export class RunStore {
   }
 
   async computeSummary(runId: string): Promise<RunSummary> {
-    const tasks = await this.listTasks(runId, undefined, { nodeId: 1, status: 1, outputArtifactIds: 1, stdoutLines: 1, stderrLines: 1 });
+    const tasks = await this.listTasks(runId, undefined, {
+      nodeId: 1,
+      status: 1,
+      outputArtifactIds: 1,
+      stdoutLines: 1,
+      stderrLines: 1,
+    });
     const taskCounts = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
     const summary: RunSummary = {
       taskCounts,
@@ -358,7 +380,9 @@ export class RunStore {
     if (!docs.length) return;
     await bulkInChunks(
       this.artifacts,
-      docs.map((d): AnyBulkWriteOperation<ArtifactDoc> => ({ replaceOne: { filter: { _id: d._id }, replacement: d, upsert: true } })),
+      docs.map((d): AnyBulkWriteOperation<ArtifactDoc> => ({
+        replaceOne: { filter: { _id: d._id }, replacement: d, upsert: true },
+      })),
     );
   }
 }

@@ -47,7 +47,8 @@ export async function ensureImage(
       stream,
       (err: Error | null, output: Array<{ error?: string }>) => {
         const failed = err?.message ?? output.find((o) => o.error)?.error;
-        if (failed) reject(new ImageBuildError(`docker build of ${tag} failed: ${failed}; ${tail.slice(-5).join(' | ')}`));
+        if (failed)
+          reject(new ImageBuildError(`docker build of ${tag} failed: ${failed}; ${tail.slice(-5).join(' | ')}`));
         else resolve();
       },
       (event: { stream?: string }) => {

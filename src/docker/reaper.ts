@@ -30,7 +30,11 @@ export async function reapContainers(
     const run = runId ? await mirror.getRunStatus(runId) : null;
     const task = runId && nodeId ? await mirror.getTaskState(runId, nodeId) : null;
     const orphaned =
-      !run || !task || TERMINAL_RUN_STATUSES.includes(run.status) || task.generation > generation || isTerminal(task.status);
+      !run ||
+      !task ||
+      TERMINAL_RUN_STATUSES.includes(run.status) ||
+      task.generation > generation ||
+      isTerminal(task.status);
     if (!orphaned) continue;
     await runner.remove(runner.docker.getContainer(c.Id));
     removed.push(c.Id);

@@ -1,7 +1,19 @@
 // Audit log (seed 000): an append-only record of every mutation, never holding secrets or keys.
 import { z } from 'zod';
 
-export const AUDIT_ACTIONS = ['create', 'update', 'delete', 'publish', 'revoke', 'upload', 'start', 'cancel', 'retry', 'approve', 'reject'] as const;
+export const AUDIT_ACTIONS = [
+  'create',
+  'update',
+  'delete',
+  'publish',
+  'revoke',
+  'upload',
+  'start',
+  'cancel',
+  'retry',
+  'approve',
+  'reject',
+] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 export const AUDIT_RESOURCE_TYPES = [

@@ -18,8 +18,17 @@ export interface StorageRef {
 }
 
 export const InputBindingSchema = z
-  .object({ kind: z.enum(['dataset', 'asset']), id: z.string().min(1).max(64) })
-  .strict();
+  .object({
+    kind: z.enum(['dataset', 'asset']),
+    id: z.string().min(1).max(64),
+    /** Datasets only: the version to use (default: the dataset's latest). */
+    versionId: z.string().min(1).max(64).optional(),
+  })
+  .strict()
+  .refine((b) => b.kind === 'dataset' || b.versionId === undefined, {
+    message: 'only dataset bindings have a version',
+    path: ['versionId'],
+  });
 export type InputBinding = z.infer<typeof InputBindingSchema>;
 
 export const StartRunBodySchema = z
@@ -29,10 +38,17 @@ export const StartRunBodySchema = z
     priority: z.number().int().min(1).max(5).optional(),
     inputBindings: z.array(InputBindingSchema).max(1000).default([]),
     // Storable by every MongoDB-compatible server: no dotted keys, no arrays directly in arrays, finite numbers.
-    params: JsonObjectSchema.pipe(z.record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'param names are letters, digits, _ or -'), z.unknown())).default({}),
+    params: JsonObjectSchema.pipe(
+      z.record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'param names are letters, digits, _ or -'), z.unknown()),
+    ).default({}),
   })
   .strict();
 export type StartRunBody = z.infer<typeof StartRunBodySchema>;
+
+export interface DatasetVersionBinding {
+  datasetId: string;
+  versionId: string;
+}
 
 export interface RunSummary {
   taskCounts: Record<TaskStatus, number>;
@@ -54,6 +70,8 @@ export interface WorkflowRunDoc {
   inputBindings: InputBinding[];
   assetIds: string[];
   datasetIds: string[];
+  /** The version each bound dataset resolved to when the run was created. */
+  datasetVersions?: DatasetVersionBinding[];
   params: Record<string, unknown>;
   triggeredBy: string;
   status: RunStatus;
@@ -186,7 +204,13 @@ export function unexecutedTaskFields(now: Date) {
 /** A node's task as a run creates it: pending, attempt 0, generation 0, nothing produced yet. */
 export function pendingTask(
   run: Pick<WorkflowRunDoc, '_id' | 'workspaceId' | 'projectId' | 'workflowVersionId' | 'assetIds'>,
-  node: { id: string; executorType: ExecutorType; executorConfig?: unknown; artifactType?: string; artifactTitle?: string },
+  node: {
+    id: string;
+    executorType: ExecutorType;
+    executorConfig?: unknown;
+    artifactType?: string;
+    artifactTitle?: string;
+  },
   upstreamNodeIds: string[],
   now: Date,
 ): RunTaskDoc {

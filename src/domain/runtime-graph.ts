@@ -28,12 +28,22 @@ export const DockerExecutorConfigSchema = z
     env: z.record(EnvName, z.string().max(65_536)).default({}),
     cpu: z.number().min(0.01).max(64).default(1),
     memoryMb: z.number().int().min(6).max(262_144).default(256),
-    timeoutSeconds: z.number().int().min(1).max(7 * 86_400).default(600),
+    timeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 86_400)
+      .default(600),
     pidsLimit: z.number().int().min(8).max(32_768).default(128),
     /** Containers get no network unless the node opts in. */
     network: z.boolean().default(false),
     /** The most its outputs may hold, all files together (default: the workspace's settings.maxOutputBytes). */
-    maxOutputBytes: z.number().int().min(1).max(2 ** 50).optional(),
+    maxOutputBytes: z
+      .number()
+      .int()
+      .min(1)
+      .max(2 ** 50)
+      .optional(),
     taskQueue: TaskQueue.default('default'),
   })
   .strict()
@@ -65,8 +75,14 @@ export type BuiltinExecutorConfig = z.infer<typeof BuiltinExecutorConfigSchema>;
 /** What a node consumes and produces, by artifact type, for the edge compatibility check. */
 export const NodeContractSchema = z
   .object({
-    inputs: z.array(z.string().regex(/^[a-z][a-z0-9_]{0,63}$/)).max(32).default([]),
-    outputs: z.array(z.string().regex(/^[a-z][a-z0-9_]{0,63}$/)).max(32).default([]),
+    inputs: z
+      .array(z.string().regex(/^[a-z][a-z0-9_]{0,63}$/))
+      .max(32)
+      .default([]),
+    outputs: z
+      .array(z.string().regex(/^[a-z][a-z0-9_]{0,63}$/))
+      .max(32)
+      .default([]),
   })
   .strict();
 export type NodeContract = z.infer<typeof NodeContractSchema>;
@@ -93,7 +109,12 @@ export const ApprovalNodeSchema = z
     executorType: z.literal('approval'),
     executorConfig: z
       .object({
-        timeoutSeconds: z.number().int().min(1).max(90 * 86_400).optional(),
+        timeoutSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(90 * 86_400)
+          .optional(),
         defaultOutcome: z.enum(['approved', 'rejected']).optional(),
       })
       .strict()
@@ -104,7 +125,15 @@ export const TimerNodeSchema = z
   .object({
     ...common,
     executorType: z.literal('timer'),
-    executorConfig: z.object({ seconds: z.number().int().min(0).max(90 * 86_400) }).strict(),
+    executorConfig: z
+      .object({
+        seconds: z
+          .number()
+          .int()
+          .min(0)
+          .max(90 * 86_400),
+      })
+      .strict(),
   })
   .strict();
 export const DecisionNodeSchema = z

@@ -104,7 +104,11 @@ export interface TaskUpdate {
 export interface ActivityContract {
   loadRunPlan(runId: string, resume?: boolean): Promise<RunPlan>;
   /** Resets a retried node and its subtree to pending in a new generation; returns each node's new numbering. */
-  resetTasks(runId: string, retriedNodeId: string, nodes: Array<{ nodeId: string; generation: number }>): Promise<Array<{ nodeId: string; generation: number; attemptBase: number }>>;
+  resetTasks(
+    runId: string,
+    retriedNodeId: string,
+    nodes: Array<{ nodeId: string; generation: number }>,
+  ): Promise<Array<{ nodeId: string; generation: number; attemptBase: number }>>;
   markRunStarted(runId: string): Promise<void>;
   markTasks(runId: string, updates: TaskUpdate[]): Promise<void>;
   executeDockerNode(input: NodeInput): Promise<NodeResult>;

@@ -2,10 +2,17 @@
 // probe → validate → convert → report, every node a hardened container of the local tools image.
 import type { RuntimeGraphInput } from '../domain/runtime-graph';
 
-const FIND_EPISODE = 'f=$(ls /emboflow/assets/*/* | head -1); [ -n "$f" ] || { echo "no episode asset staged" >&2; exit 2; }';
+const FIND_EPISODE =
+  'f=$(ls /emboflow/assets/*/* | head -1); [ -n "$f" ] || { echo "no episode asset staged" >&2; exit 2; }';
 
 export function episodeQaGraph(image: string): RuntimeGraphInput {
-  const node = (id: string, script: string, contract: { inputs?: string[]; outputs: string[] }, artifactType: string, title: string) => ({
+  const node = (
+    id: string,
+    script: string,
+    contract: { inputs?: string[]; outputs: string[] },
+    artifactType: string,
+    title: string,
+  ) => ({
     id,
     executorType: 'docker' as const,
     executorConfig: { image, command: ['sh', '-ec', script], memoryMb: 64, cpu: 0.5, timeoutSeconds: 120 },

@@ -123,7 +123,8 @@ export class AnnotationService {
 
   /** A target must be an object of the task's project: references never cross tenants. */
   private async assertTarget(scope: Scope, type: TargetType, id: string, field: string): Promise<void> {
-    if (!(await this.tasks.targetExists(type, id, scope))) throw invalidField(field, `no ${type} ${id} in this project`);
+    if (!(await this.tasks.targetExists(type, id, scope)))
+      throw invalidField(field, `no ${type} ${id} in this project`);
   }
 
   /** A linked approval must be an approval node of a run in this project. */
@@ -131,7 +132,8 @@ export class AnnotationService {
     const nodes = await this.runs.getRunNodesInProject(link.runId, scope);
     if (!nodes) throw invalidField('approval.runId', `no run ${link.runId} in this project`);
     const node = nodes.find((n) => n.id === link.nodeId);
-    if (node?.executorType !== 'approval') throw invalidField('approval.nodeId', `${link.nodeId} is not an approval node of run ${link.runId}`);
+    if (node?.executorType !== 'approval')
+      throw invalidField('approval.nodeId', `${link.nodeId} is not an approval node of run ${link.runId}`);
   }
 
   /** Assignees and reviewers must be active members of the workspace or of this project. */

@@ -7,9 +7,16 @@ import { hashApiKey, parseApiKey } from './auth';
  * On an empty database, creates the first admin: a user, their personal workspace (owner) and the given API key.
  * Does nothing when any user exists. Returns the workspace id it created, if any.
  */
-export async function bootstrapAdmin(db: Db, apiKey: string, email = 'admin@emboflow.local'): Promise<string | undefined> {
+export async function bootstrapAdmin(
+  db: Db,
+  apiKey: string,
+  email = 'admin@emboflow.local',
+): Promise<string | undefined> {
   const parsed = parseApiKey(apiKey);
-  if (!parsed) throw new Error('EMBOFLOW_BOOTSTRAP_API_KEY must look like efk_<12 chars>_<32 chars> (lowercase letters and digits)');
+  if (!parsed)
+    throw new Error(
+      'EMBOFLOW_BOOTSTRAP_API_KEY must look like efk_<12 chars>_<32 chars> (lowercase letters and digits)',
+    );
   const users = new UserRepository(db);
   if (await users.any()) return undefined;
   const now = new Date();

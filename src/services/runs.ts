@@ -1,31 +1,29 @@
 import {
   WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
-  WorkflowUpdateFailedError
-  
+  WorkflowUpdateFailedError,
 } from '@temporalio/client';
-import type {Client} from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import { approveUpdate, retryTaskUpdate } from '../../workflows/messages';
 import { runWorkflow } from '../../workflows/run';
 import type { Config } from '../config';
 import { indexGraph, subtree } from '../dag/graph';
-import { isTerminal, TASK_STATUSES  } from '../dag/scheduler';
-import type {TaskStatus} from '../dag/scheduler';
+import { isTerminal, TASK_STATUSES } from '../dag/scheduler';
+import type { TaskStatus } from '../dag/scheduler';
 import { AssetRepository, DatasetRepository, DatasetVersionRepository } from '../db/catalog';
 import { WorkflowDefinitionRepository, WorkflowVersionRepository } from '../db/definitions';
 import { IdempotencyKeyRepository } from '../db/idempotency';
 import { RunStore } from '../db/runs';
-import {
-  pendingTask,
-  TERMINAL_RUN_STATUSES
-  
-  
-  
-  
-  
+import { pendingTask, TERMINAL_RUN_STATUSES } from '../domain/run';
+import type {
+  DatasetVersionBinding,
+  InputBinding,
+  RunSummary,
+  RunTaskDoc,
+  StartRunBody,
+  WorkflowRunDoc,
 } from '../domain/run';
-import type {InputBinding, RunSummary, RunTaskDoc, StartRunBody, WorkflowRunDoc} from '../domain/run';
 import type { RuntimeGraph } from '../domain/runtime-graph';
 import { EmboflowError } from '../errors';
 import { newId } from '../ids';
@@ -109,30 +107,63 @@ export class RunService {
   async resolveBindings(
     bindings: InputBinding[],
     scope: { workspaceId: string; projectId: string },
-  ): Promise<{ assetIds: string[]; datasetIds: string[] }> {
+  ): Promise<{ assetIds: string[]; datasetIds: string[]; datasetVersions: DatasetVersionBinding[] }> {
     const assetIds: string[] = [];
     const datasetIds: string[] = [];
+    const datasetVersions: DatasetVersionBinding[] = [];
     const byKind = (kind: InputBinding['kind']) => bindings.map((b, i) => ({ ...b, i })).filter((b) => b.kind === kind);
 
     const assetBindings = byKind('asset');
     if (assetBindings.length) {
-      const found = new Set(await this.assets.idsInProject(assetBindings.map((b) => b.id), scope));
+      const found = new Set(
+        await this.assets.idsInProject(
+          assetBindings.map((b) => b.id),
+          scope,
+        ),
+      );
       for (const b of assetBindings) {
-        if (!found.has(b.id)) throw new RunRequestError(400, 'invalid_binding', `asset ${b.id} not found in this project`, `inputBindings.${b.i}.id`);
+        if (!found.has(b.id))
+          throw new RunRequestError(
+            400,
+            'invalid_binding',
+            `asset ${b.id} not found in this project`,
+            `inputBindings.${b.i}.id`,
+          );
         assetIds.push(b.id);
       }
     }
 
     for (const b of byKind('dataset')) {
       const dataset = await this.datasets.findInProject(b.id, scope);
-      if (!dataset) throw new RunRequestError(400, 'invalid_binding', `dataset ${b.id} not found in this project`, `inputBindings.${b.i}.id`);
+      if (!dataset)
+        throw new RunRequestError(
+          400,
+          'invalid_binding',
+          `dataset ${b.id} not found in this project`,
+          `inputBindings.${b.i}.id`,
+        );
+      const versionId = b.versionId ?? dataset.latestVersionId;
+      if (!versionId)
+        throw new RunRequestError(
+          400,
+          'invalid_binding',
+          `dataset ${b.id} has no version yet: create one before running on it`,
+          `inputBindings.${b.i}.id`,
+        );
+      const version = await this.datasetVersions.get(versionId, b.id);
+      if (!version)
+        throw new RunRequestError(
+          400,
+          'invalid_binding',
+          `dataset ${b.id} has no version ${versionId}`,
+          `inputBindings.${b.i}.versionId`,
+        );
       datasetIds.push(b.id);
-      if (!dataset.latestVersionId) continue;
-      const version = await this.datasetVersions.get(dataset.latestVersionId, b.id);
-      if (version?.sourceAssetId) assetIds.push(version.sourceAssetId);
-      assetIds.push(...(version?.assetIds ?? []));
+      datasetVersions.push({ datasetId: b.id, versionId });
+      if (version.sourceAssetId) assetIds.push(version.sourceAssetId);
+      assetIds.push(...(version.assetIds ?? []));
     }
-    return { assetIds: [...new Set(assetIds)], datasetIds: [...new Set(datasetIds)] };
+    return { assetIds: [...new Set(assetIds)], datasetIds: [...new Set(datasetIds)], datasetVersions };
   }
 
   /**
@@ -147,27 +178,56 @@ export class RunService {
   ): Promise<RunView> {
     const versionNumber = body.versionNumber ?? def.publishedVersionNumber ?? undefined;
     if (!versionNumber) {
-      throw new RunRequestError(409, 'not_published', 'the workflow has no published version; pass versionNumber or publish one', 'versionNumber');
+      throw new RunRequestError(
+        409,
+        'not_published',
+        'the workflow has no published version; pass versionNumber or publish one',
+        'versionNumber',
+      );
     }
     const version = await this.versions.getByNumber(def._id, versionNumber);
-    if (!version) throw new RunRequestError(400, 'invalid_version', `workflow has no version ${versionNumber}`, 'versionNumber');
+    if (!version)
+      throw new RunRequestError(400, 'invalid_version', `workflow has no version ${versionNumber}`, 'versionNumber');
 
     const scope = { workspaceId: def.workspaceId, projectId: def.projectId };
-    const { assetIds, datasetIds } = await this.resolveBindings(body.inputBindings, scope);
+    const { assetIds, datasetIds, datasetVersions } = await this.resolveBindings(body.inputBindings, scope);
 
     const runId = newId('run');
     if (idempotencyKey) {
       const key = `runs:${def._id}:${idempotencyKey}`;
-      if (!(await this.idempotencyKeys.claim({ _id: newId('idk'), workspaceId: def.workspaceId, key, runId, createdAt: new Date() }))) {
+      if (
+        !(await this.idempotencyKeys.claim({
+          _id: newId('idk'),
+          workspaceId: def.workspaceId,
+          key,
+          runId,
+          createdAt: new Date(),
+        }))
+      ) {
         const priorRunId = await this.idempotencyKeys.runIdOf(def.workspaceId, key);
         const existing = priorRunId && (await this.store.getRun(priorRunId));
         if (existing) return this.view(existing);
         // The first request is still inserting; the caller can retry.
-        throw new RunRequestError(409, 'in_progress', 'a run with this Idempotency-Key is being started; retry shortly');
+        throw new RunRequestError(
+          409,
+          'in_progress',
+          'a run with this Idempotency-Key is being started; retry shortly',
+        );
       }
     }
 
-    return this.launch({ def, version, runId, bindings: body.inputBindings, assetIds, datasetIds, params: body.params, triggeredBy, priority: body.priority });
+    return this.launch({
+      def,
+      version,
+      runId,
+      bindings: body.inputBindings,
+      assetIds,
+      datasetIds,
+      datasetVersions,
+      params: body.params,
+      triggeredBy,
+      priority: body.priority,
+    });
   }
 
   /** Inserts a run and its pending tasks (the version's graph frozen into the run) and starts its workflow. */
@@ -178,6 +238,7 @@ export class RunService {
     bindings: InputBinding[];
     assetIds: string[];
     datasetIds: string[];
+    datasetVersions?: DatasetVersionBinding[];
     params: Record<string, unknown>;
     triggeredBy: string;
     retryOfRunId?: string;
@@ -200,6 +261,7 @@ export class RunService {
       inputBindings: a.bindings,
       assetIds,
       datasetIds,
+      ...(a.datasetVersions?.length ? { datasetVersions: a.datasetVersions } : {}),
       params: a.params,
       ...(a.retryOfRunId ? { retryOfRunId: a.retryOfRunId } : {}),
       ...(a.priority ? { priority: a.priority } : {}),
@@ -226,7 +288,11 @@ export class RunService {
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) {
         await this.store.finishRun(runId, 'failed', `could not start the Temporal workflow: ${(err as Error).message}`);
-        throw new RunRequestError(503, 'temporal_unavailable', 'the run could not be started: Temporal did not accept it');
+        throw new RunRequestError(
+          503,
+          'temporal_unavailable',
+          'the run could not be started: Temporal did not accept it',
+        );
       }
     }
     return this.view(run);
@@ -242,11 +308,16 @@ export class RunService {
   /** Retry run: a new run of the same version, inputs and params, pointing at the one it retries. */
   async retryRun(run: WorkflowRunDoc, triggeredBy: string): Promise<RunView> {
     if (!TERMINAL_RUN_STATUSES.includes(run.status)) {
-      throw new RunRequestError(409, 'run_not_finished', `run ${run._id} is still ${run.status}; cancel it or wait before retrying it`);
+      throw new RunRequestError(
+        409,
+        'run_not_finished',
+        `run ${run._id} is still ${run.status}; cancel it or wait before retrying it`,
+      );
     }
     const def = await this.getDefinition(run.workflowDefinitionId);
     const version = await this.versions.get(run.workflowVersionId);
-    if (!def || !version) throw new RunRequestError(409, 'version_gone', 'the workflow version this run used no longer exists');
+    if (!def || !version)
+      throw new RunRequestError(409, 'version_gone', 'the workflow version this run used no longer exists');
     return this.launch({
       def,
       version,
@@ -254,6 +325,8 @@ export class RunService {
       bindings: run.inputBindings,
       assetIds: run.assetIds,
       datasetIds: run.datasetIds,
+      // The versions the retried run resolved, not whatever is latest now.
+      datasetVersions: run.datasetVersions,
       params: run.params,
       triggeredBy,
       retryOfRunId: run._id,
@@ -266,27 +339,35 @@ export class RunService {
    * Update-with-start reaches the run's workflow if it is still executing, or resumes the finished run; it
    * answers once the subtree is reset.
    */
-  async retryTask(run: WorkflowRunDoc, nodeId: string): Promise<{ runId: string; nodeId: string; resetNodeIds: string[] }> {
+  async retryTask(
+    run: WorkflowRunDoc,
+    nodeId: string,
+  ): Promise<{ runId: string; nodeId: string; resetNodeIds: string[] }> {
     const graph = run.runtimeSnapshot;
-    if (!graph.nodes.some((n) => n.id === nodeId)) throw new RunRequestError(404, 'not_found', `task ${nodeId} not found`);
+    if (!graph.nodes.some((n) => n.id === nodeId))
+      throw new RunRequestError(404, 'not_found', `task ${nodeId} not found`);
     const affected = subtree(indexGraph(graph), nodeId);
     // Checked here for a clear answer; the workflow checks again against its own state.
     const tasks = await this.store.listTasks(run._id, affected, { nodeId: 1, status: 1 });
     const busy = tasks.filter((t) => !isTerminal(t.status)).map((t) => t.nodeId);
     if (busy.length) {
-      throw new RunRequestError(409, 'task_not_finished', `cannot retry ${nodeId} while ${busy.join(', ')} ${busy.length > 1 ? 'are' : 'is'} not finished`);
+      throw new RunRequestError(
+        409,
+        'task_not_finished',
+        `cannot retry ${nodeId} while ${busy.join(', ')} ${busy.length > 1 ? 'are' : 'is'} not finished`,
+      );
     }
     try {
       const { resetNodeIds } = await this.temporal.workflow.executeUpdateWithStart(retryTaskUpdate, {
-          args: [{ nodeId }],
-          startWorkflowOperation: new WithStartWorkflowOperation(runWorkflow, {
-            taskQueue: this.config.TASK_QUEUE_PREFIX + this.config.RUN_TASK_QUEUE,
-            workflowId: run.temporalWorkflowId,
-            args: [{ runId: run._id, resume: true }],
-            workflowIdConflictPolicy: 'USE_EXISTING',
-            typedSearchAttributes: searchAttributes(run, 'running'),
-          }),
-        });
+        args: [{ nodeId }],
+        startWorkflowOperation: new WithStartWorkflowOperation(runWorkflow, {
+          taskQueue: this.config.TASK_QUEUE_PREFIX + this.config.RUN_TASK_QUEUE,
+          workflowId: run.temporalWorkflowId,
+          args: [{ runId: run._id, resume: true }],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          typedSearchAttributes: searchAttributes(run, 'running'),
+        }),
+      });
       return { runId: run._id, nodeId, resetNodeIds };
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
@@ -297,11 +378,22 @@ export class RunService {
   }
 
   /** A human decision for a waiting approval node; refused (409) when the node is not waiting for one. */
-  async approve(run: WorkflowRunDoc, nodeId: string, decision: { approved: boolean; comment?: string }, decidedBy: string): Promise<void> {
+  async approve(
+    run: WorkflowRunDoc,
+    nodeId: string,
+    decision: { approved: boolean; comment?: string },
+    decidedBy: string,
+  ): Promise<void> {
     const node = run.runtimeSnapshot.nodes.find((n) => n.id === nodeId);
     if (!node) throw new RunRequestError(404, 'not_found', `task ${nodeId} not found`);
-    if (node.executorType !== 'approval') throw new RunRequestError(409, 'not_an_approval', `task ${nodeId} is a ${node.executorType} node, not an approval`);
-    if (TERMINAL_RUN_STATUSES.includes(run.status)) throw new RunRequestError(409, 'run_finished', `run ${run._id} has already finished (${run.status})`);
+    if (node.executorType !== 'approval')
+      throw new RunRequestError(
+        409,
+        'not_an_approval',
+        `task ${nodeId} is a ${node.executorType} node, not an approval`,
+      );
+    if (TERMINAL_RUN_STATUSES.includes(run.status))
+      throw new RunRequestError(409, 'run_finished', `run ${run._id} has already finished (${run.status})`);
     try {
       await this.temporal.workflow.getHandle(run.temporalWorkflowId).executeUpdate(approveUpdate, {
         args: [{ nodeId, approved: decision.approved, comment: decision.comment, decidedBy }],
@@ -322,7 +414,10 @@ export class RunService {
   }
 }
 
-function searchAttributes(run: Pick<WorkflowRunDoc, '_id' | 'workflowDefinitionId' | 'projectId' | 'workspaceId'>, status: string) {
+function searchAttributes(
+  run: Pick<WorkflowRunDoc, '_id' | 'workflowDefinitionId' | 'projectId' | 'workspaceId'>,
+  status: string,
+) {
   return [
     { key: SearchAttr.runId, value: run._id },
     { key: SearchAttr.workflowId, value: run.workflowDefinitionId },

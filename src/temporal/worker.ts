@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
-import { Worker  } from '@temporalio/worker';
-import type { NativeConnection} from '@temporalio/worker';
-import type {WorkerOptions} from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
+import type { WorkerOptions } from '@temporalio/worker';
 import type { Db } from 'mongodb';
 import { createActivities } from '../../activities';
 import type { Config } from '../config';
@@ -9,8 +9,8 @@ import type { ContainerRunner } from '../docker/container-runner';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { ObjectStore } from '../storage/object-store';
-import { workerTracingOptions  } from '../tracing';
-import type {Tracing} from '../tracing';
+import { workerTracingOptions } from '../tracing';
+import type { Tracing } from '../tracing';
 
 /** A deployment is one database: container labels and the reaper are scoped by it. */
 export function deploymentName(config: Pick<Config, 'MONGODB_DB'>): string {
@@ -55,9 +55,13 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
   });
   const queues = [...new Set(config.WORKER_TASK_QUEUES)];
   const traced = workerTracingOptions(deps.tracing);
-  const prebuilt = deps.tracing ? undefined : deps.workflowBundle ?? (config.WORKFLOW_BUNDLE_PATH ? { codePath: config.WORKFLOW_BUNDLE_PATH } : undefined);
+  const prebuilt = deps.tracing
+    ? undefined
+    : (deps.workflowBundle ?? (config.WORKFLOW_BUNDLE_PATH ? { codePath: config.WORKFLOW_BUNDLE_PATH } : undefined));
   if (deps.tracing && (deps.workflowBundle || config.WORKFLOW_BUNDLE_PATH)) {
-    deps.logger.info('tracing is on: bundling the workflows with their tracing interceptors instead of the prebuilt bundle');
+    deps.logger.info(
+      'tracing is on: bundling the workflows with their tracing interceptors instead of the prebuilt bundle',
+    );
   }
   return Promise.all(
     queues.map((taskQueue) =>

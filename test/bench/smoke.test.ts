@@ -11,10 +11,14 @@ const BENCH_TIMEOUT_MS = 480_000;
 
 function runSmoke(outDir: string): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke', '--no-peers', '--out', outDir], {
-      cwd: REPO,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'bench/run.ts', '--smoke', '--no-peers', '--out', outDir],
+      {
+        cwd: REPO,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-20_000)));
     const timer = setTimeout(() => child.kill('SIGKILL'), BENCH_TIMEOUT_MS);
@@ -74,25 +78,52 @@ describe('npm run bench -- --smoke', () => {
         expect(r.ratio).toBeNull();
         continue;
       }
-      expect({ key: r.key, baseline: positive(r.baseline), ratio: positive(r.ratio) }).toEqual({ key: r.key, baseline: true, ratio: true });
+      expect({ key: r.key, baseline: positive(r.baseline), ratio: positive(r.ratio) }).toEqual({
+        key: r.key,
+        baseline: true,
+        ratio: true,
+      });
       expect(r.ratio!).toBeCloseTo(r.emboflow! / r.baseline, 6);
     }
     const compared = rows.filter((r) => r.baseline !== null).map((r) => r.key);
-    expect(compared).toEqual(expect.arrayContaining(['s1.perNodeP50Ms', 's2.mp50.tasksPerSec', 's3.makespanMs', 's4.chainMakespanMs', 's5.postP99Ms', 's6.transitionsPerSec']));
+    expect(compared).toEqual(
+      expect.arrayContaining([
+        's1.perNodeP50Ms',
+        's2.mp50.tasksPerSec',
+        's3.makespanMs',
+        's4.chainMakespanMs',
+        's5.postP99Ms',
+        's6.transitionsPerSec',
+      ]),
+    );
   });
 
   it('states every target with a value and a verdict', () => {
     expect(report.targets.length).toBeGreaterThanOrEqual(10);
     for (const t of report.targets) {
       if (t.value === null) expect(t.met).toBeNull();
-      else expect({ id: t.id, value: Number.isFinite(t.value), met: typeof t.met }).toEqual({ id: t.id, value: true, met: 'boolean' });
+      else
+        expect({ id: t.id, value: Number.isFinite(t.value), met: typeof t.met }).toEqual({
+          id: t.id,
+          value: true,
+          met: 'boolean',
+        });
     }
-    for (const id of ['s1-floor', 's4-chain', 's5-rate', 's5-p99', 's5-errors', 's2-rate-mp50', 's3-complete', 'writes-s1']) {
+    for (const id of [
+      's1-floor',
+      's4-chain',
+      's5-rate',
+      's5-p99',
+      's5-errors',
+      's2-rate-mp50',
+      's3-complete',
+      'writes-s1',
+    ]) {
       expect(report.targets.find((t) => t.id === id)?.met).not.toBeNull();
     }
   });
 
-  it('counts one mirror write per builtin task in the worker (plus the run\'s start and finish)', () => {
+  it("counts one mirror write per builtin task in the worker (plus the run's start and finish)", () => {
     // 10 builtin nodes: 10 task writes, markRunStarted and finishRun. A queued write per task would make it 2.2.
     const row = report.scenarios.find((s) => s.id === 'S1')!.rows.find((r) => r.key === 's1.workerWritesPerTask')!;
     expect(row.emboflow).toBeCloseTo(1.2, 5);

@@ -96,7 +96,11 @@ test('with MongoDB down for 30 s mid-run, the run completes and the mirror conve
   const mirrored = await waitForRun(t.app, key, run.id, 60_000);
   expect(mirrored.status).toBe(result.status);
   const tasks = await tasksOf(t.app, key, run.id);
-  expect(Object.keys(tasks).filter((n) => tasks[n]!.status === 'success').sort()).toEqual([...completedActivities].sort());
+  expect(
+    Object.keys(tasks)
+      .filter((n) => tasks[n]!.status === 'success')
+      .sort(),
+  ).toEqual([...completedActivities].sort());
   expect(mirrored.summary.taskCounts.success).toBe(6);
   await expectExactlyOnce(t.app, key, t.db, run.id);
   await stopWorker(worker);

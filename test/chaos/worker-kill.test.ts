@@ -8,7 +8,6 @@ import { seedWorkflow } from '../support/engine';
 import { startRun, waitForRun } from '../support/runs';
 import { spawnWorker, stopWorker } from '../support/worker-process';
 
-
 let t: TestApp;
 let key: string;
 let scope: { workspaceId: string; projectId: string };
@@ -47,7 +46,7 @@ test('SIGKILL of the worker 20 times during container steps loses no run and dup
   const { workflowId } = await seedWorkflow(t.db, scope, containerDiamond(`kill${Date.now()}`, 2));
   const runs: string[] = [];
   let seed = 7;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   try {
     for (let kill = 1; kill <= 20; kill++) {
       if (kill % 4 === 1) for (let i = 0; i < 2; i++) runs.push((await startRun(t.app, key, workflowId)).id);
@@ -74,4 +73,3 @@ test('SIGKILL of the worker 20 times during container steps loses no run and dup
   expect(left.map((c) => c.Names)).toEqual([]);
   await stopWorker(worker);
 });
-

@@ -2,15 +2,15 @@
 // workers and containers, with exit codes asserted; the live display is read off a real terminal (tmux).
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer  } from 'node:http';
-import type {Server} from 'node:http';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { seedUser, seedWorkspace, startTestApp  } from '../support/app';
-import type {TestApp} from '../support/app';
-import { startEngine  } from '../support/engine';
-import type {Engine} from '../support/engine';
+import { seedUser, seedWorkspace, startTestApp } from '../support/app';
+import type { TestApp } from '../support/app';
+import { startEngine } from '../support/engine';
+import type { Engine } from '../support/engine';
 import { TOOLS_IMAGE } from '../support/runs';
 
 const BIN = join(__dirname, '..', '..', 'bin', 'emboflow.js');

@@ -2,10 +2,10 @@
 // counts taken from Docker's event log.
 import request from 'supertest';
 import { retryTaskUpdate } from '../../workflows/messages';
-import { seedUser, seedWorkspace, startTestApp  } from '../support/app';
-import type {TestApp} from '../support/app';
-import { containerStarts, seedWorkflow, startEngine  } from '../support/engine';
-import type {Engine} from '../support/engine';
+import { seedUser, seedWorkspace, startTestApp } from '../support/app';
+import type { TestApp } from '../support/app';
+import { containerStarts, seedWorkflow, startEngine } from '../support/engine';
+import type { Engine } from '../support/engine';
 import { sh, startRun, tasksOf, until, waitForRun } from '../support/runs';
 
 let t: TestApp;
@@ -28,7 +28,10 @@ afterAll(async () => {
 
 /** Fails on its first attempt, succeeds after: reads its attempt number from context.json. */
 const failsFirst = (id: string, marker: string) =>
-  sh(id, `grep -q '"attempt": 1,' /emboflow/context.json && { echo "first attempt fails" >&2; exit 4; }; echo "${marker}" > /emboflow/outputs/${id}.txt`);
+  sh(
+    id,
+    `grep -q '"attempt": 1,' /emboflow/context.json && { echo "first attempt fails" >&2; exit 4; }; echo "${marker}" > /emboflow/outputs/${id}.txt`,
+  );
 
 test('cancel stops the running container within the heartbeat timeout and no downstream node starts', async () => {
   const { workflowId } = await seedWorkflow(t.db, scope, {
@@ -36,12 +39,18 @@ test('cancel stops the running container within the heartbeat timeout and no dow
     edges: [{ source: 'long', target: 'after' }],
   });
   const run = await startRun(t.app, key, workflowId);
-  await until('the container to run', async () => (await engine.runner.listManaged({ run: run.id })).some((c) => c.State === 'running'));
+  await until('the container to run', async () =>
+    (await engine.runner.listManaged({ run: run.id })).some((c) => c.State === 'running'),
+  );
 
   const cancelledAt = Date.now();
   const res = await request(t.app).post(`/v1/runs/${run.id}/cancel`).set(auth());
   expect(res.status).toBe(202);
-  await until('the container to be gone', async () => (await engine.runner.listManaged({ run: run.id })).length === 0, 30_000);
+  await until(
+    'the container to be gone',
+    async () => (await engine.runner.listManaged({ run: run.id })).length === 0,
+    30_000,
+  );
   const goneAfterMs = Date.now() - cancelledAt;
   // Bound: heartbeat timeout (10 s; the SDK delivers cancellation within 80% of it) + stop timeout (0 s: SIGKILL).
   console.log(`cancel: container gone ${goneAfterMs} ms after the request`);
@@ -179,7 +188,11 @@ test('retry run makes a new run of the same version and inputs; an identical run
   expect(c.one!.cacheKey).not.toBe(a.one!.cacheKey);
 
   // Retrying a run that has not finished is refused.
-  const running = await startRun(t.app, key, (await seedWorkflow(t.db, scope, { nodes: [sh('s', 'sleep 20', {}, { timeoutSeconds: 60 })] })).workflowId);
+  const running = await startRun(
+    t.app,
+    key,
+    (await seedWorkflow(t.db, scope, { nodes: [sh('s', 'sleep 20', {}, { timeoutSeconds: 60 })] })).workflowId,
+  );
   expect((await request(t.app).post(`/v1/runs/${running.id}/retry`).set(auth())).status).toBe(409);
   await request(t.app).post(`/v1/runs/${running.id}/cancel`).set(auth());
   await waitForRun(t.app, key, running.id);
@@ -187,7 +200,9 @@ test('retry run makes a new run of the same version and inputs; an identical run
 
 test("a workspace's container limit holds across parallel nodes, and a run's priority reaches Temporal", async () => {
   const limited = await seedWorkspace(t.db, 'limited');
-  await t.db.collection('workspaces').updateOne({ _id: limited.workspaceId as never }, { $set: { 'settings.maxRunningContainers': 1 } });
+  await t.db
+    .collection('workspaces')
+    .updateOne({ _id: limited.workspaceId as never }, { $set: { 'settings.maxRunningContainers': 1 } });
   const k = (await seedUser(t.db, [{ workspaceId: limited.workspaceId, role: 'editor' }])).apiKey;
   const stamp = Date.now();
   const { workflowId } = await seedWorkflow(t.db, limited, {

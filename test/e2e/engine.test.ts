@@ -1,9 +1,9 @@
 // REST → Temporal → real containers → MongoDB → S3, end to end.
 import request from 'supertest';
-import { seedUser, seedWorkspace, startTestApp  } from '../support/app';
-import type {TestApp} from '../support/app';
-import { seedWorkflow, startEngine  } from '../support/engine';
-import type {Engine} from '../support/engine';
+import { seedUser, seedWorkspace, startTestApp } from '../support/app';
+import type { TestApp } from '../support/app';
+import { seedWorkflow, startEngine } from '../support/engine';
+import type { Engine } from '../support/engine';
 import { sh, startRun, tasksOf, waitForRun } from '../support/runs';
 
 let t: TestApp;
@@ -50,7 +50,10 @@ test('a diamond DAG passes files along every edge and the final artifact names i
 
   const arts = await request(t.app).get(`/v1/runs/${run.id}/artifacts`).set('Authorization', `Bearer ${key}`);
   const final = arts.body.items.find((a: { path: string }) => a.path === 'final.txt');
-  const content = await request(t.app).get(`/v1/artifacts/${final.id}/content`).set('Authorization', `Bearer ${key}`).buffer(true);
+  const content = await request(t.app)
+    .get(`/v1/artifacts/${final.id}/content`)
+    .set('Authorization', `Bearer ${key}`)
+    .buffer(true);
   expect(content.text ?? content.body.toString()).toBe('D[B(A)+C(A)]');
 
   const byPath = Object.fromEntries(arts.body.items.map((a: { path: string; id: string }) => [a.path, a.id]));
@@ -65,9 +68,13 @@ test('a diamond DAG passes files along every edge and the final artifact names i
 test('a node that exits non-zero is retried per its policy, then fails the run and skips its downstream', async () => {
   const { workflowId } = await seedWorkflow(t.db, scope, {
     nodes: [
-      sh('flaky', 'echo "attempt $(cat /emboflow/context.json | grep -o "\\"attempt\\": [0-9]*")"; echo "disk quota exceeded" >&2; exit 3', {
-        retry: { maxAttempts: 3, initialIntervalMs: 100, backoffCoefficient: 1 },
-      }),
+      sh(
+        'flaky',
+        'echo "attempt $(cat /emboflow/context.json | grep -o "\\"attempt\\": [0-9]*")"; echo "disk quota exceeded" >&2; exit 3',
+        {
+          retry: { maxAttempts: 3, initialIntervalMs: 100, backoffCoefficient: 1 },
+        },
+      ),
       sh('after', 'echo never'),
       sh('independent', 'echo fine > /emboflow/outputs/ok.txt'),
     ],
@@ -114,10 +121,16 @@ test('the network, the root filesystem and the pids limit are closed to a node, 
   const { workflowId } = await seedWorkflow(t.db, scope, {
     nodes: [
       // Any interface beyond loopback would mean a network; `none` leaves only lo.
-      sh('net', 'ls /sys/class/net; test "$(ls /sys/class/net)" = "lo" && ! nc -w 2 127.0.0.1 7233 </dev/null && exit 9'),
+      sh(
+        'net',
+        'ls /sys/class/net; test "$(ls /sys/class/net)" = "lo" && ! nc -w 2 127.0.0.1 7233 </dev/null && exit 9',
+      ),
       sh('rootfs', 'echo x > /etc/owned || exit 7'),
       sh('forkbomb', 'i=0; while [ $i -lt 200 ]; do sleep 5 & i=$((i+1)); done; wait', {}, { pidsLimit: 16 }),
-      sh('capabilities', 'grep CapEff /proc/self/status; grep -q "CapEff:\\s*0000000000000000" /proc/self/status && id -u | grep -qx 65534 && exit 5'),
+      sh(
+        'capabilities',
+        'grep CapEff /proc/self/status; grep -q "CapEff:\\s*0000000000000000" /proc/self/status && id -u | grep -qx 65534 && exit 5',
+      ),
     ],
     edges: [],
   });
@@ -127,7 +140,9 @@ test('the network, the root filesystem and the pids limit are closed to a node, 
   expect(tasks.net!.errorMessage).toMatch(/^container exited with code 9/);
   expect(tasks.rootfs!.errorMessage).toMatch(/^container exited with code 7; last stderr: .*Read-only file system/);
   expect(tasks.forkbomb!.status).toBe('failed');
-  expect(tasks.forkbomb!.logLines.join('\n') + tasks.forkbomb!.errorMessage).toMatch(/Resource temporarily unavailable|can't fork/);
+  expect(tasks.forkbomb!.logLines.join('\n') + tasks.forkbomb!.errorMessage).toMatch(
+    /Resource temporarily unavailable|can't fork/,
+  );
   expect(tasks.capabilities!.errorMessage).toMatch(/^container exited with code 5/);
 
   // The same worker still runs the next run.
@@ -172,7 +187,9 @@ test('the run is found by its EmboFlow run id through a search-attribute query, 
   expect(text).not.toContain(marker);
   expect(text).not.toContain('xxxxxxxxxxxxxxxx');
   const eventsPerNode = events.length / 2;
-  console.log(`history: ${events.length} events for 2 nodes (${eventsPerNode} per node), largest payload ${Math.max(...payloads.map((p) => p.length))} bytes`);
+  console.log(
+    `history: ${events.length} events for 2 nodes (${eventsPerNode} per node), largest payload ${Math.max(...payloads.map((p) => p.length))} bytes`,
+  );
   expect(payloads.length).toBeGreaterThan(4);
   expect(Math.max(...payloads.map((p) => p.length))).toBeLessThan(8 * 1024);
 });
@@ -194,9 +211,15 @@ test('run params the database cannot store are a 400 naming the field, and write
 });
 
 test('an Idempotency-Key makes a repeated start answer with the same run', async () => {
-  const { workflowId } = await seedWorkflow(t.db, scope, { nodes: [{ id: 'n', executorType: 'builtin', executorConfig: { op: 'noop' } }] });
+  const { workflowId } = await seedWorkflow(t.db, scope, {
+    nodes: [{ id: 'n', executorType: 'builtin', executorConfig: { op: 'noop' } }],
+  });
   const post = () =>
-    request(t.app).post(`/v1/workflows/${workflowId}/runs`).set('Authorization', `Bearer ${key}`).set('Idempotency-Key', 'same-request-1').send({});
+    request(t.app)
+      .post(`/v1/workflows/${workflowId}/runs`)
+      .set('Authorization', `Bearer ${key}`)
+      .set('Idempotency-Key', 'same-request-1')
+      .send({});
   const [a, b] = [await post(), await post()];
   expect(a.status).toBe(202);
   expect(b.status).toBe(202);

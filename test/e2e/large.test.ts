@@ -1,9 +1,9 @@
 // Large graphs stay under Temporal's history limits by continuing as new; here with a low threshold so a few
 // hundred nodes exercise several continuations (the 10,000-node run is in the bench suite).
-import { seedUser, seedWorkspace, startTestApp  } from '../support/app';
-import type {TestApp} from '../support/app';
-import { seedWorkflow, startEngine  } from '../support/engine';
-import type {Engine} from '../support/engine';
+import { seedUser, seedWorkspace, startTestApp } from '../support/app';
+import type { TestApp } from '../support/app';
+import { seedWorkflow, startEngine } from '../support/engine';
+import type { Engine } from '../support/engine';
 import { startRun, tasksOf, waitForRun } from '../support/runs';
 
 let t: TestApp;
@@ -35,7 +35,11 @@ test('a 300-node layered DAG completes across several executions, each history u
       }
     }
   }
-  const { workflowId } = await seedWorkflow(t.db, scope, { nodes, edges, settings: { maxParallelism: 50, failFast: false } });
+  const { workflowId } = await seedWorkflow(t.db, scope, {
+    nodes,
+    edges,
+    settings: { maxParallelism: 50, failFast: false },
+  });
   const run = await startRun(t.app, apiKey, workflowId);
   const done = await waitForRun(t.app, apiKey, run.id, 300_000);
   expect(done.status).toBe('success');
@@ -54,7 +58,8 @@ test('a 300-node layered DAG completes across several executions, each history u
   const tasks = await tasksOf(t.app, apiKey, run.id);
   expect(Object.values(tasks).filter((x) => x.status !== 'success' || x.generation !== 0)).toEqual([]);
   const executionsOf = new Map<string, number>();
-  for (const x of Object.values(tasks)) executionsOf.set(x.summary.executor, (executionsOf.get(x.summary.executor) ?? 0) + 1);
+  for (const x of Object.values(tasks))
+    executionsOf.set(x.summary.executor, (executionsOf.get(x.summary.executor) ?? 0) + 1);
   expect(executionsOf.get('builtin')).toBe(300);
   // A builtin task is written once, when it ends, with every timestamp of its life in order.
   for (const x of Object.values(tasks)) {

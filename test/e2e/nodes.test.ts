@@ -2,10 +2,10 @@
 // resource usage and log capture.
 import request from 'supertest';
 import { newId } from '../../src/ids';
-import { seedUser, seedWorkspace, startTestApp  } from '../support/app';
-import type {TestApp} from '../support/app';
-import { seedWorkflow, startEngine  } from '../support/engine';
-import type {Engine} from '../support/engine';
+import { seedUser, seedWorkspace, startTestApp } from '../support/app';
+import type { TestApp } from '../support/app';
+import { seedWorkflow, startEngine } from '../support/engine';
+import type { Engine } from '../support/engine';
 import { sh, startRun, tasksOf, TOOLS_IMAGE, waitForRun } from '../support/runs';
 
 let t: TestApp;
@@ -22,12 +22,19 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const tag of builtTags) await engine.runner.docker.getImage(tag).remove({ force: true }).catch(() => undefined);
+  for (const tag of builtTags)
+    await engine.runner.docker
+      .getImage(tag)
+      .remove({ force: true })
+      .catch(() => undefined);
   await engine?.stop();
   await t?.close();
 });
 
-async function seedCustomNode(source: Record<string, unknown>, contract = { inputs: [] as string[], outputs: [] as string[] }) {
+async function seedCustomNode(
+  source: Record<string, unknown>,
+  contract = { inputs: [] as string[], outputs: [] as string[] },
+) {
   const id = newId('cnd');
   await t.db.collection('custom_nodes').insertOne({
     _id: id as never,
@@ -74,7 +81,9 @@ test('a Dockerfile custom node is built by the worker before first use, then reu
   expect((await engine.runner.docker.getImage(tag).inspect()).Created).toBe(created);
 
   const arts = await request(t.app).get(`/v1/runs/${second.id}/artifacts`).set('Authorization', `Bearer ${key}`);
-  const content = await request(t.app).get(`/v1/artifacts/${arts.body.items[0].id}/content`).set('Authorization', `Bearer ${key}`);
+  const content = await request(t.app)
+    .get(`/v1/artifacts/${arts.body.items[0].id}/content`)
+    .set('Authorization', `Bearer ${key}`);
   expect(content.text.trim()).toBe('hello-from-a-custom-node');
 });
 
@@ -96,7 +105,17 @@ test("a custom node's outputs are checked against its contract", async () => {
 test('builtin filter, intersection and union narrow the asset set that reaches a container', async () => {
   const asset = async (formats: string[]) => {
     const id = newId('ast');
-    await t.db.collection('assets').insertOne({ _id: id as never, ...scope, type: 'raw_file', displayName: id, status: 'ready', detectedFormats: formats, createdAt: new Date() });
+    await t.db
+      .collection('assets')
+      .insertOne({
+        _id: id as never,
+        ...scope,
+        type: 'raw_file',
+        displayName: id,
+        status: 'ready',
+        detectedFormats: formats,
+        createdAt: new Date(),
+      });
     return id;
   };
   const h5 = await asset(['hdf5']);
@@ -119,22 +138,36 @@ test('builtin filter, intersection and union narrow the asset set that reaches a
       { source: 'any', target: 'consume' },
     ],
   });
-  const run = await waitForRun(t.app, key, (await startRun(t.app, key, workflowId, { inputBindings: [h5, csv, both].map((id) => ({ kind: 'asset', id })) })).id);
+  const run = await waitForRun(
+    t.app,
+    key,
+    (await startRun(t.app, key, workflowId, { inputBindings: [h5, csv, both].map((id) => ({ kind: 'asset', id })) }))
+      .id,
+  );
   expect(run.status).toBe('success');
   const tasks = await tasksOf(t.app, key, run.id);
   expect(tasks.hdf5!.assetIds.sort()).toEqual([h5, both].sort());
   expect(tasks.both!.assetIds).toEqual([both]);
   expect(tasks.any!.assetIds.sort()).toEqual([both, csv].sort());
   expect(tasks.consume!.assetIds.sort()).toEqual([both, csv].sort());
-  const arts = await request(t.app).get(`/v1/runs/${run.id}/artifacts?nodeId=consume`).set('Authorization', `Bearer ${key}`);
-  const seen = await request(t.app).get(`/v1/artifacts/${arts.body.items[0].id}/content`).set('Authorization', `Bearer ${key}`);
+  const arts = await request(t.app)
+    .get(`/v1/runs/${run.id}/artifacts?nodeId=consume`)
+    .set('Authorization', `Bearer ${key}`);
+  const seen = await request(t.app)
+    .get(`/v1/artifacts/${arts.body.items[0].id}/content`)
+    .set('Authorization', `Bearer ${key}`);
   expect(JSON.parse(seen.text).assetIds.sort()).toEqual([both, csv].sort());
 });
 
 test("a container's peak memory and CPU time are recorded, and its log is kept as a tail and in full", async () => {
   const { workflowId } = await seedWorkflow(t.db, scope, {
     nodes: [
-      sh('work', 'head -c 24000000 /dev/zero > /tmp/fill; i=0; while [ $i -lt 300 ]; do echo "line $i"; i=$((i+1)); done; sleep 0.5; echo "to stderr" >&2; sleep 2', {}, { memoryMb: 128 }),
+      sh(
+        'work',
+        'head -c 24000000 /dev/zero > /tmp/fill; i=0; while [ $i -lt 300 ]; do echo "line $i"; i=$((i+1)); done; sleep 0.5; echo "to stderr" >&2; sleep 2',
+        {},
+        { memoryMb: 128 },
+      ),
     ],
   });
   const run = await waitForRun(t.app, key, (await startRun(t.app, key, workflowId)).id);
@@ -152,21 +185,31 @@ test("a container's peak memory and CPU time are recorded, and its log is kept a
   // line makes it the last one written. Each stream keeps its own order.
   expect(tail.body.lines).toContain('to stderr');
   expect(tail.body.lines.filter((l: string) => l.startsWith('line ')).slice(-1)).toEqual(['line 299']);
-  const full = await request(t.app).get(`/v1/runs/${run.id}/tasks/work/logs?full=true`).set('Authorization', `Bearer ${key}`);
+  const full = await request(t.app)
+    .get(`/v1/runs/${run.id}/tasks/work/logs?full=true`)
+    .set('Authorization', `Bearer ${key}`);
   expect(full.status).toBe(200);
   expect(full.text.split('\n').filter((l) => l.startsWith('line '))).toHaveLength(300);
 });
 
 test("a project's run history lists runs newest first, filtered by status and workflow, page by page", async () => {
   const other = await seedWorkspace(t.db, 'history');
-  const ok = await seedWorkflow(t.db, other, { nodes: [{ id: 'n', executorType: 'builtin', executorConfig: { op: 'noop' } }] });
+  const ok = await seedWorkflow(t.db, other, {
+    nodes: [{ id: 'n', executorType: 'builtin', executorConfig: { op: 'noop' } }],
+  });
   const bad = await seedWorkflow(t.db, other, { nodes: [sh('n', 'exit 1')] });
-  const k = (await seedUser(t.db, [{ workspaceId: other.workspaceId, role: 'viewer' }, { workspaceId: other.workspaceId, projectId: other.projectId, role: 'editor' }])).apiKey;
+  const k = (
+    await seedUser(t.db, [
+      { workspaceId: other.workspaceId, role: 'viewer' },
+      { workspaceId: other.workspaceId, projectId: other.projectId, role: 'editor' },
+    ])
+  ).apiKey;
   const started: string[] = [];
   for (const wf of [ok, ok, bad, ok]) started.push((await startRun(t.app, k, wf.workflowId)).id);
   for (const id of started) await waitForRun(t.app, k, id);
 
-  const list = (q: string) => request(t.app).get(`/v1/projects/${other.projectId}/runs${q}`).set('Authorization', `Bearer ${k}`);
+  const list = (q: string) =>
+    request(t.app).get(`/v1/projects/${other.projectId}/runs${q}`).set('Authorization', `Bearer ${k}`);
   const all = await list('');
   expect(all.body.items.map((r: { id: string }) => r.id)).toEqual([...started].reverse());
   expect((await list('?status=failed')).body.items.map((r: { id: string }) => r.id)).toEqual([started[2]]);
@@ -177,5 +220,7 @@ test("a project's run history lists runs newest first, filtered by status and wo
   expect(page2.body.nextCursor).toBeNull();
   expect((await list('?cursor=garbage!')).status).toBe(400);
   // Another tenant's project reads as missing.
-  expect((await request(t.app).get(`/v1/projects/${other.projectId}/runs`).set('Authorization', `Bearer ${key}`)).status).toBe(404);
+  expect(
+    (await request(t.app).get(`/v1/projects/${other.projectId}/runs`).set('Authorization', `Bearer ${key}`)).status,
+  ).toBe(404);
 });

@@ -10,7 +10,8 @@ function apiProcessesIn(dir: string): string[] {
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
-      if (cmd.includes('src/cli/api.ts') && realpathSync(readlinkSync(`/proc/${pid}/cwd`)) === realpathSync(dir)) found.push(`${pid}: ${cmd}`);
+      if (cmd.includes('src/cli/api.ts') && realpathSync(readlinkSync(`/proc/${pid}/cwd`)) === realpathSync(dir))
+        found.push(`${pid}: ${cmd}`);
     } catch {
       // The process ended while it was being read.
     }
@@ -28,9 +29,12 @@ test('npm start runs the sample workflow to success and its Temporal Web UI link
   const text = `${out.stdout}\n${out.stderr}`;
   expect(out.status).toBe(0);
   expect(text).toMatch(/run run_\w+ success/);
-  for (const node of ['probe', 'validate', 'convert', 'report']) expect(text).toMatch(new RegExp(`${node}\\s+success in \\d+ ms`));
+  for (const node of ['probe', 'validate', 'convert', 'report'])
+    expect(text).toMatch(new RegExp(`${node}\\s+success in \\d+ ms`));
   expect(text).toContain('- normalized records: 240');
-  expect(text).toMatch(/Temporal Web UI page: HTTP 200; the UI's API reports the workflow WORKFLOW_EXECUTION_STATUS_COMPLETED/);
+  expect(text).toMatch(
+    /Temporal Web UI page: HTTP 200; the UI's API reports the workflow WORKFLOW_EXECUTION_STATUS_COMPLETED/,
+  );
   expect(text).toContain(`API              http://127.0.0.1:${port}`);
   // It stops what it started: nothing of this start is left running.
   const pids = [...text.matchAll(/(?:worker|API) pid (\d+)/g)].map((m) => Number(m[1]));

@@ -1,12 +1,12 @@
 // The run mirror against the real MongoDB-compatible server: writes are idempotent and monotonic, so retried
 // and out-of-order deliveries converge on the state Temporal reached.
 import { MongoClient } from 'mongodb';
-import { RunStore  } from '../../src/db/runs';
-import type {TaskTransition} from '../../src/db/runs';
-import { pendingTask  } from '../../src/domain/run';
-import type {WorkflowRunDoc} from '../../src/domain/run';
-import { startTestApp  } from '../support/app';
-import type {TestApp} from '../support/app';
+import { RunStore } from '../../src/db/runs';
+import type { TaskTransition } from '../../src/db/runs';
+import { pendingTask } from '../../src/domain/run';
+import type { WorkflowRunDoc } from '../../src/domain/run';
+import { startTestApp } from '../support/app';
+import type { TestApp } from '../support/app';
 
 let t: TestApp;
 let store: RunStore;
@@ -20,8 +20,21 @@ afterAll(async () => t?.close());
 async function seedRun(runId: string, nodeIds: string[]): Promise<void> {
   const now = new Date();
   const runtimeSnapshot = { nodes: nodeIds.map((id) => ({ id, executorType: 'docker' })), edges: [] };
-  const run = { _id: runId, workspaceId: 'w', projectId: 'p', workflowVersionId: 'v', assetIds: [], runtimeSnapshot, status: 'pending', createdAt: now, updatedAt: now } as unknown as WorkflowRunDoc;
-  await store.insertRun(run, nodeIds.map((id) => pendingTask(run, { id, executorType: 'docker' }, [], now)));
+  const run = {
+    _id: runId,
+    workspaceId: 'w',
+    projectId: 'p',
+    workflowVersionId: 'v',
+    assetIds: [],
+    runtimeSnapshot,
+    status: 'pending',
+    createdAt: now,
+    updatedAt: now,
+  } as unknown as WorkflowRunDoc;
+  await store.insertRun(
+    run,
+    nodeIds.map((id) => pendingTask(run, { id, executorType: 'docker' }, [], now)),
+  );
 }
 
 // A seeded shuffle: the same orders on every run.
@@ -35,49 +48,79 @@ function shuffled<T>(items: T[], seed: number): T[] {
   return out;
 }
 
-test.each([1, 2, 3, 4, 5, 6, 7, 8])('transitions delivered out of order and twice converge (order %i)', async (seed) => {
-  const runId = `mirror-${seed}-${Date.now()}`;
-  await seedRun(runId, ['a', 'b']);
-  const at = new Date();
-  const lifecycle = (nodeId: string, final: 'success' | 'failed'): TaskTransition[] => [
-    { nodeId, generation: 0, status: 'queued' },
-    { nodeId, generation: 0, status: 'running', attempt: 1, attemptRecord: { attempt: 1, status: 'running', startedAt: at } },
-    { nodeId, generation: 0, status: 'running', attempt: 2, attemptRecord: { attempt: 2, status: 'running', startedAt: at } },
-    { nodeId, generation: 0, status: final, attempt: 2, set: { stdoutLines: 7 }, attemptRecord: { attempt: 2, status: final, startedAt: at, finishedAt: at } },
-  ];
-  const all = [...lifecycle('a', 'success'), ...lifecycle('b', 'failed')];
-  // Every transition delivered twice, in a shuffled order, one write at a time (as separate activities would).
-  for (const tr of shuffled([...all, ...all], seed)) await store.applyTransitions(runId, [tr]);
+test.each([1, 2, 3, 4, 5, 6, 7, 8])(
+  'transitions delivered out of order and twice converge (order %i)',
+  async (seed) => {
+    const runId = `mirror-${seed}-${Date.now()}`;
+    await seedRun(runId, ['a', 'b']);
+    const at = new Date();
+    const lifecycle = (nodeId: string, final: 'success' | 'failed'): TaskTransition[] => [
+      { nodeId, generation: 0, status: 'queued' },
+      {
+        nodeId,
+        generation: 0,
+        status: 'running',
+        attempt: 1,
+        attemptRecord: { attempt: 1, status: 'running', startedAt: at },
+      },
+      {
+        nodeId,
+        generation: 0,
+        status: 'running',
+        attempt: 2,
+        attemptRecord: { attempt: 2, status: 'running', startedAt: at },
+      },
+      {
+        nodeId,
+        generation: 0,
+        status: final,
+        attempt: 2,
+        set: { stdoutLines: 7 },
+        attemptRecord: { attempt: 2, status: final, startedAt: at, finishedAt: at },
+      },
+    ];
+    const all = [...lifecycle('a', 'success'), ...lifecycle('b', 'failed')];
+    // Every transition delivered twice, in a shuffled order, one write at a time (as separate activities would).
+    for (const tr of shuffled([...all, ...all], seed)) await store.applyTransitions(runId, [tr]);
 
-  const a = (await store.getTask(runId, 'a'))!;
-  const b = (await store.getTask(runId, 'b'))!;
-  expect(a.status).toBe('success');
-  expect(b.status).toBe('failed');
-  expect(a.stdoutLines).toBe(7);
-  // A terminal status is never overwritten by an earlier one; the attempt never goes backwards.
-  expect(a.attempt).toBe(2);
-  // Attempt records travel with their status transition: the final attempt's record is always there.
-  expect(a.attempts['2']).toMatchObject({ attempt: 2, status: 'success' });
-  expect(b.attempts['2']).toMatchObject({ attempt: 2, status: 'failed' });
-  await store.finishRun(runId, 'failed', 'failed nodes: b');
-  const run = (await store.getRun(runId))!;
-  expect(run.status).toBe('failed');
-  expect(run.summary.taskCounts).toMatchObject({ success: 1, failed: 1, pending: 0 });
-  expect(run.summary.failedTaskIds).toEqual(['b']);
-  expect(run.summary.stdoutLines).toBe(14);
-});
+    const a = (await store.getTask(runId, 'a'))!;
+    const b = (await store.getTask(runId, 'b'))!;
+    expect(a.status).toBe('success');
+    expect(b.status).toBe('failed');
+    expect(a.stdoutLines).toBe(7);
+    // A terminal status is never overwritten by an earlier one; the attempt never goes backwards.
+    expect(a.attempt).toBe(2);
+    // Attempt records travel with their status transition: the final attempt's record is always there.
+    expect(a.attempts['2']).toMatchObject({ attempt: 2, status: 'success' });
+    expect(b.attempts['2']).toMatchObject({ attempt: 2, status: 'failed' });
+    await store.finishRun(runId, 'failed', 'failed nodes: b');
+    const run = (await store.getRun(runId))!;
+    expect(run.status).toBe('failed');
+    expect(run.summary.taskCounts).toMatchObject({ success: 1, failed: 1, pending: 0 });
+    expect(run.summary.failedTaskIds).toEqual(['b']);
+    expect(run.summary.stdoutLines).toBe(14);
+  },
+);
 
 test('a write from an older generation is ignored after a task retry reset the node', async () => {
   const runId = `mirror-gen-${Date.now()}`;
   await seedRun(runId, ['x', 'y']);
-  await store.applyTransitions(runId, [{ nodeId: 'x', generation: 0, status: 'failed', set: { errorMessage: 'boom' } }]);
-  const renumbered = await store.resetTasks(runId, 'x', [{ nodeId: 'x', generation: 0 }, { nodeId: 'y', generation: 0 }]);
+  await store.applyTransitions(runId, [
+    { nodeId: 'x', generation: 0, status: 'failed', set: { errorMessage: 'boom' } },
+  ]);
+  const renumbered = await store.resetTasks(runId, 'x', [
+    { nodeId: 'x', generation: 0 },
+    { nodeId: 'y', generation: 0 },
+  ]);
   expect(renumbered.sort((p, q) => p.nodeId.localeCompare(q.nodeId))).toEqual([
     { nodeId: 'x', generation: 1, attemptBase: 0 },
     { nodeId: 'y', generation: 1, attemptBase: 0 },
   ]);
   // The reset is idempotent: applying it again changes nothing.
-  await store.resetTasks(runId, 'x', [{ nodeId: 'x', generation: 0 }, { nodeId: 'y', generation: 0 }]);
+  await store.resetTasks(runId, 'x', [
+    { nodeId: 'x', generation: 0 },
+    { nodeId: 'y', generation: 0 },
+  ]);
   const x = (await store.getTask(runId, 'x'))!;
   expect(x).toMatchObject({ generation: 1, status: 'pending', attempt: 1 });
   expect(x.errorMessage).toBeUndefined();
@@ -124,9 +167,14 @@ test('container slots: racing holders get distinct slots up to the limit, with o
   for (let i = 0; i < 9; i++) expect(await slots.tryAcquire(ws, `held.${i}`, 10, now)).toBe(`${ws}:${i}`);
   const writes: string[] = [];
   const monitored = await MongoClient.connect(t.config.MONGODB_URI, { monitorCommands: true });
-  monitored.on('commandStarted', (e) => ['insert', 'update', 'delete'].includes(e.commandName) && writes.push(e.commandName));
+  monitored.on(
+    'commandStarted',
+    (e) => ['insert', 'update', 'delete'].includes(e.commandName) && writes.push(e.commandName),
+  );
   try {
-    expect(await new ContainerSlots(monitored.db(t.config.MONGODB_DB)).tryAcquire(ws, 'tenth', 10, now)).toBe(`${ws}:9`);
+    expect(await new ContainerSlots(monitored.db(t.config.MONGODB_DB)).tryAcquire(ws, 'tenth', 10, now)).toBe(
+      `${ws}:9`,
+    );
   } finally {
     await monitored.close();
   }
@@ -134,7 +182,9 @@ test('container slots: racing holders get distinct slots up to the limit, with o
   expect(await slots.tryAcquire(ws, 'eleventh', 10, now)).toBeUndefined();
 
   const ws2 = `ws-race2-${Date.now()}`;
-  const got = await Promise.all(Array.from({ length: 12 }, (_, i) => new ContainerSlots(t.db).tryAcquire(ws2, `racer.${i}`, 4, now)));
+  const got = await Promise.all(
+    Array.from({ length: 12 }, (_, i) => new ContainerSlots(t.db).tryAcquire(ws2, `racer.${i}`, 4, now)),
+  );
   const taken = got.filter((g): g is string => !!g);
   expect(new Set(taken).size).toBe(taken.length);
   expect(taken.length).toBeLessThanOrEqual(4);
@@ -147,7 +197,10 @@ test('a step that queues 150 nodes at once is written in chunks the server answe
   const ids = Array.from({ length: 150 }, (_, i) => `w${i}`);
   await seedRun(runId, ids);
   const started = Date.now();
-  await store.applyTransitions(runId, ids.map((nodeId) => ({ nodeId, generation: 0, status: 'queued' as const })));
+  await store.applyTransitions(
+    runId,
+    ids.map((nodeId) => ({ nodeId, generation: 0, status: 'queued' as const })),
+  );
   expect(Date.now() - started).toBeLessThan(30_000);
   expect(await t.db.collection('run_tasks').countDocuments({ workflowRunId: runId, status: 'queued' })).toBe(150);
 }, 60_000);

@@ -5,18 +5,8 @@ import { DOCUMENT_SCHEMAS } from '../../src/domain/collections';
 import { RunService } from '../../src/services/runs';
 import { SecretBox, SecretStore } from '../../src/services/secrets';
 import { seedUser, seedWorkspace, startTestApp } from '../support/app';
-import {
-  Builder,
-  Client,
-  listen,
-  seedTenant,
-  startPlatformApp,
-  TEST_SECRET_KEY,
-  unique
-  
-  
-} from './helpers/platform';
-import type {PlatformApp, Tenant} from './helpers/platform';
+import { Builder, Client, listen, seedTenant, startPlatformApp, TEST_SECRET_KEY, unique } from './helpers/platform';
+import type { PlatformApp, Tenant } from './helpers/platform';
 
 let t: PlatformApp;
 let A: Tenant;
@@ -486,6 +476,38 @@ describe('datasets', () => {
       projectId: A.projectId,
     });
     expect(resolved.assetIds.sort()).toEqual(assets.slice(1).sort());
+    expect(resolved.datasetVersions).toEqual([{ datasetId, versionId: v2.body.id }]);
+
+    // A pinned version resolves to its own assets, and is recorded as the one used.
+    const pinned = await runs.resolveBindings([{ kind: 'dataset', id: datasetId, versionId: v1.body.id }], {
+      workspaceId: A.workspaceId,
+      projectId: A.projectId,
+    });
+    expect(pinned.assetIds.sort()).toEqual(assets.slice(0, 2).sort());
+    expect(pinned.datasetVersions).toEqual([{ datasetId, versionId: v1.body.id }]);
+  });
+
+  it('a run on a dataset with no version, or on a version of another dataset, is a 400 naming the binding', async () => {
+    const empty = await build.dataset();
+    const other = await build.dataset();
+    const otherVersion = await build.datasetVersion(other, [await build.asset(t.store.bucket)]);
+    const runs = new RunService(t.db, t.temporal, t.config);
+    const scope = { workspaceId: A.workspaceId, projectId: A.projectId };
+    await expect(runs.resolveBindings([{ kind: 'dataset', id: empty }], scope)).rejects.toMatchObject({
+      status: 400,
+      details: { field: 'inputBindings.0.id' },
+      message: `dataset ${empty} has no version yet: create one before running on it`,
+    });
+    // Another dataset's version is not this dataset's: named by its position in the bindings.
+    await expect(
+      runs.resolveBindings(
+        [
+          { kind: 'dataset', id: other },
+          { kind: 'dataset', id: empty, versionId: otherVersion },
+        ],
+        scope,
+      ),
+    ).rejects.toMatchObject({ status: 400, details: { field: 'inputBindings.1.versionId' } });
   });
 
   it('refuses duplicate tags and assets of other projects', async () => {

@@ -5,16 +5,8 @@
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import type { Response } from 'supertest';
 import { seedUser } from '../support/app';
-import {
-  Builder,
-  fingerprint,
-  seedTenant,
-  simpleGraph,
-  startPlatformApp
-  
-  
-} from './helpers/platform';
-import type {PlatformApp, Tenant} from './helpers/platform';
+import { Builder, fingerprint, seedTenant, simpleGraph, startPlatformApp } from './helpers/platform';
+import type { PlatformApp, Tenant } from './helpers/platform';
 
 let t: PlatformApp;
 // Filled in beforeAll; the case list is built before that and reads only the bodies' keys.

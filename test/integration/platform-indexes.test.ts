@@ -11,8 +11,8 @@
  * leading keys (listIndexes). On MongoDB the same test asserts the winning plan is an IXSCAN of that index.
  */
 import type { Db, Document } from 'mongodb';
-import { connectDatabase  } from '../../src/db/mongo';
-import type {Database} from '../../src/db/mongo';
+import { connectDatabase } from '../../src/db/mongo';
+import type { Database } from '../../src/db/mongo';
 import { assetListFilter } from '../../src/services/assets';
 import { auditListFilter } from '../../src/services/audit';
 import { workflowListFilter } from '../../src/services/workflows';
@@ -34,42 +34,36 @@ beforeAll(async () => {
     .insertMany(
       Array.from({ length: 20 }, (_, i) => ({ _id: `run_${i}` as never, ...scope, status: 'success', createdAt: now })),
     );
-  await db
-    .collection('run_tasks')
-    .insertMany(
-      Array.from({ length: 20 }, (_, i) => ({
-        _id: `run_0.n${i}` as never,
-        ...scope,
-        workflowRunId: 'run_0',
-        nodeId: `n${i}`,
-        createdAt: now,
-      })),
-    );
-  await db
-    .collection('assets')
-    .insertMany(
-      Array.from({ length: 20 }, (_, i) => ({
-        _id: `ast_${i}` as never,
-        ...scope,
-        type: i % 2 ? 'rosbag' : 'raw_file',
-        createdAt: now,
-      })),
-    );
+  await db.collection('run_tasks').insertMany(
+    Array.from({ length: 20 }, (_, i) => ({
+      _id: `run_0.n${i}` as never,
+      ...scope,
+      workflowRunId: 'run_0',
+      nodeId: `n${i}`,
+      createdAt: now,
+    })),
+  );
+  await db.collection('assets').insertMany(
+    Array.from({ length: 20 }, (_, i) => ({
+      _id: `ast_${i}` as never,
+      ...scope,
+      type: i % 2 ? 'rosbag' : 'raw_file',
+      createdAt: now,
+    })),
+  );
   await db
     .collection('workflow_definitions')
     .insertMany(
       Array.from({ length: 20 }, (_, i) => ({ _id: `wfd_${i}` as never, ...scope, slug: `w${i}`, createdAt: now })),
     );
-  await db
-    .collection('audit_logs')
-    .insertMany(
-      Array.from({ length: 20 }, (_, i) => ({
-        _id: `aud_${i}` as never,
-        ...scope,
-        resourceType: 'asset',
-        createdAt: now,
-      })),
-    );
+  await db.collection('audit_logs').insertMany(
+    Array.from({ length: 20 }, (_, i) => ({
+      _id: `aud_${i}` as never,
+      ...scope,
+      resourceType: 'asset',
+      createdAt: now,
+    })),
+  );
 });
 
 afterAll(async () => {
@@ -165,7 +159,10 @@ describe.each(queries)('$what', (q) => {
 
 describe.each([
   ['an _id equality', { _id: 'ast_1' }],
-  ['an _id equality beside other conditions (the mirror\'s guarded writes)', { _id: 'ast_1', status: { $in: ['active'] } }],
+  [
+    "an _id equality beside other conditions (the mirror's guarded writes)",
+    { _id: 'ast_1', status: { $in: ['active'] } },
+  ],
   ['an _id $eq', { _id: { $eq: 'ast_1' } }],
   ['an _id $in', { _id: { $in: ['ast_1', 'ast_2'] } }],
 ])('%s', (_name, filter) => {

@@ -3,18 +3,8 @@
 import type { Response } from 'supertest';
 import type { Role } from '../../src/services/auth';
 import { seedUser } from '../support/app';
-import {
-  Builder,
-  Client,
-  ROLE_LIST,
-  seedTenant,
-  simpleGraph,
-  startPlatformApp,
-  unique
-  
-  
-} from './helpers/platform';
-import type {PlatformApp, Tenant} from './helpers/platform';
+import { Builder, Client, ROLE_LIST, seedTenant, simpleGraph, startPlatformApp, unique } from './helpers/platform';
+import type { PlatformApp, Tenant } from './helpers/platform';
 
 let t: PlatformApp;
 let A: Tenant;

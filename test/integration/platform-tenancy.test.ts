@@ -2,19 +2,9 @@
 // tenant's objects with the other tenant's owner key is a 404 (never a 403, which would confirm the object exists)
 // and changes nothing in the database.
 import type { Response } from 'supertest';
-import {
-  Builder,
-  fingerprint,
-  inParallel,
-  seedTenant,
-  simpleGraph,
-  startPlatformApp
-  
-  
-} from './helpers/platform';
-import type {
-  Client} from './helpers/platform';
-import type {PlatformApp, Tenant} from './helpers/platform';
+import { Builder, fingerprint, inParallel, seedTenant, simpleGraph, startPlatformApp } from './helpers/platform';
+import type { Client } from './helpers/platform';
+import type { PlatformApp, Tenant } from './helpers/platform';
 
 const PER_KIND = 50;
 const CONCURRENCY = 8;

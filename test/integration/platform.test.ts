@@ -1,10 +1,10 @@
 // Each real server of the stack, exercised directly: no mocks.
 import request from 'supertest';
 import { ContainerRunner, dockerFromHost } from '../../src/docker/container-runner';
-import { startTestApp, seedUser, seedWorkspace  } from '../support/app';
-import type {TestApp} from '../support/app';
-import { seedWorkflow, startEngine  } from '../support/engine';
-import type {Engine} from '../support/engine';
+import { startTestApp, seedUser, seedWorkspace } from '../support/app';
+import type { TestApp } from '../support/app';
+import { seedWorkflow, startEngine } from '../support/engine';
+import type { Engine } from '../support/engine';
 import { startRun } from '../support/runs';
 import { TOOLS_IMAGE } from '../support/runs';
 
@@ -36,12 +36,17 @@ test('Temporal executes a run workflow to completion', async () => {
 test('MongoDB writes and reads back through a unique compound index', async () => {
   const tasks = t.db.collection('run_tasks');
   const indexes = await tasks.listIndexes().toArray();
-  expect(indexes.find((i) => i.name === 'workflowRunId_nodeId')).toMatchObject({ key: { workflowRunId: 1, nodeId: 1 }, unique: true });
+  expect(indexes.find((i) => i.name === 'workflowRunId_nodeId')).toMatchObject({
+    key: { workflowRunId: 1, nodeId: 1 },
+    unique: true,
+  });
   await tasks.insertOne({ _id: 'r1.n1' as never, workflowRunId: 'r1', nodeId: 'n1', status: 'pending' });
   const found = await tasks.find({ workflowRunId: 'r1', nodeId: 'n1' }).hint('workflowRunId_nodeId').toArray();
   expect(found).toHaveLength(1);
   // The unique index is enforced by the server, not by us.
-  await expect(tasks.insertOne({ _id: 'other' as never, workflowRunId: 'r1', nodeId: 'n1' })).rejects.toMatchObject({ code: 11000 });
+  await expect(tasks.insertOne({ _id: 'other' as never, workflowRunId: 'r1', nodeId: 'n1' })).rejects.toMatchObject({
+    code: 11000,
+  });
 });
 
 test('a container runs under the memory limit it was given', async () => {
@@ -49,7 +54,11 @@ test('a container runs under the memory limit it was given', async () => {
   const c = await runner.create({
     name: `platform-test-${Date.now()}`,
     image: TOOLS_IMAGE,
-    command: ['sh', '-c', 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max'],
+    command: [
+      'sh',
+      '-c',
+      'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max',
+    ],
     env: {},
     cpu: 0.5,
     memoryMb: 64,
@@ -61,7 +70,10 @@ test('a container runs under the memory limit it was given', async () => {
     await c.start();
     const exit = await runner.waitForExit(c, { timeoutMs: 30_000, tickMs: 1000, onTick: async () => undefined });
     expect(exit).toEqual({ exitCode: 0, oomKilled: false, timedOut: false });
-    const out = (await runner.logs(c)).map((f) => f.data.toString()).join('').trim();
+    const out = (await runner.logs(c))
+      .map((f) => f.data.toString())
+      .join('')
+      .trim();
     expect(out).toBe(String(64 * 1024 * 1024));
   } finally {
     await runner.remove(c);

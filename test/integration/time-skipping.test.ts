@@ -14,12 +14,21 @@ let env: TestWorkflowEnvironment;
 
 beforeAll(async () => {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const launcher = execFileSync('bash', [join(__dirname, '..', '..', 'scripts', 'test-server.sh')], { encoding: 'utf8' }).trim().split('\n').pop()!;
-  env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: launcher } } });
+  const launcher = execFileSync('bash', [join(__dirname, '..', '..', 'scripts', 'test-server.sh')], {
+    encoding: 'utf8',
+  })
+    .trim()
+    .split('\n')
+    .pop()!;
+  env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: launcher } },
+  });
   // The workflow sets EmboFlow's search attributes; this server has to know them, as the dev server does.
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(Object.keys(searchAttributes).map((k) => [k, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+    searchAttributes: Object.fromEntries(
+      Object.keys(searchAttributes).map((k) => [k, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+    ),
   });
 }, 120_000);
 afterAll(async () => env?.teardown());
@@ -65,9 +74,19 @@ async function runPlan(plan: RunPlan) {
   const startedAt = await env.currentTimeMs();
   const realStart = Date.now();
   const result = await worker.runUntil(
-    env.client.workflow.execute(runWorkflow, { taskQueue: 'time-skipping', workflowId: `ts-${plan.runId}`, args: [{ runId: plan.runId }] }),
+    env.client.workflow.execute(runWorkflow, {
+      taskQueue: 'time-skipping',
+      workflowId: `ts-${plan.runId}`,
+      args: [{ runId: plan.runId }],
+    }),
   );
-  return { result, updates, finished, skippedMs: (await env.currentTimeMs()) - startedAt, realMs: Date.now() - realStart };
+  return {
+    result,
+    updates,
+    finished,
+    skippedMs: (await env.currentTimeMs()) - startedAt,
+    realMs: Date.now() - realStart,
+  };
 }
 
 test('a three-day timer completes durably without waiting three days', async () => {
@@ -90,7 +109,12 @@ test('a three-day timer completes durably without waiting three days', async () 
 test('an approval deadline of two days applies its default outcome', async () => {
   const plan: RunPlan = {
     runId: 'deadline-default',
-    nodes: [node('review', 'approval', { approval: { timeoutSeconds: 2 * DAY, defaultOutcome: 'rejected', routesRejection: true } }), node('rework', 'builtin')],
+    nodes: [
+      node('review', 'approval', {
+        approval: { timeoutSeconds: 2 * DAY, defaultOutcome: 'rejected', routesRejection: true },
+      }),
+      node('rework', 'builtin'),
+    ],
     edges: [{ source: 'review', target: 'rework', condition: 'result.approved == false' }],
     maxParallelism: 4,
     failFast: false,
@@ -107,7 +131,10 @@ test('an approval deadline of two days applies its default outcome', async () =>
 test('an approval deadline with no default outcome fails the node and skips its downstream', async () => {
   const plan: RunPlan = {
     runId: 'deadline-none',
-    nodes: [node('review', 'approval', { approval: { timeoutSeconds: 7 * DAY, routesRejection: false } }), node('publish', 'builtin')],
+    nodes: [
+      node('review', 'approval', { approval: { timeoutSeconds: 7 * DAY, routesRejection: false } }),
+      node('publish', 'builtin'),
+    ],
     edges: [{ source: 'review', target: 'publish' }],
     maxParallelism: 4,
     failFast: false,
@@ -116,7 +143,12 @@ test('an approval deadline with no default outcome fails the node and skips its 
   };
   const { result, updates, finished } = await runPlan(plan);
   expect(result).toEqual({ runId: 'deadline-none', status: 'failed', failedNodeIds: ['review'] });
-  expect(updates.find((u) => u.nodeId === 'review' && u.status === 'failed')?.errorMessage).toMatch(/^no decision by the deadline/);
-  expect(updates.find((u) => u.nodeId === 'publish')).toMatchObject({ status: 'skipped', skipReason: 'upstream_failed' });
+  expect(updates.find((u) => u.nodeId === 'review' && u.status === 'failed')?.errorMessage).toMatch(
+    /^no decision by the deadline/,
+  );
+  expect(updates.find((u) => u.nodeId === 'publish')).toMatchObject({
+    status: 'skipped',
+    skipReason: 'upstream_failed',
+  });
   expect(finished).toEqual(['failed']);
 });

@@ -30,36 +30,80 @@ async function main(): Promise<void> {
   const record = async (name: string, runId: string) => {
     const run = await waitForRun(t.app, apiKey, runId);
     // The CLI writes the standard JSON history format that historyFromJSON reads.
-    const json = execFileSync(TEMPORAL, ['workflow', 'show', '--workflow-id', run.temporalWorkflowId, '--address', t.config.TEMPORAL_ADDRESS, '--output', 'json'], { encoding: 'utf8' });
+    const json = execFileSync(
+      TEMPORAL,
+      [
+        'workflow',
+        'show',
+        '--workflow-id',
+        run.temporalWorkflowId,
+        '--address',
+        t.config.TEMPORAL_ADDRESS,
+        '--output',
+        'json',
+      ],
+      { encoding: 'utf8' },
+    );
     writeFileSync(join(OUT, `${name}${SUFFIX}.json`), json);
     console.log(`${name}: ${run.status}, ${(JSON.parse(json) as { events: unknown[] }).events.length} events`);
   };
-  const run = async (graph: RuntimeGraphInput) => (await startRun(t.app, apiKey, (await seedWorkflow(t.db, scope, graph)).workflowId)).id;
+  const run = async (graph: RuntimeGraphInput) =>
+    (await startRun(t.app, apiKey, (await seedWorkflow(t.db, scope, graph)).workflowId)).id;
 
   try {
-    await record('linear', await run({
-      nodes: [sh('a', `echo ${stamp} > /emboflow/outputs/a.txt`), { id: 'b', executorType: 'builtin', executorConfig: { op: 'noop' } }, sh('c', 'cat /emboflow/inputs/b/* 2>/dev/null; true')],
-      edges: [{ source: 'a', target: 'b' }, { source: 'b', target: 'c' }],
-    }));
-    await record('fan-out', await run({
-      nodes: [
-        { id: 'root', executorType: 'builtin', executorConfig: { op: 'noop' } },
-        ...['w1', 'w2', 'w3', 'w4'].map((id) => sh(id, `echo ${id}-${stamp} > /emboflow/outputs/${id}.txt`)),
-        { id: 'join', executorType: 'builtin', executorConfig: { op: 'union' } },
-      ],
-      edges: [...['w1', 'w2', 'w3', 'w4'].flatMap((id) => [{ source: 'root', target: id }, { source: id, target: 'join' }])],
-      settings: { maxParallelism: 2, failFast: false },
-    }));
-    await record('failure-then-retry', await run({
-      nodes: [sh('flaky', 'exit 3', { retry: { maxAttempts: 2, initialIntervalMs: 100, backoffCoefficient: 1 } }), sh('after', 'true')],
-      edges: [{ source: 'flaky', target: 'after' }],
-    }));
-    const cancelled = await run({ nodes: [sh('long', 'sleep 60'), sh('next', 'true')], edges: [{ source: 'long', target: 'next' }] });
+    await record(
+      'linear',
+      await run({
+        nodes: [
+          sh('a', `echo ${stamp} > /emboflow/outputs/a.txt`),
+          { id: 'b', executorType: 'builtin', executorConfig: { op: 'noop' } },
+          sh('c', 'cat /emboflow/inputs/b/* 2>/dev/null; true'),
+        ],
+        edges: [
+          { source: 'a', target: 'b' },
+          { source: 'b', target: 'c' },
+        ],
+      }),
+    );
+    await record(
+      'fan-out',
+      await run({
+        nodes: [
+          { id: 'root', executorType: 'builtin', executorConfig: { op: 'noop' } },
+          ...['w1', 'w2', 'w3', 'w4'].map((id) => sh(id, `echo ${id}-${stamp} > /emboflow/outputs/${id}.txt`)),
+          { id: 'join', executorType: 'builtin', executorConfig: { op: 'union' } },
+        ],
+        edges: [
+          ...['w1', 'w2', 'w3', 'w4'].flatMap((id) => [
+            { source: 'root', target: id },
+            { source: id, target: 'join' },
+          ]),
+        ],
+        settings: { maxParallelism: 2, failFast: false },
+      }),
+    );
+    await record(
+      'failure-then-retry',
+      await run({
+        nodes: [
+          sh('flaky', 'exit 3', { retry: { maxAttempts: 2, initialIntervalMs: 100, backoffCoefficient: 1 } }),
+          sh('after', 'true'),
+        ],
+        edges: [{ source: 'flaky', target: 'after' }],
+      }),
+    );
+    const cancelled = await run({
+      nodes: [sh('long', 'sleep 60'), sh('next', 'true')],
+      edges: [{ source: 'long', target: 'next' }],
+    });
     await new Promise((r) => setTimeout(r, 2500));
     await request(t.app).post(`/v1/runs/${cancelled}/cancel`).set('Authorization', `Bearer ${apiKey}`);
     await record('cancel', cancelled);
     const retried = await run({
-      nodes: [sh('x', `grep -q '"attempt": 1,' /emboflow/context.json && exit 4; echo ok-${stamp} > /emboflow/outputs/x.txt`), sh('y', 'true')],
+      nodes: [
+        sh('x', `grep -q '"attempt": 1,' /emboflow/context.json && exit 4; echo ok-${stamp} > /emboflow/outputs/x.txt`),
+        sh('y', 'true'),
+      ],
       edges: [{ source: 'x', target: 'y' }],
     });
     await waitForRun(t.app, apiKey, retried);

@@ -2,8 +2,8 @@
 import type { Express } from 'express';
 import type { Db } from 'mongodb';
 import type { RuntimeGraphInput } from '../../src/domain/runtime-graph';
-import { seedUser, seedWorkspace, startTestApp  } from './app';
-import type {TestApp} from './app';
+import { seedUser, seedWorkspace, startTestApp } from './app';
+import type { TestApp } from './app';
 import { tasksOf, TOOLS_IMAGE } from './runs';
 import { bundleFile, workerEnv } from './worker-process';
 
@@ -20,7 +20,11 @@ export async function chaosFixture(): Promise<ChaosFixture> {
   const t = await startTestApp();
   const scope = await seedWorkspace(t.db);
   const key = (await seedUser(t.db, [{ workspaceId: scope.workspaceId, role: 'editor' }])).apiKey;
-  const env = workerEnv(t.config, { WORKFLOW_BUNDLE_PATH: await bundleFile(), REAPER_INTERVAL_SECONDS: '5', REAPER_GRACE_SECONDS: '10' });
+  const env = workerEnv(t.config, {
+    WORKFLOW_BUNDLE_PATH: await bundleFile(),
+    REAPER_INTERVAL_SECONDS: '5',
+    REAPER_GRACE_SECONDS: '10',
+  });
   return { t, key, scope, env };
 }
 
@@ -29,7 +33,11 @@ export function containerDiamond(stamp: string, seconds: number): RuntimeGraphIn
   const node = (id: string) => ({
     id,
     executorType: 'docker' as const,
-    executorConfig: { image: TOOLS_IMAGE, command: ['sh', '-c', `sleep ${seconds}; echo ${id}-${stamp} > /emboflow/outputs/${id}.txt`], memoryMb: 32 },
+    executorConfig: {
+      image: TOOLS_IMAGE,
+      command: ['sh', '-c', `sleep ${seconds}; echo ${id}-${stamp} > /emboflow/outputs/${id}.txt`],
+      memoryMb: 32,
+    },
     cache: { enabled: false },
   });
   return {
@@ -51,9 +59,10 @@ export async function expectExactlyOnce(app: Express, key: string, db: Db, runId
   const tasks = await tasksOf(app, key, runId);
   for (const [nodeId, task] of Object.entries(tasks)) {
     expect(task.status).toBe('success');
-    const successes = Object.values(task.attempts as Record<string, { status: string }>).filter((a) => a.status === 'success');
+    const successes = Object.values(task.attempts as Record<string, { status: string }>).filter(
+      (a) => a.status === 'success',
+    );
     expect({ nodeId, successes: successes.length }).toEqual({ nodeId, successes: 1 });
     expect(await db.collection('artifacts').countDocuments({ runId, nodeId })).toBe(1);
   }
 }
-

@@ -1,16 +1,9 @@
-import {
-  bundleWorkflowCode,
-  DefaultLogger,
-  NativeConnection,
-  Runtime
-  
-  
-} from '@temporalio/worker';
-import type {Worker, WorkflowBundleWithSourceMap} from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import type { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Db } from 'mongodb';
 import { ContainerRunner, dockerFromHost } from '../../src/docker/container-runner';
-import { RuntimeGraphSchema  } from '../../src/domain/runtime-graph';
-import type {RuntimeGraphInput} from '../../src/domain/runtime-graph';
+import { RuntimeGraphSchema } from '../../src/domain/runtime-graph';
+import type { RuntimeGraphInput } from '../../src/domain/runtime-graph';
 import { newId } from '../../src/ids';
 import { createLogger } from '../../src/logger';
 import { createWorkers } from '../../src/temporal/worker';
@@ -19,7 +12,10 @@ import type { TestApp } from './app';
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** Bundling the workflow code takes seconds: once per test process. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } as never });
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: require.resolve('../../workflows'),
+    logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } as never,
+  });
   return bundle;
 }
 
@@ -113,5 +109,7 @@ export async function containerStarts(engine: Engine, runId: string, sinceSecond
   return text
     .split('\n')
     .filter(Boolean)
-    .map((l) => (JSON.parse(l) as { Actor: { Attributes: Record<string, string> } }).Actor.Attributes['io.emboflow.node']!);
+    .map(
+      (l) => (JSON.parse(l) as { Actor: { Attributes: Record<string, string> } }).Actor.Attributes['io.emboflow.node']!,
+    );
 }

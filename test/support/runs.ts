@@ -4,7 +4,12 @@ import request from 'supertest';
 export const TOOLS_IMAGE = 'emboflow/tools:local';
 
 /** A docker node running a shell script in the tools image. */
-export function sh(id: string, script: string, extra: Record<string, unknown> = {}, config: Record<string, unknown> = {}) {
+export function sh(
+  id: string,
+  script: string,
+  extra: Record<string, unknown> = {},
+  config: Record<string, unknown> = {},
+) {
   return {
     id,
     executorType: 'docker' as const,
@@ -22,8 +27,16 @@ export interface RunBody {
   errorMessage?: string;
 }
 
-export async function startRun(app: Express, apiKey: string, workflowId: string, body: Record<string, unknown> = {}): Promise<RunBody> {
-  const res = await request(app).post(`/v1/workflows/${workflowId}/runs`).set('Authorization', `Bearer ${apiKey}`).send(body);
+export async function startRun(
+  app: Express,
+  apiKey: string,
+  workflowId: string,
+  body: Record<string, unknown> = {},
+): Promise<RunBody> {
+  const res = await request(app)
+    .post(`/v1/workflows/${workflowId}/runs`)
+    .set('Authorization', `Bearer ${apiKey}`)
+    .send(body);
   if (res.status !== 202) throw new Error(`start run: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body as RunBody;
 }
@@ -40,7 +53,11 @@ export async function waitForRun(app: Express, apiKey: string, runId: string, ti
   }
 }
 
-export async function tasksOf(app: Express, apiKey: string, runId: string): Promise<Record<string, Record<string, any>>> {
+export async function tasksOf(
+  app: Express,
+  apiKey: string,
+  runId: string,
+): Promise<Record<string, Record<string, any>>> {
   const res = await request(app).get(`/v1/runs/${runId}/tasks`).set('Authorization', `Bearer ${apiKey}`);
   if (res.status !== 200) throw new Error(`tasks: ${res.status}`);
   return Object.fromEntries(res.body.items.map((t: { nodeId: string }) => [t.nodeId, t]));

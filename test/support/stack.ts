@@ -1,8 +1,8 @@
 // Shared by integration and e2e tests: the real servers `npm run stack -- up` started.
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig  } from '../../src/config';
-import type {Config} from '../../src/config';
+import { loadConfig } from '../../src/config';
+import type { Config } from '../../src/config';
 
 const REPO = join(__dirname, '..', '..');
 

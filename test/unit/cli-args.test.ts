@@ -1,8 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findCommand, parseCommandArgs, parseParams  } from '../../src/cli/emboflow/args';
-import type {CommandSpec} from '../../src/cli/emboflow/args';
+import { findCommand, parseCommandArgs, parseParams } from '../../src/cli/emboflow/args';
+import type { CommandSpec } from '../../src/cli/emboflow/args';
 import { UsageError } from '../../src/cli/emboflow/errors';
 import type { Io } from '../../src/cli/emboflow/io';
 import { COMMANDS, main } from '../../src/cli/emboflow/main';

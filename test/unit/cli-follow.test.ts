@@ -1,5 +1,5 @@
-import { followRun, toRunEvent  } from '../../src/cli/emboflow/follow';
-import type {RunEvent} from '../../src/cli/emboflow/follow';
+import { followRun, toRunEvent } from '../../src/cli/emboflow/follow';
+import type { RunEvent } from '../../src/cli/emboflow/follow';
 import { ApiClient, ApiClientError } from '../../src/client/api-client';
 
 /** A body that sends `chunks` and then ends (or stays open when `hang`). */

@@ -1,8 +1,8 @@
 import { painter, stripAnsi, visibleWidth } from '../../src/cli/emboflow/format';
 import type { Io } from '../../src/cli/emboflow/io';
 import { createDisplay, renderFrame, summaryLine } from '../../src/cli/emboflow/progress';
-import { RunTracker   } from '../../src/cli/emboflow/run-state';
-import type {RunView, TaskView} from '../../src/cli/emboflow/run-state';
+import { RunTracker } from '../../src/cli/emboflow/run-state';
+import type { RunView, TaskView } from '../../src/cli/emboflow/run-state';
 
 const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 const at = (ms: number) => new Date(T0 + ms).toISOString();

@@ -1,5 +1,5 @@
-import { readSse, SseParser  } from '../../src/cli/emboflow/sse';
-import type {SseEvent} from '../../src/cli/emboflow/sse';
+import { readSse, SseParser } from '../../src/cli/emboflow/sse';
+import type { SseEvent } from '../../src/cli/emboflow/sse';
 
 const STREAM = [
   ': connected',

@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, stackEnvPath, withStackEnv } from '../../src/config';
 
-const base = { MONGODB_URI: 'mongodb://127.0.0.1:27017/', S3_ACCESS_KEY_ID: 'k', S3_SECRET_ACCESS_KEY: 's', S3_BUCKET: 'emboflow-artifacts' };
+const base = {
+  MONGODB_URI: 'mongodb://127.0.0.1:27017/',
+  S3_ACCESS_KEY_ID: 'k',
+  S3_SECRET_ACCESS_KEY: 's',
+  S3_BUCKET: 'emboflow-artifacts',
+};
 
 test('defaults fill what is unset, and the API listens on 8080', () => {
   const c = loadConfig(base);
@@ -14,7 +19,9 @@ test('defaults fill what is unset, and the API listens on 8080', () => {
 
 test('a bad variable is named in the error, with every other bad one', () => {
   expect(() => loadConfig({ ...base, PORT: 'eighty', S3_BUCKET: 'Bad_Bucket' })).toThrow(ConfigError);
-  expect(() => loadConfig({ ...base, PORT: 'eighty', S3_BUCKET: 'Bad_Bucket' })).toThrow(/PORT: .*; S3_BUCKET: must be a valid S3 bucket name/);
+  expect(() => loadConfig({ ...base, PORT: 'eighty', S3_BUCKET: 'Bad_Bucket' })).toThrow(
+    /PORT: .*; S3_BUCKET: must be a valid S3 bucket name/,
+  );
   expect(() => loadConfig({ ...base, MONGODB_URI: 'postgres://x' })).toThrow(/MONGODB_URI: must be a mongodb/);
 });
 

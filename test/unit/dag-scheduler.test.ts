@@ -1,6 +1,6 @@
 import { indexGraph, subtree } from '../../src/dag/graph';
-import { DagScheduler  } from '../../src/dag/scheduler';
-import type {EdgeTaken} from '../../src/dag/scheduler';
+import { DagScheduler } from '../../src/dag/scheduler';
+import type { EdgeTaken } from '../../src/dag/scheduler';
 import type { RuntimeEdge } from '../../src/domain/runtime-graph';
 
 type Shape = { nodes: string[]; edges: Array<[string, string]> };
@@ -40,10 +40,14 @@ const chain = (n: number): Shape => ({
 });
 const fan = (width: number): Shape => ({
   nodes: ['src', ...Array.from({ length: width }, (_, i) => `w${i}`), 'sink'],
-  edges: Array.from({ length: width }, (_, i) => [
-    ['src', `w${i}`],
-    [`w${i}`, 'sink'],
-  ] as Array<[string, string]>).flat(),
+  edges: Array.from(
+    { length: width },
+    (_, i) =>
+      [
+        ['src', `w${i}`],
+        [`w${i}`, 'sink'],
+      ] as Array<[string, string]>,
+  ).flat(),
 });
 
 describe('DagScheduler on graph shapes', () => {
@@ -54,7 +58,15 @@ describe('DagScheduler on graph shapes', () => {
   });
 
   test('a diamond runs both middle nodes together and the join after both', () => {
-    const { scheduler } = build({ nodes: ['a', 'b', 'c', 'd'], edges: [['a', 'b'], ['a', 'c'], ['b', 'd'], ['c', 'd']] });
+    const { scheduler } = build({
+      nodes: ['a', 'b', 'c', 'd'],
+      edges: [
+        ['a', 'b'],
+        ['a', 'c'],
+        ['b', 'd'],
+        ['c', 'd'],
+      ],
+    });
     expect(scheduler.next().start).toEqual(['a']);
     scheduler.complete('a', 'success');
     expect(scheduler.next().start).toEqual(['b', 'c']);
@@ -80,7 +92,13 @@ describe('DagScheduler on graph shapes', () => {
   });
 
   test('several roots start together; disconnected parts progress independently', () => {
-    const { scheduler } = build({ nodes: ['r1', 'r2', 'x', 'y'], edges: [['r1', 'x'], ['r2', 'y']] });
+    const { scheduler } = build({
+      nodes: ['r1', 'r2', 'x', 'y'],
+      edges: [
+        ['r1', 'x'],
+        ['r2', 'y'],
+      ],
+    });
     expect(scheduler.next().start).toEqual(['r1', 'r2']);
     scheduler.complete('r2', 'success');
     expect(scheduler.next().start).toEqual(['y']);
@@ -95,7 +113,12 @@ describe('DagScheduler on graph shapes', () => {
   test('a failure skips its whole downstream subtree but not its siblings', () => {
     const { scheduler } = build({
       nodes: ['a', 'b', 'c', 'd', 'e'],
-      edges: [['a', 'b'], ['b', 'c'], ['c', 'd'], ['a', 'e']],
+      edges: [
+        ['a', 'b'],
+        ['b', 'c'],
+        ['c', 'd'],
+        ['a', 'e'],
+      ],
     });
     drive(scheduler, (id) => (id === 'b' ? 'failed' : 'success'));
     expect(scheduler.state('c')).toEqual({ status: 'skipped', skipReason: 'upstream_failed' });
@@ -106,7 +129,13 @@ describe('DagScheduler on graph shapes', () => {
   test('an untaken edge skips its branch; a join with one taken branch still runs', () => {
     const { scheduler } = build({
       nodes: ['decide', 'left', 'right', 'afterRight', 'join'],
-      edges: [['decide', 'left'], ['decide', 'right'], ['right', 'afterRight'], ['left', 'join'], ['afterRight', 'join']],
+      edges: [
+        ['decide', 'left'],
+        ['decide', 'right'],
+        ['right', 'afterRight'],
+        ['left', 'join'],
+        ['afterRight', 'join'],
+      ],
     });
     const taken: EdgeTaken = (e: RuntimeEdge) => !(e.source === 'decide' && e.target === 'right');
     drive(scheduler, () => 'success', taken);
@@ -127,7 +156,14 @@ describe('DagScheduler on graph shapes', () => {
   });
 
   test('resetting a subtree runs exactly those nodes again', () => {
-    const { index, scheduler } = build({ nodes: ['a', 'b', 'c', 'd'], edges: [['a', 'b'], ['b', 'c'], ['a', 'd']] });
+    const { index, scheduler } = build({
+      nodes: ['a', 'b', 'c', 'd'],
+      edges: [
+        ['a', 'b'],
+        ['b', 'c'],
+        ['a', 'd'],
+      ],
+    });
     drive(scheduler, (id) => (id === 'b' ? 'failed' : 'success'));
     const reset = subtree(index, 'b');
     expect(reset).toEqual(['b', 'c']);

@@ -6,7 +6,9 @@ const node = (id: string, contract?: { inputs?: string[]; outputs?: string[] }) 
 
 describe('validateGraphStructure', () => {
   test('a valid DAG has no problems', () => {
-    expect(validateGraphStructure({ nodes: [node('a'), node('b')], edges: [{ source: 'a', target: 'b' }] })).toEqual([]);
+    expect(validateGraphStructure({ nodes: [node('a'), node('b')], edges: [{ source: 'a', target: 'b' }] })).toEqual(
+      [],
+    );
   });
 
   test('reports every duplicate id, dangling edge, self edge and duplicate edge with its node', () => {
@@ -55,7 +57,11 @@ describe('contracts', () => {
 
   test('an edge whose upstream outputs fit none of the downstream inputs is reported on the target', () => {
     const graph = {
-      nodes: [node('probe', { outputs: ['quality_report'] }), node('convert', { inputs: ['hdf5'] }), node('report', { inputs: ['file'] })],
+      nodes: [
+        node('probe', { outputs: ['quality_report'] }),
+        node('convert', { inputs: ['hdf5'] }),
+        node('report', { inputs: ['file'] }),
+      ],
       edges: [
         { source: 'probe', target: 'convert' },
         { source: 'probe', target: 'report' },
@@ -73,7 +79,9 @@ describe('RuntimeGraphSchema', () => {
     const ok = RuntimeGraphSchema.parse({
       nodes: [{ id: 'a', executorType: 'docker', executorConfig: { image: 'x', command: ['true'] } }],
     });
-    expect(ok.nodes[0]).toMatchObject({ executorConfig: { memoryMb: 256, network: false, taskQueue: 'default', pidsLimit: 128 } });
+    expect(ok.nodes[0]).toMatchObject({
+      executorConfig: { memoryMb: 256, network: false, taskQueue: 'default', pidsLimit: 128 },
+    });
     expect(ok.settings).toEqual({ maxParallelism: 8, failFast: false });
 
     const bad = RuntimeGraphSchema.safeParse({

@@ -21,7 +21,11 @@ function peakRssOf(pid: number): number {
 }
 
 async function main(): Promise<void> {
-  const redis = spawn('redis-server', ['--port', String(PORT), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const redis = spawn(
+    'redis-server',
+    ['--port', String(PORT), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
   const connection = { host: '127.0.0.1', port: PORT, maxRetriesPerRequest: null };
   let peakRss = process.memoryUsage.rss();
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 50);
@@ -56,7 +60,12 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       const root = await queue.add('root', {});
       await root.waitUntilFinished(events, 300_000);
-      const tree = await flows.add({ name: 'sink', queueName: QUEUE, data: {}, children: Array.from({ length: width }, (_, i) => ({ name: `w${i}`, queueName: QUEUE, data: {} })) });
+      const tree = await flows.add({
+        name: 'sink',
+        queueName: QUEUE,
+        data: {},
+        children: Array.from({ length: width }, (_, i) => ({ name: `w${i}`, queueName: QUEUE, data: {} })),
+      });
       await tree.job.waitUntilFinished(events, 300_000);
       return performance.now() - t0;
     };
@@ -65,7 +74,9 @@ async function main(): Promise<void> {
     await queue.obliterate({ force: true });
     const n = Number(s1);
     const s1Ms = await chain(n);
-    const finished = ((await queue.getJobs(['completed'], 0, -1)) as Array<{ finishedOn: number }>).map((j) => j.finishedOn).sort((a, b) => a - b);
+    const finished = ((await queue.getJobs(['completed'], 0, -1)) as Array<{ finishedOn: number }>)
+      .map((j) => j.finishedOn)
+      .sort((a, b) => a - b);
     const steps = gaps(finished);
     const width = Number(s2);
     const s2Ms = await fan(width);
@@ -77,8 +88,21 @@ async function main(): Promise<void> {
     await queue.close();
     process.stdout.write(
       `${JSON.stringify({
-        s1: { nodes: n, makespanMs: s1Ms, perNodeP50Ms: percentile(steps, 50), perNodeP95Ms: percentile(steps, 95), perNodeMeanMs: s1Ms / n, peakRssBytes: peakRss },
-        s2: { width, makespanMs: s2Ms, tasksPerSec: ((width + 2) * 1000) / s2Ms, perNodeMeanMs: s2Ms / (width + 2), peakRssBytes: peakRss },
+        s1: {
+          nodes: n,
+          makespanMs: s1Ms,
+          perNodeP50Ms: percentile(steps, 50),
+          perNodeP95Ms: percentile(steps, 95),
+          perNodeMeanMs: s1Ms / n,
+          peakRssBytes: peakRss,
+        },
+        s2: {
+          width,
+          makespanMs: s2Ms,
+          tasksPerSec: ((width + 2) * 1000) / s2Ms,
+          perNodeMeanMs: s2Ms / (width + 2),
+          peakRssBytes: peakRss,
+        },
         notes: [
           `bullmq ${version}: FlowProducer trees, one Worker (concurrency ${conc}) in the same process as the producer; redis-server (no persistence) on 127.0.0.1:${PORT}, its peak RSS ${Math.round(redisRss / 1048576)} MiB (not in peakRssBytes); step = gap between consecutive job finishedOn (ms resolution)`,
         ],

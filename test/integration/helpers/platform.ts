@@ -1,15 +1,15 @@
 // Fixtures for the platform suites: one in-process API per file, tenants with a key per role, and a database
 // fingerprint to prove a request wrote nothing.
 import { createHash } from 'node:crypto';
-import { createServer  } from 'node:http';
-import type {Server} from 'node:http';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Db } from 'mongodb';
 import request from 'supertest';
 import { COLLECTIONS } from '../../../src/db/indexes';
 import type { Role } from '../../../src/services/auth';
-import { seedUser, seedWorkspace, startTestApp  } from '../../support/app';
-import type {TestApp} from '../../support/app';
+import { seedUser, seedWorkspace, startTestApp } from '../../support/app';
+import type { TestApp } from '../../support/app';
 
 /** 32+ characters: the storage-connection secret key of every platform test app. */
 export const TEST_SECRET_KEY = 'test-only-secret-key-0123456789abcdef';
