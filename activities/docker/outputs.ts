@@ -12,6 +12,7 @@ import type { ArtifactManifestRef } from '../../src/engine/contract';
 import type { DockerExecutorDeps, NodeAttempt } from './attempt';
 import { LOG_LINE_MAX_CHARS } from './container';
 import type { LogFrame } from './port';
+import { SMALL_FILE_BYTES, SMALL_FILE_WINDOW, TaskPool } from './bounded';
 import type { TransferProgress } from './transfer';
 
 export const LOG_TAIL_LINES = 200;
@@ -126,6 +127,8 @@ export async function collectOutputs(
 ): Promise<CollectedOutputs> {
   const { input } = attempt;
   const out: CollectedOutputs = { docs: [], files: [], preview: undefined, keys: [] };
+  // Small files go up several at a time while the archive moves on; large ones stream one by one.
+  const pool = new TaskPool(SMALL_FILE_WINDOW);
   let total = 0;
   await deps.containers.streamDir(containerId, `${WORK_DIR}/outputs`, async ({ path, size, body }) => {
     total += size;
@@ -135,33 +138,50 @@ export async function collectOutputs(
     const contentType = CONTENT_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream';
     opts.uploaded.push(key);
     out.keys.push(key);
-    let ref: StorageRef;
-    let validJson: boolean | undefined;
-    if (path.toLowerCase().endsWith('.json') && size <= RESULT_PREVIEW_MAX_BYTES) {
-      const text = await readSmall(body, RESULT_PREVIEW_MAX_BYTES);
-      ref = await deps.store.putBuffer(key, text, contentType);
-      opts.progress.add(text.length);
-      try {
-        const parsed: unknown = JSON.parse(text.toString('utf8'));
-        validJson = true;
-        if (path === 'result.json') out.preview = parsed;
-      } catch {
-        validJson = false;
-        if (path === 'result.json') out.preview = { error: 'result.json is not valid JSON' };
-      }
-    } else {
-      ref = await deps.store.putStream(key, body, contentType, { onProgress: opts.progress.counter(), maxBytes: size });
+    const slot = out.docs.length;
+    out.docs.push(undefined as unknown as ArtifactDoc);
+    const record = (ref: StorageRef) => {
+      out.docs[slot] = artifactDoc(attempt, path, ref, contentType);
+      opts.progress.fileDone();
+    };
+    if (size > SMALL_FILE_BYTES) {
+      out.files.push({ path });
+      record(
+        await deps.store.putStream(key, body, contentType, { onProgress: opts.progress.counter(), maxBytes: size }),
+      );
+      return;
     }
-    opts.progress.fileDone();
-    out.files.push({ path, validJson });
-    out.docs.push(artifactDoc(attempt, path, ref, contentType));
+    const data = await readSmall(body, size);
+    out.files.push({
+      path,
+      validJson: path.toLowerCase().endsWith('.json') ? readJson(data, path === 'result.json', out) : undefined,
+    });
+    await pool.add(async () => {
+      const ref = await deps.store.putBuffer(key, data, contentType);
+      opts.progress.add(data.length);
+      record(ref);
+    });
   });
+  await pool.drain();
   if (out.docs.length > ARTIFACT_REFS_IN_HISTORY_MAX) {
     out.manifest = await writeManifest(deps.store, attempt, out.docs);
     opts.uploaded.push(out.manifest.key);
     out.keys.push(out.manifest.key);
   }
   return out;
+}
+
+/** Whether a small .json output parses; result.json's content becomes the task's preview. */
+function readJson(data: Buffer, isResult: boolean, out: CollectedOutputs): boolean | undefined {
+  if (data.length > RESULT_PREVIEW_MAX_BYTES) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(data.toString('utf8'));
+    if (isResult) out.preview = parsed;
+    return true;
+  } catch {
+    if (isResult) out.preview = { error: 'result.json is not valid JSON' };
+    return false;
+  }
 }
 
 async function readSmall(body: Readable, max: number): Promise<Buffer> {

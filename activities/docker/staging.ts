@@ -11,6 +11,7 @@ import type { ArtifactManifestRef, UpstreamOutput } from '../../src/engine/contr
 import { hashingStream } from '../../src/storage/object-store';
 import { nodeConfigError } from '../errors';
 import type { DockerExecutorDeps, NodeAttempt } from './attempt';
+import { readAhead, SMALL_FILE_BYTES, SMALL_FILE_WINDOW } from './bounded';
 import type { ObjectReader } from './sources';
 import type { TransferProgress } from './transfer';
 
@@ -123,11 +124,20 @@ async function* upstreamEntries(
   yield { type: 'directory', path: base, mode: 0o555 };
   const dirs = new Set<string>();
   const refs = u.manifest ? manifestRefs(store, u.manifest) : u.artifacts;
-  for await (const a of refs) {
+  // Small files are read a window ahead (their round trips overlap); large ones stream when the tar reaches them.
+  const small = (a: ArtifactRef) => (a.size <= SMALL_FILE_BYTES ? readVerified(store, a.key, a.checksum) : undefined);
+  for await (const [a, data] of readAhead(refs, SMALL_FILE_WINDOW, small)) {
     yield* parentDirs(base, a.path, dirs);
+    const path = `${base}/${a.path}`;
+    if (data) {
+      progress.add(data.length);
+      progress.fileDone();
+      yield { type: 'file', path, mode: 0o444, content: data };
+      continue;
+    }
     yield {
       type: 'file',
-      path: `${base}/${a.path}`,
+      path,
       mode: 0o444,
       size: a.size,
       open: async () => {
@@ -147,6 +157,14 @@ async function* upstreamEntries(
       open: async () => (await store.getVerified(manifest.key, manifest.checksum)).body,
     };
   }
+}
+
+/** A small object's bytes, verified against its checksum. */
+async function readVerified(store: Pick<Deps['store'], 'getVerified'>, key: string, checksum: string): Promise<Buffer> {
+  const { body } = await store.getVerified(key, checksum);
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }
 
 /** The refs a manifest lists, read line by line (never the whole file), checksum verified as it is read. */
