@@ -10,9 +10,9 @@ import { runTaskId } from '../../src/domain/run';
 import { ARTIFACT_REFS_IN_HISTORY_MAX } from '../../src/engine/contract';
 import type { ArtifactManifestRef } from '../../src/engine/contract';
 import type { DockerExecutorDeps, NodeAttempt } from './attempt';
+import { SMALL_FILE_BYTES, SMALL_FILE_WINDOW, TaskPool } from './bounded';
 import { LOG_LINE_MAX_CHARS } from './container';
 import type { LogFrame } from './port';
-import { SMALL_FILE_BYTES, SMALL_FILE_WINDOW, TaskPool } from './bounded';
 import type { TransferProgress } from './transfer';
 
 export const LOG_TAIL_LINES = 200;
