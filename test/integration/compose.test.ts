@@ -316,8 +316,8 @@ describe('Dockerfile', () => {
   const dockerfile = readFileSync(path.join(repoDir, 'Dockerfile'), 'utf8');
   const finalStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
 
-  it('builds on Node 20 (Debian bookworm) with npm ci and npm run build', () => {
-    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:20-bookworm-slim$/m);
+  it('builds on Node 24 LTS (Debian bookworm) with npm ci and npm run build', () => {
+    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24-bookworm-slim$/m);
     expect(dockerfile).toMatch(/^RUN npm ci\b/m);
     expect(dockerfile).toMatch(/^RUN npm run build$/m);
   });
