@@ -23,8 +23,9 @@ import { s3Layered } from './scenarios/s3-layered';
 import { s4Containers } from './scenarios/s4-containers';
 import { s5Rest } from './scenarios/s5-rest';
 import { s6Mirror } from './scenarios/s6-mirror';
+import { s7Data } from './scenarios/s7-data';
 
-const SCENARIOS: Scenario[] = [s1Chain, s2FanOut, s3Layered, s4Containers, s5Rest, s6Mirror];
+const SCENARIOS: Scenario[] = [s1Chain, s2FanOut, s3Layered, s4Containers, s5Rest, s6Mirror, s7Data];
 
 const SIZES: Record<'full' | 'smoke', Sizes> = {
   full: {
@@ -37,6 +38,8 @@ const SIZES: Record<'full' | 'smoke', Sizes> = {
     s5Runs: 200,
     s5Concurrency: 50,
     s6Tasks: 1000,
+    s7MiB: 1024,
+    s7LargeMiB: 4096,
   },
   // Small enough to finish in about two minutes on a busy 2-core machine (FerretDB writes are the bottleneck).
   smoke: {
@@ -49,6 +52,8 @@ const SIZES: Record<'full' | 'smoke', Sizes> = {
     s5Runs: 10,
     s5Concurrency: 5,
     s6Tasks: 50,
+    s7MiB: 64,
+    s7LargeMiB: 0,
   },
 };
 
@@ -150,6 +155,23 @@ function targets(scenarios: ScenarioReport[], peers: Record<string, PeerInfo>): 
     '≤ 1.15×',
     (v) => v <= 1.15,
   );
+  for (const mib of [1024, 4096]) {
+    const label = `${mib / 1024} GiB`;
+    add(
+      `s7-throughput-${mib}`,
+      `S7 ${label} end-to-end throughput vs the floor (EmboFlow ÷ floor MB/s)`,
+      get(`s7.mbps${mib}`)?.ratio,
+      '≥ 0.5×',
+      (v) => v >= 0.5,
+    );
+    add(
+      `s7-rss-${mib}`,
+      `S7 ${label} worker peak RSS (MiB)`,
+      get(`s7.rssMiB${mib}`)?.emboflow,
+      '≤ 300 MiB',
+      (v) => v <= 300,
+    );
+  }
   add('s5-rate', 'S5 runs per second through REST', get('s5.runsPerSec')?.emboflow, '≥ 20 runs/s', (v) => v >= 20);
   add('s5-p99', 'S5 POST /runs p99 latency', get('s5.postP99Ms')?.emboflow, '≤ 100 ms', (v) => v <= 100);
   const s5 = scenarios.find((s) => s.id === 'S5');

@@ -187,16 +187,25 @@ up_s3() {
   S3_ACCESS_KEY_ID="$EMBOFLOW_S3_ACCESS_KEY"
   S3_SECRET_ACCESS_KEY="$(cat "$dir/secret")"
   S3_BUCKET="$EMBOFLOW_S3_BUCKET"
+  # A second identity that may use only its own bucket: what a workspace's storage connection looks like
+  # (tests register assets through it, with credentials the platform identity does not share).
+  TENANT_S3_BUCKET="emboflow-tenant"
+  TENANT_S3_ACCESS_KEY_ID="emboflow-tenant"
+  TENANT_S3_SECRET_ACCESS_KEY="$(sha256sum "$dir/secret" | cut -c1-40)"
   if ! alive s3; then
-    (umask 077 && printf '{"identities":[{"name":"emboflow","credentials":[{"accessKey":"%s","secretKey":"%s"}],"actions":["Admin","Read","Write","List","Tagging"]}]}' \
-      "$S3_ACCESS_KEY_ID" "$S3_SECRET_ACCESS_KEY" > "$dir/s3.json")
+    (umask 077 && printf '{"identities":[{"name":"emboflow","credentials":[{"accessKey":"%s","secretKey":"%s"}],"actions":["Admin","Read","Write","List","Tagging"]},{"name":"tenant","credentials":[{"accessKey":"%s","secretKey":"%s"}],"actions":["Read:%s","Write:%s","List:%s"]}]}' \
+      "$S3_ACCESS_KEY_ID" "$S3_SECRET_ACCESS_KEY" "$TENANT_S3_ACCESS_KEY_ID" "$TENANT_S3_SECRET_ACCESS_KEY" \
+      "$TENANT_S3_BUCKET" "$TENANT_S3_BUCKET" "$TENANT_S3_BUCKET" > "$dir/s3.json")
+    # volume.max=0: as many 256 MB volumes as the disk holds (gigabyte artifacts need more than a fixed few).
     spawn s3 "$BIN_DIR/weed" server -ip=127.0.0.1 -ip.bind=127.0.0.1 -dir="$dir/data" \
       -master.port=$((base + 33)) -volume.port=$((base + 80)) -filer -filer.port=$((base + 88)) \
-      -master.volumeSizeLimitMB=256 -volume.max=64 -metricsPort=0 \
+      -master.volumeSizeLimitMB=256 -volume.max=0 -metricsPort=0 \
       -s3 -s3.port="$EMBOFLOW_S3_PORT" -s3.port.iceberg=0 -s3.port.lance=0 -s3.config="$dir/s3.json"
   fi
   S3_ENDPOINT="$S3_ENDPOINT" S3_ACCESS_KEY_ID="$S3_ACCESS_KEY_ID" S3_SECRET_ACCESS_KEY="$S3_SECRET_ACCESS_KEY" \
     wait_for s3 60 probe s3 "$S3_BUCKET" || return 1
+  S3_ENDPOINT="$S3_ENDPOINT" S3_ACCESS_KEY_ID="$S3_ACCESS_KEY_ID" S3_SECRET_ACCESS_KEY="$S3_SECRET_ACCESS_KEY" \
+    wait_for s3 30 probe s3 "$TENANT_S3_BUCKET" || return 1
 }
 
 write_env() {
@@ -210,6 +219,9 @@ S3_ENDPOINT=$S3_ENDPOINT
 S3_ACCESS_KEY_ID=$S3_ACCESS_KEY_ID
 S3_SECRET_ACCESS_KEY=$S3_SECRET_ACCESS_KEY
 S3_BUCKET=$S3_BUCKET
+EMBOFLOW_TENANT_S3_BUCKET=$TENANT_S3_BUCKET
+EMBOFLOW_TENANT_S3_ACCESS_KEY_ID=$TENANT_S3_ACCESS_KEY_ID
+EMBOFLOW_TENANT_S3_SECRET_ACCESS_KEY=$TENANT_S3_SECRET_ACCESS_KEY
 EOF
   )
 }

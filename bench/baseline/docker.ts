@@ -6,13 +6,20 @@ import { mapLimit } from '../lib/stats';
 
 const MEMORY_MB = 64;
 
-async function runOne(docker: Docker, image: string, name: string, nonce: string): Promise<number> {
+/** One hardened container of `cmd` (default `true`): create, start, wait for exit 0, remove; its wall time. */
+export async function runOne(
+  docker: Docker,
+  image: string,
+  name: string,
+  nonce: string,
+  opts: { cmd?: string[]; memoryMb?: number } = {},
+): Promise<number> {
   const started = performance.now();
-  const memory = MEMORY_MB * 1024 * 1024;
+  const memory = (opts.memoryMb ?? MEMORY_MB) * 1024 * 1024;
   const container = await docker.createContainer({
     name,
     Image: image,
-    Cmd: ['true'],
+    Cmd: opts.cmd ?? ['true'],
     Env: [`BENCH_NONCE=${nonce}`],
     User: '65534:65534',
     WorkingDir: '/emboflow',

@@ -12,6 +12,9 @@ export interface Sizes {
   s5Runs: number;
   s5Concurrency: number;
   s6Tasks: number;
+  /** S7: the file size (MiB) passed through a 2-node chain, and a second, larger one (0: none). */
+  s7MiB: number;
+  s7LargeMiB: number;
 }
 
 export interface ScenarioContext {
