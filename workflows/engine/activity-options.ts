@@ -19,8 +19,12 @@ export const control = proxyLocalActivities<ActivityContract>({
   },
 });
 
-/** Room, on top of the container's own timeout, for staging inputs and uploading outputs. */
-const STAGING_MARGIN_SECONDS = 300;
+/**
+ * Room, on top of the container's own timeout, for staging inputs and uploading outputs: gigabytes at tens of MB/s
+ * take minutes to hours. A dead worker is found by the heartbeat timeout, which transfers keep feeding; this
+ * bound only stops an attempt that moves bytes forever.
+ */
+const STAGING_MARGIN_SECONDS = 6 * 3600;
 /**
  * Attempts Temporal may make beyond the node's own budget: a worker that dies mid-container costs an attempt (a
  * heartbeat timeout) but not a container failure; the executor enforces the node's budget itself.
