@@ -147,7 +147,7 @@ export async function collectOutputs(
     if (size > SMALL_FILE_BYTES) {
       out.files.push({ path });
       record(
-        await deps.store.putStream(key, body, contentType, { onProgress: opts.progress.counter(), maxBytes: size }),
+        await deps.store.putStream(key, body, contentType, { onProgress: opts.progress.counter(), maxBytes: size, sizeHint: size }),
       );
       return;
     }

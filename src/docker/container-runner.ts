@@ -105,10 +105,12 @@ export class ContainerRunner {
   ): Promise<void> {
     const pack = tar.pack();
     const done = container.putArchive(pack as unknown as NodeJS.ReadableStream, { path: WORK_DIR });
-    // A refused archive ends the upload early: stop feeding it, and report Docker's reason rather than a pipe error.
+    // Whichever side fails first is the reason: Docker refusing the archive (then feeding it fails with a pipe
+    // error), or a file that cannot be read (then Docker sees the archive cut short).
     let refused: unknown;
+    let feedFailed = false;
     done.catch((err: unknown) => {
-      refused = err;
+      if (!feedFailed) refused = err;
       pack.destroy();
     });
     try {
@@ -124,6 +126,7 @@ export class ContainerRunner {
       }
       pack.finalize();
     } catch (err) {
+      feedFailed = refused === undefined;
       pack.destroy();
       await done.catch(() => undefined);
       throw refused ?? err;
