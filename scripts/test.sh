@@ -29,6 +29,8 @@ log "unit tests"
 npx jest -c jest.unit.config.js --json --outputFile="$results/unit.json" || status=1
 log "integration and end-to-end tests"
 npx jest -c jest.integration.config.js --json --outputFile="$results/integration.json" "$@" || status=1
+log "data plane (gigabytes through a chain, alone)"
+npx jest -c jest.data.config.js --json --outputFile="$results/data.json" || status=1
 log "bench smoke (npm run bench -- --smoke, checked)"
 npx jest -c jest.bench.config.js --json --outputFile="$results/bench.json" || status=1
 # Chaos tests restart shared servers (Temporal, MongoDB): alone, after everything else.
@@ -45,5 +47,5 @@ node -e '
     passed += r.numPassedTests; failed += r.numFailedTests + r.numRuntimeErrorTestSuites; skipped += r.numPendingTests + r.numTodoTests;
   }
   console.log(`emboflow: ${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
-' "$results/unit.json" "$results/integration.json" "$results/bench.json" "$results/chaos.json"
+ "$results/unit.json" "$results/integration.json" "$results/data.json" "$results/bench.json" "$results/chaos.json"
 exit $status
