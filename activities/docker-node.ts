@@ -17,6 +17,7 @@ import {
   recordCacheHit,
   recordedSuccess,
   recordFailure,
+  recordLimitFailure,
   recordRunning,
   recordSuccess,
 } from './docker/record';
@@ -155,7 +156,9 @@ export function createDockerNodeActivity(deps: DockerExecutorDeps) {
         result: smallResult(preview),
       };
     } catch (err) {
-      await recordOutputFailure(deps, attempt, err);
+      // An output limit is the node's own doing: the task fails with the size in its message.
+      if (err instanceof ApplicationFailure && err.type === 'OutputLimitError')
+        await recordLimitFailure(deps, attempt, err.message);
       throw err;
     } finally {
       if (unrecorded.length)
@@ -170,30 +173,4 @@ export function createDockerNodeActivity(deps: DockerExecutorDeps) {
         await slot.release().catch((err: unknown) => attempt.log.warn({ err }, 'could not release container slot'));
     }
   };
-}
-
-/** An output limit is the node's own doing: the task fails with the size in its message. */
-async function recordOutputFailure(deps: DockerExecutorDeps, attempt: NodeAttempt, err: unknown): Promise<void> {
-  if (!(err instanceof ApplicationFailure) || err.type !== 'OutputLimitError') return;
-  const finishedAt = new Date();
-  await deps.mirror.applyTransitions(attempt.input.runId, [
-    {
-      ...attempt.task,
-      status: 'failed',
-      attempt: attempt.attempt,
-      attemptRecord: {
-        attempt: attempt.attempt,
-        status: 'failed',
-        startedAt: attempt.startedAt,
-        finishedAt,
-        errorMessage: err.message,
-      },
-      set: {
-        errorMessage: err.message,
-        finishedAt,
-        durationMs: finishedAt.getTime() - attempt.startedAt.getTime(),
-        summary: { executor: 'docker', outcome: 'failed' },
-      },
-    },
-  ]);
 }

@@ -1,8 +1,9 @@
 // Steps that write the attempt to the run mirror: running, a cache hit, a failure (counted against the node's
 // retry budget) and a success. Every write is an idempotent, monotonic transition (src/db/runs.ts).
+import type { TaskTransition } from '../../src/db/runs';
 import type { ExitState, ResourceSample } from '../../src/docker/container-runner';
 import { runTaskId } from '../../src/domain/run';
-import type { ArtifactDoc, RunTaskDoc } from '../../src/domain/run';
+import type { ArtifactDoc, AttemptRecord, RunTaskDoc } from '../../src/domain/run';
 import type { ArtifactManifestRef, NodeResult } from '../../src/engine/contract';
 import type { DockerExecutorDeps, NodeAttempt } from './attempt';
 import type { CachedResult } from './cache';
@@ -51,31 +52,46 @@ export async function recordRunning(
   ]);
 }
 
+/** The task's terminal transition for this attempt: its attempt record, and the fields it ends with. */
+function ended(
+  { task, attempt, startedAt }: NodeAttempt,
+  status: 'success' | 'failed',
+  finishedAt: Date,
+  record: Partial<AttemptRecord>,
+  set: Partial<RunTaskDoc>,
+): TaskTransition {
+  return {
+    ...task,
+    status,
+    attempt,
+    attemptRecord: { attempt, status, startedAt, finishedAt, ...record },
+    set: { ...set, finishedAt, durationMs: finishedAt.getTime() - startedAt.getTime() },
+  };
+}
+
 export async function recordCacheHit(
   deps: Pick<DockerExecutorDeps, 'mirror'>,
-  { input, task, attempt, startedAt, log }: NodeAttempt,
+  a: NodeAttempt,
   cacheKey: string,
   cached: CachedResult,
   image: string,
 ): Promise<NodeResult> {
-  const finishedAt = new Date();
+  const { input, log } = a;
   await deps.mirror.applyTransitions(input.runId, [
-    {
-      ...task,
-      status: 'success',
-      attempt,
-      attemptRecord: { attempt, status: 'success', startedAt, finishedAt },
-      set: {
+    ended(
+      a,
+      'success',
+      new Date(),
+      {},
+      {
         cacheKey,
         cacheHit: true,
         outputArtifactIds: cached.hit.outputArtifactIds,
         ...(cached.hit.outputManifest ? { outputManifest: cached.hit.outputManifest } : {}),
         lastResultPreview: cached.hit.lastResultPreview,
-        finishedAt,
-        durationMs: finishedAt.getTime() - startedAt.getTime(),
         summary: { executor: 'docker', outcome: 'success', cacheHit: true, cachedFromTaskId: cached.hit._id, image },
       },
-    },
+    ),
   ]);
   log.info({ cachedFrom: cached.hit._id }, 'cache hit: no container started');
   const outputs = cached.hit.outputManifest
@@ -127,11 +143,12 @@ export async function isFinalFailure(
 /** A failed attempt: the task fails when `final`, otherwise only the attempt is recorded and Temporal retries. */
 export async function recordFailure(
   deps: Pick<DockerExecutorDeps, 'mirror'>,
-  { input, task, attempt, startedAt, log }: NodeAttempt,
+  a: NodeAttempt,
   outcome: ContainerOutcome,
   errorMessage: string,
   final: boolean,
 ): Promise<void> {
+  const { input, attempt, startedAt, log } = a;
   const { exit, finishedAt, containerId } = outcome;
   const record = {
     attempt,
@@ -144,24 +161,11 @@ export async function recordFailure(
   };
   if (final) {
     await deps.mirror.applyTransitions(input.runId, [
-      {
-        ...task,
-        status: 'failed',
-        attempt,
-        attemptRecord: record,
-        set: {
-          ...outcomeFields(outcome),
-          errorMessage,
-          finishedAt,
-          durationMs: finishedAt.getTime() - startedAt.getTime(),
-          summary: {
-            executor: 'docker',
-            outcome: 'failed',
-            exitCode: exit.exitCode,
-            assetCount: input.assetIds.length,
-          },
-        },
-      },
+      ended(a, 'failed', finishedAt, record, {
+        ...outcomeFields(outcome),
+        errorMessage,
+        summary: { executor: 'docker', outcome: 'failed', exitCode: exit.exitCode, assetCount: input.assetIds.length },
+      }),
     ]);
   } else {
     await deps.mirror.recordAttempt(input.runId, input.nodeId, input.generation, record);
@@ -171,41 +175,55 @@ export async function recordFailure(
 
 export async function recordSuccess(
   deps: Pick<DockerExecutorDeps, 'mirror' | 'workerId'>,
-  { input, run, task, attempt, startedAt, activity }: NodeAttempt,
+  a: NodeAttempt,
   outcome: ContainerOutcome,
   result: { docs: ArtifactDoc[]; manifest?: ArtifactManifestRef; preview: unknown; cacheKey?: string; image: string },
 ): Promise<void> {
+  const { input, run } = a;
   const { finishedAt, containerId, logs } = outcome;
-  await deps.mirror.applyTransitions(input.runId, [
+  const transition = ended(
+    a,
+    'success',
+    finishedAt,
+    { exitCode: 0, containerId },
     {
-      ...task,
-      status: 'success',
-      attempt,
-      attemptRecord: { attempt, status: 'success', startedAt, finishedAt, exitCode: 0, containerId },
-      set: {
-        ...outcomeFields(outcome),
-        outputArtifactIds: result.docs.map((d) => d._id),
-        ...(result.manifest ? { outputManifest: result.manifest } : {}),
-        lastResultPreview: result.preview,
-        cacheHit: false,
-        ...(result.cacheKey ? { cacheKey: result.cacheKey } : {}),
-        finishedAt,
-        durationMs: finishedAt.getTime() - startedAt.getTime(),
-        summary: {
-          executor: 'docker',
-          outcome: 'success',
-          worker: deps.workerId,
-          taskQueue: activity.info.taskQueue,
-          image: result.image,
-          assetCount: input.assetIds.length,
-          artifactCount: result.docs.length,
-          stdoutLines: logs.stdoutLines,
-          stderrLines: logs.stderrLines,
-        },
+      ...outcomeFields(outcome),
+      outputArtifactIds: result.docs.map((d) => d._id),
+      ...(result.manifest ? { outputManifest: result.manifest } : {}),
+      lastResultPreview: result.preview,
+      cacheHit: false,
+      ...(result.cacheKey ? { cacheKey: result.cacheKey } : {}),
+      summary: {
+        executor: 'docker',
+        outcome: 'success',
+        worker: deps.workerId,
+        taskQueue: a.activity.info.taskQueue,
+        image: result.image,
+        assetCount: input.assetIds.length,
+        artifactCount: result.docs.length,
+        stdoutLines: logs.stdoutLines,
+        stderrLines: logs.stderrLines,
       },
-      unset: ['errorMessage'],
     },
-  ]);
+  );
+  await deps.mirror.applyTransitions(input.runId, [{ ...transition, unset: ['errorMessage'] }]);
   if (result.cacheKey)
     await deps.mirror.recordCacheEntry(run.workspaceId, result.cacheKey, runTaskId(input.runId, input.nodeId));
+}
+
+/** A node whose outputs passed its maxOutputBytes: the task fails (its objects were already taken back). */
+export async function recordLimitFailure(
+  deps: Pick<DockerExecutorDeps, 'mirror'>,
+  a: NodeAttempt,
+  errorMessage: string,
+): Promise<void> {
+  await deps.mirror.applyTransitions(a.input.runId, [
+    ended(
+      a,
+      'failed',
+      new Date(),
+      { errorMessage },
+      { errorMessage, summary: { executor: 'docker', outcome: 'failed' } },
+    ),
+  ]);
 }
