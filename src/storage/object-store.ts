@@ -10,7 +10,9 @@ import {
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadBucketCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
+  ListPartsCommand,
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
@@ -53,7 +55,42 @@ export interface StreamOptions {
   onProgress?: (bytes: number) => void;
   /** Refuses a body larger than this (ObjectTooLargeError). */
   maxBytes?: number;
+  /** `sha256:<hex>` the body must hash to: otherwise ChecksumMismatchError, and the object is never completed. */
+  expectedChecksum?: string;
 }
+
+/** Thrown when a multipart upload is no longer there: completed, aborted, or expired by the store. */
+export class NoSuchUploadError extends Error {
+  override name = 'NoSuchUploadError';
+  constructor(
+    readonly key: string,
+    readonly uploadId: string,
+  ) {
+    super(`${key}: no multipart upload ${uploadId}`);
+  }
+}
+
+/** Thrown when a body streamed into a part ends before (or runs past) the length announced for it. */
+export class BodyLengthError extends Error {
+  override name = 'BodyLengthError';
+  constructor(
+    readonly expected: number,
+    readonly received: number,
+  ) {
+    super(`expected ${expected} bytes, received ${received}`);
+  }
+}
+
+export interface UploadedPart {
+  partNumber: number;
+  etag: string;
+  size: number;
+}
+
+const isNoSuchUpload = (err: unknown) => (err as { name?: string } | null)?.name === 'NoSuchUpload';
+const isNotFound = (err: unknown) =>
+  ['NotFound', 'NoSuchKey'].includes((err as { name?: string } | null)?.name ?? '') ||
+  (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode === 404;
 
 /** A pass-through that hashes (sha256) and counts what flows, and reports progress. */
 export function hashingStream(onProgress?: (bytes: number) => void) {
@@ -197,6 +234,9 @@ export class ObjectStore {
         }
       }
       const checksum = `sha256:${hash.digest('hex')}`;
+      // Checked before the object exists: a body that is not what the caller said it is never becomes one.
+      if (opts.expectedChecksum !== undefined && checksum !== opts.expectedChecksum)
+        throw new ChecksumMismatchError(key, opts.expectedChecksum, checksum);
       const rest = Buffer.concat(pending, pendingBytes);
       if (uploadId === undefined) {
         await this.s3.send(
@@ -259,6 +299,134 @@ export class ObjectStore {
     });
     body.on('error', (err) => verified.destroy(err));
     return { body: body.pipe(verified), size };
+  }
+
+  /** An object's size, or undefined when there is no such object. */
+  async stat(key: string): Promise<{ size: number } | undefined> {
+    try {
+      const out = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return { size: out.ContentLength ?? 0 };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  // ---- multipart uploads a caller drives part by part (resumable uploads through the API) --------------------
+
+  /** Starts a multipart upload of `key`; returns its upload id. */
+  async createMultipartUpload(
+    key: string,
+    contentType: string,
+    metadata: Record<string, string> = {},
+  ): Promise<string> {
+    const out = await this.s3.send(
+      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: contentType, Metadata: metadata }),
+    );
+    return out.UploadId!;
+  }
+
+  /**
+   * Streams `body` into one part without holding it: S3 needs the part's length up front, so the body must be
+   * exactly `contentLength` bytes (BodyLengthError otherwise). A body that fails or stops early cancels the request
+   * to S3 instead of leaving it waiting for bytes that will never come. Sending a part number again replaces it.
+   */
+  async uploadPart(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    body: Readable,
+    contentLength: number,
+  ): Promise<UploadedPart> {
+    const abort = new AbortController();
+    let received = 0;
+    const counted = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        received += chunk.length;
+        done(received > contentLength ? new BodyLengthError(contentLength, received) : null, chunk);
+      },
+      flush(done) {
+        done(received === contentLength ? null : new BodyLengthError(contentLength, received));
+      },
+    });
+    let failure: unknown;
+    const fail = (err: unknown) => {
+      failure ??= err;
+      abort.abort();
+    };
+    counted.on('error', fail);
+    body.on('error', fail);
+    // A request whose client went away ends without an error of its own: `close` before `end` is that case.
+    body.on('close', () => {
+      if (!body.readableEnded) fail(new BodyLengthError(contentLength, received));
+    });
+    body.pipe(counted);
+    try {
+      const out = await this.s3.send(
+        new UploadPartCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId: uploadId,
+          PartNumber: partNumber,
+          Body: counted,
+          ContentLength: contentLength,
+        }),
+        { abortSignal: abort.signal },
+      );
+      if (failure) throw failure;
+      return { partNumber, etag: out.ETag!, size: contentLength };
+    } catch (err) {
+      body.unpipe(counted);
+      counted.destroy();
+      if (failure) throw failure;
+      if (isNoSuchUpload(err)) throw new NoSuchUploadError(key, uploadId);
+      throw err;
+    }
+  }
+
+  /** The parts uploaded so far, in part-number order. */
+  async listParts(key: string, uploadId: string): Promise<UploadedPart[]> {
+    const parts: UploadedPart[] = [];
+    let marker: string | undefined;
+    try {
+      do {
+        const page = await this.s3.send(
+          new ListPartsCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }),
+        );
+        for (const p of page.Parts ?? []) parts.push({ partNumber: p.PartNumber!, etag: p.ETag!, size: p.Size ?? 0 });
+        marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
+      } while (marker);
+    } catch (err) {
+      if (isNoSuchUpload(err)) throw new NoSuchUploadError(key, uploadId);
+      throw err;
+    }
+    return parts.sort((a, b) => a.partNumber - b.partNumber);
+  }
+
+  /** Joins the parts into the object. */
+  async completeMultipartUpload(key: string, uploadId: string, parts: UploadedPart[]): Promise<void> {
+    try {
+      await this.s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
+        }),
+      );
+    } catch (err) {
+      if (isNoSuchUpload(err)) throw new NoSuchUploadError(key, uploadId);
+      throw err;
+    }
+  }
+
+  /** Drops a multipart upload and its parts; one already gone is not an error. */
+  async abortMultipartUpload(key: string, uploadId: string): Promise<void> {
+    try {
+      await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }));
+    } catch (err) {
+      if (!isNoSuchUpload(err) && !isNotFound(err)) throw err;
+    }
   }
 
   /** Every object under a prefix, in key order, a page at a time. */
