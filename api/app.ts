@@ -19,7 +19,7 @@ import { authenticate } from './middleware/auth';
 import { jsonBody } from './middleware/body';
 import { errorHandler, notFoundRoute } from './middleware/errors';
 import { rateLimit } from './middleware/rate-limit';
-import { ApiRegistry, openApiDocument } from './registry';
+import { ApiRegistry, openApiDocument, UNTIMED } from './registry';
 import { registerRoutes } from './routes';
 import type { RunRouteDeps } from './routes/runs';
 
@@ -70,7 +70,7 @@ export function createApp(
   app.use((req, res, next) => {
     const end = deps.metrics.httpRequests.startTimer({ method: req.method });
     const timer = setTimeout(() => {
-      if (!res.headersSent)
+      if (!res.headersSent && !res.locals[UNTIMED])
         res.status(503).json({ error: { code: 'timeout', message: `no answer within ${REQUEST_TIMEOUT_MS / 1000}s` } });
     }, REQUEST_TIMEOUT_MS);
     res.on('close', () => {

@@ -5,7 +5,12 @@ import { zodDetails } from './middleware/errors';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
-export interface RouteSpec<B extends z.ZodType, Q extends z.ZodType, P extends z.ZodType> {
+export interface RouteSpec<
+  B extends z.ZodType,
+  Q extends z.ZodType,
+  P extends z.ZodType,
+  H extends z.ZodType = z.ZodType,
+> {
   method: Method;
   /** Express path, e.g. /v1/runs/:runId */
   path: string;
@@ -14,23 +19,44 @@ export interface RouteSpec<B extends z.ZodType, Q extends z.ZodType, P extends z
   body?: B;
   query?: Q;
   params?: P;
+  /** Request headers the route reads, keyed by lowercase name; other headers are not its business. */
+  headers?: H;
+  /**
+   * The body is raw bytes (application/octet-stream) that the handler streams itself, not JSON; the route must be
+   * one of RAW_BODY_ROUTES (middleware/body.ts) so the JSON parser leaves it unread.
+   */
+  rawBody?: { description: string };
+  /**
+   * The route moves or checks bytes for as long as that takes (uploads, verifying a large object): the API's answer
+   * deadline (app.ts) does not cut it off, and a route without a body is not closed as idle while it works.
+   */
+  untimed?: boolean;
   /** Status of a successful answer (default 200). */
   status?: number;
   /** Routes are authenticated unless they say otherwise. */
   public?: boolean;
 }
 
-export interface Parsed<B extends z.ZodType, Q extends z.ZodType, P extends z.ZodType> {
+export interface Parsed<
+  B extends z.ZodType,
+  Q extends z.ZodType,
+  P extends z.ZodType,
+  H extends z.ZodType = z.ZodType,
+> {
   body: z.output<B>;
   query: z.output<Q>;
   params: z.output<P>;
+  headers: z.output<H>;
 }
+
+/** Set on res.locals of an `untimed` route's request: app.ts's answer deadline skips it. */
+export const UNTIMED = 'emboflowUntimed';
 
 const Empty = z.object({}).strict();
 
 /** Returned by a handler that wrote the response itself (a stream, a redirect). */
 export const ANSWERED = Symbol('answered');
-type AnySpec = RouteSpec<z.ZodType, z.ZodType, z.ZodType>;
+type AnySpec = RouteSpec<z.ZodType, z.ZodType, z.ZodType, z.ZodType>;
 
 function parsePart(schema: z.ZodType | undefined, value: unknown, part: string): unknown {
   if (!schema) return value;
@@ -59,23 +85,46 @@ export class ApiRegistry {
     private readonly authedRouter: Router,
   ) {}
 
-  route<B extends z.ZodType = typeof Empty, Q extends z.ZodType = z.ZodType, P extends z.ZodType = z.ZodType>(
-    spec: RouteSpec<B, Q, P>,
-    handler: (req: Request, parsed: Parsed<B, Q, P>, res: Response) => Promise<unknown | typeof ANSWERED>,
+  route<
+    B extends z.ZodType = typeof Empty,
+    Q extends z.ZodType = z.ZodType,
+    P extends z.ZodType = z.ZodType,
+    H extends z.ZodType = z.ZodType,
+  >(
+    spec: RouteSpec<B, Q, P, H>,
+    handler: (req: Request, parsed: Parsed<B, Q, P, H>, res: Response) => Promise<unknown | typeof ANSWERED>,
   ): void {
     this.specs.push(spec as unknown as AnySpec);
     const router = spec.public ? this.publicRouter : this.authedRouter;
     router[spec.method](spec.path, async (req: Request, res: Response) => {
+      if (spec.untimed) {
+        res.locals[UNTIMED] = true;
+        // A route that reads no body works while its caller waits in silence: that is not an idle connection.
+        if (!spec.rawBody) suspendIdleTimeout(req, res);
+      }
+      // A raw-bytes route's body is unread here ({}); a JSON one sent to it still fails the empty schema.
       const hasBody = spec.method !== 'get' && spec.method !== 'delete';
       const parsed = {
         body: parsePart(hasBody ? (spec.body ?? Empty) : undefined, req.body, 'body'),
         query: parsePart(spec.query, req.query, 'query'),
         params: parsePart(spec.params, req.params, 'params'),
-      } as Parsed<B, Q, P>;
+        headers: parsePart(spec.headers, req.headers, 'headers'),
+      } as Parsed<B, Q, P, H>;
       const result = await handler(req, parsed, res);
       if (result !== ANSWERED) res.status(spec.status ?? 200).json(result ?? {});
     });
   }
+}
+
+/** Lifts the socket's idle timeout until the answer is sent, then puts it back for the connection's next request. */
+function suspendIdleTimeout(req: Request, res: Response): void {
+  const socket = req.socket;
+  const idleMs = socket.timeout ?? 0;
+  if (!idleMs) return;
+  socket.setTimeout(0);
+  res.once('close', () => {
+    if (!socket.destroyed) socket.setTimeout(idleMs);
+  });
 }
 
 function toJsonSchema(schema: z.ZodType): unknown {
@@ -86,29 +135,40 @@ export function openApiDocument(specs: AnySpec[], version: string): Record<strin
   const paths: Record<string, Record<string, unknown>> = {};
   for (const s of specs) {
     const path = s.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
-    const params = [...s.path.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => ({
-      name: m[1],
+    const pathShape = s.params instanceof z.ZodObject ? (s.params.shape as Record<string, z.ZodType>) : {};
+    const params = [...s.path.matchAll(/:([A-Za-z0-9_]+)/g)].map(([, name]) => ({
+      name,
       in: 'path',
       required: true,
-      schema: { type: 'string' },
+      schema: pathShape[name!] ? toJsonSchema(pathShape[name!]!) : { type: 'string' },
     }));
-    const query =
-      s.query && s.query instanceof z.ZodObject
-        ? Object.entries(s.query.shape as Record<string, z.ZodType>).map(([name, schema]) => ({
+    const fields = (schema: z.ZodType | undefined, where: 'query' | 'header') =>
+      schema instanceof z.ZodObject
+        ? Object.entries(schema.shape as Record<string, z.ZodType>).map(([name, field]) => ({
             name,
-            in: 'query',
-            required: !schema.safeParse(undefined).success,
-            schema: toJsonSchema(schema),
+            in: where,
+            required: !field.safeParse(undefined).success,
+            ...(field.description ? { description: field.description } : {}),
+            schema: toJsonSchema(field),
           }))
         : [];
+    const body = s.rawBody
+      ? {
+          requestBody: {
+            required: true,
+            description: s.rawBody.description,
+            content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+          },
+        }
+      : s.body
+        ? { requestBody: { required: true, content: { 'application/json': { schema: toJsonSchema(s.body) } } } }
+        : {};
     (paths[path] ??= {})[s.method] = {
       summary: s.summary,
       tags: [s.tag],
       ...(s.public ? { security: [] } : {}),
-      parameters: [...params, ...query],
-      ...(s.body
-        ? { requestBody: { required: true, content: { 'application/json': { schema: toJsonSchema(s.body) } } } }
-        : {}),
+      parameters: [...params, ...fields(s.query, 'query'), ...fields(s.headers, 'header')],
+      ...body,
       responses: {
         [String(s.status ?? 200)]: { description: 'success' },
         '4XX': {

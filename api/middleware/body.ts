@@ -1,5 +1,5 @@
 import express from 'express';
-import type { Request, RequestHandler, Response } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { ApiError, badRequest } from '../errors';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -30,27 +30,26 @@ export function findHostileKey(value: unknown, path = '', depth = 0): { path: st
 
 /**
  * Routes that take raw bytes (application/octet-stream) instead of JSON. Their body is left unread here: the
- * handler reads it with readRawBody, after authorizing the caller, so no one unauthenticated can make the API
- * buffer an upload.
+ * handler streams it on to object storage after authorizing the caller, so no one unauthenticated can make the
+ * API read an upload, and no upload is ever held whole.
  */
 export const RAW_BODY_ROUTES: ReadonlyArray<{ method: string; path: RegExp }> = [
   { method: 'POST', path: /^\/v1\/projects\/[^/]+\/assets\/upload\/?$/i },
+  { method: 'PUT', path: /^\/v1\/asset-uploads\/[^/]+\/parts\/[^/]+\/?$/i },
 ];
 
 function isRawBodyRequest(req: Request): boolean {
-  if (!/^application\/octet-stream\b/i.test(req.headers['content-type'] ?? '')) return false;
+  if (!isOctetStream(req)) return false;
   return RAW_BODY_ROUTES.some((r) => r.method === req.method && r.path.test(req.path));
 }
 
-/** Reads the body of a RAW_BODY_ROUTES request; beyond `limit` bytes it fails with a 413. */
-export function readRawBody(req: Request, res: Response, limit: number): Promise<Buffer> {
-  const parse = express.raw({ limit, type: () => true });
-  return new Promise((resolve, reject) => {
-    parse(req, res, (err?: unknown) => {
-      if (err) return reject(err);
-      resolve(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
-    });
-  });
+function isOctetStream(req: Request): boolean {
+  return /^application\/octet-stream\b/i.test(req.headers['content-type'] ?? '');
+}
+
+/** A raw-bytes route's handler calls this once it has authorized the caller: anything else is a 415. */
+export function requireOctetStream(req: Request): void {
+  if (!isOctetStream(req)) throw new ApiError(415, 'unsupported_media_type', 'uploads are application/octet-stream');
 }
 
 /** JSON bodies only, strictly UTF-8, size-limited, with hostile keys rejected before any handler sees them. */

@@ -10,9 +10,9 @@ import type { ApiRegistry, Parsed, RouteSpec } from '../registry';
 
 /** The registry the platform routes use: ApiRegistry.route, refusing query parameters a route does not declare. */
 export interface PlatformRoutes {
-  route<B extends z.ZodType, Q extends z.ZodType, P extends z.ZodType>(
-    spec: RouteSpec<B, Q, P>,
-    handler: (req: Request, parsed: Parsed<B, Q, P>, res: Response) => Promise<unknown>,
+  route<B extends z.ZodType, Q extends z.ZodType, P extends z.ZodType, H extends z.ZodType = z.ZodType>(
+    spec: RouteSpec<B, Q, P, H>,
+    handler: (req: Request, parsed: Parsed<B, Q, P, H>, res: Response) => Promise<unknown>,
   ): void;
 }
 
@@ -23,7 +23,7 @@ export function platformRoutes(api: ApiRegistry): PlatformRoutes {
   return {
     route(spec, handler) {
       api.route({ ...spec, query: spec.query ?? NoQuery }, (req, parsed, res) =>
-        handler(req, parsed as Parsed<never, never, never>, res),
+        handler(req, parsed as Parsed<never, never, never, never>, res),
       );
     },
   };

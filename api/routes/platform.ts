@@ -3,6 +3,7 @@ import type { AppContext } from '../app';
 import type { ApiRegistry } from '../registry';
 import { registerAnnotationRoutes } from './annotations';
 import { registerApiKeyRoutes } from './api-keys';
+import { registerAssetUploadRoutes } from './asset-uploads';
 import { registerAssetRoutes } from './assets';
 import { registerAuditLogRoutes } from './audit-logs';
 import { registerCustomNodeRoutes } from './custom-nodes';
@@ -29,6 +30,7 @@ export function registerPlatformRoutes(registry: ApiRegistry, ctx: Pick<AppConte
     registerWorkflowRoutes,
     registerCustomNodeRoutes,
     registerAssetRoutes,
+    registerAssetUploadRoutes,
     registerDatasetRoutes,
     registerStorageConnectionRoutes,
     registerAnnotationRoutes,

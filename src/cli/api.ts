@@ -23,7 +23,10 @@ async function main(): Promise<void> {
   const store = new ObjectStore(config);
   const { app } = createApp({ config, db: database.db, temporal, store, logger, metrics: createMetrics('api') });
   const server = createServer(app);
-  server.requestTimeout = 60_000;
+  // Uploads stream for as long as their bytes take, so no deadline covers a whole request; a connection that
+  // moves no byte for a minute is closed instead (an `untimed` route working in silence lifts that while it works).
+  server.requestTimeout = 0;
+  server.timeout = 60_000;
   server.headersTimeout = 30_000;
   await new Promise<void>((resolve) => server.listen(config.PORT, resolve));
   logger.info({ port: config.PORT }, 'api listening');

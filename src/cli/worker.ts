@@ -9,6 +9,7 @@ import { createLogger  } from '../logger';
 import type {Logger} from '../logger';
 import { createMetrics  } from '../metrics';
 import type {Metrics} from '../metrics';
+import { sweepAbandonedUploads } from '../services/asset-uploads';
 import { ObjectStore } from '../storage/object-store';
 import { createWorkers, deploymentName } from '../temporal/worker';
 import { startTracing } from '../tracing';
@@ -61,11 +62,13 @@ async function main(): Promise<void> {
   // A taken port costs the metrics endpoint, not the worker.
   metricsServer?.on('error', (err) => logger.warn({ err, port: config.WORKER_METRICS_PORT }, 'metrics endpoint not served'));
   logger.info({ taskQueues: config.WORKER_TASK_QUEUES }, 'worker started');
-  const sweeper = database.sweptRetention.length
-    ? setInterval(() => {
-        sweepExpired(database.db, database.sweptRetention).catch((err) => logger.warn({ err }, 'retention sweep failed'));
-      }, RETENTION_SWEEP_MS)
-    : undefined;
+  // Retention the database cannot enforce itself, and resumable uploads abandoned past their expiry.
+  const sweeper = setInterval(() => {
+    sweepExpired(database.db, database.sweptRetention).catch((err) => logger.warn({ err }, 'retention sweep failed'));
+    sweepAbandonedUploads(database.db, store)
+      .then((n) => n && logger.info({ uploads: n }, 'aborted expired uploads'))
+      .catch((err) => logger.warn({ err }, 'upload sweep failed'));
+  }, RETENTION_SWEEP_MS);
   const reaper = setInterval(() => {
     reapContainers(runner, database.db, deploymentName(config), Date.now(), config.REAPER_GRACE_SECONDS * 1000)
       .then((removed) => removed.length && logger.info({ removed }, 'reaped orphaned node containers'))

@@ -5,6 +5,7 @@ import type {
   ASSET_STATUSES,
   ASSET_TYPES,
   AssetDoc,
+  AssetUploadDoc,
   DatasetDoc,
   DatasetVersionDoc,
   ProbeReportDoc,
@@ -12,7 +13,7 @@ import type {
   STORAGE_CONNECTION_TYPES,
   StorageConnectionDoc,
 } from '../domain/catalog';
-import { platformCollection } from './common';
+import { insertUnique, platformCollection } from './common';
 import { paginate } from './pagination';
 import type { Page, PageRequest } from './pagination';
 
@@ -70,6 +71,11 @@ export class AssetRepository {
 
   async insert(asset: AssetDoc): Promise<void> {
     await this.assets.insertOne(asset);
+  }
+
+  /** Inserts the asset unless one with its _id exists (a repeated completion of the same upload); true if inserted. */
+  insertIfAbsent(asset: AssetDoc): Promise<boolean> {
+    return insertUnique(this.assets, asset);
   }
 
   /** The project's assets among `assetIds`, as a dataset version's manifest lists them. */
@@ -189,6 +195,52 @@ export class DatasetVersionRepository {
       { datasetId: dataset._id, workspaceId: dataset.workspaceId },
       { ...page, projection: { assetIds: 0 } },
     );
+  }
+}
+
+/**
+ * Resumable uploads. Every state change is conditional on the state it leaves (`from`), so a complete, an abort
+ * and the expiry sweep racing on one upload agree on a single outcome. Lookups lead with `_id`.
+ */
+export class AssetUploadRepository {
+  private readonly uploads: Collection<AssetUploadDoc>;
+
+  constructor(db: Db) {
+    this.uploads = platformCollection(db, 'asset_uploads');
+  }
+
+  get(uploadId: string): Promise<AssetUploadDoc | null> {
+    return this.uploads.findOne({ _id: uploadId });
+  }
+
+  async insert(upload: AssetUploadDoc): Promise<void> {
+    await this.uploads.insertOne(upload);
+  }
+
+  /** Moves the upload from one of `from` to `status`; the document after, or null when it was in another state. */
+  transition(
+    uploadId: string,
+    from: Array<AssetUploadDoc['status']>,
+    status: AssetUploadDoc['status'],
+    extra: Pick<Partial<AssetUploadDoc>, 'error'> = {},
+  ): Promise<AssetUploadDoc | null> {
+    return this.uploads.findOneAndUpdate(
+      { _id: uploadId, status: { $in: from } },
+      { $set: { status, ...extra, updatedAt: new Date() } },
+      { returnDocument: 'after' },
+    );
+  }
+
+  /**
+   * Open uploads past their expiry, oldest first: served by {status, expiresAt} on MongoDB; FerretDB v1 scans the
+   * collection for it, which stays small (records go 30 days after expiry) and is swept every few minutes.
+   */
+  findExpired(now: Date, limit: number): Promise<AssetUploadDoc[]> {
+    return this.uploads
+      .find({ status: 'uploading', expiresAt: { $lt: now } })
+      .sort({ expiresAt: 1 })
+      .limit(limit)
+      .toArray();
   }
 }
 

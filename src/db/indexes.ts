@@ -9,6 +9,8 @@ export const COLLECTIONS = [
   'api_keys',
   'assets',
   'asset_probe_reports',
+  /** Resumable (multipart) uploads on their way to becoming assets. */
+  'asset_uploads',
   'datasets',
   'dataset_versions',
   'workflow_definitions',
@@ -38,6 +40,11 @@ const DAY = 86_400;
 /** Retention of high-volume execution records (seeds 002 and 003). */
 export const EXECUTION_LOG_TTL_SECONDS = 30 * DAY;
 export const EXECUTION_METRICS_TTL_SECONDS = 14 * DAY;
+/**
+ * How long an upload's record outlives its expiry. The worker aborts an abandoned upload's parts at expiresAt
+ * (sweepAbandonedUploads); the record stays a while after, so a late complete or status read gets a clear answer.
+ */
+export const ASSET_UPLOAD_RECORD_TTL_SECONDS = 30 * DAY;
 
 /** Fields seed 000 says to always index, where a collection has them. */
 const ALWAYS: Partial<Record<CollectionName, Array<'workspaceId' | 'projectId' | 'status' | 'createdAt'>>> = {
@@ -48,6 +55,7 @@ const ALWAYS: Partial<Record<CollectionName, Array<'workspaceId' | 'projectId' |
   api_keys: ['workspaceId', 'status', 'createdAt'],
   assets: ['workspaceId', 'projectId', 'status', 'createdAt'],
   asset_probe_reports: ['createdAt'],
+  asset_uploads: ['workspaceId', 'projectId', 'createdAt'],
   datasets: ['workspaceId', 'projectId', 'status', 'createdAt'],
   dataset_versions: ['workspaceId', 'projectId', 'status', 'createdAt'],
   workflow_definitions: ['workspaceId', 'projectId', 'status', 'createdAt'],
@@ -78,6 +86,11 @@ const COMPOUND: Partial<Record<CollectionName, IndexDescription[]>> = {
   projects: [{ key: { workspaceId: 1, slug: 1 }, unique: true, name: 'workspaceId_slug' }],
   assets: [{ key: { projectId: 1, type: 1, createdAt: -1 }, name: 'projectId_type_createdAt' }],
   asset_probe_reports: [{ key: { assetId: 1, createdAt: -1 }, name: 'assetId_createdAt' }],
+  asset_uploads: [
+    // The abandoned-upload sweep: open uploads past their expiry.
+    { key: { status: 1, expiresAt: 1 }, name: 'status_expiresAt' },
+    { key: { expiresAt: 1 }, expireAfterSeconds: ASSET_UPLOAD_RECORD_TTL_SECONDS, name: 'expiresAt_ttl' },
+  ],
   datasets: [{ key: { projectId: 1, name: 1 }, name: 'projectId_name' }],
   dataset_versions: [{ key: { datasetId: 1, createdAt: -1 }, name: 'datasetId_createdAt' }],
   workflow_definitions: [{ key: { projectId: 1, slug: 1 }, unique: true, name: 'projectId_slug' }],

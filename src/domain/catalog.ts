@@ -23,6 +23,22 @@ export const ASSET_TYPES = [
 ] as const;
 export const ASSET_SOURCE_TYPES = ['upload', 'object_storage', 'path_registration', 'import'] as const;
 export const ASSET_STATUSES = ['pending', 'ready', 'failed', 'archived'] as const;
+/** The types an uploaded file can be (the others describe folders and prefixes, which are registered). */
+const UploadAssetType = z.enum(ASSET_TYPES).exclude(['folder', 'object_storage_prefix', 'video_collection']);
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+/** S3's multipart rules: parts of 5 MiB to 5 GiB (the last may be smaller), at most 10,000 of them, 5 TiB in all. */
+export const MIN_PART_BYTES = 5 * MiB;
+export const MAX_PART_BYTES = 5 * GiB;
+export const DEFAULT_PART_BYTES = 64 * MiB;
+export const MAX_PARTS = 10_000;
+export const MAX_OBJECT_BYTES = 5 * 1024 * GiB;
+/** How long a resumable upload stays open; the worker then aborts it and drops its parts. */
+export const UPLOAD_LIFETIME_MS = 7 * 24 * 3600 * 1000;
+export const UPLOAD_STATUSES = ['uploading', 'completed', 'failed', 'aborted', 'expired'] as const;
+
+export const ChecksumSchema = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'sha256:<64 lowercase hex digits>');
 
 /** A lowercase identifier: formats, dataset types, providers. */
 const Token = z
@@ -159,6 +175,41 @@ export const SecretDocSchema = z
   .strict();
 export type SecretDoc = z.infer<typeof SecretDocSchema>;
 
+/**
+ * A resumable upload: an S3 multipart upload the caller fills part by part, which becomes asset `assetId` (chosen
+ * up front, since it names the storage key) once its bytes hash to `checksum`.
+ */
+export const AssetUploadDocSchema = z
+  .object({
+    _id: z.string(),
+    workspaceId: z.string(),
+    projectId: z.string(),
+    assetId: z.string(),
+    displayName: z.string(),
+    type: z.enum(ASSET_TYPES),
+    sizeBytes: z.number(),
+    checksum: z.string(),
+    partSizeBytes: z.number(),
+    partCount: z.number(),
+    bucket: z.string(),
+    key: z.string(),
+    /** The store's multipart upload id: never shown to callers. */
+    s3UploadId: z.string(),
+    status: z.enum(UPLOAD_STATUSES),
+    /** Why a failed upload failed. */
+    error: z.string().optional(),
+    createdBy: z.string(),
+    ...TimestampFields,
+    expiresAt: z.date(),
+  })
+  .strict();
+export type AssetUploadDoc = z.infer<typeof AssetUploadDocSchema>;
+
+/** The size part `partNumber` (1-based) of an upload must have: the part size, except for a shorter last part. */
+export function expectedPartBytes(u: Pick<AssetUploadDoc, 'sizeBytes' | 'partSizeBytes'>, partNumber: number): number {
+  return Math.min(u.partSizeBytes, u.sizeBytes - (partNumber - 1) * u.partSizeBytes);
+}
+
 // ---- request bodies ----------------------------------------------------------------------------------------------
 
 const StorageRefBody = StorageRefSchema.pick({
@@ -196,7 +247,38 @@ export type CreateAssetInput = z.infer<typeof CreateAssetBody>;
 export const UploadAssetQuery = z
   .object({
     displayName: NameSchema,
-    type: z.enum(ASSET_TYPES).exclude(['folder', 'object_storage_prefix', 'video_collection']).default('raw_file'),
+    type: UploadAssetType.default('raw_file'),
+  })
+  .strict();
+
+export const CreateAssetUploadBody = z
+  .object({
+    displayName: NameSchema,
+    type: UploadAssetType.default('raw_file'),
+    sizeBytes: z.number().int().min(1).max(MAX_OBJECT_BYTES),
+    checksum: ChecksumSchema.describe('sha256 of the whole file, checked when the upload is completed'),
+    partSizeBytes: z
+      .number()
+      .int()
+      .min(MIN_PART_BYTES)
+      .max(MAX_PART_BYTES)
+      .default(DEFAULT_PART_BYTES)
+      .describe(`Bytes per part; every part but the last has exactly this size, and there are at most ${MAX_PARTS}`),
+  })
+  .strict()
+  .refine((b) => Math.ceil(b.sizeBytes / b.partSizeBytes) <= MAX_PARTS, {
+    message: `sizeBytes / partSizeBytes makes more than ${MAX_PARTS} parts: use larger parts`,
+    path: ['partSizeBytes'],
+  });
+export type CreateAssetUploadInput = z.infer<typeof CreateAssetUploadBody>;
+
+export const UploadPartParams = z
+  .object({
+    uploadId: IdSchema,
+    partNumber: z
+      .string()
+      .regex(/^(?:[1-9][0-9]{0,3}|10000)$/, `a part number, 1 to ${MAX_PARTS}`)
+      .transform(Number),
   })
   .strict();
 

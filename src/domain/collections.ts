@@ -4,6 +4,7 @@ import { AnnotationDocSchema, AnnotationTaskDocSchema } from './annotations';
 import { AuditLogDocSchema } from './audit';
 import {
   AssetDocSchema,
+  AssetUploadDocSchema,
   DatasetDocSchema,
   DatasetVersionDocSchema,
   ProbeReportDocSchema,
@@ -26,6 +27,7 @@ export const DOCUMENT_SCHEMAS = {
   api_keys: ApiKeyDocSchema,
   assets: AssetDocSchema,
   asset_probe_reports: ProbeReportDocSchema,
+  asset_uploads: AssetUploadDocSchema,
   datasets: DatasetDocSchema,
   dataset_versions: DatasetVersionDocSchema,
   workflow_definitions: WorkflowDefinitionDocSchema,

@@ -1,15 +1,18 @@
 import { extname } from 'node:path';
+import type { Readable } from 'node:stream';
 import type { Db } from 'mongodb';
 import { AssetRepository, ProbeReportRepository, StorageConnectionRepository } from '../db/catalog';
 import type { AssetQuery } from '../db/catalog';
 import type { PageRequest } from '../db/pagination';
 import type { AssetDoc, CreateAssetInput, CreateProbeReportInput, ProbeReportDoc } from '../domain/catalog';
 import type { AssetStorageRef } from '../domain/common';
+import type { StorageRef } from '../domain/run';
 import { newId } from '../ids';
+import { ChecksumMismatchError, ObjectTooLargeError } from '../storage/object-store';
 import type { ObjectStore } from '../storage/object-store';
 import type { AuditLog } from './audit';
 import { pick } from './common';
-import { invalidField } from './errors';
+import { invalidField, tooLarge } from './errors';
 
 const SUMMARY = ['type', 'sourceType', 'displayName', 'status', 'sizeBytes', 'fileCount'] as const;
 
@@ -39,6 +42,17 @@ const FORMAT_BY_EXTENSION: Record<string, string> = {
   '.gz': 'gzip',
   '.zip': 'zip',
 };
+
+/** What an upload's caller says of the file. */
+export interface UploadedAsset {
+  displayName: string;
+  type: AssetDoc['type'];
+}
+
+/** Where an uploaded asset's bytes go: under its workspace, project and asset id. */
+export function uploadKey(scope: Scope, assetId: string, displayName: string): string {
+  return `${workspaceKeyPrefix(scope.workspaceId)}projects/${scope.projectId}/assets/${assetId}/${keySafeName(displayName)}`;
+}
 
 /** A storage key segment from a display name: no separators, no dot-only names, nothing unprintable. */
 function keySafeName(displayName: string): string {
@@ -149,17 +163,52 @@ export class AssetService {
     };
   }
 
-  /** Stores uploaded bytes in object storage first, then records the asset (an orphan object, never a dangling asset). */
+  /**
+   * Streams an upload into object storage, then records the asset (an orphan object, never a dangling asset). The
+   * body is never held whole: putStream moves it a part at a time, hashing as it goes. A body that does not hash to
+   * `checksum` is never completed in storage, so nothing is left behind.
+   */
   async upload(
     scope: Scope,
-    input: { displayName: string; type: AssetDoc['type'] },
-    bytes: Buffer,
+    input: UploadedAsset,
+    body: Readable,
+    opts: { checksum?: string; maxBytes: number },
     actorId: string,
   ): Promise<AssetDoc> {
     const _id = newId('ast');
+    const key = uploadKey(scope, _id, input.displayName);
+    let ref: StorageRef;
+    try {
+      ref = await this.store.putStream(key, body, 'application/octet-stream', {
+        maxBytes: opts.maxBytes,
+        expectedChecksum: opts.checksum,
+      });
+    } catch (err) {
+      if (err instanceof ChecksumMismatchError)
+        throw invalidField('x-checksum', `the bytes received hash to ${err.actual}, not ${err.expected}`);
+      if (err instanceof ObjectTooLargeError) throw tooLarge(`an upload is at most ${err.limitBytes} bytes`);
+      throw err;
+    }
+    if (ref.size === 0) {
+      // Only a chunked body can be found empty this late; a declared length of 0 is refused before reading.
+      await this.store.deleteKeys([key]);
+      throw invalidField('body', 'an upload needs at least one byte');
+    }
+    return (await this.recordUpload(scope, _id, input, ref, actorId)).asset;
+  }
+
+  /**
+   * Records the asset of uploaded bytes, once: recording the same asset id again (a repeated completion) answers
+   * the asset already there and writes no second audit record.
+   */
+  async recordUpload(
+    scope: Scope,
+    _id: string,
+    input: UploadedAsset,
+    ref: StorageRef,
+    actorId: string,
+  ): Promise<{ asset: AssetDoc; created: boolean }> {
     const name = keySafeName(input.displayName);
-    const key = `${workspaceKeyPrefix(scope.workspaceId)}projects/${scope.projectId}/assets/${_id}/${name}`;
-    const ref = await this.store.putBuffer(key, bytes, 'application/octet-stream');
     const format = FORMAT_BY_EXTENSION[extname(name).toLowerCase()];
     const now = new Date();
     const asset: AssetDoc = {
@@ -170,7 +219,7 @@ export class AssetService {
       displayName: input.displayName,
       status: 'ready',
       storageRef: { kind: 'object', ...ref },
-      sizeBytes: bytes.length,
+      sizeBytes: ref.size,
       fileCount: 1,
       topLevelPaths: [name],
       detectedFormats: format ? [format] : [],
@@ -179,7 +228,11 @@ export class AssetService {
       createdAt: now,
       updatedAt: now,
     };
-    await this.assets.insert(asset);
+    if (!(await this.assets.insertIfAbsent(asset))) {
+      const existing = await this.assets.get(_id);
+      if (!existing) throw new Error(`asset ${_id}: the insert clashed, yet there is no such asset`);
+      return { asset: existing, created: false };
+    }
     await this.audit.record({
       actorId,
       ...scope,
@@ -189,7 +242,7 @@ export class AssetService {
       after: pick(asset, SUMMARY),
       metadata: { checksum: ref.checksum },
     });
-    return asset;
+    return { asset, created: true };
   }
 
   async createProbeReport(asset: AssetDoc, input: CreateProbeReportInput, actorId: string): Promise<ProbeReportDoc> {

@@ -16,6 +16,8 @@ export const missing = (what: string) => new ServiceError(404, 'not_found', `${w
 /** A uniqueness rule or the object's current state forbids it (409). */
 export const clash = (message: string, field?: string) =>
   new ServiceError(409, 'conflict', message, field ? { field } : undefined);
+/** A body beyond the size the platform accepts (413). */
+export const tooLarge = (message: string) => new ServiceError(413, 'payload_too_large', message);
 /** Inside the caller's workspace, a rule about roles forbids it (403). */
 export const notAllowed = (message: string) => new ServiceError(403, 'forbidden', message);
 

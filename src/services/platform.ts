@@ -3,6 +3,7 @@ import type { Config } from '../config';
 import type { ObjectStore } from '../storage/object-store';
 import { AnnotationService } from './annotations';
 import { ApiKeyService } from './api-keys';
+import { AssetUploadService } from './asset-uploads';
 import { AssetService } from './assets';
 import { AuditLog } from './audit';
 import { CustomNodeService } from './custom-nodes';
@@ -25,6 +26,7 @@ export function createPlatformServices(deps: {
   const { db, store } = deps;
   const audit = new AuditLog(db);
   const memberships = new MembershipService(db, audit);
+  const assets = new AssetService(db, audit, store);
   return {
     audit,
     memberships,
@@ -34,7 +36,8 @@ export function createPlatformServices(deps: {
     apiKeys: new ApiKeyService(db, audit),
     workflows: new WorkflowService(db, audit),
     customNodes: new CustomNodeService(db, audit),
-    assets: new AssetService(db, audit, store),
+    assets,
+    assetUploads: new AssetUploadService(db, store, assets),
     datasets: new DatasetService(db, audit, store),
     storageConnections: new StorageConnectionService(
       db,

@@ -1,6 +1,9 @@
 // What the platform routes do beyond access control: version numbering and graph validation, membership rules,
 // API keys, uploads, dataset manifests, encrypted secrets, annotations, plugins, the audit trail and the
 // document shapes every collection ends up holding.
+import { createHash } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { MAX_SIMPLE_UPLOAD_BYTES } from '../../api/routes/assets';
 import { DOCUMENT_SCHEMAS } from '../../src/domain/collections';
 import { RunService } from '../../src/services/runs';
 import { SecretBox, SecretStore } from '../../src/services/secrets';
@@ -357,11 +360,58 @@ describe('assets', () => {
       (await A.as.editor.call('post', path).set('Content-Type', 'application/octet-stream').send(Buffer.alloc(0)))
         .status,
     ).toBe(400);
-    const tooBig = await A.as.editor
-      .call('post', path)
+    // No fixed 64 MiB cap any more (uploads stream): only a declared length past what storage takes is refused,
+    // from the headers, before a byte is read. The claimed body is never sent.
+    const tooBig = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(new URL(path, t.url), {
+        method: 'POST',
+        headers: {
+          Authorization: `Bearer ${A.as.editor.apiKey}`,
+          'Content-Type': 'application/octet-stream',
+          'Content-Length': String(MAX_SIMPLE_UPLOAD_BYTES + 1),
+        },
+      });
+      req.on('error', reject);
+      req.on('response', (res) => {
+        res.resume();
+        req.destroy();
+        resolve(res.statusCode!);
+      });
+      req.flushHeaders();
+    });
+    expect(tooBig).toBe(413);
+    const big = await A.as.editor
+      .call('post', `/v1/projects/${A.projectId}/assets/upload?displayName=big.bin`)
       .set('Content-Type', 'application/octet-stream')
       .send(Buffer.alloc(64 * 1024 * 1024 + 1));
-    expect(tooBig.status).toBe(413);
+    expect(big.status).toBe(201);
+    expect(big.body.sizeBytes).toBe(64 * 1024 * 1024 + 1);
+  });
+
+  it('a resumable upload becomes the same kind of asset as a simple one', async () => {
+    const bytes = Buffer.from('resumable bytes');
+    const created = await A.as.editor.post(`/v1/projects/${A.projectId}/asset-uploads`, {
+      displayName: 'episode.bag',
+      type: 'rosbag',
+      sizeBytes: bytes.length,
+      checksum: `sha256:${createHash('sha256').update(bytes).digest('hex')}`,
+    });
+    expect(created.status).toBe(201);
+    const part = await A.as.editor
+      .call('put', `/v1/asset-uploads/${created.body.id}/parts/1`)
+      .set('Content-Type', 'application/octet-stream')
+      .send(bytes);
+    expect(part.body).toEqual({ partNumber: 1, sizeBytes: bytes.length });
+    const asset = await A.as.editor.post(`/v1/asset-uploads/${created.body.id}/complete`);
+    expect(asset.status).toBe(201);
+    expect(asset.body).toMatchObject({
+      type: 'rosbag',
+      sourceType: 'upload',
+      sizeBytes: bytes.length,
+      detectedFormats: ['rosbag'],
+    });
+    expect(await t.store.getBuffer(asset.body.storageRef.key)).toEqual(bytes);
+    expect(await auditCount({ resourceType: 'asset', action: 'upload', resourceId: asset.body.id })).toBe(1);
   });
 
   it('registers only references into its own workspace, or through its own connections', async () => {

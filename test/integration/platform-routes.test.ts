@@ -1,5 +1,6 @@
 // Every platform route: a valid call succeeds for exactly the roles it should (and is a 404 to another tenant),
 // and an invalid one is a 400 that names the offending field.
+import { createHash } from 'node:crypto';
 import type { Response } from 'supertest';
 import type { Role } from '../../src/services/auth';
 import { seedUser } from '../support/app';
@@ -17,6 +18,16 @@ const fx = {
   datasetVersionId: '',
   connectionId: '',
   taskId: '',
+  uploadId: '',
+  abortUploadId: '',
+};
+
+/** A one-part resumable upload of PART_BYTES. */
+const PART_BYTES = Buffer.from('ten bytes!');
+const UPLOAD = {
+  displayName: 'upload.bin',
+  sizeBytes: PART_BYTES.length,
+  checksum: `sha256:${createHash('sha256').update(PART_BYTES).digest('hex')}`,
 };
 
 beforeAll(async () => {
@@ -33,6 +44,10 @@ beforeAll(async () => {
   fx.datasetVersionId = await build.datasetVersion(fx.datasetId, [fx.assetId]);
   fx.connectionId = await build.storageConnection();
   fx.taskId = await build.annotationTask(fx.assetId);
+  for (const key of ['uploadId', 'abortUploadId'] as const) {
+    const res = await A.as.owner.post(`/v1/projects/${A.projectId}/asset-uploads`, UPLOAD);
+    fx[key] = res.body.id;
+  }
 });
 
 afterAll(async () => {
@@ -52,6 +67,9 @@ const upload = (c: Client, query: string, bytes: Buffer) =>
     .call('post', `/v1/projects/${A.projectId}/assets/upload?${query}`)
     .set('Content-Type', 'application/octet-stream')
     .send(bytes);
+
+const putPart = (c: Client, path: string) =>
+  c.call('put', path).set('Content-Type', 'application/octet-stream').send(PART_BYTES);
 
 interface RouteCase {
   route: string;
@@ -332,6 +350,45 @@ const cases: RouteCase[] = [
     status: 201,
     send: async (c) => upload(c, 'displayName=episode.bag&type=rosbag', Buffer.from('rosbag bytes')),
     invalid: { send: async (c) => upload(c, 'type=rosbag', Buffer.from('bytes')), field: 'query.displayName' },
+  },
+  {
+    route: 'POST /v1/projects/:projectId/asset-uploads',
+    min: 'editor',
+    status: 201,
+    send: async (c) => c.post(`/v1/projects/${A.projectId}/asset-uploads`, { ...UPLOAD, displayName: unique('U') }),
+    invalid: {
+      send: async (c) => c.post(`/v1/projects/${A.projectId}/asset-uploads`, { ...UPLOAD, partSizeBytes: 1 }),
+      field: 'body.partSizeBytes',
+    },
+  },
+  {
+    route: 'PUT /v1/asset-uploads/:uploadId/parts/:partNumber',
+    min: 'editor',
+    status: 200,
+    send: async (c) => putPart(c, `/v1/asset-uploads/${fx.uploadId}/parts/1`),
+    invalid: { send: async (c) => putPart(c, `/v1/asset-uploads/${fx.uploadId}/parts/0`), field: 'params.partNumber' },
+  },
+  {
+    route: 'GET /v1/asset-uploads/:uploadId',
+    min: 'viewer',
+    status: 200,
+    send: async (c) => c.get(`/v1/asset-uploads/${fx.uploadId}`),
+    invalid: { send: async (c) => c.get('/v1/asset-uploads/%24gt'), field: 'params.uploadId' },
+  },
+  {
+    // After the PUT case: every caller allowed completes the same upload into the same asset.
+    route: 'POST /v1/asset-uploads/:uploadId/complete',
+    min: 'editor',
+    status: 201,
+    send: async (c) => c.post(`/v1/asset-uploads/${fx.uploadId}/complete`),
+    invalid: { send: async (c) => c.post('/v1/asset-uploads/a.b/complete'), field: 'params.uploadId' },
+  },
+  {
+    route: 'DELETE /v1/asset-uploads/:uploadId',
+    min: 'editor',
+    status: 200,
+    send: async (c) => c.delete(`/v1/asset-uploads/${fx.abortUploadId}`),
+    invalid: { send: async (c) => c.delete('/v1/asset-uploads/a.b'), field: 'params.uploadId' },
   },
   {
     route: 'GET /v1/projects/:projectId/assets',

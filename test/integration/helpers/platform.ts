@@ -45,7 +45,7 @@ export async function listen<T extends { app: Parameters<typeof createServer>[1]
   };
 }
 
-export type Method = 'get' | 'post' | 'patch' | 'delete';
+export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 /** A caller holding one API key. */
 export class Client {
