@@ -1,3 +1,5 @@
+import { Readable } from 'node:stream';
+
 /** A small client of EmboFlow's REST API, used by the CLI and the sample. */
 export class ApiClientError extends Error {
   constructor(
@@ -35,11 +37,21 @@ export class ApiClient {
     } catch {
       // not JSON (a proxy's error page): the status alone describes it
     }
-    throw new ApiClientError(res.status, err?.code ?? 'http_error', err?.message ?? `${method} ${path}: HTTP ${res.status}`, err?.details);
+    throw new ApiClientError(
+      res.status,
+      err?.code ?? 'http_error',
+      err?.message ?? `${method} ${path}: HTTP ${res.status}`,
+      err?.details,
+    );
   }
 
+  /**
+   * One request. A Uint8Array or a Readable body goes as application/octet-stream; a Readable is streamed, never
+   * held (pass its Content-Length in `headers` when known); anything else is sent as JSON.
+   */
   raw(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
-    const isBytes = body instanceof Uint8Array;
+    const isStream = body instanceof Readable;
+    const isBytes = isStream || body instanceof Uint8Array;
     return fetch(new URL(path, this.baseUrl), {
       method,
       headers: {
@@ -47,8 +59,16 @@ export class ApiClient {
         ...(body === undefined ? {} : { 'Content-Type': isBytes ? 'application/octet-stream' : 'application/json' }),
         ...headers,
       },
-      body: body === undefined ? undefined : isBytes ? body : JSON.stringify(body),
-    });
+      body:
+        body === undefined
+          ? undefined
+          : isStream
+            ? (Readable.toWeb(body) as ReadableStream<Uint8Array>)
+            : body instanceof Uint8Array
+              ? body
+              : JSON.stringify(body),
+      ...(isStream ? { duplex: 'half' } : {}),
+    } as RequestInit);
   }
 
   get<T>(path: string): Promise<T> {

@@ -1,7 +1,9 @@
 // The emboflow CLI driven as a person would: `node bin/emboflow.js ...` processes against the real API, Temporal
 // workers and containers, with exit codes asserted; the live display is read off a real terminal (tmux).
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -531,6 +533,101 @@ test('an approval waits for a person: watch says how to decide it, approve lets 
 
   const twice = await cli(['run', 'approve', run.id, 'review', '--reject']);
   expect(twice.code).toBe(6);
+});
+
+const MiB = 1024 * 1024;
+
+/** A file of `size` pseudo-random bytes, written a MiB at a time; its path and sha256. */
+async function dataFile(name: string, size: number): Promise<{ path: string; checksum: string }> {
+  const path = join(home, name);
+  const hash = createHash('sha256');
+  const out = createWriteStream(path);
+  const block = randomBytes(MiB);
+  for (let done = 0, i = 0; done < size; done += MiB, i++) {
+    const chunk = Buffer.from(block.subarray(0, Math.min(MiB, size - done)));
+    chunk.writeUInt32LE(i, 0);
+    hash.update(chunk);
+    if (!out.write(chunk)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+  return { path, checksum: `sha256:${hash.digest('hex')}` };
+}
+
+test('assets upload: a small file in one request, a big one in parts, with progress; a node reads it back', async () => {
+  await loggedIn();
+  const small = await dataFile('small.bin', 1000);
+  const one = await cli(['assets', 'upload', small.path, '--project', scope.projectId, '--json']);
+  expect(one.code).toBe(0);
+  expect(JSON.parse(one.stdout)).toMatchObject({
+    displayName: 'small.bin',
+    sizeBytes: 1000,
+    storageRef: { checksum: small.checksum },
+  });
+  expect(one.stderr).toMatch(/^\d\d:\d\d:\d\d uploading 1000 B of 1000 B \(100%\)/m);
+
+  // 70 MiB: two parts of the default 64 MiB.
+  const big = await dataFile('episode.bin', 70 * MiB);
+  const parts = await cli(['assets', 'upload', big.path, '--project', scope.projectId, '--name', 'episode 1.bin']);
+  expect(parts.code).toBe(0);
+  const assetId = /^asset:\s+(ast_\S+)$/m.exec(parts.stdout)![1]!;
+  expect(parts.stdout).toMatch(/^name:\s+episode 1\.bin$/m);
+  expect(parts.stdout).toMatch(/^size:\s+70\.0 MiB$/m);
+  expect(parts.stdout).toMatch(new RegExp(`^checksum:\\s+${big.checksum}$`, 'm'));
+  for (const stage of [
+    /hashing 70\.0 MiB of 70\.0 MiB \(100%\)/,
+    /uploading 70\.0 MiB of 70\.0 MiB \(100%\)/,
+    /verifying for/,
+  ])
+    expect(parts.stderr).toMatch(stage);
+  expect(await t.db.collection('asset_uploads').findOne({ assetId })).toMatchObject({
+    status: 'completed',
+    partCount: 2,
+  });
+
+  // What a node sees of the asset is the file the CLI read.
+  const file = workflowFile(
+    'checksum.yaml',
+    `name: Checksum\nslug: checksum\nproject: ${scope.projectId}\nruntimeGraph:\n  nodes:\n${node('sum', 'sha256sum /emboflow/assets/*/*')}`,
+  );
+  const workflowId = (await cliJson<{ workflow: { id: string } }>(['apply', '-f', file, '--publish'])).workflow.id;
+  const run = await cli(['run', 'start', workflowId, '--asset', assetId, '--watch']);
+  expect(run.code).toBe(0);
+  const runId = /^run:\s+(run_\S+) started$/m.exec(run.stdout)![1]!;
+  expect((await cli(['logs', runId, 'sum'])).stdout).toContain(big.checksum.slice('sha256:'.length));
+});
+
+test('assets upload interrupted: Ctrl-C says how to resume, and --resume sends only what is missing', async () => {
+  await loggedIn();
+  const f = await dataFile('interrupted.bin', 70 * MiB);
+  const args = ['assets', 'upload', f.path, '--project', scope.projectId, '--part-size', '5', '--parallel', '1'];
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: home, env: cliEnv() });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('close', r));
+  const upload = await until(
+    'the upload to open',
+    async () =>
+      (await t.db
+        .collection('asset_uploads')
+        .findOne({ displayName: 'interrupted.bin', projectId: scope.projectId })) ?? undefined,
+    60_000,
+    () => stderr,
+  );
+  // Some parts in, most still to go (14 of 5 MiB, one at a time).
+  await until('a part to be stored', async () => (await t.store.listParts(upload.key, upload.s3UploadId)).length > 0);
+  child.kill('SIGINT');
+  expect(await exited).toBe(130);
+  expect(stderr).toContain(`interrupted; resume with: emboflow assets upload ${f.path} --resume ${upload._id}`);
+
+  const resumed = await cli(['assets', 'upload', f.path, '--resume', String(upload._id)]);
+  expect(resumed.code).toBe(0);
+  expect(resumed.stdout).toMatch(new RegExp(`^checksum:\\s+${f.checksum}$`, 'm'));
+  // It starts where the first attempt stopped: its first uploading line is not at 0 bytes.
+  expect(/uploading (\S+ \S+) of 70\.0 MiB/.exec(resumed.stderr)![1]).not.toBe('0 B');
+  const again = await cli(['assets', 'upload', f.path, '--resume', String(upload._id)]);
+  expect(again.code).toBe(6);
+  expect(again.stderr).toContain(`upload ${upload._id} is completed`);
 });
 
 test('the environment overrides the stored key; logout forgets it and commands then exit 5', async () => {

@@ -5,6 +5,7 @@ import { ApiClient } from '../../client/api-client';
 import { findCommand, GLOBAL_OPTIONS, parseCommandArgs    } from './args';
 import type {CommandSpec, Context, OptionSpec} from './args';
 import { apply } from './commands/apply';
+import { assetsUpload } from './commands/assets';
 import { login, logout, whoami } from './commands/auth';
 import { logs } from './commands/logs';
 import { runApprove, runCancel, runGet, runList, runRetry, runRetryTask, runStart, runWatch } from './commands/runs';
@@ -26,6 +27,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   runRetryTask,
   runApprove,
   logs,
+  assetsUpload,
 ];
 
 const EXIT_CODES = `Exit codes:
