@@ -25,10 +25,20 @@ import type { StorageRef } from '../domain/run';
 type S3Config = Pick<Config, 'S3_ENDPOINT' | 'S3_REGION' | 'S3_ACCESS_KEY_ID' | 'S3_SECRET_ACCESS_KEY' | 'S3_BUCKET'>;
 
 /**
- * Multipart part size: memory per upload is bounded by two parts (one filling, one in flight). 16 MiB parts reach
- * S3's 10,000-part limit at 156 GiB per object.
+ * Multipart part size when the body's size is not known: memory per upload is bounded by PARTS_IN_FLIGHT + 1
+ * parts. A known size picks parts large enough to stay under S3's 10,000-part limit.
  */
 export const PART_BYTES = 16 * 1024 * 1024;
+const MAX_PARTS = 9_000;
+/** Parts uploading at once per object. */
+const PARTS_IN_FLIGHT = 2;
+
+/** The part size for a body of `size` bytes (unknown: the default), a whole MiB. */
+function partSizeFor(size: number | undefined): number {
+  if (size === undefined) return PART_BYTES;
+  const mib = 1024 * 1024;
+  return Math.max(PART_BYTES, Math.ceil(size / MAX_PARTS / mib) * mib);
+}
 
 /** Thrown when a body grows past the limit its caller set; the partial upload is aborted. */
 export class ObjectTooLargeError extends Error {
@@ -55,6 +65,8 @@ export interface StreamOptions {
   onProgress?: (bytes: number) => void;
   /** Refuses a body larger than this (ObjectTooLargeError). */
   maxBytes?: number;
+  /** The body's size when known in advance: picks the part size. */
+  sizeHint?: number;
   /** `sha256:<hex>` the body must hash to: otherwise ChecksumMismatchError, and the object is never completed. */
   expectedChecksum?: string;
 }
@@ -181,12 +193,14 @@ export class ObjectStore {
    */
   async putStream(key: string, body: Readable, contentType: string, opts: StreamOptions = {}): Promise<StorageRef> {
     const hash = createHash('sha256');
+    const partBytes = partSizeFor(opts.sizeHint);
     let size = 0;
     let pending: Buffer[] = [];
     let pendingBytes = 0;
     let uploadId: string | undefined;
     const parts: Array<{ ETag?: string; PartNumber: number }> = [];
-    let inFlight: Promise<void> = Promise.resolve();
+    const inFlight = new Set<Promise<void>>();
+    let partFailure: unknown;
     const sendPart = async (data: Buffer) => {
       uploadId ??= (
         await this.s3.send(
@@ -196,10 +210,10 @@ export class ObjectStore {
       const PartNumber = parts.length + 1;
       const slot = { PartNumber, ETag: undefined as string | undefined };
       parts.push(slot);
-      const previous = inFlight;
-      // One part uploads while the next fills; never more, so memory stays at two parts.
-      inFlight = previous.then(async () => {
-        const out = await this.s3.send(
+      // A few parts upload while the next fills: object storage takes parallel parts far faster than one at a
+      // time, and memory stays bounded by PARTS_IN_FLIGHT + 1 parts.
+      const upload: Promise<void> = this.s3
+        .send(
           new UploadPartCommand({
             Bucket: this.bucket,
             Key: key,
@@ -208,10 +222,23 @@ export class ObjectStore {
             Body: data,
             ContentLength: data.length,
           }),
-        );
-        slot.ETag = out.ETag;
-      });
-      await previous;
+        )
+        .then(
+          (out) => {
+            slot.ETag = out.ETag;
+          },
+          (err: unknown) => {
+            partFailure ??= err;
+          },
+        )
+        .finally(() => inFlight.delete(upload));
+      inFlight.add(upload);
+      while (inFlight.size >= PARTS_IN_FLIGHT) await Promise.race(inFlight);
+      if (partFailure) throw partFailure;
+    };
+    const allParts = async () => {
+      await Promise.all(inFlight);
+      if (partFailure) throw partFailure;
     };
     try {
       for await (const chunk of body) {
@@ -222,14 +249,14 @@ export class ObjectStore {
         pending.push(buf);
         pendingBytes += buf.length;
         opts.onProgress?.(size);
-        if (pendingBytes >= PART_BYTES) {
+        if (pendingBytes >= partBytes) {
           const data = Buffer.concat(pending, pendingBytes);
           pending = [];
           pendingBytes = 0;
-          await sendPart(data.subarray(0, PART_BYTES));
-          if (data.length > PART_BYTES) {
-            pending = [data.subarray(PART_BYTES)];
-            pendingBytes = data.length - PART_BYTES;
+          await sendPart(data.subarray(0, partBytes));
+          if (data.length > partBytes) {
+            pending = [data.subarray(partBytes)];
+            pendingBytes = data.length - partBytes;
           }
         }
       }
@@ -252,7 +279,7 @@ export class ObjectStore {
         return this.ref(key, checksum, contentType, size);
       }
       if (rest.length) await sendPart(rest);
-      await inFlight;
+      await allParts();
       await this.s3.send(
         new CompleteMultipartUploadCommand({
           Bucket: this.bucket,
@@ -263,7 +290,7 @@ export class ObjectStore {
       );
       return this.ref(key, checksum, contentType, size);
     } catch (err) {
-      await inFlight.catch(() => undefined);
+      await Promise.all(inFlight);
       if (uploadId)
         await this.s3
           .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }))

@@ -28,7 +28,9 @@ let scope: { workspaceId: string; projectId: string };
 
 beforeAll(async () => {
   t = await startTestApp({ EMBOFLOW_SECRET_KEY: SECRET_KEY });
-  worker = spawnWorker(workerEnv(t.config, { WORKFLOW_BUNDLE_PATH: await bundleFile(), EMBOFLOW_SECRET_KEY: SECRET_KEY }));
+  worker = spawnWorker(
+    workerEnv(t.config, { WORKFLOW_BUNDLE_PATH: await bundleFile(), EMBOFLOW_SECRET_KEY: SECRET_KEY }),
+  );
   docker = { runner: new ContainerRunner(dockerFromHost(t.config.DOCKER_HOST)) };
   scope = await seedWorkspace(t.db);
   key = (await seedUser(t.db, [{ workspaceId: scope.workspaceId, role: 'editor' }])).apiKey;
@@ -41,7 +43,10 @@ afterAll(async () => {
 });
 
 /** Peak resident memory of a process while `during` runs, sampled from /proc every 100 ms. */
-async function peakRss<T>(pid: number, during: () => Promise<T>): Promise<{ result: T; peakBytes: number; samples: number }> {
+async function peakRss<T>(
+  pid: number,
+  during: () => Promise<T>,
+): Promise<{ result: T; peakBytes: number; samples: number }> {
   let peakBytes = 0;
   let samples = 0;
   const sample = () => {
@@ -67,9 +72,19 @@ const NODE = { memoryMb: 256, timeoutSeconds: 1800 };
 async function bigFileChain(mib: number) {
   const { workflowId } = await seedWorkflow(t.db, scope, {
     nodes: [
-      sh('a', `head -c ${mib * MIB} /dev/urandom > /emboflow/outputs/big.bin && cd /emboflow/outputs && sha256sum big.bin > big.sha256`, {}, NODE),
+      sh(
+        'a',
+        `head -c ${mib * MIB} /dev/urandom > /emboflow/outputs/big.bin && cd /emboflow/outputs && sha256sum big.bin > big.sha256`,
+        {},
+        NODE,
+      ),
       sh('b', 'cp /emboflow/inputs/a/big.bin /emboflow/inputs/a/big.sha256 /emboflow/outputs/', {}, NODE),
-      sh('c', `cd /emboflow/inputs/b && sha256sum -c big.sha256 && echo '{"verified":true}' > /emboflow/outputs/result.json`, {}, NODE),
+      sh(
+        'c',
+        `cd /emboflow/inputs/b && sha256sum -c big.sha256 && echo '{"verified":true}' > /emboflow/outputs/result.json`,
+        {},
+        NODE,
+      ),
     ],
     edges: [
       { source: 'a', target: 'b' },
@@ -78,7 +93,11 @@ async function bigFileChain(mib: number) {
   });
   const since = Math.floor(Date.now() / 1000) - 1;
   const started = Date.now();
-  const { result: run, peakBytes, samples } = await peakRss(worker.pid!, async () =>
+  const {
+    result: run,
+    peakBytes,
+    samples,
+  } = await peakRss(worker.pid!, async () =>
     waitForRun(t.app, key, (await startRun(t.app, key, workflowId)).id, 30 * 60_000),
   );
   const seconds = (Date.now() - started) / 1000;
@@ -87,72 +106,117 @@ async function bigFileChain(mib: number) {
 
 async function expectFirstAttempts(runId: string, since: number, nodes: string[]) {
   const tasks = await tasksOf(t.app, key, runId);
-  for (const n of nodes) expect({ node: n, status: tasks[n]!.status, attempt: tasks[n]!.attempt }).toEqual({ node: n, status: 'success', attempt: 1 });
+  for (const n of nodes)
+    expect({ node: n, status: tasks[n]!.status, attempt: tasks[n]!.attempt }).toEqual({
+      node: n,
+      status: 'success',
+      attempt: 1,
+    });
   expect((await containerStarts(docker as Engine, runId, since)).sort()).toEqual(nodes);
   return tasks;
 }
 
-test(`a ${BIG_GIB} GiB file passes a 3-node chain intact, in the worker's memory of a 256 MiB one`, async () => {
-  const small = await bigFileChain(256);
-  expect(small.run.status).toBe('success');
-  await expectFirstAttempts(small.run.id, small.since, ['a', 'b', 'c']);
+test(
+  `a ${BIG_GIB} GiB file passes a 3-node chain intact, in the worker's memory of a 256 MiB one`,
+  async () => {
+    const small = await bigFileChain(256);
+    expect(small.run.status).toBe('success');
+    await expectFirstAttempts(small.run.id, small.since, ['a', 'b', 'c']);
 
-  const big = await bigFileChain(BIG_GIB * 1024);
-  expect(big.run.status).toBe('success');
-  const tasks = await expectFirstAttempts(big.run.id, big.since, ['a', 'b', 'c']);
-  expect(tasks.c!.lastResultPreview).toEqual({ verified: true });
+    const big = await bigFileChain(BIG_GIB * 1024);
+    expect(big.run.status).toBe('success');
+    const tasks = await expectFirstAttempts(big.run.id, big.since, ['a', 'b', 'c']);
+    expect(tasks.c!.lastResultPreview).toEqual({ verified: true });
 
-  // The checksum EmboFlow computed on the way up is the one the container computed itself.
-  const artifacts = (await request(t.app).get(`/v1/runs/${big.run.id}/artifacts?nodeId=a`).set('Authorization', `Bearer ${key}`)).body.items;
-  const bin = artifacts.find((a: { path: string }) => a.path === 'big.bin');
-  const sums = artifacts.find((a: { path: string }) => a.path === 'big.sha256');
-  expect(bin.storageRef.size).toBe(BIG_GIB * 1024 * MIB);
-  const own = (await t.store.getBuffer(sums.storageRef.key)).toString('utf8').split(/\s+/)[0];
-  expect(bin.storageRef.checksum).toBe(`sha256:${own}`);
+    // The checksum EmboFlow computed on the way up is the one the container computed itself.
+    const artifacts = (
+      await request(t.app).get(`/v1/runs/${big.run.id}/artifacts?nodeId=a`).set('Authorization', `Bearer ${key}`)
+    ).body.items;
+    const bin = artifacts.find((a: { path: string }) => a.path === 'big.bin');
+    const sums = artifacts.find((a: { path: string }) => a.path === 'big.sha256');
+    expect(bin.storageRef.size).toBe(BIG_GIB * 1024 * MIB);
+    const own = (await t.store.getBuffer(sums.storageRef.key)).toString('utf8').split(/\s+/)[0];
+    expect(bin.storageRef.checksum).toBe(`sha256:${own}`);
 
-  const mb = (b: number) => Math.round(b / MIB);
-  console.log(
-    `data plane: 256 MiB chain ${small.seconds.toFixed(1)} s, worker peak RSS ${mb(small.peakBytes)} MiB (${small.samples} samples); ` +
-      `${BIG_GIB} GiB chain ${big.seconds.toFixed(1)} s (${mb((3 * BIG_GIB * 1024 * MIB) / big.seconds)} MB/s through 3 hops), worker peak RSS ${mb(big.peakBytes)} MiB (${big.samples} samples)`,
-  );
-  expect(small.samples).toBeGreaterThan(10);
-  expect(big.samples).toBeGreaterThan(10);
-  expect(big.peakBytes).toBeLessThanOrEqual(small.peakBytes * 1.15);
-}, 45 * 60_000);
+    const mb = (b: number) => Math.round(b / MIB);
+    console.log(
+      `data plane: 256 MiB chain ${small.seconds.toFixed(1)} s, worker peak RSS ${mb(small.peakBytes)} MiB (${small.samples} samples); ` +
+        `${BIG_GIB} GiB chain ${big.seconds.toFixed(1)} s (${mb((3 * BIG_GIB * 1024 * MIB) / big.seconds)} MB/s through 3 hops), worker peak RSS ${mb(big.peakBytes)} MiB (${big.samples} samples)`,
+    );
+    expect(small.samples).toBeGreaterThan(10);
+    expect(big.samples).toBeGreaterThan(10);
+    expect(big.peakBytes).toBeLessThanOrEqual(small.peakBytes * 1.15);
+  },
+  45 * 60_000,
+);
 
-test('a folder of 10,000 files passes a 3-node chain, every file checked by checksum at the end', async () => {
+test(
+  'a folder of 10,000 files passes a 3-node chain, every file checked by checksum at the end',
+  async () => {
+    const { workflowId } = await seedWorkflow(t.db, scope, {
+      nodes: [
+        sh(
+          'a',
+          'mkdir -p /emboflow/outputs/f && cd /emboflow/outputs && i=0; while [ $i -lt 10000 ]; do echo "episode $i" > f/$i.txt; i=$((i+1)); done; sha256sum f/* > sums.txt',
+          {},
+          NODE,
+        ),
+        sh('b', 'cp -r /emboflow/inputs/a/. /emboflow/outputs/', {}, NODE),
+        sh(
+          'c',
+          `cd /emboflow/inputs/b && sha256sum -c sums.txt > /dev/null && [ "$(ls f | wc -l)" -eq 10000 ] && echo '{"files":10000}' > /emboflow/outputs/result.json`,
+          {},
+          NODE,
+        ),
+      ],
+      edges: [
+        { source: 'a', target: 'b' },
+        { source: 'b', target: 'c' },
+      ],
+    });
+    const since = Math.floor(Date.now() / 1000) - 1;
+    const started = Date.now();
+    const run = await waitForRun(t.app, key, (await startRun(t.app, key, workflowId)).id, 20 * 60_000);
+    expect(run.status).toBe('success');
+    const tasks = await expectFirstAttempts(run.id, since, ['a', 'b', 'c']);
+    expect(tasks.c!.lastResultPreview).toEqual({ files: 10000 });
+    // Too many to list in workflow history: a manifest carried them, and every one is an artifact.
+    expect(tasks.a!.outputManifest).toMatchObject({ count: 10001 });
+    expect(tasks.a!.outputArtifactIds).toHaveLength(10001);
+    console.log(`data plane: 10,000 files through 3 nodes in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  },
+  25 * 60_000,
+);
+
+test('outputs over maxOutputBytes fail the node with the size, leaving no artifact and no object behind', async () => {
   const { workflowId } = await seedWorkflow(t.db, scope, {
     nodes: [
       sh(
-        'a',
-        'mkdir -p /emboflow/outputs/f && cd /emboflow/outputs && i=0; while [ $i -lt 10000 ]; do echo "episode $i" > f/$i.txt; i=$((i+1)); done; sha256sum f/* > sums.txt',
-        {},
-        NODE,
-      ),
-      sh('b', 'cp -r /emboflow/inputs/a/. /emboflow/outputs/', {}, NODE),
-      sh(
-        'c',
-        `cd /emboflow/inputs/b && sha256sum -c sums.txt > /dev/null && [ "$(ls f | wc -l)" -eq 10000 ] && echo '{"files":10000}' > /emboflow/outputs/result.json`,
-        {},
-        NODE,
+        'big',
+        `head -c ${MIB} /dev/zero > /emboflow/outputs/a.bin && head -c ${MIB} /dev/zero > /emboflow/outputs/b.bin`,
+        { retry: { maxAttempts: 2, initialIntervalMs: 100 } },
+        { maxOutputBytes: MIB + 1 },
       ),
     ],
-    edges: [
-      { source: 'a', target: 'b' },
-      { source: 'b', target: 'c' },
-    ],
+    edges: [],
   });
-  const since = Math.floor(Date.now() / 1000) - 1;
-  const started = Date.now();
-  const run = await waitForRun(t.app, key, (await startRun(t.app, key, workflowId)).id, 20 * 60_000);
-  expect(run.status).toBe('success');
-  const tasks = await expectFirstAttempts(run.id, since, ['a', 'b', 'c']);
-  expect(tasks.c!.lastResultPreview).toEqual({ files: 10000 });
-  // Too many to list in workflow history: a manifest carried them, and every one is an artifact.
-  expect(tasks.a!.outputManifest).toMatchObject({ count: 10001 });
-  expect(tasks.a!.outputArtifactIds).toHaveLength(10001);
-  console.log(`data plane: 10,000 files through 3 nodes in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-}, 25 * 60_000);
+  const run = await waitForRun(t.app, key, (await startRun(t.app, key, workflowId)).id, 120_000);
+  expect(run.status).toBe('failed');
+  const tasks = await tasksOf(t.app, key, run.id);
+  // Not retried: the same command would write the same bytes.
+  expect(tasks.big).toMatchObject({ status: 'failed', attempt: 1 });
+  expect(tasks.big!.errorMessage).toMatch(
+    new RegExp(`^outputs exceed maxOutputBytes \\(${MIB + 1} bytes\\): (a|b)\\.bin brought them past it$`),
+  );
+  expect(
+    (await request(t.app).get(`/v1/runs/${run.id}/artifacts`).set('Authorization', `Bearer ${key}`)).body.items,
+  ).toEqual([]);
+  const left: string[] = [];
+  for await (const o of t.store.listObjects(`runs/${run.id}/big/`)) left.push(o.key);
+  // Only the attempt's log is kept; the output written before the limit was taken back.
+  expect(left.filter((k) => !k.endsWith('/log.txt'))).toEqual([]);
+  expect(left.some((k) => k.endsWith('/log.txt'))).toBe(true);
+});
 
 describe("an asset in a workspace's own bucket, read through its storage connection", () => {
   const env = stackEnv();
@@ -166,7 +230,12 @@ describe("an asset in a workspace's own bucket, read through its storage connect
 
   beforeAll(async () => {
     // Written with the tenant's own credentials: the platform's never touch this bucket at run time.
-    const s3 = new S3Client({ endpoint: t.config.S3_ENDPOINT, region: 'us-east-1', forcePathStyle: true, credentials: tenant });
+    const s3 = new S3Client({
+      endpoint: t.config.S3_ENDPOINT,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: tenant,
+    });
     await s3.send(new CreateBucketCommand({ Bucket: tenant.bucket })).catch(() => undefined);
     await s3.send(new PutObjectCommand({ Bucket: tenant.bucket, Key: objectKey, Body: content }));
     s3.destroy();
@@ -176,35 +245,65 @@ describe("an asset in a workspace's own bucket, read through its storage connect
     const connection = await request(t.app)
       .post(`/v1/workspaces/${scope.workspaceId}/storage-connections`)
       .set('Authorization', `Bearer ${adminKey}`)
-      .send({ type: 'object_storage', provider: 's3', name: `tenant ${Date.now()}`, config: { bucket: tenant.bucket }, secret });
+      .send({
+        type: 'object_storage',
+        provider: 's3',
+        name: `tenant ${Date.now()}`,
+        config: { bucket: tenant.bucket },
+        secret,
+      });
     expect(connection.status).toBe(201);
     const asset = await request(t.app)
       .post(`/v1/projects/${scope.projectId}/assets`)
       .set('Authorization', `Bearer ${key}`)
-      .send({ type: 'raw_file', displayName: 'ep.bin', storageConnectionId: connection.body.id, storageRef: { bucket: tenant.bucket, key: objectKey, size: Buffer.byteLength(content) } });
+      .send({
+        type: 'raw_file',
+        displayName: 'ep.bin',
+        storageConnectionId: connection.body.id,
+        storageRef: { bucket: tenant.bucket, key: objectKey, size: Buffer.byteLength(content) },
+      });
     expect(asset.status).toBe(201);
     const { workflowId } = await seedWorkflow(t.db, scope, {
-      nodes: [sh('read', 'cat /emboflow/assets/*/ep.bin > /emboflow/outputs/copy.bin && grep -c "\\"dir\\": \\"/emboflow/assets/" /emboflow/context.json')],
+      nodes: [
+        sh(
+          'read',
+          'cat /emboflow/assets/*/ep.bin > /emboflow/outputs/copy.bin && grep -c "\\"dir\\": \\"/emboflow/assets/" /emboflow/context.json',
+        ),
+      ],
       edges: [],
     });
-    const run = await waitForRun(t.app, key, (await startRun(t.app, key, workflowId, { inputBindings: [{ kind: 'asset', id: asset.body.id }] })).id, 120_000);
+    const run = await waitForRun(
+      t.app,
+      key,
+      (await startRun(t.app, key, workflowId, { inputBindings: [{ kind: 'asset', id: asset.body.id }] })).id,
+      120_000,
+    );
     return { run, tasks: await tasksOf(t.app, key, run.id) };
   }
 
   test('with its credentials, the bytes reach the container read-only and context.json says where', async () => {
-    const { run, tasks } = await runOnConnectionAsset(JSON.stringify({ accessKeyId: tenant.accessKeyId, secretAccessKey: tenant.secretAccessKey }));
+    const { run, tasks } = await runOnConnectionAsset(
+      JSON.stringify({ accessKeyId: tenant.accessKeyId, secretAccessKey: tenant.secretAccessKey }),
+    );
     expect(run.status).toBe('success');
-    const copy = (await request(t.app).get(`/v1/runs/${run.id}/artifacts`).set('Authorization', `Bearer ${key}`)).body.items[0];
+    const copy = (await request(t.app).get(`/v1/runs/${run.id}/artifacts`).set('Authorization', `Bearer ${key}`)).body
+      .items[0];
     expect((await t.store.getBuffer(copy.storageRef.key)).toString('utf8')).toBe(content);
     expect(tasks.read!.logLines).toEqual(['1']);
   });
 
   test('with wrong credentials, the task fails with the storage refusal and no artifact is recorded', async () => {
-    const { run, tasks } = await runOnConnectionAsset(JSON.stringify({ accessKeyId: tenant.accessKeyId, secretAccessKey: 'wrong-secret' }));
+    const { run, tasks } = await runOnConnectionAsset(
+      JSON.stringify({ accessKeyId: tenant.accessKeyId, secretAccessKey: 'wrong-secret' }),
+    );
     expect(run.status).toBe('failed');
-    expect(tasks.read!.errorMessage).toMatch(/^staging inputs: object storage refused the read \(SignatureDoesNotMatch\)/);
+    expect(tasks.read!.errorMessage).toMatch(
+      /^staging inputs: object storage refused the read \(SignatureDoesNotMatch\)/,
+    );
     expect(tasks.read!.attempt).toBe(1);
-    expect((await request(t.app).get(`/v1/runs/${run.id}/artifacts`).set('Authorization', `Bearer ${key}`)).body.items).toEqual([]);
+    expect(
+      (await request(t.app).get(`/v1/runs/${run.id}/artifacts`).set('Authorization', `Bearer ${key}`)).body.items,
+    ).toEqual([]);
     // The secret never shows: not in the task, not in the run.
     expect(JSON.stringify(tasks)).not.toContain('wrong-secret');
   });
