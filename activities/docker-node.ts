@@ -145,7 +145,7 @@ export function createDockerNodeActivity(deps: DockerExecutorDeps) {
         await recordFailure(deps, attempt, outcome, errorMessage, true);
         throw outputContractViolated(errorMessage);
       }
-      await recordArtifacts(deps, docs);
+      await recordArtifacts(deps, attempt, docs);
       unrecorded.length = 0;
       await recordSuccess(deps, attempt, outcome, { docs, manifest, preview, cacheKey, image });
       return {

@@ -147,7 +147,11 @@ export async function collectOutputs(
     if (size > SMALL_FILE_BYTES) {
       out.files.push({ path });
       record(
-        await deps.store.putStream(key, body, contentType, { onProgress: opts.progress.counter(), maxBytes: size, sizeHint: size }),
+        await deps.store.putStream(key, body, contentType, {
+          onProgress: opts.progress.counter(),
+          maxBytes: size,
+          sizeHint: size,
+        }),
       );
       return;
     }
@@ -164,7 +168,7 @@ export async function collectOutputs(
   });
   await pool.drain();
   if (out.docs.length > ARTIFACT_REFS_IN_HISTORY_MAX) {
-    out.manifest = await writeManifest(deps.store, attempt, out.docs);
+    out.manifest = await writeManifest(deps.store, attempt, out.docs, opts.progress);
     opts.uploaded.push(out.manifest.key);
     out.keys.push(out.manifest.key);
   }
@@ -235,6 +239,7 @@ async function writeManifest(
   store: Pick<DockerExecutorDeps['store'], 'putStream'>,
   { input }: NodeAttempt,
   docs: ArtifactDoc[],
+  progress: TransferProgress,
 ): Promise<ArtifactManifestRef> {
   const key = `runs/${input.runId}/${input.nodeId}/g${input.generation}/manifest.jsonl`;
   const lines = Readable.from(
@@ -242,15 +247,28 @@ async function writeManifest(
       for (const d of docs) yield Buffer.from(`${JSON.stringify(toRef(d))}\n`);
     })(),
   );
-  const ref = await store.putStream(key, lines, 'application/x-ndjson');
+  const ref = await store.putStream(key, lines, 'application/x-ndjson', { onProgress: progress.counter() });
   return { key, checksum: ref.checksum, count: docs.length };
 }
 
-/** Records the uploaded outputs as artifacts (after the contract check passed). */
-export async function recordArtifacts(deps: Pick<DockerExecutorDeps, 'mirror'>, docs: ArtifactDoc[]): Promise<void> {
-  await deps.mirror.upsertArtifacts(docs);
-}
+/** Artifact documents per write: a node of thousands of outputs heartbeats between them. */
+const ARTIFACTS_PER_WRITE = 500;
 
+/** Records the uploaded outputs as artifacts (after the contract check passed), heartbeating as it goes. */
+export async function recordArtifacts(
+  deps: Pick<DockerExecutorDeps, 'mirror'>,
+  { activity }: NodeAttempt,
+  docs: ArtifactDoc[],
+): Promise<void> {
+  for (let i = 0; i < docs.length; i += ARTIFACTS_PER_WRITE) {
+    await deps.mirror.upsertArtifacts(docs.slice(i, i + ARTIFACTS_PER_WRITE));
+    activity.heartbeat({
+      phase: 'recording',
+      artifacts: Math.min(i + ARTIFACTS_PER_WRITE, docs.length),
+      of: docs.length,
+    });
+  }
+}
 /** The attempt's full log, stored beside its outputs. */
 export function storeLog(deps: Pick<DockerExecutorDeps, 'store'>, { input, attempt }: NodeAttempt, text: Buffer) {
   return deps.store.putBuffer(

@@ -118,10 +118,16 @@ export class RunStore {
   }
 
   /** Artifacts by id (`_id $in`: served by the `_id` index everywhere), within a workspace when one is given. */
-  artifactsByIds(ids: string[], workspaceId?: string, order?: 'by-node-and-path'): Promise<ArtifactDoc[]> {
-    if (!ids.length) return Promise.resolve([]);
-    const found = this.artifacts.find({ _id: { $in: ids }, ...(workspaceId ? { workspaceId } : {}) });
-    return (order ? found.sort({ nodeId: 1, path: 1 }) : found).toArray();
+  async artifactsByIds(ids: string[], workspaceId?: string, order?: 'by-node-and-path'): Promise<ArtifactDoc[]> {
+    const out: ArtifactDoc[] = [];
+    for (let i = 0; i < ids.length; i += ID_CHUNK) {
+      const chunk = ids.slice(i, i + ID_CHUNK);
+      out.push(
+        ...(await this.artifacts.find({ _id: { $in: chunk }, ...(workspaceId ? { workspaceId } : {}) }).toArray()),
+      );
+    }
+    if (order) out.sort((a, b) => a.nodeId.localeCompare(b.nodeId) || a.path.localeCompare(b.path));
+    return out;
   }
 
   /**

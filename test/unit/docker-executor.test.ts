@@ -271,7 +271,10 @@ test('a running container heartbeats with its id until it exits, then its output
   const running = heartbeats.filter((h) => (h as { phase?: string }).phase === undefined);
   expect(running.length).toBeGreaterThanOrEqual(2);
   expect(running).toEqual(running.map(() => ({ containerId: id })));
-  expect(heartbeats.at(-1)).toEqual({ phase: 'uploading', bytes: 7, files: 0 });
+  expect(heartbeats.slice(-2)).toEqual([
+    { phase: 'uploading', bytes: 7, files: 0 },
+    { phase: 'recording', artifacts: 1, of: 1 },
+  ]);
   expect(containers.removed).toEqual([id]);
   expect(result).toMatchObject({ cacheHit: false, result: { n: 1 }, artifacts: [{ path: 'result.json' }] });
   expect(mirror.transitions.map((t) => t.status)).toEqual(['running', 'success']);
@@ -337,8 +340,11 @@ test("an earlier attempt's container that already succeeded is collected without
   const { env, heartbeats } = environment(3);
   const result: NodeResult = await env.run(createDockerNodeActivity(deps), input());
   expect(containers.created).toHaveLength(0);
-  // No wait: the only heartbeat is its outputs moving.
-  expect(heartbeats).toEqual([{ phase: 'uploading', bytes: 2, files: 0 }]);
+  // No wait: the only heartbeats are its outputs moving and being recorded.
+  expect(heartbeats).toEqual([
+    { phase: 'uploading', bytes: 2, files: 0 },
+    { phase: 'recording', artifacts: 1, of: 1 },
+  ]);
   expect(result.artifacts.map((a) => a.path)).toEqual(['a.json']);
   expect(containers.removed).toEqual([earlier]);
 });
