@@ -24,7 +24,7 @@ import {
 import type { ContainerOutcome } from './docker/record';
 import { acquireSlot } from './docker/slot';
 import type { SlotLease } from './docker/slot';
-import { stagingEntries } from './docker/staging';
+import { checkStagingSpace, stagingEntries } from './docker/staging';
 import { TransferProgress } from './docker/transfer';
 import { containerFailed, nodeConfigError, outputContractViolated, runNotFound } from './errors';
 
@@ -55,7 +55,7 @@ function stagingFailure(err: unknown): unknown {
   if (name && REFUSED_BY_STORAGE.has(name))
     return nodeConfigError(`staging inputs: object storage refused the read (${name}): ${(err as Error).message}`);
   if (/no space left on device/i.test(String((err as Error | null)?.message))) {
-    return ApplicationFailure.retryable(
+    return ApplicationFailure.nonRetryable(
       `staging inputs: the Docker engine has no space left for this node's inputs (${(err as Error).message})`,
       'StagingSpaceError',
     );
@@ -108,6 +108,7 @@ export function createDockerNodeActivity(deps: DockerExecutorDeps) {
       if (!containerId) {
         slot = await acquireSlot(deps, attempt);
         const endStart = deps.metrics.containerStart.startTimer();
+        await checkStagingSpace(deps, attempt);
         containerId = await createContainer(deps, attempt, image);
         const staging = new TransferProgress(attempt.activity, 'staging');
         await stageAndStart(deps, containerId, stagingEntries(deps, attempt, staging), stagingFailure);

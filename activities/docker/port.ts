@@ -61,6 +61,8 @@ export interface ContainerPort {
   /** Streams the regular files of a stopped container's folder to `onFile`, one at a time. */
   streamDir(id: string, path: string, onFile: (file: ArchiveFile) => Promise<void>): Promise<void>;
   remove(id: string): Promise<void>;
+  /** Free bytes on the engine's disk for container volumes; undefined when it cannot be known (a remote engine). */
+  freeBytes(): Promise<number | undefined>;
 }
 
 export function dockerPort(runner: ContainerRunner): ContainerPort {
@@ -97,5 +99,6 @@ export function dockerPort(runner: ContainerRunner): ContainerPort {
     logs: (id) => runner.logs(get(id)),
     streamDir: (id, path, onFile) => runner.streamDir(get(id), path, onFile),
     remove: (id) => runner.remove(get(id)),
+    freeBytes: () => runner.engineFreeBytes(),
   };
 }

@@ -3,6 +3,7 @@
 // them: object storage -> tar -> the Docker archive API, checksums verified on the way, nothing on local disk.
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
+import { ApplicationFailure } from '@temporalio/activity';
 import type { StagedAsset } from '../../src/db/catalog';
 import { WORK_DIR } from '../../src/docker/container-runner';
 import type { ArchiveEntry } from '../../src/docker/container-runner';
@@ -20,7 +21,7 @@ export const NODE_UID = 65534;
 /** context.json lists an input's artifacts up to this many; past it, the input's manifest file says what is there. */
 const CONTEXT_ARTIFACTS_MAX = 1000;
 
-type Deps = Pick<DockerExecutorDeps, 'assets' | 'store' | 'sources'>;
+type Deps = Pick<DockerExecutorDeps, 'assets' | 'store' | 'sources' | 'containers'>;
 
 interface StagedAssetView {
   id: string;
@@ -74,6 +75,29 @@ export async function* stagingEntries(
     content: Buffer.from(JSON.stringify(contextJson(attempt, staged), null, 2)),
   };
   for (const u of input.upstream) yield* upstreamEntries(deps.store, u, progress);
+}
+
+/**
+ * The bytes staging will write, as far as they are known before reading anything: every listed input artifact and
+ * every single-object asset (a manifest's files and a prefix's objects are counted as they stream).
+ */
+export async function knownStagingBytes(deps: Pick<Deps, 'assets'>, { input, run }: NodeAttempt): Promise<number> {
+  const assets = input.assetIds.length ? await deps.assets.findForStaging(input.assetIds, run.workspaceId) : [];
+  const assetBytes = assets.reduce((n, a) => n + (a.storageRef?.kind === 'prefix' ? 0 : (a.storageRef?.size ?? a.sizeBytes ?? 0)), 0);
+  return input.upstream.reduce((n, u) => n + u.artifacts.reduce((m, a) => m + a.size, 0), assetBytes);
+}
+
+/** Refuses to stage inputs that cannot fit where the engine keeps the container's volume. */
+export async function checkStagingSpace(deps: Pick<Deps, 'assets' | 'containers'>, attempt: NodeAttempt): Promise<void> {
+  const free = await deps.containers.freeBytes();
+  if (free === undefined) return;
+  const need = await knownStagingBytes(deps, attempt);
+  if (need > free) {
+    throw ApplicationFailure.nonRetryable(
+      `staging inputs: ${need} bytes would not fit: the Docker engine has ${free} bytes free for container volumes`,
+      'StagingSpaceError',
+    );
+  }
 }
 
 /** An asset's files: its one object, or every object under its prefix, each under assets/<id>/. */

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { stat, statfs } from 'node:fs/promises';
 import { normalize } from 'node:path';
 import { Writable } from 'node:stream';
 import type { Readable } from 'node:stream';
@@ -268,6 +268,18 @@ export class ContainerRunner {
       );
     });
     await pipeline(archive, extract);
+  }
+
+  /**
+   * Free bytes where this engine keeps containers' volumes, when the engine runs on this host (a unix socket);
+   * undefined for a remote engine, whose disk this process cannot see.
+   */
+  async engineFreeBytes(): Promise<number | undefined> {
+    if (!(this.docker.modem as { socketPath?: string }).socketPath) return undefined;
+    const { DockerRootDir } = (await this.docker.info()) as { DockerRootDir?: string };
+    if (!DockerRootDir) return undefined;
+    const fs = await statfs(DockerRootDir).catch(() => undefined);
+    return fs ? fs.bavail * fs.bsize : undefined;
   }
 
   async findByName(name: string): Promise<Docker.ContainerInspectInfo | undefined> {

@@ -107,6 +107,10 @@ class FakeContainers implements ContainerPort {
       await onFile({ path, size: Buffer.byteLength(content), body: Readable.from([Buffer.from(content)]) });
     }
   }
+  freeSpace: number | undefined = undefined;
+  async freeBytes() {
+    return this.freeSpace;
+  }
   async remove(id: string) {
     this.removed.push(id);
     const c = this.containers.get(id);
@@ -451,4 +455,18 @@ test('more outputs than history should carry go downstream as a manifest, every 
   expect(result.manifest).toMatchObject({ key: 'runs/run_1/n/g0/manifest.jsonl', count: 250 });
   expect(mirror.artifacts).toHaveLength(250);
   expect(mirror.transitions.at(-1)).toMatchObject({ status: 'success', set: { outputManifest: result.manifest } });
+});
+
+test('inputs that cannot fit on the engine fail before any container exists, naming the sizes', async () => {
+  const { deps, containers } = setup();
+  containers.freeSpace = 1000;
+  const { env } = environment();
+  const upstream = [{ nodeId: 'up', assetIds: [], artifacts: [{ id: 'art1', path: 'big.bin', key: 'k', checksum: 'sha256:x', size: 4096 }] }];
+  const err = await env.run(createDockerNodeActivity(deps), input({ upstream })).catch((e: unknown) => e);
+  expect(err).toMatchObject({
+    type: 'StagingSpaceError',
+    nonRetryable: true,
+    message: 'staging inputs: 4096 bytes would not fit: the Docker engine has 1000 bytes free for container volumes',
+  });
+  expect(containers.created).toHaveLength(0);
 });
