@@ -2,9 +2,17 @@
 // hardened options EmboFlow's ContainerRunner uses (written out here on purpose: the floor must not share the
 // engine's code). No staging, no log capture, no object storage, no mirror.
 import type Docker from 'dockerode';
+import * as tar from 'tar-stream';
 import { mapLimit } from '../lib/stats';
 
 const MEMORY_MB = 64;
+
+function writableDirArchive(dir: string): NodeJS.ReadableStream {
+  const pack = tar.pack();
+  pack.entry({ name: dir, type: 'directory', mode: 0o755, uid: 65534, gid: 65534 });
+  pack.finalize();
+  return pack as unknown as NodeJS.ReadableStream;
+}
 
 /** One hardened container of `cmd` (default `true`): create, start, wait for exit 0, remove; its wall time. */
 export async function runOne(
@@ -12,7 +20,7 @@ export async function runOne(
   image: string,
   name: string,
   nonce: string,
-  opts: { cmd?: string[]; memoryMb?: number } = {},
+  opts: { cmd?: string[]; memoryMb?: number; writableDir?: string } = {},
 ): Promise<number> {
   const started = performance.now();
   const memory = (opts.memoryMb ?? MEMORY_MB) * 1024 * 1024;
@@ -41,6 +49,8 @@ export async function runOne(
     },
   });
   try {
+    // The volume's root belongs to root: a folder the node user may write, as EmboFlow's staging creates one.
+    if (opts.writableDir) await container.putArchive(writableDirArchive(opts.writableDir), { path: '/emboflow' });
     await container.start();
     const { StatusCode } = (await container.wait()) as { StatusCode: number };
     if (StatusCode !== 0) throw new Error(`raw container ${name} exited with ${StatusCode}`);

@@ -60,6 +60,7 @@ export const s7Data: Scenario = {
           const containerMs = await runOne(docker, TOOLS_IMAGE, `emboflow-bench-s7-${nonce}-${mib}`, nonce, {
             cmd: ['sh', '-c', `${writeCmd(mib)} && sha256sum -c big.sha256`],
             memoryMb: MEMORY_MB,
+            writableDir: 'outputs',
           });
           const sdkMs = await sdkPutGet(store, mib, `bench/s7/${nonce}/${mib}.bin`);
           const floorMs = containerMs + sdkMs;
