@@ -19,7 +19,7 @@ import { authenticate } from './middleware/auth';
 import { jsonBody } from './middleware/body';
 import { errorHandler, notFoundRoute } from './middleware/errors';
 import { rateLimit } from './middleware/rate-limit';
-import { ApiRegistry, openApiDocument, UNTIMED } from './registry';
+import { ApiRegistry, methodNotAllowed, openApiDocument, UNTIMED } from './registry';
 import { registerRoutes } from './routes';
 import type { RunRouteDeps } from './routes/runs';
 
@@ -79,7 +79,6 @@ export function createApp(
     });
     next();
   });
-  app.use(jsonBody());
 
   const publicRouter = Router();
   const authed = Router();
@@ -93,6 +92,9 @@ export function createApp(
     res.json(openapi);
   });
 
+  // Before the body parser: a method the path does not declare is a 405 whatever its body.
+  app.use(methodNotAllowed([...registry.specs, { method: 'get', path: '/openapi.json' }]));
+  app.use(jsonBody());
   app.use(publicRouter);
   app.use(authed);
   app.use(notFoundRoute);

@@ -1,4 +1,4 @@
-import type { Request, Response, Router } from 'express';
+import type { Request, RequestHandler, Response, Router } from 'express';
 import { z } from 'zod';
 import { ApiError } from './errors';
 import { zodDetails } from './middleware/errors';
@@ -31,6 +31,11 @@ export interface RouteSpec<
    * deadline (app.ts) does not cut it off, and a route without a body is not closed as idle while it works.
    */
   untimed?: boolean;
+  /**
+   * What the route creates: the path parameter other routes name it by, and the answer's field holding it (default
+   * `id`). The OpenAPI document links this route to every route whose path parameters that fills.
+   */
+  creates?: { param: string; field?: string };
   /** Status of a successful answer (default 200). */
   status?: number;
   /** Routes are authenticated unless they say otherwise. */
@@ -127,20 +132,90 @@ function suspendIdleTimeout(req: Request, res: Response): void {
   });
 }
 
+/** Matches a request path the way the router matches an Express path: case-insensitive, optional trailing slash. */
+function pathPattern(path: string): RegExp {
+  const source = path
+    .split(/(:[A-Za-z0-9_]+)/)
+    .map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('');
+  return new RegExp(`^${source}/?$`, 'i');
+}
+
+/**
+ * A known path asked with a method it does not declare is a 405 listing the ones it does (HEAD wherever GET is:
+ * the router answers it), so a client learns the path exists; an unknown path falls through to the 404.
+ */
+export function methodNotAllowed(routes: ReadonlyArray<{ method: string; path: string }>): RequestHandler {
+  const byPath = new Map<string, { pattern: RegExp; methods: Set<string> }>();
+  for (const r of routes) {
+    const entry = byPath.get(r.path) ?? { pattern: pathPattern(r.path), methods: new Set<string>() };
+    entry.methods.add(r.method.toUpperCase());
+    if (r.method.toUpperCase() === 'GET') entry.methods.add('HEAD');
+    byPath.set(r.path, entry);
+  }
+  const entries = [...byPath.values()];
+  return (req, res, next) => {
+    const allowed = new Set<string>();
+    for (const e of entries) if (e.pattern.test(req.path)) e.methods.forEach((m) => allowed.add(m));
+    if (allowed.size === 0 || allowed.has(req.method)) return next();
+    const allow = [...allowed].sort().join(', ');
+    next(
+      new ApiError(
+        405,
+        'method_not_allowed',
+        `${req.method} is not allowed on ${req.path}; allowed: ${allow}`,
+        undefined,
+        { Allow: allow },
+      ),
+    );
+  };
+}
+
 function toJsonSchema(schema: z.ZodType): unknown {
   return z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
+}
+
+const pathParams = (path: string) => [...path.matchAll(/:([A-Za-z0-9_]+)/g)].map(([, name]) => name!);
+const openApiPath = (path: string) => path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+
+/** `get /v1/workspaces/:workspaceId` -> getV1WorkspacesWorkspaceId: stable, and unique while paths are. */
+function operationId(s: { method: string; path: string }): string {
+  const words = s.path.split(/[/:_-]+/).filter(Boolean);
+  return s.method + words.map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
+}
+
+/**
+ * OpenAPI links from a creating route to each route it gives every path parameter to: the created id from the
+ * answer, the rest from the creating request's own path. Clients and fuzzers follow them with real ids.
+ */
+function creationLinks(creator: AnySpec, specs: AnySpec[]): Record<string, unknown> | undefined {
+  if (!creator.creates) return undefined;
+  const { param, field = 'id' } = creator.creates;
+  const known = new Set(pathParams(creator.path));
+  const links: Record<string, unknown> = {};
+  for (const target of specs) {
+    const needed = pathParams(target.path);
+    if (target === creator || !needed.includes(param) || !needed.every((n) => n === param || known.has(n))) continue;
+    links[operationId(target)] = {
+      operationId: operationId(target),
+      parameters: Object.fromEntries(
+        needed.map((n) => [n, n === param ? `$response.body#/${field}` : `$request.path.${n}`]),
+      ),
+    };
+  }
+  return Object.keys(links).length ? links : undefined;
 }
 
 export function openApiDocument(specs: AnySpec[], version: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const s of specs) {
-    const path = s.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+    const path = openApiPath(s.path);
     const pathShape = s.params instanceof z.ZodObject ? (s.params.shape as Record<string, z.ZodType>) : {};
-    const params = [...s.path.matchAll(/:([A-Za-z0-9_]+)/g)].map(([, name]) => ({
+    const params = pathParams(s.path).map((name) => ({
       name,
       in: 'path',
       required: true,
-      schema: pathShape[name!] ? toJsonSchema(pathShape[name!]!) : { type: 'string' },
+      schema: pathShape[name] ? toJsonSchema(pathShape[name]!) : { type: 'string' },
     }));
     const fields = (schema: z.ZodType | undefined, where: 'query' | 'header') =>
       schema instanceof z.ZodObject
@@ -163,14 +238,16 @@ export function openApiDocument(specs: AnySpec[], version: string): Record<strin
       : s.body
         ? { requestBody: { required: true, content: { 'application/json': { schema: toJsonSchema(s.body) } } } }
         : {};
+    const links = creationLinks(s, specs);
     (paths[path] ??= {})[s.method] = {
+      operationId: operationId(s),
       summary: s.summary,
       tags: [s.tag],
       ...(s.public ? { security: [] } : {}),
       parameters: [...params, ...fields(s.query, 'query'), ...fields(s.headers, 'header')],
       ...body,
       responses: {
-        [String(s.status ?? 200)]: { description: 'success' },
+        [String(s.status ?? 200)]: { description: 'success', ...(links ? { links } : {}) },
         '4XX': {
           description: 'error',
           content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },

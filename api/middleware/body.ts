@@ -1,10 +1,11 @@
 import express from 'express';
 import type { Request, RequestHandler } from 'express';
+import { BODY_FORBIDDEN_KEYS } from '../../src/domain/common';
 import { ApiError, badRequest } from '../errors';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_DEPTH = 32;
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+const FORBIDDEN_KEYS = new Set<string>(BODY_FORBIDDEN_KEYS);
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Finds the first key that could smuggle a MongoDB operator or touch prototypes, or nesting beyond MAX_DEPTH. */

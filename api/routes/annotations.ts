@@ -19,6 +19,7 @@ export function registerAnnotationRoutes(api: PlatformRoutes, { projects, annota
     {
       method: 'post',
       path: '/v1/projects/:projectId/annotation-tasks',
+      creates: { param: 'taskId' },
       tag: 'annotations',
       summary: 'Create an annotation task on an object of the project (editor)',
       params: idParams('projectId'),

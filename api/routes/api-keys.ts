@@ -24,6 +24,7 @@ export function registerApiKeyRoutes(api: PlatformRoutes, { apiKeys, memberships
     {
       method: 'post',
       path: '/v1/api-keys',
+      creates: { param: 'keyId' },
       tag: 'api-keys',
       summary: 'Create an API key for the caller; the plaintext key is in this answer only',
       body: CreateApiKeyBody,

@@ -27,6 +27,7 @@ export function registerAssetUploadRoutes(api: PlatformRoutes, { projects, asset
     {
       method: 'post',
       path: '/v1/projects/:projectId/asset-uploads',
+      creates: { param: 'uploadId' },
       tag: 'assets',
       summary:
         'Start a resumable upload of one file of any size (editor): then PUT its parts, and complete it to get the asset',
@@ -77,6 +78,7 @@ export function registerAssetUploadRoutes(api: PlatformRoutes, { projects, asset
     {
       method: 'post',
       path: '/v1/asset-uploads/:uploadId/complete',
+      creates: { param: 'assetId' },
       tag: 'assets',
       summary:
         'Complete a resumable upload (editor): joins the parts, checks the whole file against the declared checksum (a mismatch is a 400 naming checksum, and the bytes are dropped), and answers the asset. Completing again answers the same asset.',

@@ -43,6 +43,7 @@ export function registerAssetRoutes(api: PlatformRoutes, { projects, assets }: P
     {
       method: 'post',
       path: '/v1/projects/:projectId/assets',
+      creates: { param: 'assetId' },
       tag: 'assets',
       summary: 'Register an asset already in object storage: one object (storageRef) or a prefix (editor)',
       params: idParams('projectId'),
@@ -59,6 +60,7 @@ export function registerAssetRoutes(api: PlatformRoutes, { projects, assets }: P
     {
       method: 'post',
       path: '/v1/projects/:projectId/assets/upload',
+      creates: { param: 'assetId' },
       tag: 'assets',
       summary:
         'Upload one file as an asset: its raw bytes as application/octet-stream, streamed to object storage and hashed on the way (editor). For files that need resuming, use asset-uploads.',

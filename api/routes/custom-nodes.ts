@@ -12,6 +12,7 @@ export function registerCustomNodeRoutes(api: PlatformRoutes, { projects, custom
     {
       method: 'post',
       path: '/v1/projects/:projectId/custom-nodes',
+      creates: { param: 'customNodeId' },
       tag: 'custom-nodes',
       summary: 'Register a custom container node: an image, or a Dockerfile plus the tag to build (editor)',
       params: idParams('projectId'),

@@ -17,6 +17,7 @@ export function registerDatasetRoutes(api: PlatformRoutes, { projects, datasets 
     {
       method: 'post',
       path: '/v1/projects/:projectId/datasets',
+      creates: { param: 'datasetId' },
       tag: 'datasets',
       summary: 'Create a dataset (editor)',
       params: idParams('projectId'),
@@ -59,6 +60,7 @@ export function registerDatasetRoutes(api: PlatformRoutes, { projects, datasets 
     {
       method: 'post',
       path: '/v1/datasets/:datasetId/versions',
+      creates: { param: 'versionId' },
       tag: 'datasets',
       summary:
         'Create an immutable dataset version over assets of the same project; its manifest goes to object storage (editor)',

@@ -14,6 +14,7 @@ export function registerMemberRoutes(api: PlatformRoutes, { memberships }: Platf
     {
       method: 'post',
       path: '/v1/workspaces/:workspaceId/members',
+      creates: { param: 'membershipId' },
       tag: 'members',
       summary: 'Add a user (by userId or email) to the workspace or one of its projects (admin)',
       params: idParams('workspaceId'),

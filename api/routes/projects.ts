@@ -30,6 +30,7 @@ export function registerProjectRoutes(api: PlatformRoutes, { projects }: Platfor
     {
       method: 'post',
       path: '/v1/workspaces/:workspaceId/projects',
+      creates: { param: 'projectId' },
       tag: 'projects',
       summary: 'Create a project (workspace admin)',
       params: idParams('workspaceId'),

@@ -7,11 +7,10 @@ import { PageQuery } from '../../src/db/pagination';
 import { RUN_STATUSES, StartRunBodySchema } from '../../src/domain/run';
 import type { RunStatus } from '../../src/domain/run';
 import type { RunActions } from '../../src/services/run-actions';
-import { parseStreamCursor, STREAM_CURSOR_FORMAT } from '../../src/services/run-events';
+import { parseStreamCursor, STREAM_CURSOR, STREAM_CURSOR_FORMAT } from '../../src/services/run-events';
 import type { EventSink, RunEventStream } from '../../src/services/run-events';
 import type { RunQueries } from '../../src/services/run-queries';
 import type { RunService } from '../../src/services/runs';
-import { badRequest } from '../errors';
 import { authorize } from '../middleware/auth';
 import { ANSWERED } from '../registry';
 import type { ApiRegistry } from '../registry';
@@ -78,20 +77,22 @@ function registerRunReadRoutes(api: ApiRegistry, { runs, runQueries, runActions,
     {
       method: 'post',
       path: '/v1/workflows/:workflowId/runs',
+      creates: { param: 'runId' },
       tag: 'runs',
       summary: 'Start a run of a workflow version (default: the published one)',
       params: z.object({ workflowId: Id }).strict(),
       body: StartRunBodySchema,
+      headers: z.object({
+        'idempotency-key': IdempotencyKey.optional().describe(
+          'Sending the same key again does not start a second run (keys are kept a day)',
+        ),
+      }),
       status: 202,
     },
-    async (req, { params, body }) => {
+    async (req, { params, body, headers }) => {
       const def = await runs.getDefinition(params.workflowId);
       authorize(req.auth, def, 'editor', 'workflow');
-      const key = req.header('idempotency-key');
-      if (key !== undefined && !IdempotencyKey.safeParse(key).success) {
-        throw badRequest('Idempotency-Key: 1-200 printable ASCII characters', { field: 'Idempotency-Key' });
-      }
-      return runActions.start(req.auth.userId, def!, body, key);
+      return runActions.start(req.auth.userId, def!, body, headers['idempotency-key']);
     },
   );
 
@@ -174,16 +175,18 @@ function registerRunReadRoutes(api: ApiRegistry, { runs, runQueries, runActions,
       summary: 'Server-Sent Events while the run executes: task (status changes), log (lines), run, then end',
       params: RunParams,
       query: z.object({ pollMs: z.coerce.number().int().min(100).max(5000).default(400) }).strict(),
+      headers: z.object({
+        'last-event-id': z
+          .string()
+          .regex(STREAM_CURSOR, `not an id this stream sent (${STREAM_CURSOR_FORMAT})`)
+          .optional()
+          .describe('Resume after this event id'),
+      }),
     },
-    async (req, { params, query }, res) => {
+    async (req, { params, query, headers }, res) => {
       const run = await loadRun(req.auth, params.runId, 'viewer');
-      const lastEventId = req.header('last-event-id');
+      const lastEventId = headers['last-event-id'];
       const resume = lastEventId === undefined ? undefined : parseStreamCursor(lastEventId);
-      if (lastEventId !== undefined && !resume) {
-        throw badRequest(`Last-Event-ID: not an id this stream sent (${STREAM_CURSOR_FORMAT})`, {
-          field: 'Last-Event-ID',
-        });
-      }
       await runEvents.stream(run, sseSink(req, res), query.pollMs, resume);
       res.end();
       return ANSWERED;
@@ -211,6 +214,7 @@ function registerRunActionRoutes(api: ApiRegistry, { runs, runActions }: RunRout
     {
       method: 'post',
       path: '/v1/runs/:runId/retry',
+      creates: { param: 'runId' },
       tag: 'runs',
       summary: 'Retry a finished run: a new run of the same version and inputs, pointing at this one',
       params: RunParams,

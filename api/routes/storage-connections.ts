@@ -11,6 +11,7 @@ export function registerStorageConnectionRoutes(api: PlatformRoutes, { storageCo
     {
       method: 'post',
       path: '/v1/workspaces/:workspaceId/storage-connections',
+      creates: { param: 'connectionId' },
       tag: 'storage-connections',
       summary: 'Add a storage connection (admin); its secret is stored encrypted and never returned',
       params: idParams('workspaceId'),

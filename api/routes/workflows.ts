@@ -21,6 +21,7 @@ export function registerWorkflowRoutes(api: PlatformRoutes, { projects, workflow
     {
       method: 'post',
       path: '/v1/projects/:projectId/workflows',
+      creates: { param: 'workflowId' },
       tag: 'workflows',
       summary: 'Create a workflow definition (editor)',
       params: idParams('projectId'),
@@ -63,6 +64,7 @@ export function registerWorkflowRoutes(api: PlatformRoutes, { projects, workflow
     {
       method: 'post',
       path: '/v1/workflows/:workflowId/versions',
+      creates: { param: 'versionNumber', field: 'versionNumber' },
       tag: 'workflows',
       summary:
         'Create an immutable version (editor); an invalid runtimeGraph is one 400 invalid_graph listing every problem',

@@ -12,6 +12,7 @@ export function registerWorkspaceRoutes(api: PlatformRoutes, { workspaces }: Pla
     {
       method: 'post',
       path: '/v1/workspaces',
+      creates: { param: 'workspaceId' },
       tag: 'workspaces',
       summary: 'Create a team workspace; the caller becomes its owner',
       body: CreateWorkspaceBody,

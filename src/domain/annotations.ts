@@ -47,7 +47,8 @@ const UserIds = z
   .array(IdSchema)
   .max(100)
   .default([])
-  .refine((ids) => new Set(ids).size === ids.length, { message: 'user ids must be unique' });
+  .refine((ids) => new Set(ids).size === ids.length, { message: 'user ids must be unique' })
+  .meta({ uniqueItems: true });
 
 export const CreateAnnotationTaskBody = z
   .object({

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import {
   DescriptionSchema,
   IdSchema,
+  jsonObjectDocument,
   JsonObjectSchema,
   NameSchema,
   PrintableSchema,
@@ -241,6 +242,11 @@ export const CreateAssetBody = z
   .refine((b) => b.type !== 'object_storage_prefix' || b.prefix !== undefined, {
     message: 'an object_storage_prefix asset registers a prefix',
     path: ['prefix'],
+  })
+  .meta({
+    not: { required: ['storageRef', 'prefix'] },
+    if: { properties: { type: { const: 'object_storage_prefix' } } },
+    then: { required: ['prefix'] },
   });
 export type CreateAssetInput = z.infer<typeof CreateAssetBody>;
 
@@ -250,6 +256,23 @@ export const UploadAssetQuery = z
     type: UploadAssetType.default('raw_file'),
   })
   .strict();
+
+/**
+ * The at-most-MAX_PARTS rule in JSON Schema, which cannot divide: one branch per part size doubling from the
+ * minimum, each allowing MAX_PARTS parts of its smallest size (stricter than the rule, never looser).
+ */
+function partCountDocument(): Record<string, unknown> {
+  const tiers: Array<Record<string, unknown>> = [
+    { not: { required: ['partSizeBytes'] }, properties: { sizeBytes: { maximum: MAX_PARTS * DEFAULT_PART_BYTES } } },
+  ];
+  for (let part = MIN_PART_BYTES; part <= MAX_PART_BYTES; part *= 2) {
+    tiers.push({
+      required: ['partSizeBytes'],
+      properties: { partSizeBytes: { minimum: part }, sizeBytes: { maximum: MAX_PARTS * part } },
+    });
+  }
+  return { anyOf: tiers };
+}
 
 export const CreateAssetUploadBody = z
   .object({
@@ -269,7 +292,8 @@ export const CreateAssetUploadBody = z
   .refine((b) => Math.ceil(b.sizeBytes / b.partSizeBytes) <= MAX_PARTS, {
     message: `sizeBytes / partSizeBytes makes more than ${MAX_PARTS} parts: use larger parts`,
     path: ['partSizeBytes'],
-  });
+  })
+  .meta(partCountDocument());
 export type CreateAssetUploadInput = z.infer<typeof CreateAssetUploadBody>;
 
 export const UploadPartParams = z
@@ -337,6 +361,12 @@ export const CreateDatasetVersionBody = z
       if (seen.has(id)) ctx.addIssue({ code: 'custom', message: `duplicate asset id ${id}`, path: ['assetIds', i] });
       seen.add(id);
     });
+  })
+  .meta({
+    anyOf: [
+      { required: ['sourceAssetId'], properties: { assetIds: { uniqueItems: true } } },
+      { required: ['assetIds'], properties: { assetIds: { minItems: 1, uniqueItems: true } } },
+    ],
   });
 export type CreateDatasetVersionInput = z.infer<typeof CreateDatasetVersionBody>;
 
@@ -364,11 +394,17 @@ export const CreateStorageConnectionBody = z
     type: z.enum(STORAGE_CONNECTION_TYPES),
     provider: Token,
     name: NameSchema,
-    config: JsonObjectSchema.default({}).superRefine((config, ctx) => {
-      const path = findCredentialKey(config);
-      if (path)
-        ctx.addIssue({ code: 'custom', path, message: 'credentials go in `secret` (stored encrypted), not in config' });
-    }),
+    config: JsonObjectSchema.default({})
+      .superRefine((config, ctx) => {
+        const path = findCredentialKey(config);
+        if (path)
+          ctx.addIssue({
+            code: 'custom',
+            path,
+            message: 'credentials go in `secret` (stored encrypted), not in config',
+          });
+      })
+      .meta(jsonObjectDocument(CREDENTIAL_KEY.source.replace(/[a-z]/g, (c) => `[${c}${c.toUpperCase()}]`))),
     secret: z.string().min(1).max(16_384).optional(),
   })
   .strict();

@@ -11,20 +11,23 @@ export const SlugSchema = z
     'slugs are 1-64 lowercase letters, digits and -, not starting or ending with -',
   );
 
-/** True when a string has no C0 control character or DEL: they end up in logs, labels and storage keys. */
-export function isPrintable(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x7f) return false;
-  }
-  return true;
-}
-
-/** A string of `min` to `max` characters with no control characters. */
+/**
+ * A string of `min` to `max` characters with no C0 control character or DEL (they end up in logs, labels and storage
+ * keys); a pattern, so the OpenAPI document states it.
+ */
 export const PrintableSchema = (max: number, min = 0) =>
-  z.string().min(min).max(max).refine(isPrintable, 'control characters are not allowed');
+  z
+    .string()
+    .min(min)
+    .max(max)
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point
+    .regex(/^[^\x00-\x1f\x7f]*$/, 'control characters are not allowed');
 
-export const NameSchema = PrintableSchema(200).trim().min(1, 'must not be empty');
+/** Not blank: the pattern says in the OpenAPI document what trim-then-min(1) checks (JS trims U+FEFF too). */
+export const NameSchema = PrintableSchema(200)
+  .regex(/[^\s\uFEFF]/, 'must not be empty')
+  .trim()
+  .min(1, 'must not be empty');
 export const DescriptionSchema = z.string().max(10_000);
 export const ShortTextSchema = PrintableSchema(200);
 export const EmailSchema = z
@@ -67,11 +70,40 @@ export function findUnstorable(
   return undefined;
 }
 
+/**
+ * JSON Schema for free-form JSON that findUnstorable and the body middleware accept, one object level deep: what
+ * the OpenAPI document states for a JsonObjectSchema. Stricter than the check (deeper values are accepted too), so
+ * whatever it describes is accepted, and small enough for generators; `forbiddenKeys` is a pattern no key matches.
+ */
+export function jsonObjectDocument(forbiddenKeys?: string, depth = 1): Record<string, unknown> {
+  const key: Record<string, unknown> = {
+    type: 'string',
+    maxLength: MAX_KEY_LENGTH,
+    pattern: '^(?!\\$)[^.\\u0000]*$',
+    not: forbiddenKeys
+      ? { anyOf: [{ enum: [...BODY_FORBIDDEN_KEYS] }, { pattern: forbiddenKeys }] }
+      : { enum: [...BODY_FORBIDDEN_KEYS] },
+  };
+  const object = (d: number): Record<string, unknown> => {
+    const scalar = { type: ['null', 'boolean', 'number', 'string'] };
+    const notArray = d > 0 ? { anyOf: [scalar, object(d - 1)] } : scalar;
+    const value = d > 0 ? { anyOf: [scalar, object(d - 1), { type: 'array', items: notArray }] } : scalar;
+    return { type: 'object', propertyNames: key, additionalProperties: value };
+  };
+  return object(depth);
+}
+
+/** Keys the body middleware refuses anywhere in a request body (api/middleware/body.ts). */
+export const BODY_FORBIDDEN_KEYS = ['__proto__', 'constructor', 'prototype'] as const;
+
 /** A free-form JSON object (settings, summaries, metadata, payloads): any shape the database can store. */
-export const JsonObjectSchema = z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
-  const bad = findUnstorable(value);
-  if (bad) ctx.addIssue({ code: 'custom', message: bad.message, path: bad.path });
-});
+export const JsonObjectSchema = z
+  .record(z.string(), z.unknown())
+  .superRefine((value, ctx) => {
+    const bad = findUnstorable(value);
+    if (bad) ctx.addIssue({ code: 'custom', message: bad.message, path: bad.path });
+  })
+  .meta(jsonObjectDocument());
 export type JsonObject = z.infer<typeof JsonObjectSchema>;
 
 /** Where bytes live in object storage. `kind: 'prefix'` registers everything under a key prefix. */

@@ -104,7 +104,8 @@ export const UpdateWorkspaceBody = z
   .strict()
   .refine((b) => b.name !== undefined || b.settings !== undefined, {
     message: 'nothing to update: pass name or settings',
-  });
+  })
+  .meta({ anyOf: [{ required: ['name'] }, { required: ['settings'] }] });
 export type UpdateWorkspaceInput = z.infer<typeof UpdateWorkspaceBody>;
 
 export const CreateProjectBody = z
@@ -117,7 +118,8 @@ export const UpdateProjectBody = z
   .strict()
   .refine((b) => b.name !== undefined || b.description !== undefined, {
     message: 'nothing to update: pass name or description',
-  });
+  })
+  .meta({ anyOf: [{ required: ['name'] }, { required: ['description'] }] });
 export type UpdateProjectInput = z.infer<typeof UpdateProjectBody>;
 
 export const AddMemberBody = z
@@ -131,7 +133,8 @@ export const AddMemberBody = z
   .refine((b) => (b.userId === undefined) !== (b.email === undefined), {
     message: 'pass exactly one of userId or email',
     path: ['userId'],
-  });
+  })
+  .meta({ oneOf: [{ required: ['userId'] }, { required: ['email'] }] });
 export type AddMemberInput = z.infer<typeof AddMemberBody>;
 
 export const UpdateMemberBody = z.object({ role: RoleSchema }).strict();

@@ -28,7 +28,8 @@ export const InputBindingSchema = z
   .refine((b) => b.kind === 'dataset' || b.versionId === undefined, {
     message: 'only dataset bindings have a version',
     path: ['versionId'],
-  });
+  })
+  .meta({ if: { properties: { kind: { const: 'asset' } } }, then: { not: { required: ['versionId'] } } });
 export type InputBinding = z.infer<typeof InputBindingSchema>;
 
 export const StartRunBodySchema = z

@@ -50,7 +50,8 @@ export const DockerExecutorConfigSchema = z
   .refine((c) => (c.image ? !c.customNodeId : !!c.customNodeId), {
     message: 'exactly one of image or customNodeId is required',
     path: ['image'],
-  });
+  })
+  .meta({ oneOf: [{ required: ['image'] }, { required: ['customNodeId'] }] });
 export type DockerExecutorConfig = z.infer<typeof DockerExecutorConfigSchema>;
 
 const Scalar = z.union([z.string().max(1024), z.number(), z.boolean()]);
@@ -65,7 +66,8 @@ export const BuiltinExecutorConfigSchema = z.discriminatedUnion('op', [
       /** Keeps assets whose field equals the value, or contains it when the field is an array. */
       where: z
         .partialRecord(z.enum(['type', 'status', 'detectedFormats', 'sourceType', 'displayName']), Scalar)
-        .refine((w) => Object.keys(w).length > 0, 'name at least one field to filter on'),
+        .refine((w) => Object.keys(w).length > 0, 'name at least one field to filter on')
+        .meta({ minProperties: 1 }),
       taskQueue: TaskQueue.optional(),
     })
     .strict(),

@@ -24,10 +24,11 @@ export interface StreamCursor {
 }
 
 export const STREAM_CURSOR_FORMAT = '<taskMs>.<logMs>';
+export const STREAM_CURSOR = /^(\d{1,15})\.(\d{1,15})$/;
 
 /** Parses a Last-Event-ID this stream sent; undefined when it is not one. */
 export function parseStreamCursor(id: string): StreamCursor | undefined {
-  const m = /^(\d{1,15})\.(\d{1,15})$/.exec(id);
+  const m = STREAM_CURSOR.exec(id);
   return m ? { tasksMs: Number(m[1]), logsMs: Number(m[2]) } : undefined;
 }
 

@@ -91,7 +91,8 @@ describe('workflow definitions and versions', () => {
         `/v1/workflows/${workflowId}/versions/1`,
         method === 'patch' ? { summary: 'x' } : undefined,
       );
-      expect(res.status).toBe(404);
+      expect(res.status).toBe(405);
+      expect(res.headers.allow).toBe('GET, HEAD');
     }
   });
 
