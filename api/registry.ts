@@ -1,5 +1,6 @@
 import type { Request, RequestHandler, Response, Router } from 'express';
 import { z } from 'zod';
+import { JSON_SCHEMA_COMPONENTS } from '../src/domain/common';
 import { ApiError } from './errors';
 import { zodDetails } from './middleware/errors';
 
@@ -262,6 +263,7 @@ export function openApiDocument(specs: AnySpec[], version: string): Record<strin
     components: {
       securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } },
       schemas: {
+        ...JSON_SCHEMA_COMPONENTS,
         Error: {
           type: 'object',
           properties: {

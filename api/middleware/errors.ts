@@ -1,3 +1,5 @@
+import type { Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { z } from 'zod';
 import { EmboflowError } from '../../src/errors';
@@ -45,4 +47,25 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       .status(e.status)
       .json({ error: { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) } });
   };
+}
+
+/**
+ * Requests Node's HTTP parser refuses (a malformed header, a bad Content-Length) never reach Express; without this
+ * Node answers them with an empty 400. They get the one error shape too.
+ */
+export function answerUnparsableRequests(server: Server): void {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+    const body = JSON.stringify({
+      error: tooLarge
+        ? { code: 'headers_too_large', message: 'the request headers are too large' }
+        : { code: 'bad_request', message: 'the request is not valid HTTP' },
+    });
+    socket.end(
+      `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Connection: close\r\n\r\n${body}`,
+    );
+  });
 }

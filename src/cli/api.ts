@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import { createApp } from '../../api/app';
+import { answerUnparsableRequests } from '../../api/middleware/errors';
 import { loadConfig } from '../config';
 import { connectDatabase } from '../db/mongo';
 import { createLogger } from '../logger';
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
   const store = new ObjectStore(config);
   const { app } = createApp({ config, db: database.db, temporal, store, logger, metrics: createMetrics('api') });
   const server = createServer(app);
+  answerUnparsableRequests(server);
   // Uploads stream for as long as their bytes take, so no deadline covers a whole request; a connection that
   // moves no byte for a minute is closed instead (an `untimed` route working in silence lifts that while it works).
   server.requestTimeout = 0;

@@ -404,7 +404,12 @@ export const CreateStorageConnectionBody = z
             message: 'credentials go in `secret` (stored encrypted), not in config',
           });
       })
-      .meta(jsonObjectDocument(CREDENTIAL_KEY.source.replace(/[a-z]/g, (c) => `[${c}${c.toUpperCase()}]`))),
+      .meta(
+        jsonObjectDocument(
+          'StorageConnectionConfig',
+          CREDENTIAL_KEY.source.replace(/[a-z]/g, (c) => `[${c}${c.toUpperCase()}]`),
+        ),
+      ),
     secret: z.string().min(1).max(16_384).optional(),
   })
   .strict();

@@ -71,26 +71,35 @@ export function findUnstorable(
 }
 
 /**
- * JSON Schema for free-form JSON that findUnstorable and the body middleware accept, one object level deep: what
- * the OpenAPI document states for a JsonObjectSchema. Stricter than the check (deeper values are accepted too), so
- * whatever it describes is accepted, and small enough for generators; `forbiddenKeys` is a pattern no key matches.
+ * Named JSON Schemas for free-form JSON, recursive through each other; the OpenAPI document lists them under
+ * components.schemas, and a JsonObjectSchema refers to one by jsonObjectDocument.
  */
-export function jsonObjectDocument(forbiddenKeys?: string, depth = 1): Record<string, unknown> {
-  const key: Record<string, unknown> = {
-    type: 'string',
-    maxLength: MAX_KEY_LENGTH,
-    pattern: '^(?!\\$)[^.\\u0000]*$',
-    not: forbiddenKeys
-      ? { anyOf: [{ enum: [...BODY_FORBIDDEN_KEYS] }, { pattern: forbiddenKeys }] }
-      : { enum: [...BODY_FORBIDDEN_KEYS] },
+export const JSON_SCHEMA_COMPONENTS: Record<string, Record<string, unknown>> = {};
+
+/**
+ * What findUnstorable and the body middleware accept, as JSON Schema: keys of at most MAX_KEY_LENGTH without '.',
+ * NUL, a leading '$' or a prototype name (nor `forbiddenKeys`, a pattern, at any depth), no array directly in an
+ * array. Returns a reference to the component `name` it defines.
+ */
+export function jsonObjectDocument(name = 'JsonObject', forbiddenKeys?: string): Record<string, unknown> {
+  const ref = (n: string) => ({ $ref: `#/components/schemas/${n}` });
+  const scalar = { type: ['null', 'boolean', 'number', 'string'] };
+  JSON_SCHEMA_COMPONENTS[name] = {
+    type: 'object',
+    propertyNames: {
+      type: 'string',
+      maxLength: MAX_KEY_LENGTH,
+      pattern: '^(?!\\$)[^.\\u0000]*$',
+      not: forbiddenKeys
+        ? { anyOf: [{ enum: [...BODY_FORBIDDEN_KEYS] }, { pattern: forbiddenKeys }] }
+        : { enum: [...BODY_FORBIDDEN_KEYS] },
+    },
+    additionalProperties: ref(`${name}Value`),
   };
-  const object = (d: number): Record<string, unknown> => {
-    const scalar = { type: ['null', 'boolean', 'number', 'string'] };
-    const notArray = d > 0 ? { anyOf: [scalar, object(d - 1)] } : scalar;
-    const value = d > 0 ? { anyOf: [scalar, object(d - 1), { type: 'array', items: notArray }] } : scalar;
-    return { type: 'object', propertyNames: key, additionalProperties: value };
+  JSON_SCHEMA_COMPONENTS[`${name}Value`] = {
+    anyOf: [scalar, ref(name), { type: 'array', items: { anyOf: [scalar, ref(name)] } }],
   };
-  return object(depth);
+  return ref(name);
 }
 
 /** Keys the body middleware refuses anywhere in a request body (api/middleware/body.ts). */

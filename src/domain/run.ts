@@ -41,7 +41,9 @@ export const StartRunBodySchema = z
     // Storable by every MongoDB-compatible server: no dotted keys, no arrays directly in arrays, finite numbers.
     params: JsonObjectSchema.pipe(
       z.record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'param names are letters, digits, _ or -'), z.unknown()),
-    ).default({}),
+    )
+      .meta({ propertyNames: { pattern: '^[A-Za-z0-9_-]{1,64}$' } })
+      .default({}),
   })
   .strict();
 export type StartRunBody = z.infer<typeof StartRunBodySchema>;

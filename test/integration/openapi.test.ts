@@ -1,5 +1,6 @@
 // /openapi.json tells the truth: undeclared methods are a 405 naming the declared ones, every constraint the
 // validators apply is in the document, and creating operations link to the operations that use what they create.
+import { connect } from 'node:net';
 import request from 'supertest';
 import { seedTenant, startPlatformApp } from './helpers/platform';
 import type { PlatformApp, Tenant } from './helpers/platform';
@@ -15,7 +16,10 @@ interface Operation {
   requestBody?: { content: Record<string, { schema: Record<string, unknown> }> };
   responses: Record<string, { links?: Record<string, { operationId: string; parameters: Record<string, string> }> }>;
 }
-type Doc = { paths: Record<string, Record<string, Operation>> };
+type Doc = {
+  paths: Record<string, Record<string, Operation>>;
+  components: { schemas: Record<string, Record<string, unknown>> };
+};
 
 let t: PlatformApp;
 let A: Tenant;
@@ -78,6 +82,22 @@ describe('undeclared methods', () => {
   });
 });
 
+it('answers a request the HTTP parser refuses in the one error shape, not an empty 400', async () => {
+  const { port } = new URL(t.url);
+  const raw = await new Promise<string>((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1', () =>
+      socket.write('POST /v1/workspaces HTTP/1.1\r\nHost: x\r\nContent-Length: Zd,\r\n\r\n'),
+    );
+    let data = '';
+    socket.on('data', (d) => (data += d.toString()));
+    socket.on('end', () => resolve(data));
+    socket.on('error', reject);
+  });
+  expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+  expect(raw).toMatch(/content-type: application\/json/i);
+  expect(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)).error.code).toBe('bad_request');
+});
+
 describe('constraints in the document', () => {
   it('states the id pattern of path parameters and id filters', () => {
     for (const [method, path, where, name] of [
@@ -130,7 +150,12 @@ describe('constraints in the document', () => {
       { required: ['email'] },
     ]);
     const settings = (body('post', '/v1/workspaces').properties as Record<string, Record<string, unknown>>).settings!;
-    const keys = settings.propertyNames as Record<string, unknown>;
+    expect(settings.$ref).toBe('#/components/schemas/JsonObject');
+    const json = doc.components.schemas.JsonObject!;
+    expect(json.additionalProperties).toEqual({ $ref: '#/components/schemas/JsonObjectValue' });
+    // No array directly inside an array.
+    expect(JSON.stringify(doc.components.schemas.JsonObjectValue)).not.toContain('"items":{"type":"array"');
+    const keys = json.propertyNames as Record<string, unknown>;
     expect(matchesAll(keys, 'retention')).toBe(true);
     expect(matchesAll(keys, '$where')).toBe(false);
     expect(matchesAll(keys, 'a.b')).toBe(false);

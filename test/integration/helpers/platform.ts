@@ -6,6 +6,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Db } from 'mongodb';
 import request from 'supertest';
+import { answerUnparsableRequests } from '../../../api/middleware/errors';
 import { COLLECTIONS } from '../../../src/db/indexes';
 import type { Role } from '../../../src/services/auth';
 import { seedUser, seedWorkspace, startTestApp } from '../../support/app';
@@ -32,6 +33,7 @@ export async function listen<T extends { app: Parameters<typeof createServer>[1]
   t: T,
 ): Promise<T & { url: string; server: Server }> {
   const server = createServer(t.app);
+  answerUnparsableRequests(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
