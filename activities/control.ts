@@ -1,7 +1,9 @@
+import { Context } from '@temporalio/activity';
 import type { Db } from 'mongodb';
 import type { RunOutcome } from '../src/dag/scheduler';
 import { CustomNodeRepository } from '../src/db/definitions';
 import type { RunStore } from '../src/db/runs';
+import { TERMINAL_RUN_STATUSES } from '../src/domain/run';
 import type { RunTaskDoc } from '../src/domain/run';
 import type { RuntimeNode } from '../src/domain/runtime-graph';
 import type { NodeCarryOver, PlanNode, RunPlan, TaskUpdate } from '../src/engine/contract';
@@ -41,6 +43,12 @@ export function createControlActivities(
     async loadRunPlan(runId: string, resume = false): Promise<RunPlan> {
       const run = await runs.getRun(runId);
       if (!run) throw runNotFound(runId);
+      const execution = currentExecution();
+      // A finished run starting over in another execution: Temporal reset it to its start. Reopened before its tasks
+      // are read, so the mirror shows this execution's run (RunStore.reopenRun). A resumed execution (a task retry)
+      // reopens what it retries itself (resetTasks); a reset to a later point is the reconciler's to find.
+      if (!resume && execution && TERMINAL_RUN_STATUSES.includes(run.status) && run.finishedByExecution !== execution)
+        await runs.reopenRun(runId, execution, { allUnfinished: true });
       const tasks = new Map(
         (
           await runs.listTasks(
@@ -123,11 +131,28 @@ export function createControlActivities(
       );
     },
 
+    /**
+     * The run's end, as this execution sees it. It replaces the end another execution recorded (this one runs
+     * after a reset), and a run that did not succeed leaves no task open.
+     */
     async finishRun(runId: string, outcome: RunOutcome, errorMessage?: string): Promise<void> {
-      await runs.finishRun(runId, outcome, errorMessage);
+      await runs.finishRun(runId, outcome, errorMessage, {
+        execution: currentExecution(),
+        replacesOtherExecution: true,
+        closeOpenTasks: outcome !== 'success',
+      });
       metrics?.runsFinished.inc({ status: outcome });
     },
   };
+}
+
+/** The Temporal run id of the execution calling this activity; undefined when called outside one (tools, tests). */
+function currentExecution(): string | undefined {
+  try {
+    return Context.current().info.workflowExecution?.runId;
+  } catch {
+    return undefined;
+  }
 }
 
 /** What finished tasks left, for a resumed execution: statuses, and the artifacts and assets of successes. */

@@ -8,12 +8,14 @@ import {
   CancellationScope,
   continueAsNew,
   isCancellation,
+  patched,
   setHandler,
+  TemporalFailure,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { RunOutcome } from '../src/dag/scheduler';
 import { SearchAttr } from '../src/temporal/names';
-import { control } from './engine/activity-options';
+import { control, failureMessage } from './engine/activity-options';
 import { Approvals } from './engine/approvals';
 import { MirrorQueue } from './engine/mirror-queue';
 import { RunGraph } from './engine/run-graph';
@@ -48,16 +50,23 @@ export async function runWorkflow({ runId, resume }: RunWorkflowInput): Promise<
       await mirror.flush();
       status = graph.scheduler.outcome();
       failedNodeIds = graph.failedNodeIds();
-      await control.finishRun(
-        runId,
-        status,
-        failedNodeIds.length ? `failed nodes: ${failedNodeIds.join(', ')}` : undefined,
-      );
+      await control.finishRun(runId, status, finishReason(status, failedNodeIds));
       // A retry that arrived while the run was finishing reopens it.
       if (!retries.waiting) break;
     }
   } catch (err) {
-    if (!isCancellation(err)) throw err;
+    if (!isCancellation(err)) {
+      // Only a TemporalFailure fails the workflow (anything else fails the workflow task, which Temporal retries):
+      // the mirror and the search attribute say so before it does. Executions from before this replay as they ran.
+      if (err instanceof TemporalFailure && patched(FINISH_MIRROR_ON_FAILURE)) {
+        const reason = failureReason(err);
+        retries.rejectAll(reason);
+        // Not flushed: a failed mirror write may be the failure. finishRun closes the tasks left open.
+        await control.finishRun(runId, 'failed', reason).catch(() => undefined);
+        upsertSearchAttributes([{ key: SearchAttr.status, value: 'failed' }]);
+      }
+      throw err;
+    }
     retries.rejectAll('the run was cancelled');
     await CancellationScope.nonCancellable(async () => {
       await loop.cancelAll();
@@ -70,7 +79,27 @@ export async function runWorkflow({ runId, resume }: RunWorkflowInput): Promise<
 
   upsertSearchAttributes([{ key: SearchAttr.status, value: status }]);
   if (status === 'failed' && failedNodeIds.length === 0) {
-    throw ApplicationFailure.nonRetryable('run failed without a failed node', 'RunInvariantError');
+    throw ApplicationFailure.nonRetryable(RUN_INVARIANT_MESSAGE, 'RunInvariantError');
   }
   return { runId, status, failedNodeIds };
+}
+
+/** Whatever fails the run workflow outside node logic is recorded on the run before the workflow fails. */
+const FINISH_MIRROR_ON_FAILURE = 'finish-mirror-on-failure';
+const RUN_INVARIANT_MESSAGE = 'run failed without a failed node';
+
+/** Why the workflow is failing, from the innermost failure (an activity failure wraps the activity's error). */
+function failureReason(err: TemporalFailure): string {
+  let inner: unknown = err;
+  while (inner instanceof TemporalFailure && inner.cause) inner = inner.cause;
+  const type = inner instanceof ApplicationFailure && inner.type ? `${inner.type}: ` : '';
+  return `the run workflow failed: ${type}${failureMessage(err)}`;
+}
+
+/** The reason finishRun records; a failed run with no failed node says what the workflow is about to fail with. */
+function finishReason(status: RunOutcome, failedNodeIds: string[]): string | undefined {
+  if (failedNodeIds.length) return `failed nodes: ${failedNodeIds.join(', ')}`;
+  if (status === 'failed' && patched(FINISH_MIRROR_ON_FAILURE))
+    return `the run workflow failed: RunInvariantError: ${RUN_INVARIANT_MESSAGE}`;
+  return undefined;
 }

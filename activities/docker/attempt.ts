@@ -26,7 +26,8 @@ export type ExecutorMirror = Pick<
   | 'recordCacheEntry'
   | 'artifactsByIds'
   | 'findCacheHit'
->;
+> &
+  Partial<Pick<RunStore, 'resumeInterrupted'>>;
 
 export interface DockerExecutorDeps {
   mirror: ExecutorMirror;

@@ -39,8 +39,12 @@ export async function outputsOf(
 
 export async function recordRunning(
   deps: Pick<DockerExecutorDeps, 'mirror'>,
-  { input, task, attempt, startedAt }: NodeAttempt,
+  { input, task, attempt, startedAt, activity }: NodeAttempt,
 ): Promise<void> {
+  // A node the run's end interrupted, run again by a newer execution (a reset to a point after it started): the run
+  // reopens now, so this attempt's writes land, rather than when the reconciler next looks.
+  const execution = activity.info.workflowExecution?.runId;
+  if (execution) await deps.mirror.resumeInterrupted?.(input.runId, input.nodeId, execution);
   await deps.mirror.applyTransitions(input.runId, [
     {
       ...task,

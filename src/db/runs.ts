@@ -3,7 +3,7 @@
 // or late activity cannot move it back or overwrite a terminal status.
 import type { AnyBulkWriteOperation, Collection, Db, Document, Filter, UpdateFilter } from 'mongodb';
 import type { TaskStatus } from '../dag/scheduler';
-import { TASK_STATUSES } from '../dag/scheduler';
+import { isTerminal, TASK_STATUSES } from '../dag/scheduler';
 import { cacheEntryId, runTaskId, unexecutedTaskFields, TERMINAL_RUN_STATUSES } from '../domain/run';
 import type {
   TaskCacheEntry,
@@ -44,6 +44,41 @@ const SNAPSHOT_CACHE_SIZE = 200;
 export const BULK_CHUNK = 50;
 /** Ids per `$in` lookup. */
 const ID_CHUNK = 1000;
+
+/** What a finish left on a run: cleared when it runs again. */
+const REOPENED_RUN_FIELDS = { finishedAt: '', durationMs: '', errorMessage: '', finishedByExecution: '' } as const;
+
+const OPEN_TASK_STATUSES: TaskStatus[] = ['pending', 'queued', 'running'];
+const UNFINISHED_RUN_STATUSES: RunStatus[] = ['pending', 'running'];
+
+/** What a task's execution left on it: cleared when the task is to execute again (task retry, reopened run). */
+const EXECUTION_FIELDS: Record<string, ''> = {
+  errorMessage: '',
+  skipReason: '',
+  lastResultPreview: '',
+  logRef: '',
+  resources: '',
+  queuedAt: '',
+  startedAt: '',
+  finishedAt: '',
+  durationMs: '',
+  cacheKey: '',
+  interruptedAt: '',
+};
+
+/** How a run's end is recorded (RunStore.finishRun). */
+export interface RunEnd {
+  /** The Temporal run id of the execution that ended: what the mirror then shows (finishedByExecution). */
+  execution?: string;
+  /** Tasks still open become cancelled, with the run's errorMessage, marked interrupted. */
+  closeOpenTasks?: boolean;
+  /**
+   * Whether a finish recorded for another execution gives way to this one: yes for a workflow finishing its own
+   * execution (after a reset, the stale finish is the earlier execution's); no for the reconciler, whose view of a
+   * closed execution may be older than what the mirror shows.
+   */
+  replacesOtherExecution?: boolean;
+}
 
 async function bulkInChunks<T extends Document>(
   collection: Collection<T>,
@@ -248,18 +283,6 @@ export class RunStore {
     nodes: Array<{ nodeId: string; generation: number }>,
   ): Promise<Array<{ nodeId: string; generation: number; attemptBase: number }>> {
     const now = new Date();
-    const cleared: Record<string, ''> = {
-      errorMessage: '',
-      skipReason: '',
-      lastResultPreview: '',
-      logRef: '',
-      resources: '',
-      queuedAt: '',
-      startedAt: '',
-      finishedAt: '',
-      durationMs: '',
-      cacheKey: '',
-    };
     await bulkInChunks(
       this.tasks,
       nodes.map((n): AnyBulkWriteOperation<RunTaskDoc> => ({
@@ -267,7 +290,7 @@ export class RunStore {
           filter: { _id: runTaskId(runId, n.nodeId), generation: { $lt: n.generation + 1 } },
           update: {
             $set: { ...unexecutedTaskFields(now), generation: n.generation + 1 },
-            $unset: cleared,
+            $unset: EXECUTION_FIELDS,
             ...(n.nodeId === retriedNodeId ? { $inc: { attempt: 1 } } : {}),
           } as UpdateFilter<RunTaskDoc>,
         },
@@ -275,7 +298,7 @@ export class RunStore {
     );
     await this.runs.updateOne(
       { _id: runId },
-      { $set: { status: 'running', updatedAt: now }, $unset: { finishedAt: '', durationMs: '', errorMessage: '' } },
+      { $set: { status: 'running', updatedAt: now }, $unset: REOPENED_RUN_FIELDS },
     );
     const docs = await this.tasks
       .find(
@@ -299,19 +322,26 @@ export class RunStore {
     );
   }
 
-  /** Recomputes the run's aggregates from its tasks and sets its final status (once). */
-  async finishRun(runId: string, status: RunStatus, errorMessage?: string): Promise<void> {
-    return this.timed('finish_run', () => this.finishRunNow(runId, status, errorMessage));
+  /**
+   * Recomputes the run's aggregates from its tasks and sets its final status: once per execution (see RunEnd for
+   * when a later execution's end replaces an earlier one's).
+   */
+  async finishRun(runId: string, status: RunStatus, errorMessage?: string, end: RunEnd = {}): Promise<void> {
+    return this.timed('finish_run', () => this.finishRunNow(runId, status, errorMessage, end));
   }
 
-  private async finishRunNow(runId: string, status: RunStatus, errorMessage?: string): Promise<void> {
+  private async finishRunNow(runId: string, status: RunStatus, errorMessage: string | undefined, end: RunEnd) {
     const run = await this.runs.findOne({ _id: runId }, { projection: { startedAt: 1, createdAt: 1 } });
     if (!run) return;
-    const summary = await this.computeSummary(runId);
     const finishedAt = new Date();
+    if (end.closeOpenTasks) await this.interruptOpenTasks(runId, errorMessage ?? `the run ended ${status}`, finishedAt);
+    const summary = await this.computeSummary(runId);
     const startedAt = run.startedAt ?? run.createdAt;
+    const unfinished: Filter<WorkflowRunDoc> = { status: { $nin: [...TERMINAL_RUN_STATUSES] } };
     await this.runs.updateOne(
-      { _id: runId, status: { $nin: [...TERMINAL_RUN_STATUSES] } },
+      end.execution && end.replacesOtherExecution
+        ? { _id: runId, $or: [unfinished, { finishedByExecution: { $ne: end.execution } }] }
+        : { _id: runId, ...unfinished },
       {
         $set: {
           status,
@@ -320,9 +350,104 @@ export class RunStore {
           durationMs: finishedAt.getTime() - startedAt.getTime(),
           updatedAt: finishedAt,
           ...(errorMessage ? { errorMessage } : {}),
+          ...(end.execution ? { finishedByExecution: end.execution } : {}),
         },
+        // A finish that replaces another execution's must not keep that one's reason.
+        ...(errorMessage ? {} : { $unset: { errorMessage: '' } }),
       },
     );
+  }
+
+  /** The run's end closes what was still open: cancelled, with why, and marked so a reopened run resumes it. */
+  private async interruptOpenTasks(runId: string, reason: string, at: Date): Promise<void> {
+    const open = (await this.listTasks(runId, undefined, { nodeId: 1, status: 1 })).filter((t) =>
+      OPEN_TASK_STATUSES.includes(t.status),
+    );
+    await bulkInChunks(
+      this.tasks,
+      open.map((t): AnyBulkWriteOperation<RunTaskDoc> => ({
+        updateOne: {
+          filter: { _id: t._id, status: { $in: OPEN_TASK_STATUSES } },
+          update: {
+            $set: { status: 'cancelled', errorMessage: reason, finishedAt: at, interruptedAt: at, updatedAt: at },
+          },
+        },
+      })),
+    );
+  }
+
+  /**
+   * Reopens a finished run that Temporal executes again (a reset from the Web UI or CLI, or a task retry that resumes
+   * it): status running, its finish cleared, and the tasks its end interrupted back to pending so the execution's
+   * own writes carry them forward. With `allUnfinished` (the execution starts the run over from its first node),
+   * every task that did not succeed goes back to pending too; succeeded docker tasks are collected, not re-run.
+   * Only a run finished by another execution than `execution` is reopened; answers whether this call reopened it.
+   */
+  async reopenRun(runId: string, execution: string, opts: { allUnfinished?: boolean } = {}): Promise<boolean> {
+    const now = new Date();
+    const reopened = await this.runs.updateOne(
+      { _id: runId, status: { $in: [...TERMINAL_RUN_STATUSES] }, finishedByExecution: { $ne: execution } },
+      { $set: { status: 'running', updatedAt: now }, $unset: REOPENED_RUN_FIELDS },
+    );
+    if (!reopened.matchedCount) return false;
+    const tasks = await this.listTasks(runId, undefined, { nodeId: 1, status: 1, interruptedAt: 1 });
+    const again = tasks.filter(
+      (t) => t.interruptedAt || (opts.allUnfinished && isTerminal(t.status) && t.status !== 'success'),
+    );
+    await bulkInChunks(
+      this.tasks,
+      again.map((t): AnyBulkWriteOperation<RunTaskDoc> => ({
+        updateOne: {
+          filter: { _id: t._id, status: t.status },
+          update: { $set: unexecutedTaskFields(now), $unset: EXECUTION_FIELDS } as UpdateFilter<RunTaskDoc>,
+        },
+      })),
+    );
+    return true;
+  }
+
+  /**
+   * A node whose task the run's end interrupted is running again in `execution`: the run reopens (when that is
+   * another execution than the one that finished it: a late attempt of the finished one changes nothing). One `_id`
+   * read when the task was not interrupted.
+   */
+  async resumeInterrupted(runId: string, nodeId: string, execution: string): Promise<void> {
+    const interrupted = await this.tasks.findOne(
+      { _id: runTaskId(runId, nodeId), interruptedAt: { $exists: true } },
+      { projection: { _id: 1 } },
+    );
+    if (interrupted) await this.reopenRun(runId, execution);
+  }
+
+  /**
+   * Up to `limit` runs that are not finished, oldest first (run ids sort by creation), after `after`: one page of
+   * the reconciler's pass. FerretDB v1 scans workflow_runs for the status filter; the projection keeps it small.
+   */
+  listUnfinishedRuns(
+    after: string | undefined,
+    limit: number,
+  ): Promise<Array<Pick<WorkflowRunDoc, '_id' | 'status' | 'temporalWorkflowId' | 'createdAt'>>> {
+    return this.runs
+      .find(
+        { status: { $in: UNFINISHED_RUN_STATUSES }, ...(after ? { _id: { $gt: after } } : {}) },
+        { projection: { status: 1, temporalWorkflowId: 1, createdAt: 1 } },
+      )
+      .sort({ _id: 1 })
+      .limit(limit)
+      .toArray();
+  }
+
+  /** Which of `runIds` are finished, with the execution each finish came from. */
+  async finishedRunsAmong(runIds: string[]): Promise<Array<Pick<WorkflowRunDoc, '_id' | 'finishedByExecution'>>> {
+    const out: Array<Pick<WorkflowRunDoc, '_id' | 'finishedByExecution'>> = [];
+    for (let i = 0; i < runIds.length; i += ID_CHUNK) {
+      const found = this.runs.find(
+        { _id: { $in: runIds.slice(i, i + ID_CHUNK) }, status: { $in: [...TERMINAL_RUN_STATUSES] } },
+        { projection: { finishedByExecution: 1 } },
+      );
+      out.push(...(await found.toArray()));
+    }
+    return out;
   }
 
   async computeSummary(runId: string): Promise<RunSummary> {

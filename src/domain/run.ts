@@ -85,6 +85,11 @@ export interface WorkflowRunDoc {
   errorMessage?: string;
   startedAt?: Date;
   finishedAt?: Date;
+  /**
+   * The Temporal run id of the execution whose end the mirror shows. A terminal mirror finished by another
+   * execution than the one now running is stale: Temporal reset or resumed the run (see RunStore.reopenRun).
+   */
+  finishedByExecution?: string;
   durationMs?: number;
   createdAt: Date;
   updatedAt: Date;
@@ -139,6 +144,8 @@ export interface RunTaskDoc {
   queuedAt?: Date;
   startedAt?: Date;
   finishedAt?: Date;
+  /** Set when the run's end closed the task while it was still open: a reopened run resumes it. */
+  interruptedAt?: Date;
   durationMs?: number;
   createdAt: Date;
   updatedAt: Date;
