@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import { AssetRepository, StorageConnectionRepository } from '../src/db/catalog';
 import { CustomNodeRepository } from '../src/db/definitions';
@@ -8,6 +9,7 @@ import { ContainerSlots } from '../src/db/leases';
 import { RunStore } from '../src/db/runs';
 import type { ContainerRunner } from '../src/docker/container-runner';
 import type { ActivityContract } from '../src/engine/contract';
+import type { ReconcileActivities } from '../src/engine/reconcile';
 import type { Logger } from '../src/logger';
 import { createMetrics } from '../src/metrics';
 import type { Metrics } from '../src/metrics';
@@ -19,6 +21,7 @@ import { createControlActivities } from './control';
 import { dockerPort } from './docker/port';
 import { StorageSources } from './docker/sources';
 import { createDockerNodeActivity } from './docker-node';
+import { createReconcileActivities } from './reconcile';
 
 export interface ActivityDeps {
   db: Db;
@@ -36,10 +39,12 @@ export interface ActivityDeps {
   secretKey?: string;
   /** Endpoint and region for storage connections that name none. */
   storageDefaults?: { endpoint?: string; region: string };
+  /** With a Temporal client and the run task queue, the reconciler's activity is registered too. */
+  reconcile?: { temporal: Client; runTaskQueue: string };
 }
 
 /** Every activity the worker registers, with its dependencies injected once. */
-export function createActivities(deps: ActivityDeps): ActivityContract {
+export function createActivities(deps: ActivityDeps): ActivityContract & Partial<ReconcileActivities> {
   const metrics = deps.metrics ?? createMetrics('worker');
   const runs = new RunStore(deps.db, (op, seconds) => metrics.mirrorWrite.observe({ op }, seconds));
   return {
@@ -81,6 +86,9 @@ export function createActivities(deps: ActivityDeps): ActivityContract {
       }),
     ),
     buildNodeImage: createBuildImageActivity({ ...deps, runs }),
+    ...(deps.reconcile
+      ? createReconcileActivities({ ...deps.reconcile, runs, runner: deps.runner, logger: deps.logger, metrics })
+      : {}),
   };
 }
 

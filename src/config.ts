@@ -51,6 +51,12 @@ export const ConfigSchema = z.object({
   REAPER_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
   REAPER_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
   WORKER_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+  /**
+   * How often the reconciler (a Temporal Schedule the worker creates) brings the mirror in line with Temporal: runs
+   * whose execution closed without finishing their mirror (terminate, timeout, reset) converge within one interval
+   * and a pass. 0: this worker neither creates nor updates the schedule.
+   */
+  RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(3600).default(10),
 
   MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// or mongodb+srv:// URI'),
   MONGODB_DB: z

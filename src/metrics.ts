@@ -24,6 +24,12 @@ export function createMetrics(component: 'api' | 'worker') {
       labelNames: ['status'],
       registers,
     }),
+    runsReconciled: new Counter({
+      name: 'emboflow_runs_reconciled_total',
+      help: 'Runs the reconciler brought in line with Temporal: closed (by how the execution closed) or reopened',
+      labelNames: ['action', 'status'],
+      registers,
+    }),
     taskDuration: new Histogram({
       name: 'emboflow_task_duration_seconds',
       help: 'Node execution time, by executor and outcome',

@@ -1,3 +1,4 @@
+export { reconcileRuns } from './reconcile';
 export { runWorkflow } from './run';
 export { approveUpdate, progressQuery, retryTaskUpdate } from './messages';
 export type { ApprovalDecision, RetryTaskRequest, RunProgress, RunWorkflowInput, RunWorkflowResult } from './messages';

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import type { NativeConnection } from '@temporalio/worker';
 import type { WorkerOptions } from '@temporalio/worker';
@@ -11,6 +12,7 @@ import type { Metrics } from '../metrics';
 import type { ObjectStore } from '../storage/object-store';
 import { workerTracingOptions } from '../tracing';
 import type { Tracing } from '../tracing';
+import { ensureReconcileSchedule } from './reconcile-schedule';
 
 /** A deployment is one database: container labels and the reaper are scoped by it. */
 export function deploymentName(config: Pick<Config, 'MONGODB_DB'>): string {
@@ -37,11 +39,15 @@ export interface WorkerDeps {
 
 /**
  * One Temporal worker per configured task queue. The run workflow is served only on RUN_TASK_QUEUE;
- * every queue serves node activities, so nodes can route to pools (for example a 'gpu' queue).
+ * every queue serves node activities, so nodes can route to pools (for example a 'gpu' queue). A worker serving
+ * RUN_TASK_QUEUE also serves the reconciler and makes sure its schedule exists (workflows/reconcile.ts).
  */
 export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
   const { config } = deps;
   const workerId = workerIdentity(config);
+  const runQueue = config.TASK_QUEUE_PREFIX + config.RUN_TASK_QUEUE;
+  const servesRuns = config.WORKER_TASK_QUEUES.includes(config.RUN_TASK_QUEUE);
+  const temporal = new Client({ connection: deps.connection, namespace: config.TEMPORAL_NAMESPACE });
   const activities = createActivities({
     ...deps,
     workerId,
@@ -52,7 +58,14 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     workspaceContainerLimit: config.WORKSPACE_MAX_RUNNING_CONTAINERS,
     secretKey: config.EMBOFLOW_SECRET_KEY,
     storageDefaults: { endpoint: config.S3_ENDPOINT, region: config.S3_REGION },
+    ...(servesRuns ? { reconcile: { temporal, runTaskQueue: runQueue } } : {}),
   });
+  if (servesRuns) {
+    // Without the schedule a terminated run's mirror would never converge; the worker still serves runs meanwhile.
+    await ensureReconcileSchedule(temporal, config).catch((err: unknown) =>
+      deps.logger.error({ err }, 'could not create or update the reconciler schedule; the next worker start retries'),
+    );
+  }
   const queues = [...new Set(config.WORKER_TASK_QUEUES)];
   const traced = workerTracingOptions(deps.tracing);
   const prebuilt = deps.tracing
