@@ -6,6 +6,7 @@ import { RuntimeGraphSchema } from '../../src/domain/runtime-graph';
 import type { RuntimeGraphInput } from '../../src/domain/runtime-graph';
 import { newId } from '../../src/ids';
 import { createLogger } from '../../src/logger';
+import { deleteReconcileSchedule } from '../../src/temporal/reconcile-schedule';
 import { createWorkers } from '../../src/temporal/worker';
 import type { TestApp } from './app';
 
@@ -50,6 +51,8 @@ export async function startEngine(t: TestApp, queues?: string[]): Promise<Engine
     runner,
     workers,
     async stop() {
+      // The test's deployment goes away with it: so does the reconciler schedule its run workers created.
+      if (config.WORKER_TASK_QUEUES.includes(config.RUN_TASK_QUEUE)) await deleteReconcileSchedule(t.temporal, config);
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
       await running;
       await connection.close();
