@@ -178,7 +178,7 @@ function registerRunReadRoutes(api: ApiRegistry, { runs, runQueries, runActions,
       headers: z.object({
         'last-event-id': z
           .string()
-          .regex(STREAM_CURSOR, `not an id this stream sent (${STREAM_CURSOR_FORMAT})`)
+          .regex(STREAM_CURSOR, `Last-Event-ID: not an id this stream sent (${STREAM_CURSOR_FORMAT})`)
           .optional()
           .describe('Resume after this event id'),
       }),
