@@ -130,7 +130,7 @@ export async function collectOutputs(
   // Small files go up several at a time while the archive moves on; large ones stream one by one.
   const pool = new TaskPool(SMALL_FILE_WINDOW);
   let total = 0;
-  await deps.containers.streamDir(containerId, `${WORK_DIR}/outputs`, async ({ path, size, body }) => {
+  const streaming = deps.containers.streamDir(containerId, `${WORK_DIR}/outputs`, async ({ path, size, body }) => {
     total += size;
     if (opts.maxOutputBytes !== undefined && total > opts.maxOutputBytes)
       throw outputsTooLarge(opts.maxOutputBytes, path);
@@ -166,6 +166,13 @@ export async function collectOutputs(
       record(ref);
     });
   });
+  try {
+    await streaming;
+  } catch (err) {
+    // Uploads still in flight land before the caller takes this attempt's objects back.
+    await pool.drain().catch(() => undefined);
+    throw err;
+  }
   await pool.drain();
   if (out.docs.length > ARTIFACT_REFS_IN_HISTORY_MAX) {
     out.manifest = await writeManifest(deps.store, attempt, out.docs, opts.progress);

@@ -259,12 +259,15 @@ export class ContainerRunner {
       }
       // Whatever the handler leaves unread is drained, so the archive moves on once the entry has ended.
       const ended = new Promise<void>((resolve) => stream.once('end', () => resolve()));
+      // When the archive is torn down, its open entry errors too: that is the archive's error, reported once.
+      stream.on('error', () => undefined);
       onFile({ path: rel, size: header.size ?? 0, body: stream as unknown as Readable }).then(
         () => {
           stream.resume();
           ended.then(() => next(), next);
         },
-        (err: unknown) => next(err as Error),
+        // A handler that gives up ends the whole archive (the entry it left unread would hold the stream).
+        (err: unknown) => extract.destroy(err as Error),
       );
     });
     await pipeline(archive, extract);
