@@ -67,7 +67,12 @@ test('a run is one trace: the API start, the run workflow and every node activit
   const scope = await seedWorkspace(t.db);
   const key = (await seedUser(t.db, [{ workspaceId: scope.workspaceId, role: 'editor' }])).apiKey;
   worker = spawnWorker(
-    workerEnv(t.config, { WORKFLOW_BUNDLE_PATH: await bundleFile(), OTEL_EXPORTER_OTLP_ENDPOINT: endpoint }),
+    // No reconciliation passes: their traces would be counted with the run's (they have their own, every 10 s).
+    workerEnv(t.config, {
+      WORKFLOW_BUNDLE_PATH: await bundleFile(),
+      OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+      RECONCILE_INTERVAL_SECONDS: '0',
+    }),
   );
   const { workflowId } = await seedWorkflow(t.db, scope, {
     nodes: [{ id: 'prep', executorType: 'builtin', executorConfig: { op: 'noop' } }, sh('work', 'echo traced')],
@@ -120,7 +125,9 @@ test('with tracing off (no endpoint), nothing is exported and runs are unaffecte
     const before = spans.length;
     const scope = await seedWorkspace(plain.db);
     const key = (await seedUser(plain.db, [{ workspaceId: scope.workspaceId, role: 'editor' }])).apiKey;
-    const w = spawnWorker(workerEnv(plain.config, { WORKFLOW_BUNDLE_PATH: await bundleFile() }));
+    const w = spawnWorker(
+      workerEnv(plain.config, { WORKFLOW_BUNDLE_PATH: await bundleFile(), RECONCILE_INTERVAL_SECONDS: '0' }),
+    );
     try {
       const { workflowId } = await seedWorkflow(plain.db, scope, {
         nodes: [{ id: 'n', executorType: 'builtin', executorConfig: { op: 'noop' } }],
