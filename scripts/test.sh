@@ -49,5 +49,5 @@ node -e '
     passed += r.numPassedTests; failed += r.numFailedTests + r.numRuntimeErrorTestSuites; skipped += r.numPendingTests + r.numTodoTests;
   }
   console.log(`emboflow: ${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
- "$results/unit.json" "$results/integration.json" "$results/data.json" "$results/bench.json" "$results/chaos.json"
+' "$results/unit.json" "$results/integration.json" "$results/data.json" "$results/bench.json" "$results/chaos.json"
 exit $status
