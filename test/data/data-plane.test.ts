@@ -10,11 +10,10 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import request from 'supertest';
-import { ContainerRunner, dockerFromHost } from '../../src/docker/container-runner';
+import { dockerFromHost } from '../../src/docker/container-runner';
 import { seedUser, seedWorkspace, startTestApp } from '../support/app';
 import type { TestApp } from '../support/app';
-import { containerStarts, seedWorkflow } from '../support/engine';
-import type { Engine } from '../support/engine';
+import { containerEvents, seedWorkflow } from '../support/engine';
 import { sh, startRun, tasksOf, waitForRun } from '../support/runs';
 import { stackEnv } from '../support/stack';
 import { bundleFile, spawnWorker, stopWorker, workerEnv } from '../support/worker-process';
@@ -26,7 +25,7 @@ const MIB = 1024 * 1024;
 
 let t: TestApp;
 let worker: ChildProcess;
-let docker: Pick<Engine, 'runner'>;
+let docker: ReturnType<typeof dockerFromHost>;
 let key: string;
 let adminKey: string;
 let scope: { workspaceId: string; projectId: string };
@@ -36,7 +35,7 @@ beforeAll(async () => {
   worker = spawnWorker(
     workerEnv(t.config, { WORKFLOW_BUNDLE_PATH: await bundleFile(), EMBOFLOW_SECRET_KEY: SECRET_KEY }),
   );
-  docker = { runner: new ContainerRunner(dockerFromHost(t.config.DOCKER_HOST)) };
+  docker = dockerFromHost(t.config.DOCKER_HOST);
   scope = await seedWorkspace(t.db);
   key = (await seedUser(t.db, [{ workspaceId: scope.workspaceId, role: 'editor' }])).apiKey;
   adminKey = (await seedUser(t.db, [{ workspaceId: scope.workspaceId, role: 'admin' }])).apiKey;
@@ -117,7 +116,7 @@ async function expectFirstAttempts(runId: string, since: number, nodes: string[]
       status: 'success',
       attempt: 1,
     });
-  expect((await containerStarts(docker as Engine, runId, since)).sort()).toEqual(nodes);
+  expect((await containerEvents(docker, runId, since, 'start')).sort()).toEqual(nodes);
   return tasks;
 }
 

@@ -12,7 +12,7 @@ import request from 'supertest';
 import { dockerFromHost } from '../../src/docker/container-runner';
 import { seedUser, seedWorkspace, startTestApp } from '../support/app';
 import type { TestApp } from '../support/app';
-import { seedWorkflow } from '../support/engine';
+import { containerEvents, seedWorkflow } from '../support/engine';
 import { sh, startRun, tasksOf, TOOLS_IMAGE, waitForRun } from '../support/runs';
 import { bundleFile, spawnWorker, stopWorker, workerEnv } from '../support/worker-process';
 
@@ -122,6 +122,7 @@ const leftOn = async (engine: Docker, runId: string) =>
   (await engine.listContainers({ all: true, filters: { label: [`io.emboflow.run=${runId}`] } })).length;
 
 test('an asset of known size that cannot fit is refused before any container exists', async () => {
+  const since = Math.floor(Date.now() / 1000) - 1;
   const objectKey = `workspaces/${scope.workspaceId}/big/${Date.now()}.bin`;
   const ref = await t.store.putStream(objectKey, zeros(200), 'application/octet-stream');
   const { run, tasks } = await runOn({
@@ -134,10 +135,13 @@ test('an asset of known size that cannot fit is refused before any container exi
   expect(tasks.read!.errorMessage).toMatch(
     /^staging inputs: 209715200 bytes would not fit: the Docker engine has \d+ bytes free for container volumes$/,
   );
+  // No container was ever made (the engine's own event log; the next test shows the filter matches one).
+  expect(await containerEvents(small, run.id, since, 'create')).toEqual([]);
   expect(await leftOn(small, run.id)).toBe(0);
 });
 
 test("a prefix asset found too large while it streams fails on the engine's full disk, and leaves nothing", async () => {
+  const since = Math.floor(Date.now() / 1000) - 1;
   const prefix = `workspaces/${scope.workspaceId}/episodes-${Date.now()}/`;
   for (let i = 0; i < 3; i++) await t.store.putStream(`${prefix}ep${i}.bin`, zeros(64), 'application/octet-stream');
   const { run, tasks } = await runOn({ type: 'object_storage_prefix', displayName: 'episodes', prefix });
@@ -149,5 +153,7 @@ test("a prefix asset found too large while it streams fails on the engine's full
   expect(
     (await request(t.app).get(`/v1/runs/${run.id}/artifacts`).set('Authorization', `Bearer ${key}`)).body.items,
   ).toEqual([]);
+  // Its container was made (and staged into until the disk filled): the filter below sees this run's containers.
+  expect(await containerEvents(small, run.id, since, 'create')).toEqual(['read']);
   expect(await leftOn(small, run.id)).toBe(0);
 });

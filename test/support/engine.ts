@@ -1,5 +1,6 @@
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type Docker from 'dockerode';
 import type { Db } from 'mongodb';
 import { ContainerRunner, dockerFromHost } from '../../src/docker/container-runner';
 import { RuntimeGraphSchema } from '../../src/domain/runtime-graph';
@@ -97,14 +98,24 @@ export async function seedWorkflow(
   return { workflowId, versionId };
 }
 
-/** Containers Docker started for a run since `sinceSeconds` (Docker's own event log, not ours). */
-export async function containerStarts(engine: Engine, runId: string, sinceSeconds: number): Promise<string[]> {
+/** Containers Docker started for a run since `sinceSeconds` (Docker's own event log, not ours): their node ids. */
+export function containerStarts(engine: Engine, runId: string, sinceSeconds: number): Promise<string[]> {
+  return containerEvents(engine.runner.docker, runId, sinceSeconds, 'start');
+}
+
+/** The node ids of a run's containers that had `event` (create, start, …) on this engine since `sinceSeconds`. */
+export async function containerEvents(
+  docker: Docker,
+  runId: string,
+  sinceSeconds: number,
+  event: string,
+): Promise<string[]> {
   const until = Math.ceil(Date.now() / 1000) + 1;
   await new Promise((r) => setTimeout(r, 1100));
-  const raw = (await engine.runner.docker.getEvents({
+  const raw = (await docker.getEvents({
     since: sinceSeconds,
     until,
-    filters: { type: ['container'], event: ['start'], label: [`io.emboflow.run=${runId}`] },
+    filters: { type: ['container'], event: [event], label: [`io.emboflow.run=${runId}`] },
   })) as unknown as NodeJS.ReadableStream | Buffer;
   let text = '';
   if (Buffer.isBuffer(raw)) text = raw.toString('utf8');
