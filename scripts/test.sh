@@ -39,8 +39,8 @@ npx jest -c jest.bench.config.js --json --outputFile="$results/bench.json" || st
 log "chaos tests"
 npx jest -c jest.chaos.config.js --json --outputFile="$results/chaos.json" || status=1
 
-# One plain closing line over both suites.
-node -e '
+# One plain closing line over every suite; kept in a file too, so that .ci/run can print it last.
+SUMMARY_FILE="$results/summary.txt" node -e '
   const fs = require("fs");
   let passed = 0, failed = 0, skipped = 0;
   for (const f of process.argv.slice(1)) {
@@ -48,6 +48,8 @@ node -e '
     const r = JSON.parse(fs.readFileSync(f, "utf8"));
     passed += r.numPassedTests; failed += r.numFailedTests + r.numRuntimeErrorTestSuites; skipped += r.numPendingTests + r.numTodoTests;
   }
-  console.log(`emboflow: ${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
+  const line = `emboflow: ${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : "");
+  fs.writeFileSync(process.env.SUMMARY_FILE, line + "\n");
+  console.log(line);
 ' "$results/unit.json" "$results/integration.json" "$results/data.json" "$results/bench.json" "$results/chaos.json"
 exit $status
