@@ -73,6 +73,7 @@ export function createControlActivities(
         if (queue !== defaultQueue) plan.taskQueue = queue;
         if (n.retry) plan.retry = n.retry;
         if (n.executorType === 'docker') plan.timeoutSeconds = n.executorConfig.timeoutSeconds;
+        if (n.executorType === 'docker' && n.map) plan.map = n.map;
         if (n.executorType === 'timer') plan.timerSeconds = n.executorConfig.seconds;
         if (n.executorType === 'decision') plan.expression = n.executorConfig.expression;
         if (n.executorType === 'approval') {

@@ -3,6 +3,7 @@
 // collect its log and outputs, record the outcome. Bytes stream between object storage and the container (tar in,
 // tar out, multipart up): nothing is held whole in memory or written to the worker's disk.
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { itemTaskNodeId } from '../src/dag/map';
 import type { NodeInput, NodeResult } from '../src/engine/contract';
 import { ChecksumMismatchError } from '../src/storage/object-store';
 import { checkOutputContract } from './contract';
@@ -74,17 +75,30 @@ async function beginAttempt(
   if (!run) throw runNotFound(input.runId);
   const node = run.runtimeSnapshot.nodes.find((n) => n.id === input.nodeId);
   if (!node || node.executorType !== 'docker') throw nodeConfigError(`node ${input.nodeId} is not a docker node`);
+  // A map item runs as a task of its own: every step below names, labels and records it by the item's task id.
+  const item = input.item ? await itemOf(deps, input) : undefined;
+  const unit = item ? { ...input, nodeId: item.taskNodeId, assetIds: item.assetIds } : input;
   return {
-    input,
+    input: unit,
     run,
     node,
     cfg: node.executorConfig,
     attempt,
     startedAt: new Date(),
-    log: deps.logger.child({ runId: input.runId, nodeId: input.nodeId, attempt }),
+    log: deps.logger.child({ runId: input.runId, nodeId: unit.nodeId, attempt }),
     activity,
-    task: { nodeId: input.nodeId, generation: input.generation },
+    task: { nodeId: unit.nodeId, generation: input.generation },
+    ...(item ? { item: { key: item.key, index: item.index, value: item.value } } : {}),
   };
+}
+
+/** A map item's task: its assets and value, as the planner recorded them. */
+async function itemOf(deps: DockerExecutorDeps, input: NodeInput) {
+  const taskNodeId = itemTaskNodeId(input.nodeId, input.item!.key);
+  const task = await deps.mirror.getTask(input.runId, taskNodeId);
+  if (!task || task.itemKey === undefined)
+    throw nodeConfigError(`item ${input.item!.key} of ${input.nodeId} was not planned`);
+  return { taskNodeId, key: task.itemKey, index: task.itemIndex ?? 0, value: task.itemValue, assetIds: task.assetIds };
 }
 
 export function createDockerNodeActivity(deps: DockerExecutorDeps) {

@@ -6,9 +6,10 @@ import { CustomNodeRepository } from '../src/db/definitions';
 import { ExecutionLogRepository, ExecutionMetricRepository } from '../src/db/execution-logs';
 import { WorkspaceRepository } from '../src/db/identity';
 import { ContainerSlots } from '../src/db/leases';
+import { MapItemStore } from '../src/db/map-items';
 import { RunStore } from '../src/db/runs';
 import type { ContainerRunner } from '../src/docker/container-runner';
-import type { ActivityContract } from '../src/engine/contract';
+import type { ActivityContract, MapActivityContract } from '../src/engine/contract';
 import type { ReconcileActivities } from '../src/engine/reconcile';
 import type { Logger } from '../src/logger';
 import { createMetrics } from '../src/metrics';
@@ -21,6 +22,7 @@ import { createControlActivities } from './control';
 import { dockerPort } from './docker/port';
 import { StorageSources } from './docker/sources';
 import { createDockerNodeActivity } from './docker-node';
+import { createMapActivities } from './map';
 import { createReconcileActivities } from './reconcile';
 
 export interface ActivityDeps {
@@ -44,7 +46,9 @@ export interface ActivityDeps {
 }
 
 /** Every activity the worker registers, with its dependencies injected once. */
-export function createActivities(deps: ActivityDeps): ActivityContract & Partial<ReconcileActivities> {
+export function createActivities(
+  deps: ActivityDeps,
+): ActivityContract & MapActivityContract & Partial<ReconcileActivities> {
   const metrics = deps.metrics ?? createMetrics('worker');
   const runs = new RunStore(deps.db, (op, seconds) => metrics.mirrorWrite.observe({ op }, seconds));
   return {
@@ -86,6 +90,7 @@ export function createActivities(deps: ActivityDeps): ActivityContract & Partial
       }),
     ),
     buildNodeImage: createBuildImageActivity({ ...deps, runs }),
+    ...createMapActivities({ runs, items: new MapItemStore(deps.db), store: deps.store }),
     ...(deps.reconcile
       ? createReconcileActivities({ ...deps.reconcile, runs, runner: deps.runner, logger: deps.logger, metrics })
       : {}),

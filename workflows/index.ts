@@ -1,3 +1,4 @@
+export { mapNodeWorkflow } from './map-node';
 export { reconcileRuns } from './reconcile';
 export { runWorkflow } from './run';
 export { approveUpdate, progressQuery, retryTaskUpdate } from './messages';

@@ -66,6 +66,8 @@ export interface NodeAttempt {
   log: Logger;
   activity: ActivityHandle;
   task: { nodeId: string; generation: number };
+  /** A map item: `input` is then the item's own (its task id as nodeId, its assets). */
+  item?: { key: string; index: number; value?: unknown };
 }
 
 /** Container names are derived from run, node and generation, so a retried attempt finds its predecessor. */

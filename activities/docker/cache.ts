@@ -8,7 +8,7 @@ import type { DockerExecutorDeps, NodeAttempt } from './attempt';
 /** The cache key: image digest (not tag), command, env, network, ordered input checksums, asset ids, params. */
 export async function cacheKeyFor(
   deps: Pick<DockerExecutorDeps, 'containers'>,
-  { cfg, input, run }: NodeAttempt,
+  { cfg, input, run, item }: NodeAttempt,
   image: string,
 ): Promise<string> {
   const digest = await deps.containers.imageDigest(image);
@@ -28,6 +28,8 @@ export async function cacheKeyFor(
     inputs,
     assets: [...input.assetIds].sort(),
     params: run.params,
+    // A map item's value is its input as much as its assets are (absent for other nodes: their keys are unchanged).
+    ...(item && item.value !== undefined ? { item: item.value } : {}),
   });
   return `docker:${createHash('sha256').update(material).digest('hex')}`;
 }

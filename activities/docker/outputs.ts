@@ -47,7 +47,7 @@ export function toRef(d: ArtifactDoc): ArtifactRef {
   return { id: d._id, path: d.path, key: d.storageRef.key, checksum: d.storageRef.checksum, size: d.storageRef.size };
 }
 
-function artifactId(runId: string, nodeId: string, generation: number, path: string): string {
+export function artifactId(runId: string, nodeId: string, generation: number, path: string): string {
   return `art_${createHash('sha256').update(`${runId}/${nodeId}/${generation}/${path}`).digest('hex').slice(0, 26)}`;
 }
 

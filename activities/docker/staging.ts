@@ -231,11 +231,12 @@ function countingStream(body: Readable, onTotal: (bytes: number) => void): Reada
 }
 
 /** /emboflow/context.json: the run, the node, the attempt, the assets (and where each is) and the inputs. */
-function contextJson({ input, run, attempt }: NodeAttempt, assets: StagedAssetView[]) {
+function contextJson({ input, run, attempt, item, node }: NodeAttempt, assets: StagedAssetView[]) {
   return {
     runId: input.runId,
     nodeId: input.nodeId,
     attempt,
+    ...(item ? { mapNodeId: node.id, item } : {}),
     workspaceId: run.workspaceId,
     projectId: run.projectId,
     assetIds: input.assetIds,

@@ -3,9 +3,10 @@
 import { pipeline } from 'node:stream/promises';
 import type { Response } from 'express';
 import { z } from 'zod';
+import { TASK_STATUSES } from '../../src/dag/scheduler';
 import { PageQuery } from '../../src/db/pagination';
 import { RUN_STATUSES, StartRunBodySchema } from '../../src/domain/run';
-import type { RunStatus } from '../../src/domain/run';
+import type { RunStatus, RunTaskDoc } from '../../src/domain/run';
 import type { RunActions } from '../../src/services/run-actions';
 import { parseStreamCursor, STREAM_CURSOR, STREAM_CURSOR_FORMAT } from '../../src/services/run-events';
 import type { EventSink, RunEventStream } from '../../src/services/run-events';
@@ -18,6 +19,18 @@ import type { ApiRegistry } from '../registry';
 const Id = z.string().min(1).max(64);
 const RunParams = z.object({ runId: Id }).strict();
 const TaskParams = z.object({ runId: Id, nodeId: Id }).strict();
+const ItemKey = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,128}$/, 'item keys are 1-128 letters, digits, _ or -')
+  .describe("A map item's key: its asset id, i<position> for a list element, b<position> for a batch");
+const ItemParams = z.object({ runId: Id, nodeId: Id, itemKey: ItemKey }).strict();
+const ItemsQuery = z
+  .object({
+    status: z.enum(TASK_STATUSES).optional(),
+    cursor: ItemKey.optional().describe("The previous page's nextCursor"),
+    limit: z.coerce.number().int().min(1).max(500).default(100),
+  })
+  .strict();
 const IdempotencyKey = z
   .string()
   .min(1)
@@ -53,6 +66,25 @@ function sseSink(req: { on(event: 'close', fn: () => void): unknown }, res: Resp
 }
 
 const idView = <T extends { _id: string }>({ _id, ...rest }: T) => ({ id: _id, ...rest });
+
+/** An item as the API shows it: its own task, named by its key. */
+const itemView = (t: RunTaskDoc) => ({
+  key: t.itemKey,
+  index: t.itemIndex,
+  taskId: t.nodeId,
+  status: t.status,
+  attempt: t.attempt,
+  generation: t.generation,
+  assetIds: t.assetIds,
+  ...(t.itemValue !== undefined ? { value: t.itemValue } : {}),
+  cacheHit: t.cacheHit,
+  artifactCount: t.outputArtifactIds?.length ?? 0,
+  ...(t.durationMs !== undefined ? { durationMs: t.durationMs } : {}),
+  ...(t.startedAt ? { startedAt: t.startedAt } : {}),
+  ...(t.finishedAt ? { finishedAt: t.finishedAt } : {}),
+  ...(t.errorMessage ? { errorMessage: t.errorMessage } : {}),
+  attempts: t.attempts,
+});
 
 /** Loads a run if the caller may see it (another tenant's reads as 404) and holds at least `min`. */
 function runLoader(runs: RunService) {
@@ -136,6 +168,23 @@ function registerRunReadRoutes(api: ApiRegistry, { runs, runQueries, runActions,
     async (req, { params }) => {
       const run = await loadRun(req.auth, params.runId, 'viewer');
       return { items: (await runQueries.tasks(run)).map(idView) };
+    },
+  );
+
+  api.route(
+    {
+      method: 'get',
+      path: '/v1/runs/:runId/tasks/:nodeId/items',
+      tag: 'runs',
+      summary:
+        "A map node's items in key order, optionally of one status, with counts by status; each item's logs are its task's (tasks/<nodeId>.<key>/logs)",
+      params: TaskParams,
+      query: ItemsQuery,
+    },
+    async (req, { params, query }) => {
+      const run = await loadRun(req.auth, params.runId, 'viewer');
+      const page = await runs.listItems(run, params.nodeId, query);
+      return { ...page, items: page.items.map(itemView) };
     },
   );
 
@@ -234,6 +283,39 @@ function registerRunActionRoutes(api: ApiRegistry, { runs, runActions }: RunRout
     },
     async (req, { params }) =>
       runActions.retryTask(req.auth.userId, await loadRun(req.auth, params.runId, 'editor'), params.nodeId),
+  );
+
+  api.route(
+    {
+      method: 'post',
+      path: '/v1/runs/:runId/tasks/:nodeId/items/:itemKey/retry',
+      tag: 'runs',
+      summary:
+        'Retry one item of a finished map node on the same run (a new container for that item only), then the downstream subtree',
+      params: ItemParams,
+      status: 202,
+    },
+    async (req, { params }) =>
+      runActions.retryTask(req.auth.userId, await loadRun(req.auth, params.runId, 'editor'), params.nodeId, [
+        params.itemKey,
+      ]),
+  );
+
+  api.route(
+    {
+      method: 'post',
+      path: '/v1/runs/:runId/tasks/:nodeId/items/retry',
+      tag: 'runs',
+      summary:
+        'Retry every item of a finished map node that did not succeed, on the same run; succeeded items keep their outputs',
+      params: TaskParams,
+      status: 202,
+    },
+    async (req, { params }) => {
+      const run = await loadRun(req.auth, params.runId, 'editor');
+      runs.mapNodeOf(run, params.nodeId);
+      return runActions.retryTask(req.auth.userId, run, params.nodeId);
+    },
   );
 
   api.route(

@@ -360,6 +360,14 @@ export class RunStore {
 
   /** The run's end closes what was still open: cancelled, with why, and marked so a reopened run resumes it. */
   private async interruptOpenTasks(runId: string, reason: string, at: Date): Promise<void> {
+    // A map node's items are tasks too, outside the graph's node ids: closed with it.
+    const run = await this.getRunSnapshot(runId);
+    if (run?.runtimeSnapshot.nodes.some((n) => n.executorType === 'docker' && n.map)) {
+      await this.tasks.updateMany(
+        { workflowRunId: runId, mapNodeId: { $exists: true }, status: { $in: OPEN_TASK_STATUSES } },
+        { $set: { status: 'cancelled', errorMessage: reason, finishedAt: at, interruptedAt: at, updatedAt: at } },
+      );
+    }
     const open = (await this.listTasks(runId, undefined, { nodeId: 1, status: 1 })).filter((t) =>
       OPEN_TASK_STATUSES.includes(t.status),
     );

@@ -147,6 +147,14 @@ export interface RunTaskDoc {
   /** Set when the run's end closed the task while it was still open: a reopened run resumes it. */
   interruptedAt?: Date;
   durationMs?: number;
+  /** A map item's task: the map node, the item's key and position, and its value (list maps). */
+  mapNodeId?: string;
+  itemKey?: string;
+  itemIndex?: number;
+  itemValue?: unknown;
+  /** A map node's task: the generation whose items are planned, and the items a retry re-runs (absent: every unfinished one). */
+  mapPlannedGeneration?: number;
+  retryItems?: string[];
   createdAt: Date;
   updatedAt: Date;
 }

@@ -99,8 +99,38 @@ const common = {
   contract: NodeContractSchema.optional(),
 };
 
+/** Where a map node's items come from: the assets flowing into it, or a JSON list in an upstream node's result. */
+export const MAP_OVER_PATTERN = /^(assets|inputs\.[A-Za-z0-9][A-Za-z0-9_-]{0,63}(\.[A-Za-z0-9_-]{1,128}){0,16})$/;
+/** The most items one map node may have. */
+export const MAP_ITEMS_MAX = 100_000;
+
+export const MapConfigSchema = z
+  .object({
+    /** `assets` (one item per asset flowing into the node) or `inputs.<nodeId>.<path>` (a list in its result.json). */
+    over: z
+      .string()
+      .max(1200)
+      .regex(MAP_OVER_PATTERN, 'over is "assets" or "inputs.<upstream node id>.<path in its result.json>"'),
+    /** Item containers running at once, within the run's own maxParallelism. */
+    maxParallel: z.number().int().min(1).max(256).default(8),
+    /** Items per container; with more than one, a batch of items is the unit of state, retry and caching. */
+    batchSize: z.number().int().min(1).max(10_000).default(1),
+    /** Failed items tolerated before the node fails (0: the first failure fails it, and the rest are cancelled). */
+    maxFailures: z.number().int().min(0).max(MAP_ITEMS_MAX).optional(),
+    /** Or a share of the items, in percent. */
+    maxFailurePercent: z.number().min(0).max(100).optional(),
+  })
+  .strict();
+export type MapConfig = z.infer<typeof MapConfigSchema>;
+
 export const DockerNodeSchema = z
-  .object({ ...common, executorType: z.literal('docker'), executorConfig: DockerExecutorConfigSchema })
+  .object({
+    ...common,
+    executorType: z.literal('docker'),
+    executorConfig: DockerExecutorConfigSchema,
+    /** Runs the node once per item (asset or list element), each with its own state, retries and cache entry. */
+    map: MapConfigSchema.optional(),
+  })
   .strict();
 export const BuiltinNodeSchema = z
   .object({ ...common, executorType: z.literal('builtin'), executorConfig: BuiltinExecutorConfigSchema })

@@ -1,7 +1,7 @@
 // The contract between the run workflow and its activities: ids and references only, never payloads.
 import type { RunOutcome, SkipReason } from '../dag/scheduler';
 import type { ArtifactRef } from '../domain/run';
-import type { RetryPolicy, RuntimeEdge, RuntimeNode } from '../domain/runtime-graph';
+import type { MapConfig, RetryPolicy, RuntimeEdge, RuntimeNode } from '../domain/runtime-graph';
 
 /**
  * What the workflow needs to schedule a node; the executor reads the node's full config itself.
@@ -25,6 +25,8 @@ export interface PlanNode {
   expression?: string;
   /** Approval nodes: the deadline, and the outcome it applies (none: the node fails when it passes). */
   approval?: { timeoutSeconds?: number; defaultOutcome?: 'approved' | 'rejected'; routesRejection: boolean };
+  /** Map nodes: run once per item, in a child workflow of their own. */
+  map?: MapConfig;
 }
 
 /** A node's state carried into a resumed execution (a task retry after the run had finished). */
@@ -78,6 +80,42 @@ export interface NodeInput {
   /** The run's assets for a root node; otherwise the union of what the upstream nodes passed on. */
   assetIds: string[];
   upstream: UpstreamOutput[];
+  /**
+   * One item of a map node (nodeId is the map node): the executor reads the item's assets and value from its task,
+   * and generation and attemptBase are the item's own.
+   */
+  item?: { key: string };
+}
+
+/** What a map node's child workflow is given: the node's own input and how to run its items. */
+export interface MapNodeInput {
+  input: NodeInput;
+  map: MapConfig;
+  taskQueue: string;
+  timeoutSeconds: number;
+  retry?: RetryPolicy;
+  /** The upstream result the list is read from, when it was small enough to pass through history. */
+  upstreamResult?: unknown;
+  /** Carried across continue-as-new: items are run in key order after this key. */
+  progress?: MapProgress;
+}
+
+export interface MapProgress {
+  total: number;
+  succeeded: number;
+  failed: number;
+  afterKey?: string;
+}
+
+/** An item to run: its key, and its own numbering. */
+export type MapItemTicket = [key: string, generation: number, attemptBase: number];
+
+export interface MapPlan {
+  total: number;
+  /** Items already succeeded (in an earlier generation of the node): not run again. */
+  succeeded: number;
+  /** Items that failed before and are not being retried. */
+  failed: number;
 }
 
 export interface NodeResult {
@@ -117,5 +155,25 @@ export interface ActivityContract {
   finishRun(runId: string, outcome: RunOutcome, errorMessage?: string): Promise<void>;
 }
 
+/** The activities of a map node's child workflow (local activities: they touch MongoDB and object storage only). */
+export interface MapActivityContract {
+  /** Map nodes: resolves the items (idempotently, once per node generation) and marks the node running. */
+  planMapItems(input: MapNodeInput): Promise<MapPlan>;
+  /** The next items to run, in key order after `afterKey`. */
+  mapItemsPage(runId: string, nodeId: string, afterKey: string | undefined, limit: number): Promise<MapItemTicket[]>;
+  /** Live progress on the map node's task. */
+  reportMapProgress(runId: string, nodeId: string, generation: number, progress: MapProgress): Promise<void>;
+  /**
+   * Ends a map node: items never run are cancelled; the index of items and every succeeded item's outputs become the
+   * node's outputs; the node's task records its outcome. Returns the node's result, or fails with `failure`.
+   */
+  finishMapNode(
+    runId: string,
+    nodeId: string,
+    generation: number,
+    end: { status: 'success' | 'failed' | 'cancelled'; errorMessage?: string },
+  ): Promise<NodeResult>;
+}
+
 /** Error type names the workflow treats as final; activities throw errors with these names. */
-export const NON_RETRYABLE_ERRORS = ['NodeConfigError', 'RunNotFoundError', 'OutputContractError'];
+export const NON_RETRYABLE_ERRORS = ['NodeConfigError', 'RunNotFoundError', 'OutputContractError', 'MapItemsError'];

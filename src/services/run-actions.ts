@@ -68,14 +68,14 @@ export class RunActions {
     return retried;
   }
 
-  async retryTask(actorId: string, run: WorkflowRunDoc, nodeId: string) {
-    const result = await this.runs.retryTask(run, nodeId);
+  async retryTask(actorId: string, run: WorkflowRunDoc, nodeId: string, items?: string[]) {
+    const result = await this.runs.retryTask(run, nodeId, items);
     await this.record(
       actorId,
       run,
       'retry',
       { type: 'run_task', id: runTaskId(run._id, nodeId) },
-      { resetNodeIds: result.resetNodeIds },
+      { resetNodeIds: result.resetNodeIds, ...(items ? { items } : {}) },
     );
     return result;
   }

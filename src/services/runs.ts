@@ -14,8 +14,10 @@ import type { TaskStatus } from '../dag/scheduler';
 import { AssetRepository, DatasetRepository, DatasetVersionRepository } from '../db/catalog';
 import { WorkflowDefinitionRepository, WorkflowVersionRepository } from '../db/definitions';
 import { IdempotencyKeyRepository } from '../db/idempotency';
+import { MapItemStore } from '../db/map-items';
+import type { ItemCounts } from '../db/map-items';
 import { RunStore } from '../db/runs';
-import { pendingTask, TERMINAL_RUN_STATUSES } from '../domain/run';
+import { pendingTask, runTaskId, TERMINAL_RUN_STATUSES } from '../domain/run';
 import type {
   DatasetVersionBinding,
   InputBinding,
@@ -68,6 +70,7 @@ type RunsConfig = Pick<Config, 'RUN_TASK_QUEUE' | 'TASK_QUEUE_PREFIX' | 'TEMPORA
 
 export class RunService {
   readonly store: RunStore;
+  readonly items: MapItemStore;
   private readonly definitions: WorkflowDefinitionRepository;
   private readonly versions: WorkflowVersionRepository;
   private readonly assets: AssetRepository;
@@ -81,6 +84,7 @@ export class RunService {
     private readonly config: RunsConfig,
   ) {
     this.store = new RunStore(db);
+    this.items = new MapItemStore(db);
     this.definitions = new WorkflowDefinitionRepository(db);
     this.versions = new WorkflowVersionRepository(db);
     this.assets = new AssetRepository(db);
@@ -339,13 +343,25 @@ export class RunService {
    * Update-with-start reaches the run's workflow if it is still executing, or resumes the finished run; it
    * answers once the subtree is reset.
    */
+  /**
+   * With `items`, the node is a map node and only those items run again (each must exist); without, a map node's
+   * retry runs every item that did not succeed.
+   */
   async retryTask(
     run: WorkflowRunDoc,
     nodeId: string,
-  ): Promise<{ runId: string; nodeId: string; resetNodeIds: string[] }> {
+    items?: string[],
+  ): Promise<{ runId: string; nodeId: string; resetNodeIds: string[]; items?: string[] }> {
     const graph = run.runtimeSnapshot;
     if (!graph.nodes.some((n) => n.id === nodeId))
       throw new RunRequestError(404, 'not_found', `task ${nodeId} not found`);
+    if (items) {
+      this.mapNodeOf(run, nodeId);
+      for (const key of items) {
+        if (!(await this.items.getItem(run._id, nodeId, key)))
+          throw new RunRequestError(404, 'not_found', `item ${key} of ${nodeId} not found`);
+      }
+    }
     const affected = subtree(indexGraph(graph), nodeId);
     // Checked here for a clear answer; the workflow checks again against its own state.
     const tasks = await this.store.listTasks(run._id, affected, { nodeId: 1, status: 1 });
@@ -357,6 +373,9 @@ export class RunService {
         `cannot retry ${nodeId} while ${busy.join(', ')} ${busy.length > 1 ? 'are' : 'is'} not finished`,
       );
     }
+    // The map node's next generation reads which items to run from its task.
+    if (graph.nodes.some((n) => n.id === nodeId && n.executorType === 'docker' && n.map))
+      await this.items.requestRetry(runTaskId(run._id, nodeId), items);
     try {
       const { resetNodeIds } = await this.temporal.workflow.executeUpdateWithStart(retryTaskUpdate, {
         args: [{ nodeId }],
@@ -368,13 +387,40 @@ export class RunService {
           typedSearchAttributes: searchAttributes(run, 'running'),
         }),
       });
-      return { runId: run._id, nodeId, resetNodeIds };
+      return { runId: run._id, nodeId, resetNodeIds, ...(items ? { items } : {}) };
     } catch (err) {
+      if (items) await this.items.requestRetry(runTaskId(run._id, nodeId), undefined);
       if (err instanceof WorkflowUpdateFailedError) {
         throw new RunRequestError(409, 'retry_rejected', (err.cause as Error | undefined)?.message ?? err.message);
       }
       throw err;
     }
+  }
+
+  /** The map node `nodeId` of the run's graph: 404 when there is none. */
+  mapNodeOf(run: Pick<WorkflowRunDoc, 'runtimeSnapshot'>, nodeId: string) {
+    const node = run.runtimeSnapshot.nodes.find((n) => n.id === nodeId);
+    if (!node) throw new RunRequestError(404, 'not_found', `task ${nodeId} not found`);
+    if (node.executorType !== 'docker' || !node.map)
+      throw new RunRequestError(404, 'not_found', `task ${nodeId} is not a map node: it has no items`);
+    return node;
+  }
+
+  /** A page of a map node's items in key order: `cursor` is the last key of the previous page. */
+  async listItems(
+    run: WorkflowRunDoc,
+    nodeId: string,
+    opts: { status?: TaskStatus; cursor?: string; limit: number },
+  ): Promise<{ items: RunTaskDoc[]; nextCursor: string | null; counts: ItemCounts }> {
+    this.mapNodeOf(run, nodeId);
+    const items = await this.items.page(run._id, nodeId, { status: opts.status, afterKey: opts.cursor, limit: opts.limit + 1 });
+    const more = items.length > opts.limit;
+    const shown = more ? items.slice(0, opts.limit) : items;
+    return {
+      items: shown,
+      nextCursor: more ? shown[shown.length - 1]!.itemKey! : null,
+      counts: await this.items.counts(run._id, nodeId),
+    };
   }
 
   /** A human decision for a waiting approval node; refused (409) when the node is not waiting for one. */

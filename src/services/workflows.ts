@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { checkExpression } from '../dag/expr';
 import { validateContracts, validateGraphStructure } from '../dag/graph';
 import type { GraphProblem } from '../dag/graph';
+import { mapProblems } from '../dag/map';
 import { CustomNodeRepository, WorkflowDefinitionRepository, WorkflowVersionRepository } from '../db/definitions';
 import type { PageRequest } from '../db/pagination';
 import type {
@@ -170,7 +171,11 @@ export class WorkflowService {
     const parsed = RuntimeGraphSchema.safeParse(raw);
     const problems: GraphProblem[] = [];
     if (parsed.success) {
-      problems.push(...validateGraphStructure(parsed.data), ...expressionProblems(parsed.data));
+      problems.push(
+        ...validateGraphStructure(parsed.data),
+        ...expressionProblems(parsed.data),
+        ...mapProblems(parsed.data),
+      );
       problems.push(...(await this.contractProblems(scope, parsed.data)));
     } else {
       problems.push(...schemaProblems(parsed.error, raw));

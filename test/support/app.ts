@@ -35,7 +35,7 @@ export async function startTestApp(
   const temporal = await connectTemporal(config, tracing);
   const store = new ObjectStore(config);
   const { app } = createApp(
-    { config, db: database.db, temporal, store, logger: createLogger('silent'), metrics: createMetrics('api') },
+    { config, db: database.db, temporal, store, logger: createLogger(process.env.TEST_API_LOG ?? 'silent' as never), metrics: createMetrics('api') },
     opts,
   );
   return {

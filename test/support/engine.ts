@@ -127,3 +127,35 @@ export async function containerEvents(
       (l) => (JSON.parse(l) as { Actor: { Attributes: Record<string, string> } }).Actor.Attributes['io.emboflow.node']!,
     );
 }
+
+/**
+ * Docker's own event log, watched live from before a run starts: the daemon keeps only its last 256 events for later
+ * queries, and a map of many items produces more. `stop` ends the watch and returns the node label of each `event`
+ * seen for the run.
+ */
+export async function watchContainerEvents(
+  docker: Docker,
+  event: string,
+): Promise<{ stop(runId: string): Promise<string[]> }> {
+  const stream = (await docker.getEvents({
+    filters: { type: ['container'], event: [event], label: ['io.emboflow.run'] },
+  })) as unknown as NodeJS.ReadableStream & { destroy(): void };
+  const seen: Array<{ run: string; node: string }> = [];
+  let rest = '';
+  stream.on('data', (chunk: Buffer) => {
+    const lines = (rest + chunk.toString('utf8')).split('\n');
+    rest = lines.pop()!;
+    for (const l of lines.filter(Boolean)) {
+      const labels = (JSON.parse(l) as { Actor: { Attributes: Record<string, string> } }).Actor.Attributes;
+      seen.push({ run: labels['io.emboflow.run']!, node: labels['io.emboflow.node']! });
+    }
+  });
+  return {
+    async stop(runId: string) {
+      // Events reach the stream a moment after they happen.
+      await new Promise((r) => setTimeout(r, 1100));
+      stream.destroy();
+      return seen.filter((e) => e.run === runId).map((e) => e.node);
+    },
+  };
+}

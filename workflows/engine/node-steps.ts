@@ -1,8 +1,10 @@
 // How each kind of node runs: timers and decisions inside the workflow, approvals through the approve update,
 // containers and builtin steps as activities on the node's task queue.
-import { ApplicationFailure, proxyActivities, sleep } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import { evaluate } from '../../src/dag/expr';
+import { parseMapOver } from '../../src/dag/map';
 import type { ActivityContract, NodeInput, NodeResult } from '../../src/engine/contract';
+import { mapNodeWorkflow } from '../map-node';
 import { nodeActivityOptions } from './activity-options';
 import type { Approvals } from './approvals';
 import type { MirrorQueue } from './mirror-queue';
@@ -37,8 +39,31 @@ export async function executeNode(node: RunNode, { graph, mirror, approvals }: N
       return { artifacts: [], assetIds: input.assetIds, cacheHit: false, result: value };
     }
     default:
+      if (node.map) return runMap(node, input, graph, mirror);
       return runActivity(node, input, mirror);
   }
+}
+
+/** A map node: its items run in a child workflow of their own (one per node generation). */
+async function runMap(node: RunNode, input: NodeInput, graph: RunGraph, mirror: MirrorQueue): Promise<NodeResult> {
+  if (mirror.background && !mirror.writtenOnce(node)) await mirror.landed();
+  const map = node.map!;
+  const source = parseMapOver(map.over);
+  const upstreamResult = source.kind === 'list' ? graph.upstreamResults(node.id).inputs[source.nodeId] : undefined;
+  return executeChild(mapNodeWorkflow, {
+    workflowId: `${workflowInfo().workflowId}.map.${node.id}.g${node.generation}`,
+    taskQueue: workflowInfo().taskQueue,
+    args: [
+      {
+        input,
+        map,
+        taskQueue: node.taskQueue,
+        timeoutSeconds: node.timeoutSeconds,
+        ...(node.retry ? { retry: node.retry } : {}),
+        ...(upstreamResult !== undefined && upstreamResult !== null ? { upstreamResult } : {}),
+      },
+    ],
+  });
 }
 
 /** Container and builtin nodes: the node's activity, after an image build when its custom node has a Dockerfile. */
