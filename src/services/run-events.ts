@@ -82,10 +82,13 @@ export class RunEventStream {
         startedAt: 1,
         finishedAt: 1,
         durationMs: 1,
+        summary: 1,
       });
       tasks.sort((a, b) => (order.get(a.nodeId) ?? 0) - (order.get(b.nodeId) ?? 0));
       for (const t of tasks) {
-        const key = `${t.status}|${t.attempt}|${t.generation}`;
+        // A map node's item progress is a change too.
+        const items = mapItems(t.summary);
+        const key = `${t.status}|${t.attempt}|${t.generation}|${items ? `${items.done}/${items.failed}/${items.total}` : ''}`;
         if (taskSeen.get(t.nodeId) === key) continue;
         taskSeen.set(t.nodeId, key);
         const updatedMs = t.updatedAt?.getTime() ?? 0;
@@ -99,6 +102,7 @@ export class RunEventStream {
           ...(t.errorMessage ? { errorMessage: t.errorMessage } : {}),
           ...(t.startedAt ? { startedAt: t.startedAt } : {}),
           ...(t.finishedAt ? { finishedAt: t.finishedAt, durationMs: t.durationMs } : {}),
+          ...(items ? { items } : {}),
           at: t.updatedAt,
         });
       }
@@ -119,4 +123,14 @@ export class RunEventStream {
       await new Promise((r) => setTimeout(r, pollMs));
     }
   }
+}
+
+/** A map node's item counts, as its task's summary carries them. */
+function mapItems(
+  summary: Record<string, unknown> | undefined,
+): { total: number; succeeded: number; failed: number; done: number } | undefined {
+  const items = summary?.items as { total?: unknown } | undefined;
+  return items && typeof items.total === 'number'
+    ? (items as { total: number; succeeded: number; failed: number; done: number })
+    : undefined;
 }

@@ -2,8 +2,8 @@
 // connection drops; polling instead when the API has no events endpoint (404) or keeps dropping it.
 import type { ApiClient } from '../../client/api-client';
 import type { LogEvent, TaskEvent } from './run-state';
-import { readSse  } from './sse';
-import type {SseEvent} from './sse';
+import { readSse } from './sse';
+import type { SseEvent } from './sse';
 
 export type RunEvent =
   | { type: 'task'; data: TaskEvent }

@@ -2,8 +2,8 @@
 // and one of the documented exit codes.
 import { version } from '../../../package.json';
 import { ApiClient } from '../../client/api-client';
-import { findCommand, GLOBAL_OPTIONS, parseCommandArgs    } from './args';
-import type {CommandSpec, Context, OptionSpec} from './args';
+import { findCommand, GLOBAL_OPTIONS, parseCommandArgs } from './args';
+import type { CommandSpec, Context, OptionSpec } from './args';
 import { apply } from './commands/apply';
 import { assetsUpload } from './commands/assets';
 import { login, logout, whoami } from './commands/auth';

@@ -1,10 +1,10 @@
 // The live view of a run. On a terminal: one line per node, redrawn in place. Elsewhere (CI logs, pipes): a line
 // for each change only, so the output reads as a log.
-import { formatDuration, painter, STATUS_COLORS, truncate   } from './format';
-import type {Color, Paint} from './format';
+import { formatDuration, painter, STATUS_COLORS, truncate } from './format';
+import type { Color, Paint } from './format';
 import type { Io, Output } from './io';
-import { isTerminalTask   } from './run-state';
-import type {NodeState, RunTracker} from './run-state';
+import { isTerminalTask } from './run-state';
+import type { NodeState, RunTracker } from './run-state';
 
 export interface Display {
   /** The tracker changed. */
@@ -113,9 +113,9 @@ export function renderFrame(t: RunTracker, o: FrameOptions): string[] {
     const note = t.waitingForApproval(n)
       ? `waiting for approval: emboflow run approve ${t.runId} ${n.nodeId} --approve|--reject`
       : n.status === 'running'
-        ? n.lastLog
+        ? (t.itemsNote(n) ?? n.lastLog)
         : isTerminalTask(n.status)
-          ? n.errorMessage
+          ? [t.itemsNote(n), n.errorMessage].filter(Boolean).join(' — ') || undefined
           : undefined;
     lines.push(
       fit(
@@ -224,7 +224,8 @@ class LogDisplay implements Display {
     }
     const width = Math.max(0, ...[...t.nodes.keys()].map((k) => k.length));
     for (const n of t.nodes.values()) {
-      const key = `${n.status}#${n.attempt}`;
+      const items = t.itemsNote(n);
+      const key = `${n.status}#${n.attempt}#${items ?? ''}`;
       const before = this.printed.get(n.nodeId);
       if (before === key || (before === undefined && n.status === 'pending')) continue;
       const took = isTerminalTask(n.status) ? formatDuration(t.elapsed(n, Date.now())) : '';
@@ -236,8 +237,9 @@ class LogDisplay implements Display {
         : isTerminalTask(n.status) && n.errorMessage
           ? ` — ${n.errorMessage}`
           : '';
+      const progress = items ? ` (${items})` : '';
       this.line(
-        `${n.nodeId.padEnd(width)}  ${n.status}${n.attempt > 0 ? ` (attempt ${n.attempt})` : ''}${took ? ` in ${took}` : ''}${note}`,
+        `${n.nodeId.padEnd(width)}  ${n.status}${n.attempt > 0 ? ` (attempt ${n.attempt})` : ''}${took ? ` in ${took}` : ''}${progress}${note}`,
       );
     }
   }

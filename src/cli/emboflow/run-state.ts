@@ -29,6 +29,15 @@ export interface TaskView {
   errorMessage?: string;
   skipReason?: string;
   cacheHit?: boolean;
+  summary?: { items?: ItemProgress };
+}
+
+/** A map node's items: how many there are, and how many have ended. */
+export interface ItemProgress {
+  total: number;
+  succeeded: number;
+  failed: number;
+  done: number;
 }
 
 /** The events endpoint's payloads. */
@@ -36,6 +45,7 @@ export interface TaskEvent {
   nodeId: string;
   status: string;
   attempt: number;
+  items?: ItemProgress;
   errorMessage?: string;
   at?: string;
 }
@@ -58,6 +68,8 @@ export interface NodeState {
   durationMs?: number;
   errorMessage?: string;
   lastLog?: string;
+  /** Map nodes: item progress. */
+  items?: ItemProgress;
 }
 
 export function isTerminalRun(status: string): boolean {
@@ -117,13 +129,16 @@ export class RunTracker {
     n.finishedAtMs = time(t.finishedAt);
     n.durationMs = t.durationMs;
     n.errorMessage = t.errorMessage ?? (t.skipReason ? `skipped: ${t.skipReason}` : undefined);
+    if (t.summary?.items) n.items = t.summary.items;
   }
 
   /** Applies a task event; an event of an earlier attempt than the one known is stale and ignored. */
   task(e: TaskEvent): boolean {
     const n = this.node(e.nodeId);
     if (e.attempt < n.attempt) return false;
-    if (e.attempt === n.attempt && e.status === n.status) return false;
+    const itemsMoved = !!e.items && e.items.done !== n.items?.done;
+    if (e.items) n.items = e.items;
+    if (e.attempt === n.attempt && e.status === n.status) return itemsMoved;
     const at = time(e.at);
     if (e.status === 'running') {
       n.startedAtMs = at ?? n.startedAtMs;
@@ -152,6 +167,13 @@ export class RunTracker {
     this.status = e.status;
     if (e.errorMessage) this.errorMessage = e.errorMessage;
     if (isTerminalRun(e.status)) this.finishedAtMs ??= atMs;
+  }
+
+  /** A map node's items as one line: done of total, and how many failed. */
+  itemsNote(n: NodeState): string | undefined {
+    if (!n.items) return undefined;
+    const { done, total, failed } = n.items;
+    return `items ${done}/${total}${failed ? `, ${failed} failed` : ''}`;
   }
 
   /** A running approval node is waiting for someone to decide it. */

@@ -1,11 +1,11 @@
 // `emboflow run watch`: the run's state from the API, moved on by its events (or polls), shown until it ends.
 import type { ApiClient } from '../../client/api-client';
 import type { Context } from './args';
-import { followRun  } from './follow';
-import type {FollowOptions} from './follow';
+import { followRun } from './follow';
+import type { FollowOptions } from './follow';
 import { createDisplay } from './progress';
-import { isTerminalTask, runExitCode, RunTracker   } from './run-state';
-import type {RunView, TaskView} from './run-state';
+import { isTerminalTask, runExitCode, RunTracker } from './run-state';
+import type { RunView, TaskView } from './run-state';
 
 const SETTLE_POLL_MS = 300;
 
