@@ -78,7 +78,7 @@ const itemView = (t: RunTaskDoc) => ({
   assetIds: t.assetIds,
   ...(t.itemValue !== undefined ? { value: t.itemValue } : {}),
   cacheHit: t.cacheHit,
-  artifactCount: t.outputArtifactIds?.length ?? 0,
+  artifactCount: t.outputArtifactIds.length,
   ...(t.durationMs !== undefined ? { durationMs: t.durationMs } : {}),
   ...(t.startedAt ? { startedAt: t.startedAt } : {}),
   ...(t.finishedAt ? { finishedAt: t.finishedAt } : {}),

@@ -6,7 +6,7 @@ import type { TaskStatus } from '../dag/scheduler';
 import { unexecutedTaskFields } from '../domain/run';
 import type { RunTaskDoc } from '../domain/run';
 import type { MapItemTicket, MapProgress } from '../engine/contract';
-import { BULK_CHUNK } from './runs';
+import { BULK_CHUNK, ignoreDuplicates } from './runs';
 
 /** What an item's earlier execution left on it: cleared when it runs again. */
 const ITEM_EXECUTION_FIELDS = {
@@ -60,13 +60,13 @@ export class MapItemStore {
     return { workflowRunId: runId, mapNodeId, ...extra };
   }
 
-  /** Creates the items not yet there (an item that exists keeps its state: a retry of the node reuses it). */
+  /**
+   * Creates the items not yet there (an item that exists keeps its state: a retry of the node reuses it). Inserted,
+   * not upserted: FerretDB v1 drops empty arrays from an upsert's $setOnInsert.
+   */
   async ensure(items: RunTaskDoc[]): Promise<void> {
     for (let i = 0; i < items.length; i += BULK_CHUNK) {
-      const ops = items.slice(i, i + BULK_CHUNK).map((d): AnyBulkWriteOperation<RunTaskDoc> => ({
-        updateOne: { filter: { _id: d._id }, update: { $setOnInsert: d }, upsert: true },
-      }));
-      await this.tasks.bulkWrite(ops, { ordered: false });
+      await this.tasks.insertMany(items.slice(i, i + BULK_CHUNK), { ordered: false }).catch(ignoreDuplicates);
     }
   }
 

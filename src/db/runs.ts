@@ -526,7 +526,8 @@ export class RunStore {
   }
 }
 
-function ignoreDuplicates(err: { code?: number; writeErrors?: Array<{ code?: number }> }): void {
+/** An insert of documents that may already be there: duplicate keys are fine, anything else is not. */
+export function ignoreDuplicates(err: { code?: number; writeErrors?: Array<{ code?: number }> }): void {
   const codes = err.writeErrors?.map((e) => e.code) ?? [err.code];
   if (codes.every((c) => c === 11000)) return;
   throw err;

@@ -190,3 +190,131 @@ test('items: a node that is not a map is a 404, a bad status or cursor a 400 nam
   expect(JSON.stringify(badCursor.body)).toContain('cursor');
   expect((await api().post(`/v1/runs/${run.id}/tasks/one/items/x/retry`)).status).toBe(404);
 });
+
+test('fail fast: the first failed item cancels the rest, the node fails saying so, and its downstream is skipped', async () => {
+  const assets: string[] = [];
+  for (let i = 0; i < 12; i++) assets.push(await upload(i === 0 ? 'POISON' : `slow ${i}\n`));
+  const { workflowId: wf } = await seedWorkflow(t.db, scope, {
+    nodes: [
+      sh(
+        'each',
+        'f=$(ls /emboflow/assets/*/*); if grep -q POISON "$f"; then exit 3; fi; sleep 30; echo ok > /emboflow/outputs/ok.txt',
+        { map: { over: 'assets', maxParallel: 4 }, cache: { enabled: false } },
+        { memoryMb: 32 },
+      ),
+      sh('after', 'true'),
+    ],
+    edges: [{ source: 'each', target: 'after' }],
+  });
+  const run = await startRun(t.app, key, wf, { inputBindings: assets.map((id) => ({ kind: 'asset', id })) });
+  const done = await waitForRun(t.app, key, run.id, 120_000);
+  expect(done.status).toBe('failed');
+  const tasks = await tasksOf(t.app, key, run.id);
+  expect(tasks.each!.status).toBe('failed');
+  expect(tasks.each!.errorMessage).toBe('1 of 12 items failed (fails fast: no failure tolerated)');
+  expect(tasks.after!.status).toBe('skipped');
+  const { counts } = await allItems(run.id, 'each');
+  // Nothing ran to its end: the poisoned item failed, the three beside it and the eight never started were cancelled.
+  expect(counts).toMatchObject({ total: 12, failed: 1, cancelled: 11, success: 0 });
+  expect(await engine.runner.listManaged({ run: run.id })).toEqual([]);
+});
+
+test('cancel stops every item container of a running map', async () => {
+  const assets: string[] = [];
+  for (let i = 0; i < 6; i++) assets.push(await upload(`long ${i}\n`));
+  const { workflowId: wf } = await seedWorkflow(t.db, scope, {
+    nodes: [
+      sh('each', 'sleep 120', { map: { over: 'assets', maxParallel: 3 }, cache: { enabled: false } }, { memoryMb: 32 }),
+    ],
+  });
+  const run = await startRun(t.app, key, wf, { inputBindings: assets.map((id) => ({ kind: 'asset', id })) });
+  await until(
+    'three item containers to run',
+    async () => (await engine.runner.listManaged({ run: run.id })).filter((c) => c.State === 'running').length === 3,
+    60_000,
+  );
+  expect((await api().post(`/v1/runs/${run.id}/cancel`)).status).toBe(202);
+  await until(
+    'every item container to be gone',
+    async () => (await engine.runner.listManaged({ run: run.id })).length === 0,
+    30_000,
+  );
+  expect((await waitForRun(t.app, key, run.id)).status).toBe('cancelled');
+  const { counts } = await allItems(run.id, 'each');
+  expect(counts).toMatchObject({ total: 6, cancelled: 6 });
+});
+
+test('a map over a list in an upstream result: one container per element with its value; a value that is not a list fails the node', async () => {
+  const { workflowId: wf } = await seedWorkflow(t.db, scope, {
+    nodes: [
+      sh('gen', `echo '{"episodes": ["alpha", "beta", "gamma"], "count": 3}' > /emboflow/outputs/result.json`),
+      sh(
+        'each',
+        `v=$(grep -o '"value": "[a-z]*"' /emboflow/context.json | cut -d'"' -f4); echo "{\\"seen\\": \\"$v\\"}" > /emboflow/outputs/result.json`,
+        { map: { over: 'inputs.gen.episodes' } },
+      ),
+      sh('bad', 'true', { map: { over: 'inputs.gen.count' } }),
+      sh(
+        'collect',
+        'cat /emboflow/inputs/each/*/result.json | tr -d "\\n" > /emboflow/outputs/all.txt; cp /emboflow/inputs/each/items.json /emboflow/outputs/index.json',
+      ),
+    ],
+    edges: [
+      { source: 'gen', target: 'each' },
+      { source: 'gen', target: 'bad' },
+      { source: 'each', target: 'collect' },
+    ],
+  });
+  const run = await startRun(t.app, key, wf);
+  expect((await waitForRun(t.app, key, run.id, 120_000)).status).toBe('failed');
+  const tasks = await tasksOf(t.app, key, run.id);
+  expect(tasks.bad!.status).toBe('failed');
+  expect(tasks.bad!.errorMessage).toBe(
+    'map.over "inputs.gen.count": the result of gen holds number at "count", not a list',
+  );
+  expect(tasks.each!.status).toBe('success');
+  expect(tasks.collect!.status).toBe('success');
+  const { items } = await allItems(run.id, 'each');
+  expect(items.map((i) => [i.key, i.value, i.status])).toEqual([
+    ['i000000', 'alpha', 'success'],
+    ['i000001', 'beta', 'success'],
+    ['i000002', 'gamma', 'success'],
+  ]);
+  const artifacts = await api().get(`/v1/runs/${run.id}/artifacts?nodeId=collect`);
+  const byPath = (p: string) =>
+    artifacts.body.items.find((a: { nodeId: string; path: string }) => a.nodeId === 'collect' && a.path === p);
+  const all = await api().get(`/v1/artifacts/${byPath('all.txt').id}/content`);
+  expect(all.text).toBe('{"seen": "alpha"}{"seen": "beta"}{"seen": "gamma"}');
+  const index = JSON.parse((await api().get(`/v1/artifacts/${byPath('index.json').id}/content`)).text);
+  expect(index.items.map((i: { key: string; dir: string }) => i.dir)).toEqual(['i000000', 'i000001', 'i000002']);
+
+  // The live stream shows the map node's item counts.
+  const events = await api()
+    .get(`/v1/runs/${run.id}/events`)
+    .buffer(true)
+    .parse((res, cb) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => cb(null, text));
+    });
+  expect(String(events.body)).toContain('"items":{"total":3,"succeeded":3,"failed":0,"cancelled":0,"done":3}');
+});
+
+test('creating a version: map.over must name an upstream node, and bad shapes are a 400 naming the field', async () => {
+  const def = await api().post(`/v1/projects/${scope.projectId}/workflows`, { name: 'maps' });
+  expect(def.status).toBe(201);
+  const version = (runtimeGraph: object) => api().post(`/v1/workflows/${def.body.id}/versions`, { runtimeGraph });
+  const notUpstream = await version({
+    nodes: [sh('gen', 'true'), sh('m', 'true', { map: { over: 'inputs.gen.items' } })],
+  });
+  expect(notUpstream.status).toBe(400);
+  expect(JSON.stringify(notUpstream.body)).toContain('nodes.1.map.over');
+  const badShape = await version({ nodes: [sh('m', 'true', { map: { over: 'assets', maxParallel: 0 } })] });
+  expect(badShape.status).toBe(400);
+  expect(JSON.stringify(badShape.body)).toContain('nodes.0.map.maxParallel');
+  const ok = await version({
+    nodes: [sh('gen', 'true'), sh('m', 'true', { map: { over: 'inputs.gen.items', batchSize: 10 } })],
+    edges: [{ source: 'gen', target: 'm' }],
+  });
+  expect(ok.status).toBe(201);
+});
