@@ -35,7 +35,7 @@ export async function startTestApp(
   const temporal = await connectTemporal(config, tracing);
   const store = new ObjectStore(config);
   const { app } = createApp(
-    { config, db: database.db, temporal, store, logger: createLogger(process.env.TEST_API_LOG ?? 'silent' as never), metrics: createMetrics('api') },
+    { config, db: database.db, temporal, store, logger: createLogger('silent'), metrics: createMetrics('api') },
     opts,
   );
   return {
@@ -61,33 +61,29 @@ export async function seedUser(
 ): Promise<{ userId: string; apiKey: string }> {
   const now = new Date();
   const userId = newId('usr');
-  await db
-    .collection('users')
-    .insertOne({
-      _id: userId as never,
-      email: `${userId}@test.local`,
-      displayName: userId,
-      status: 'active',
-      createdAt: now,
-      updatedAt: now,
-    });
+  await db.collection('users').insertOne({
+    _id: userId as never,
+    email: `${userId}@test.local`,
+    displayName: userId,
+    status: 'active',
+    createdAt: now,
+    updatedAt: now,
+  });
   for (const m of memberships) {
     await db
       .collection('memberships')
       .insertOne({ _id: newId('mem') as never, ...m, userId, status: 'active', createdAt: now, updatedAt: now });
   }
   const key = generateApiKey();
-  await db
-    .collection('api_keys')
-    .insertOne({
-      _id: newId('key') as never,
-      userId,
-      name: 'test',
-      prefix: key.prefix,
-      hash: key.hash,
-      status: 'active',
-      createdAt: now,
-    });
+  await db.collection('api_keys').insertOne({
+    _id: newId('key') as never,
+    userId,
+    name: 'test',
+    prefix: key.prefix,
+    hash: key.hash,
+    status: 'active',
+    createdAt: now,
+  });
   return { userId, apiKey: key.key };
 }
 
@@ -96,31 +92,27 @@ export async function seedWorkspace(db: Db, name = 'ws'): Promise<{ workspaceId:
   const now = new Date();
   const workspaceId = newId('wsp');
   const projectId = newId('prj');
-  await db
-    .collection('workspaces')
-    .insertOne({
-      _id: workspaceId as never,
-      type: 'team',
-      name,
-      slug: `${name}-${workspaceId.slice(-10)}`,
-      ownerId: 'seed',
-      status: 'active',
-      settings: {},
-      createdAt: now,
-      updatedAt: now,
-    });
-  await db
-    .collection('projects')
-    .insertOne({
-      _id: projectId as never,
-      workspaceId,
-      name: `${name} project`,
-      slug: `p-${projectId.slice(-10)}`,
-      description: '',
-      status: 'active',
-      createdBy: 'seed',
-      createdAt: now,
-      updatedAt: now,
-    });
+  await db.collection('workspaces').insertOne({
+    _id: workspaceId as never,
+    type: 'team',
+    name,
+    slug: `${name}-${workspaceId.slice(-10)}`,
+    ownerId: 'seed',
+    status: 'active',
+    settings: {},
+    createdAt: now,
+    updatedAt: now,
+  });
+  await db.collection('projects').insertOne({
+    _id: projectId as never,
+    workspaceId,
+    name: `${name} project`,
+    slug: `p-${projectId.slice(-10)}`,
+    description: '',
+    status: 'active',
+    createdBy: 'seed',
+    createdAt: now,
+    updatedAt: now,
+  });
   return { workspaceId, projectId };
 }
