@@ -64,7 +64,7 @@ export async function mapNodeWorkflow(args: MapNodeInput): Promise<NodeResult> {
       if (!page.length) break;
       await runPage(args, page, progress, exceeded, report);
       progress.afterKey = page[page.length - 1]![0];
-      if (!exceeded() && page.length === MAP_PAGE_SIZE && historyIsLong()) {
+      if (!exceeded() && page.length === MAP_PAGE_SIZE && historyIsLong(args.continueAfterEvents)) {
         await report(true);
         return await continueAsNew<typeof mapNodeWorkflow>({ ...args, progress });
       }
@@ -139,7 +139,7 @@ function tolerance({ map }: MapNodeInput): string {
   return `tolerates ${parts.join(' and ')}`;
 }
 
-function historyIsLong(): boolean {
+function historyIsLong(limit = MAP_EVENTS_BEFORE_CONTINUE): boolean {
   const info = workflowInfo();
-  return info.continueAsNewSuggested || info.historyLength > MAP_EVENTS_BEFORE_CONTINUE;
+  return info.continueAsNewSuggested || info.historyLength > Math.min(limit, MAP_EVENTS_BEFORE_CONTINUE);
 }

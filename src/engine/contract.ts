@@ -96,6 +96,8 @@ export interface MapNodeInput {
   retry?: RetryPolicy;
   /** The upstream result the list is read from, when it was small enough to pass through history. */
   upstreamResult?: unknown;
+  /** Continue as new past this many events (absent: the map workflow's default); the run's own setting. */
+  continueAfterEvents?: number;
   /** Carried across continue-as-new: items are run in key order after this key. */
   progress?: MapProgress;
 }

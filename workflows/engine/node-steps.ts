@@ -61,6 +61,7 @@ async function runMap(node: RunNode, input: NodeInput, graph: RunGraph, mirror: 
         timeoutSeconds: node.timeoutSeconds,
         ...(node.retry ? { retry: node.retry } : {}),
         ...(upstreamResult !== undefined && upstreamResult !== null ? { upstreamResult } : {}),
+        ...(graph.plan.continueAfterEvents ? { continueAfterEvents: graph.plan.continueAfterEvents } : {}),
       },
     ],
   });
