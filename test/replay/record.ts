@@ -17,6 +17,9 @@ const OUT = join(__dirname, 'histories');
  * what proves that executions started before a patched change still replay.
  */
 const SUFFIX = process.argv[2] ? `.${process.argv[2].replace(/[^\w-]/g, '')}` : '';
+/** Scenarios to record (the rest of the arguments); none: all of them. */
+const ONLY = new Set(process.argv.slice(3));
+const wanted = (name: string) => !ONLY.size || ONLY.has(name);
 const TEMPORAL = join(process.env.EMBOFLOW_CACHE_DIR ?? join(homedir(), '.cache', 'emboflow'), 'bin', 'temporal');
 
 async function main(): Promise<void> {
@@ -27,21 +30,13 @@ async function main(): Promise<void> {
   const stamp = Date.now();
   mkdirSync(OUT, { recursive: true });
 
-  const record = async (name: string, runId: string) => {
+  const record = async (name: string, runId: string, child?: string) => {
     const run = await waitForRun(t.app, apiKey, runId);
+    const workflowId = child ? `${run.temporalWorkflowId}.${child}` : run.temporalWorkflowId;
     // The CLI writes the standard JSON history format that historyFromJSON reads.
     const json = execFileSync(
       TEMPORAL,
-      [
-        'workflow',
-        'show',
-        '--workflow-id',
-        run.temporalWorkflowId,
-        '--address',
-        t.config.TEMPORAL_ADDRESS,
-        '--output',
-        'json',
-      ],
+      ['workflow', 'show', '--workflow-id', workflowId, '--address', t.config.TEMPORAL_ADDRESS, '--output', 'json'],
       { encoding: 'utf8' },
     );
     writeFileSync(join(OUT, `${name}${SUFFIX}.json`), json);
@@ -51,6 +46,26 @@ async function main(): Promise<void> {
     (await startRun(t.app, apiKey, (await seedWorkflow(t.db, scope, graph)).workflowId)).id;
 
   try {
+    if (wanted('map')) {
+      // A map node: the run's history, and its child workflow's (one item fails, tolerated; one page of items).
+      const mapped = await run({
+        nodes: [
+          sh('gen', `echo '{"items": [1, 2, 3, 4]}' > /emboflow/outputs/result.json`),
+          sh('each', `grep -q '"value": 3' /emboflow/context.json && exit 5; echo ${stamp} > /emboflow/outputs/x.txt`, {
+            map: { over: 'inputs.gen.items', maxParallel: 2, maxFailures: 1 },
+          }),
+          sh('after', 'ls /emboflow/inputs/each'),
+        ],
+        edges: [
+          { source: 'gen', target: 'each' },
+          { source: 'each', target: 'after' },
+        ],
+      });
+      await record('map', mapped);
+      await record('map-items', mapped, 'map.each.g0');
+    }
+    // The first scenarios are recorded together, as `linear`.
+    if (!wanted('linear')) return;
     await record(
       'linear',
       await run({

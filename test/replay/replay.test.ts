@@ -17,8 +17,20 @@ beforeAll(() => {
 });
 
 const SCENARIOS = ['cancel', 'failure-then-retry', 'fan-out', 'linear', 'retry-task'];
+/** Recorded once, with the code that introduced them: a map run and its map node's child workflow. */
+const LATER_SCENARIOS = ['map', 'map-items'];
 
 type HistoryJSON = { events: Array<Record<string, any>> };
+
+/**
+ * The workflow id a history replays under: a run that starts child workflows names them after its own id, so it
+ * replays under the id it ran with; others under a name of the test's.
+ */
+function replayWorkflowId(file: string): string {
+  const child = readHistory(file).events.find((e) => e.startChildWorkflowExecutionInitiatedEventAttributes);
+  const childId = child?.startChildWorkflowExecutionInitiatedEventAttributes.workflowId as string | undefined;
+  return childId ? childId.slice(0, childId.indexOf('.map.')) : `replay-${file}`;
+}
 
 const readHistory = (file: string) => JSON.parse(readFileSync(join(DIR, file), 'utf8')) as HistoryJSON;
 
@@ -35,7 +47,9 @@ function patchesOf(file: string): string[] {
 
 test('the recorded histories cover the representative runs, from before the patched changes and after them', () => {
   // The first recordings predate every patch; the v2 ones carry today's, so both branches of each patched() replay.
-  expect(files).toEqual(SCENARIOS.flatMap((s) => [`${s}.json`, `${s}.v2.json`]).sort());
+  expect(files).toEqual(
+    [...SCENARIOS.flatMap((s) => [`${s}.json`, `${s}.v2.json`]), ...LATER_SCENARIOS.map((s) => `${s}.v3.json`)].sort(),
+  );
   for (const s of SCENARIOS) {
     expect(patchesOf(`${s}.json`)).toEqual([]);
     expect(patchesOf(`${s}.v2.json`)).toEqual(['builtin-nodes-write-once', 'mirror-writes-in-background']);
@@ -46,7 +60,7 @@ test.each(files)(
   '%s replays without nondeterminism',
   async (file) => {
     const history = historyFromJSON(JSON.parse(readFileSync(join(DIR, file), 'utf8')));
-    await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, `replay-${file}`);
+    await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, replayWorkflowId(file));
   },
   120_000,
 );
