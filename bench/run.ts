@@ -24,8 +24,9 @@ import { s4Containers } from './scenarios/s4-containers';
 import { s5Rest } from './scenarios/s5-rest';
 import { s6Mirror } from './scenarios/s6-mirror';
 import { s7Data } from './scenarios/s7-data';
+import { s8Map } from './scenarios/s8-map';
 
-const SCENARIOS: Scenario[] = [s1Chain, s2FanOut, s3Layered, s4Containers, s5Rest, s6Mirror, s7Data];
+const SCENARIOS: Scenario[] = [s1Chain, s2FanOut, s3Layered, s4Containers, s5Rest, s6Mirror, s7Data, s8Map];
 
 const SIZES: Record<'full' | 'smoke', Sizes> = {
   full: {
@@ -40,6 +41,9 @@ const SIZES: Record<'full' | 'smoke', Sizes> = {
     s6Tasks: 1000,
     s7MiB: 1024,
     s7LargeMiB: 4096,
+    s8Items: 1000,
+    s8Parallel: 8,
+    s8Rounds: 2,
   },
   // Small enough to finish in about two minutes on a busy 2-core machine (FerretDB writes are the bottleneck).
   smoke: {
@@ -54,6 +58,9 @@ const SIZES: Record<'full' | 'smoke', Sizes> = {
     s6Tasks: 50,
     s7MiB: 64,
     s7LargeMiB: 0,
+    s8Items: 16,
+    s8Parallel: 4,
+    s8Rounds: 1,
   },
 };
 
@@ -172,6 +179,13 @@ function targets(scenarios: ScenarioReport[], peers: Record<string, PeerInfo>): 
       (v) => v <= 300,
     );
   }
+  add(
+    's8-map',
+    'S8 a map of hardened containers vs raw dockerode at the same concurrency (makespan ratio)',
+    get('s8.mapMakespanMs')?.ratio,
+    '≤ 1.3×',
+    (v) => v <= 1.3,
+  );
   add('s5-rate', 'S5 runs per second through REST', get('s5.runsPerSec')?.emboflow, '≥ 20 runs/s', (v) => v >= 20);
   add('s5-p99', 'S5 POST /runs p99 latency', get('s5.postP99Ms')?.emboflow, '≤ 100 ms', (v) => v <= 100);
   const s5 = scenarios.find((s) => s.id === 'S5');

@@ -15,6 +15,10 @@ export interface Sizes {
   /** S7: the file size (MiB) passed through a 2-node chain, and a second, larger one (0: none). */
   s7MiB: number;
   s7LargeMiB: number;
+  /** S8: items through a map, containers at once, and alternated rounds of map and raw. */
+  s8Items: number;
+  s8Parallel: number;
+  s8Rounds: number;
 }
 
 export interface ScenarioContext {

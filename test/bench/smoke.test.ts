@@ -63,7 +63,7 @@ describe('npm run bench -- --smoke', () => {
   it('runs every scenario to completion in smoke mode', () => {
     expect(report.schemaVersion).toBe(1);
     expect(report.mode).toBe('smoke');
-    expect(report.scenarios.map((s) => s.id)).toEqual(['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7']);
+    expect(report.scenarios.map((s) => s.id)).toEqual(['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8']);
     for (const s of report.scenarios) {
       expect({ id: s.id, status: s.status, error: s.error }).toEqual({ id: s.id, status: 'ok', error: undefined });
       expect(s.rows.length).toBeGreaterThan(0);
@@ -95,6 +95,7 @@ describe('npm run bench -- --smoke', () => {
         's5.postP99Ms',
         's6.transitionsPerSec',
         's7.mbps64',
+        's8.mapMakespanMs',
       ]),
     );
   });
