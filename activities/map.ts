@@ -3,6 +3,7 @@
 import { Readable } from 'node:stream';
 import { ApplicationFailure } from '@temporalio/activity';
 import { batchKey, itemTaskNodeId, listAt, listItemKey, parseMapOver } from '../src/dag/map';
+import { noItems } from '../src/db/map-items';
 import type { MapItemStore } from '../src/db/map-items';
 import type { RunStore } from '../src/db/runs';
 import { runTaskId } from '../src/domain/run';
@@ -238,7 +239,7 @@ export function createMapActivities(deps: MapDeps): MapActivityContract {
  */
 async function collect(deps: MapDeps, mapTask: RunTaskDoc, generation: number, createdBy: string) {
   const { runId, nodeId } = { runId: mapTask.workflowRunId, nodeId: mapTask.nodeId };
-  const counts = { total: 0, pending: 0, queued: 0, running: 0, success: 0, failed: 0, cancelled: 0, skipped: 0 };
+  const counts = noItems();
   const refs: ArtifactRef[] = [];
   const assetIds = new Set<string>();
   const prefix = `runs/${runId}/${nodeId}/g${generation}`;

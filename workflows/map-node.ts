@@ -19,8 +19,7 @@ import type {
   MapProgress,
   NodeResult,
 } from '../src/engine/contract';
-import { NON_RETRYABLE_ERRORS } from '../src/engine/contract';
-import { nodeActivityOptions } from './engine/activity-options';
+import { CONTROL_OPTIONS, nodeActivityOptions } from './engine/activity-options';
 
 /** Items fetched per page: each page drains before the next, and before a continue-as-new. */
 export const MAP_PAGE_SIZE = 200;
@@ -29,16 +28,8 @@ export const MAP_EVENTS_BEFORE_CONTINUE = 8_000;
 /** Progress reaches the node's task at most this often. */
 const PROGRESS_INTERVAL_MS = 2_000;
 
-const mapControl = proxyLocalActivities<MapActivityContract>({
-  startToCloseTimeout: '10m',
-  localRetryThreshold: '10s',
-  retry: {
-    initialInterval: '200ms',
-    backoffCoefficient: 2,
-    maximumInterval: '10s',
-    nonRetryableErrorTypes: NON_RETRYABLE_ERRORS,
-  },
-});
+/** Planning and collecting 10,000 items takes minutes, not seconds. */
+const mapControl = proxyLocalActivities<MapActivityContract>({ ...CONTROL_OPTIONS, startToCloseTimeout: '10m' });
 
 export async function mapNodeWorkflow(args: MapNodeInput): Promise<NodeResult> {
   const { input, map } = args;

@@ -2,26 +2,15 @@
 // marked with mapNodeId, so the executor records it like any node (status, attempts, logs, artifacts, cache key)
 // while a run's node listings, which read tasks by their graph's node ids, never see it.
 import type { AnyBulkWriteOperation, Db, Filter, UpdateFilter } from 'mongodb';
+import { TASK_STATUSES } from '../dag/scheduler';
 import type { TaskStatus } from '../dag/scheduler';
 import { unexecutedTaskFields } from '../domain/run';
 import type { RunTaskDoc } from '../domain/run';
 import type { MapItemTicket, MapProgress } from '../engine/contract';
-import { BULK_CHUNK, ignoreDuplicates } from './runs';
+import { BULK_CHUNK, EXECUTION_FIELDS, ignoreDuplicates } from './runs';
 
 /** What an item's earlier execution left on it: cleared when it runs again. */
-const ITEM_EXECUTION_FIELDS = {
-  errorMessage: '',
-  lastResultPreview: '',
-  logRef: '',
-  resources: '',
-  queuedAt: '',
-  startedAt: '',
-  finishedAt: '',
-  durationMs: '',
-  cacheKey: '',
-  interruptedAt: '',
-  outputManifest: '',
-} as const;
+const ITEM_EXECUTION_FIELDS = { ...EXECUTION_FIELDS, outputManifest: '' } as const;
 
 const UNFINISHED: TaskStatus[] = ['pending', 'queued', 'running'];
 
@@ -48,6 +37,11 @@ const ITEM_VIEW_FIELDS = Object.fromEntries(
 );
 
 export type ItemCounts = Record<'total' | TaskStatus, number>;
+
+/** Counts of no items: every status at 0. */
+export function noItems(): ItemCounts {
+  return { total: 0, ...(Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>) };
+}
 
 export class MapItemStore {
   constructor(private readonly db: Db) {}
@@ -141,16 +135,7 @@ export class MapItemStore {
   }
 
   async counts(runId: string, mapNodeId: string): Promise<ItemCounts> {
-    const counts: ItemCounts = {
-      total: 0,
-      pending: 0,
-      queued: 0,
-      running: 0,
-      success: 0,
-      failed: 0,
-      cancelled: 0,
-      skipped: 0,
-    };
+    const counts = noItems();
     for await (const d of this.tasks.find(this.of(runId, mapNodeId), { projection: { status: 1 } })) {
       counts.total++;
       counts[d.status]++;

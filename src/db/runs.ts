@@ -52,7 +52,7 @@ const OPEN_TASK_STATUSES: TaskStatus[] = ['pending', 'queued', 'running'];
 const UNFINISHED_RUN_STATUSES: RunStatus[] = ['pending', 'running'];
 
 /** What a task's execution left on it: cleared when the task is to execute again (task retry, reopened run). */
-const EXECUTION_FIELDS: Record<string, ''> = {
+export const EXECUTION_FIELDS: Record<string, ''> = {
   errorMessage: '',
   skipReason: '',
   lastResultPreview: '',

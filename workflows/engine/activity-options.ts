@@ -1,14 +1,14 @@
 // How the run workflow calls its activities: the control activities (MongoDB only) and each node's activity
 // options (timeouts, heartbeats, retry budget). Pure configuration; no state.
 import { ActivityCancellationType, proxyLocalActivities } from '@temporalio/workflow';
-import type { ActivityOptions } from '@temporalio/workflow';
+import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
 import { NON_RETRYABLE_ERRORS } from '../../src/engine/contract';
 import type { ActivityContract } from '../../src/engine/contract';
 import type { RunNode } from './run-graph';
 
 // Control activities only touch MongoDB. Local activities: one marker event each instead of three history
 // events and a task-queue round trip; retried until MongoDB answers (it may be down for a while).
-export const control = proxyLocalActivities<ActivityContract>({
+export const CONTROL_OPTIONS = {
   startToCloseTimeout: '30s',
   localRetryThreshold: '10s',
   retry: {
@@ -17,7 +17,8 @@ export const control = proxyLocalActivities<ActivityContract>({
     maximumInterval: '10s',
     nonRetryableErrorTypes: NON_RETRYABLE_ERRORS,
   },
-});
+} satisfies LocalActivityOptions;
+export const control = proxyLocalActivities<ActivityContract>(CONTROL_OPTIONS);
 
 /**
  * Room, on top of the container's own timeout, for staging inputs and uploading outputs: gigabytes at tens of MB/s
