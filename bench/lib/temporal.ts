@@ -27,7 +27,7 @@ export interface ExecutionMetrics {
 /** A workflow task that has failed this many times in a row is stuck (Temporal retries it forever). */
 const STUCK_WORKFLOW_TASK_ATTEMPTS = 5;
 /**
- * No pending activity and no history event but workflow-task heartbeats for this long: a local activity is not
+ * No pending activity or child workflow and no history event but workflow-task heartbeats for this long: a local activity is not
  * returning (the run workflow's control calls are local activities retried without end). Longer than their 30 s
  * start-to-close timeout, so at least one attempt has timed out.
  */
@@ -59,7 +59,8 @@ export async function awaitExecution(client: Client, workflowId: string, timeout
     const d = await handle.describe();
     const attempt = d.raw.pendingWorkflowTask?.attempt ?? 0;
     if (attempt >= STUCK_WORKFLOW_TASK_ATTEMPTS) abort = `its workflow task failed ${attempt} times in a row`;
-    else if (!d.raw.pendingActivities?.length) {
+    // A child workflow (a map node's items) is progress of its own: its activities are pending there.
+    else if (!d.raw.pendingActivities?.length && !d.raw.pendingChildren?.length) {
       const quietMs = await msSinceLastProgress(client, workflowId);
       if (quietMs >= STALL_MS)
         abort = `stalled: no pending activity and no history event other than workflow-task heartbeats for ${Math.round(quietMs / 1000)} s (a local activity is not returning)`;

@@ -318,3 +318,30 @@ test('creating a version: map.over must name an upstream node, and bad shapes ar
   });
   expect(ok.status).toBe(201);
 });
+
+test('a run terminated in Temporal while its items run: the reconciler closes the map node and every open item', async () => {
+  const assets: string[] = [];
+  for (let i = 0; i < 4; i++) assets.push(await upload(`terminated ${i}\n`));
+  const { workflowId: wf } = await seedWorkflow(t.db, scope, {
+    nodes: [
+      sh('each', 'sleep 120', { map: { over: 'assets', maxParallel: 2 }, cache: { enabled: false } }, { memoryMb: 32 }),
+    ],
+  });
+  const run = await startRun(t.app, key, wf, { inputBindings: assets.map((id) => ({ kind: 'asset', id })) });
+  await until(
+    'two item containers to run',
+    async () => (await engine.runner.listManaged({ run: run.id })).filter((c) => c.State === 'running').length === 2,
+    60_000,
+  );
+  await t.temporal.workflow.getHandle(run.temporalWorkflowId).terminate('map test');
+  const done = await waitForRun(t.app, key, run.id, 60_000);
+  expect(done.status).toBe('cancelled');
+  await until(
+    'the item containers to be gone',
+    async () => (await engine.runner.listManaged({ run: run.id })).length === 0,
+    60_000,
+  );
+  const { counts, items } = await allItems(run.id, 'each');
+  expect(counts).toMatchObject({ total: 4, cancelled: 4 });
+  expect(items.every((i) => String(i.errorMessage).includes('terminated in Temporal'))).toBe(true);
+});
