@@ -104,6 +104,8 @@ const COMPOUND: Partial<Record<CollectionName, IndexDescription[]>> = {
   run_tasks: [
     { key: { workflowRunId: 1, nodeId: 1 }, unique: true, name: 'workflowRunId_nodeId' },
     { key: { workspaceId: 1, cacheKey: 1, status: 1 }, name: 'workspaceId_cacheKey_status' },
+    // A map node's items, in key order (src/db/map-items.ts).
+    { key: { workflowRunId: 1, mapNodeId: 1, itemKey: 1 }, name: 'workflowRunId_mapNodeId_itemKey' },
   ],
   artifacts: [{ key: { producerType: 1, producerId: 1 }, name: 'producerType_producerId' }],
   annotation_tasks: [{ key: { projectId: 1, status: 1 }, name: 'projectId_status' }],

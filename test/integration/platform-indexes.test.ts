@@ -119,6 +119,13 @@ const queries: ListQuery[] = [
     filter: { workflowRunId: 'run_0' },
     indexes: ['workflowRunId_nodeId'],
   },
+  {
+    what: "a map node's items in key order",
+    collection: 'run_tasks',
+    filter: { workflowRunId: 'run_0', mapNodeId: 'each' },
+    sort: { itemKey: 1 },
+    indexes: ['workflowRunId_mapNodeId_itemKey'],
+  },
 ];
 
 function explain(q: ListQuery): Promise<Document> {
