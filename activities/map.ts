@@ -244,34 +244,39 @@ async function collect(deps: MapDeps, mapTask: RunTaskDoc, generation: number, c
   const assetIds = new Set<string>();
   const prefix = `runs/${runId}/${nodeId}/g${generation}`;
   // items.json is written as the items are read; the refs of succeeded items are kept for the manifest.
+  const line = (item: RunTaskDoc, artifactCount: number) => ({
+    key: item.itemKey,
+    index: item.itemIndex,
+    status: item.status,
+    assetIds: item.assetIds,
+    ...(item.itemValue !== undefined ? { value: item.itemValue } : {}),
+    attempt: item.attempt,
+    artifacts: artifactCount,
+    dir: item.status === 'success' ? item.itemKey : null,
+    cacheHit: item.cacheHit,
+    ...(item.durationMs !== undefined ? { durationMs: item.durationMs } : {}),
+    ...(item.errorMessage ? { error: item.errorMessage } : {}),
+  });
+  // items.json is written as the items are read, a batch at a time (one artifact lookup per batch); the refs of
+  // succeeded items are kept for the manifest.
   const entries = async function* () {
     yield Buffer.from(`{"nodeId":${JSON.stringify(nodeId)},"items":[\n`);
     let first = true;
-    for await (const item of deps.items.each(runId, nodeId)) {
-      counts.total++;
-      counts[item.status]++;
-      let artifactCount = 0;
-      if (item.status === 'success') {
-        for (const a of item.assetIds) assetIds.add(a);
-        for await (const ref of itemOutputs(deps, item)) {
-          refs.push({ ...ref, path: `${item.itemKey}/${ref.path}` });
-          artifactCount++;
-        }
+    for await (const batch of inBatches(deps.items.each(runId, nodeId), COLLECT_BATCH)) {
+      const outputs = await outputsOf(
+        deps,
+        batch.filter((i) => i.status === 'success'),
+      );
+      const lines: string[] = [];
+      for (const item of batch) {
+        counts.total++;
+        counts[item.status]++;
+        const produced = outputs.get(item._id) ?? [];
+        if (item.status === 'success') for (const a of item.assetIds) assetIds.add(a);
+        for (const ref of produced) refs.push({ ...ref, path: `${item.itemKey}/${ref.path}` });
+        lines.push(JSON.stringify(line(item, produced.length)));
       }
-      const line = {
-        key: item.itemKey,
-        index: item.itemIndex,
-        status: item.status,
-        assetIds: item.assetIds,
-        ...(item.itemValue !== undefined ? { value: item.itemValue } : {}),
-        attempt: item.attempt,
-        artifacts: artifactCount,
-        dir: item.status === 'success' ? item.itemKey : null,
-        cacheHit: item.cacheHit,
-        ...(item.durationMs !== undefined ? { durationMs: item.durationMs } : {}),
-        ...(item.errorMessage ? { error: item.errorMessage } : {}),
-      };
-      yield Buffer.from(`${first ? '' : ',\n'}${JSON.stringify(line)}`);
+      yield Buffer.from(`${first ? '' : ',\n'}${lines.join(',\n')}`);
       first = false;
     }
     yield Buffer.from('\n]}\n');
@@ -312,11 +317,37 @@ async function collect(deps: MapDeps, mapTask: RunTaskDoc, generation: number, c
   return { counts, refs, index, manifest, assetIds: assetIds.size ? [...assetIds] : mapTask.assetIds };
 }
 
-/** A succeeded item's outputs: its manifest's refs, or its artifacts. */
-async function* itemOutputs(deps: MapDeps, item: RunTaskDoc): AsyncGenerator<ArtifactRef> {
-  if (item.outputManifest) {
-    yield* manifestRefs(deps, item.outputManifest.key);
-    return;
+/** Items read into the index per artifact lookup. */
+const COLLECT_BATCH = 200;
+
+async function* inBatches<T>(source: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+  let batch: T[] = [];
+  for await (const x of source) {
+    batch.push(x);
+    if (batch.length === size) {
+      yield batch;
+      batch = [];
+    }
   }
-  for (const a of await deps.runs.artifactsByIds(item.outputArtifactIds)) yield toRef(a);
+  if (batch.length) yield batch;
+}
+
+/** Succeeded items' outputs, by item task id: their manifests' refs, or their artifacts (one lookup for all). */
+async function outputsOf(deps: MapDeps, items: RunTaskDoc[]): Promise<Map<string, ArtifactRef[]>> {
+  const out = new Map<string, ArtifactRef[]>();
+  const listed = items.filter((i) => !i.outputManifest);
+  const artifacts = new Map(
+    (await deps.runs.artifactsByIds(listed.flatMap((i) => i.outputArtifactIds))).map((a) => [a._id, toRef(a)]),
+  );
+  for (const item of listed)
+    out.set(
+      item._id,
+      item.outputArtifactIds.flatMap((id) => artifacts.get(id) ?? []),
+    );
+  for (const item of items.filter((i) => i.outputManifest)) {
+    const refs: ArtifactRef[] = [];
+    for await (const ref of manifestRefs(deps, item.outputManifest!.key)) refs.push(ref);
+    out.set(item._id, refs);
+  }
+  return out;
 }
