@@ -118,6 +118,9 @@ test('SIGKILL of the worker 20 times during container steps loses no run and sta
 
   // Docker's own log: each node's container of each generation started exactly once in its run.
   const events = await starts.stop();
+  console.log(
+    `live containers sampled by the monitor: ${sampledLive}; container starts in Docker's log: ${events.length}`,
+  );
   for (const id of runs) {
     const tasks = await tasksOf(t.app, key, id);
     const counted: Record<string, number> = {};
