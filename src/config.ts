@@ -18,6 +18,8 @@ const port = z.coerce.number().int().min(1).max(65535);
 export const ConfigSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   PORT: port.default(8080),
+  /** The address the API listens on; unset, every interface (a test or a single-host setup may keep it to 127.0.0.1). */
+  API_HOST: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   API_PUBLIC_URL: z.url().optional(),
 

@@ -30,8 +30,8 @@ async function main(): Promise<void> {
   server.requestTimeout = 0;
   server.timeout = 60_000;
   server.headersTimeout = 30_000;
-  await new Promise<void>((resolve) => server.listen(config.PORT, resolve));
-  logger.info({ port: config.PORT }, 'api listening');
+  await new Promise<void>((resolve) => server.listen(config.PORT, config.API_HOST, resolve));
+  logger.info({ host: config.API_HOST, port: config.PORT }, 'api listening');
 
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'api shutting down');

@@ -14,22 +14,38 @@ const LOG_LINES_PER_POLL = 2000;
 const KEEP_ALIVE_MS = 15_000;
 
 /**
- * Where a stream is: the newest task change and the newest log line it has sent (mirror times, ms). Every event's
- * id carries it, so a client that reconnects with Last-Event-ID gets only what changed after it: tasks updated
- * and lines written at or after those times (a change in that very millisecond may come twice, never not at all).
+ * Where a stream is: the newest task change and the newest log line it has sent (mirror times, ms), and, for each
+ * attempt whose lines may still arrive late, the last of its lines sent. Every event's id carries it, so a client
+ * that reconnects with Last-Event-ID gets only what changed after it: tasks updated at or after that time (a change
+ * in that very millisecond may come twice, never not at all), and each line once. Lines are not skipped by time:
+ * an attempt writes its lines in batches every couple of seconds, so another attempt's newer line can be sent
+ * before its older ones exist; its own lines reach the database in order, so the last one sent says which it had.
  */
 export interface StreamCursor {
   tasksMs: number;
   logsMs: number;
+  /** `<node index>-<attempt>` → the `seq` of that attempt's last line sent. */
+  lines: Map<string, number>;
 }
 
-export const STREAM_CURSOR_FORMAT = '<taskMs>.<logMs>';
-export const STREAM_CURSOR = /^(\d{1,15})\.(\d{1,15})$/;
+/** Attempts a cursor names at most; past that the oldest are left out, and a resume may send their lines again. */
+const CURSOR_ATTEMPTS_MAX = 256;
+
+export const STREAM_CURSOR_FORMAT = '<taskMs>.<logMs>[.<node>-<attempt>-<seq>_…]';
+export const STREAM_CURSOR = new RegExp(
+  `^(\\d{1,15})\\.(\\d{1,15})(?:\\.(\\d{1,6}-\\d{1,9}-\\d{1,9}(?:_\\d{1,6}-\\d{1,9}-\\d{1,9}){0,${CURSOR_ATTEMPTS_MAX - 1}}))?$`,
+);
 
 /** Parses a Last-Event-ID this stream sent; undefined when it is not one. */
 export function parseStreamCursor(id: string): StreamCursor | undefined {
   const m = STREAM_CURSOR.exec(id);
-  return m ? { tasksMs: Number(m[1]), logsMs: Number(m[2]) } : undefined;
+  if (!m) return undefined;
+  const lines = new Map<string, number>();
+  for (const entry of m[3]?.split('_') ?? []) {
+    const cut = entry.lastIndexOf('-');
+    lines.set(entry.slice(0, cut), Number(entry.slice(cut + 1)));
+  }
+  return { tasksMs: Number(m[1]), logsMs: Number(m[2]), lines };
 }
 
 export interface EventSink {
@@ -53,7 +69,11 @@ export class RunEventStream {
   ): Promise<void> {
     let tasksCursor = resume?.tasksMs ?? 0;
     let logCursor = resume?.logsMs ?? 0;
-    const send = (event: string, data: unknown) => sink.send(`${tasksCursor}.${logCursor}`, event, data);
+    const resumed = resume?.lines ?? new Map<string, number>();
+    /** Per attempt with lines in the window: the last line sent (its seq) and the newest line time sent. */
+    const lastLines = new Map([...resumed].map(([k, seq]) => [k, { seq, at: logCursor }]));
+    let linesPart = '';
+    const send = (event: string, data: unknown) => sink.send(`${tasksCursor}.${logCursor}${linesPart}`, event, data);
     const nodeIds = run.runtimeSnapshot.nodes.map((n) => n.id);
     const order = new Map(nodeIds.map((id, i) => [id, i]));
     const taskSeen = new Map<string, string>();
@@ -66,12 +86,27 @@ export class RunEventStream {
       const lines = await this.logs.readWindow(run._id, new Date(logCursor - LOG_WINDOW_MS), LOG_LINES_PER_POLL);
       for (const l of lines) {
         if (logSeen.has(l._id)) continue;
-        logSeen.set(l._id, l.createdAt.getTime());
-        if (resume && l.createdAt.getTime() < resume.logsMs) continue;
-        logCursor = Math.max(logCursor, l.createdAt.getTime());
+        const at = l.createdAt.getTime();
+        logSeen.set(l._id, at);
+        const index = order.get(l.nodeId);
+        if (index === undefined) {
+          // A map item's line (its task is not a graph node): resumed by time, as the cursor names graph nodes only.
+          if (resume && at < resume.logsMs) continue;
+          logCursor = Math.max(logCursor, at);
+        } else {
+          const attemptKey = `${index}-${l.attempt}`;
+          if (l.seq <= (resumed.get(attemptKey) ?? -1)) continue;
+          logCursor = Math.max(logCursor, at);
+          const last = lastLines.get(attemptKey);
+          lastLines.set(attemptKey, { seq: Math.max(last?.seq ?? -1, l.seq), at: Math.max(last?.at ?? 0, at) });
+          linesPart = cursorLines(lastLines);
+        }
         send('log', { nodeId: l.nodeId, attempt: l.attempt, stream: l.stream, line: l.line, at: l.createdAt });
       }
       for (const [id, at] of logSeen) if (at < logCursor - 2 * LOG_WINDOW_MS) logSeen.delete(id);
+      // An attempt with no line in the window has none left to arrive late: the cursor no longer needs it.
+      for (const [k, last] of lastLines) if (last.at < logCursor - LOG_WINDOW_MS) lastLines.delete(k);
+      linesPart = cursorLines(lastLines);
       const tasks = await this.runs.listTasks(run._id, nodeIds, {
         nodeId: 1,
         status: 1,
@@ -123,6 +158,13 @@ export class RunEventStream {
       await new Promise((r) => setTimeout(r, pollMs));
     }
   }
+}
+
+/** The cursor's per-attempt part (`.<node>-<attempt>-<seq>_…`, the newest attempts when there are too many). */
+function cursorLines(lastLines: Map<string, { seq: number; at: number }>): string {
+  if (!lastLines.size) return '';
+  const entries = [...lastLines].sort((a, b) => b[1].at - a[1].at).slice(0, CURSOR_ATTEMPTS_MAX);
+  return `.${entries.map(([k, { seq }]) => `${k}-${seq}`).join('_')}`;
 }
 
 /** A map node's item counts, as its task's summary carries them. */

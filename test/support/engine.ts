@@ -103,6 +103,50 @@ export function containerStarts(engine: Engine, runId: string, sinceSeconds: num
   return containerEvents(engine.runner.docker, runId, sinceSeconds, 'start');
 }
 
+/** One container event from Docker's own log: what happened, to which container, and its labels. */
+export interface ContainerEvent {
+  action: string;
+  id: string;
+  labels: Record<string, string>;
+}
+
+/**
+ * Follows Docker's event log live from now: the container events (`start`, …) of containers carrying every one of
+ * `labels` (`key=value`). The daemon keeps only its last few hundred events for a later `since` query, so a suite
+ * that makes many containers, beside other suites on the same engine, follows the log as it happens instead.
+ */
+export async function followContainerEvents(
+  docker: Docker,
+  labels: string[],
+  events: string[],
+): Promise<{ stop(): Promise<ContainerEvent[]> }> {
+  const seen: ContainerEvent[] = [];
+  const stream = (await docker.getEvents({
+    filters: { type: ['container'], event: events, label: labels },
+  })) as unknown as NodeJS.ReadableStream & { destroy(): void };
+  let buffer = '';
+  stream.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString('utf8');
+    let nl: number;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      if (!line.trim()) continue;
+      const e = JSON.parse(line) as { Action: string; Actor: { ID: string; Attributes: Record<string, string> } };
+      seen.push({ action: e.Action, id: e.Actor.ID, labels: e.Actor.Attributes });
+    }
+  });
+  stream.on('error', () => undefined);
+  return {
+    async stop() {
+      // Events the daemon logged a moment ago may still be on their way.
+      await new Promise((r) => setTimeout(r, 1000));
+      stream.destroy();
+      return seen;
+    },
+  };
+}
+
 /** The node ids of a run's containers that had `event` (create, start, …) on this engine since `sinceSeconds`. */
 export async function containerEvents(
   docker: Docker,
@@ -128,34 +172,17 @@ export async function containerEvents(
     );
 }
 
-/**
- * Docker's own event log, watched live from before a run starts: the daemon keeps only its last 256 events for later
- * queries, and a map of many items produces more. `stop` ends the watch and returns the node label of each `event`
- * seen for the run.
- */
+/** Container `event`s followed live from before a run starts; `stop` returns the node label of each for that run. */
 export async function watchContainerEvents(
   docker: Docker,
   event: string,
 ): Promise<{ stop(runId: string): Promise<string[]> }> {
-  const stream = (await docker.getEvents({
-    filters: { type: ['container'], event: [event], label: ['io.emboflow.run'] },
-  })) as unknown as NodeJS.ReadableStream & { destroy(): void };
-  const seen: Array<{ run: string; node: string }> = [];
-  let rest = '';
-  stream.on('data', (chunk: Buffer) => {
-    const lines = (rest + chunk.toString('utf8')).split('\n');
-    rest = lines.pop()!;
-    for (const l of lines.filter(Boolean)) {
-      const labels = (JSON.parse(l) as { Actor: { Attributes: Record<string, string> } }).Actor.Attributes;
-      seen.push({ run: labels['io.emboflow.run']!, node: labels['io.emboflow.node']! });
-    }
-  });
+  const follow = await followContainerEvents(docker, ['io.emboflow.run'], [event]);
   return {
     async stop(runId: string) {
-      // Events reach the stream a moment after they happen.
-      await new Promise((r) => setTimeout(r, 1100));
-      stream.destroy();
-      return seen.filter((e) => e.run === runId).map((e) => e.node);
+      return (await follow.stop())
+        .filter((e) => e.labels['io.emboflow.run'] === runId)
+        .map((e) => e.labels['io.emboflow.node']!);
     },
   };
 }

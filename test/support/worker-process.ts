@@ -37,7 +37,16 @@ export function workerEnv(config: Config, extra: Record<string, string> = {}): N
 
 /** A real `src/cli/worker.ts` process (one OS process: node with the tsx loader), killable with SIGKILL. */
 export function spawnWorker(env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'src', 'cli', 'worker.ts')], {
+  return spawnEntry('worker.ts', env);
+}
+
+/** A real `src/cli/api.ts` process serving `config`'s database on 127.0.0.1:`port`, killable with SIGKILL. */
+export function spawnApi(config: Config, port: number): ChildProcess {
+  return spawnEntry('api.ts', { ...workerEnv(config), PORT: String(port), API_HOST: '127.0.0.1' });
+}
+
+function spawnEntry(file: string, env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'src', 'cli', file)], {
     cwd: REPO,
     env,
     stdio: ['ignore', 'ignore', 'pipe'],
