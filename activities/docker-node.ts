@@ -113,6 +113,12 @@ export function createDockerNodeActivity(deps: DockerExecutorDeps) {
     let slot: SlotLease | undefined;
     /** Objects this attempt wrote and has not recorded: taken back if it fails. */
     const unrecorded: string[] = [];
+    /**
+     * Set while the log and outputs go to object storage: a container that exited 0 is kept when only that failed
+     * (storage down), so the retry re-attaches to it and uploads again instead of running the node again.
+     */
+    let uploading = false;
+    let keepContainer = false;
     try {
       const earlier = await findEarlierContainer(deps, attempt);
       containerId = earlier?.id;
@@ -143,7 +149,9 @@ export function createDockerNodeActivity(deps: DockerExecutorDeps) {
           })
         : undefined;
       // The log goes to storage while the outputs stream out; settled together, so neither is left unobserved.
+      uploading = true;
       const [logRef, produced] = await Promise.all([storeLog(deps, attempt, logs.text), collecting]);
+      uploading = false;
       const outcome: ContainerOutcome = { containerId, exit, usage, logs, logRef, finishedAt: new Date() };
 
       if (!succeeded) {
@@ -174,13 +182,16 @@ export function createDockerNodeActivity(deps: DockerExecutorDeps) {
       // An output limit is the node's own doing: the task fails with the size in its message.
       if (err instanceof ApplicationFailure && err.type === 'OutputLimitError')
         await recordLimitFailure(deps, attempt, err.message);
+      const final = err instanceof ApplicationFailure && err.nonRetryable;
+      keepContainer = uploading && !final && !attempt.activity.cancellationSignal.aborted;
+      if (keepContainer) attempt.log.warn({ err }, 'uploading outputs failed: the container is kept for the retry');
       throw err;
     } finally {
       if (unrecorded.length)
         await deps.store
           .deleteKeys(unrecorded)
           .catch((err: unknown) => attempt.log.warn({ err }, 'could not delete unrecorded outputs'));
-      if (containerId)
+      if (containerId && !keepContainer)
         await deps.containers
           .remove(containerId)
           .catch((err: unknown) => attempt.log.error({ err }, 'could not remove container'));

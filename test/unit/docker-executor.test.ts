@@ -461,7 +461,13 @@ test('inputs that cannot fit on the engine fail before any container exists, nam
   const { deps, containers } = setup();
   containers.freeSpace = 1000;
   const { env } = environment();
-  const upstream = [{ nodeId: 'up', assetIds: [], artifacts: [{ id: 'art1', path: 'big.bin', key: 'k', checksum: 'sha256:x', size: 4096 }] }];
+  const upstream = [
+    {
+      nodeId: 'up',
+      assetIds: [],
+      artifacts: [{ id: 'art1', path: 'big.bin', key: 'k', checksum: 'sha256:x', size: 4096 }],
+    },
+  ];
   const err = await env.run(createDockerNodeActivity(deps), input({ upstream })).catch((e: unknown) => e);
   expect(err).toMatchObject({
     type: 'StagingSpaceError',
@@ -469,4 +475,41 @@ test('inputs that cannot fit on the engine fail before any container exists, nam
     message: 'staging inputs: 4096 bytes would not fit: the Docker engine has 1000 bytes free for container volumes',
   });
   expect(containers.created).toHaveLength(0);
+});
+
+test('storage failing while outputs upload keeps the exited container: the retry uploads from it, starting none', async () => {
+  const { deps, containers, mirror } = setup();
+  containers.behaviour = (c) =>
+    setTimeout(
+      () => containers.finish(c.id, { exitCode: 0, oomKilled: false, timedOut: false }, { 'big.bin': 'xyz' }),
+      10,
+    );
+  type Put = (...a: never[]) => Promise<unknown>;
+  const store = deps.store as { putStream: Put; putBuffer: Put };
+  const working = { putStream: store.putStream, putBuffer: store.putBuffer };
+  const down = async () => {
+    throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8333'), { code: 'ECONNREFUSED' });
+  };
+  Object.assign(store, { putStream: down, putBuffer: down });
+  await expect(environment(1).env.run(createDockerNodeActivity(deps), input())).rejects.toThrow('ECONNREFUSED');
+  expect(containers.created).toHaveLength(1);
+  expect(containers.removed).toEqual([]);
+
+  Object.assign(store, working);
+  const result: NodeResult = await environment(2).env.run(createDockerNodeActivity(deps), input());
+  expect(containers.created).toHaveLength(1);
+  expect(containers.removed).toHaveLength(1);
+  expect(result.artifacts.map((a) => a.path)).toEqual(['big.bin']);
+  expect(mirror.transitions.at(-1)).toMatchObject({ status: 'success', attempt: 2 });
+});
+
+test('a cancelled upload or a non-retryable failure while uploading still removes the container', async () => {
+  const { deps, containers } = setup({ maxOutputBytes: 1 });
+  containers.behaviour = (c) =>
+    setTimeout(
+      () => containers.finish(c.id, { exitCode: 0, oomKilled: false, timedOut: false }, { 'big.bin': 'xyz' }),
+      10,
+    );
+  await expect(environment(1).env.run(createDockerNodeActivity(deps), input())).rejects.toThrow(/maxOutputBytes|bytes/);
+  expect(containers.removed).toHaveLength(1);
 });
