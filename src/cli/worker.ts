@@ -4,11 +4,11 @@ import { loadConfig } from '../config';
 import { sweepExpired } from '../db/indexes';
 import { connectDatabase } from '../db/mongo';
 import { ContainerRunner, dockerFromHost } from '../docker/container-runner';
-import { reapContainers } from '../docker/reaper';
-import { createLogger  } from '../logger';
-import type {Logger} from '../logger';
-import { createMetrics  } from '../metrics';
-import type {Metrics} from '../metrics';
+import { reapContainers, reapOutputUploads } from '../docker/reaper';
+import { createLogger } from '../logger';
+import type { Logger } from '../logger';
+import { createMetrics } from '../metrics';
+import type { Metrics } from '../metrics';
 import { sweepAbandonedUploads } from '../services/asset-uploads';
 import { ObjectStore } from '../storage/object-store';
 import { createWorkers, deploymentName } from '../temporal/worker';
@@ -21,7 +21,10 @@ function installRuntime(sdkMetricsPort: number | undefined, logger: Logger): voi
   const shutdownSignals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
   if (sdkMetricsPort) {
     try {
-      Runtime.install({ shutdownSignals, telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkMetricsPort}` } } } });
+      Runtime.install({
+        shutdownSignals,
+        telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkMetricsPort}` } } },
+      });
       return;
     } catch (err) {
       logger.warn({ err, port: sdkMetricsPort }, 'Temporal SDK metrics not exported');
@@ -39,7 +42,10 @@ function serveMetrics(metrics: Metrics, port: number, sdkPort: number) {
     }
     void (async () => {
       const own = await metrics.registry.metrics();
-      const sdk = await fetch(`http://127.0.0.1:${sdkPort}/metrics`).then((r) => r.text(), () => '');
+      const sdk = await fetch(`http://127.0.0.1:${sdkPort}/metrics`).then(
+        (r) => r.text(),
+        () => '',
+      );
       res.writeHead(200, { 'Content-Type': metrics.registry.contentType }).end(`${own}\n${sdk}`);
     })();
   }).listen(port);
@@ -58,9 +64,13 @@ async function main(): Promise<void> {
   const tracing = startTracing(config, 'emboflow-worker');
   if (tracing) logger.info({ endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT }, 'tracing runs to an OTLP collector');
   const workers = await createWorkers({ config, db: database.db, store, runner, logger, connection, metrics, tracing });
-  const metricsServer = config.WORKER_METRICS_PORT ? serveMetrics(metrics, config.WORKER_METRICS_PORT, config.WORKER_SDK_METRICS_PORT) : undefined;
+  const metricsServer = config.WORKER_METRICS_PORT
+    ? serveMetrics(metrics, config.WORKER_METRICS_PORT, config.WORKER_SDK_METRICS_PORT)
+    : undefined;
   // A taken port costs the metrics endpoint, not the worker.
-  metricsServer?.on('error', (err) => logger.warn({ err, port: config.WORKER_METRICS_PORT }, 'metrics endpoint not served'));
+  metricsServer?.on('error', (err) =>
+    logger.warn({ err, port: config.WORKER_METRICS_PORT }, 'metrics endpoint not served'),
+  );
   logger.info({ taskQueues: config.WORKER_TASK_QUEUES }, 'worker started');
   // Retention the database cannot enforce itself, and resumable uploads abandoned past their expiry.
   const sweeper = setInterval(() => {
@@ -73,6 +83,9 @@ async function main(): Promise<void> {
     reapContainers(runner, database.db, deploymentName(config), Date.now(), config.REAPER_GRACE_SECONDS * 1000)
       .then((removed) => removed.length && logger.info({ removed }, 'reaped orphaned node containers'))
       .catch((err) => logger.warn({ err }, 'container reaper failed'));
+    reapOutputUploads(store, database.db, Date.now(), config.REAPER_GRACE_SECONDS * 1000)
+      .then((aborted) => aborted.length && logger.info({ aborted }, 'aborted abandoned output uploads'))
+      .catch((err) => logger.warn({ err }, 'output upload reaper failed'));
   }, config.REAPER_INTERVAL_SECONDS * 1000);
   try {
     await Promise.all(workers.map((w) => w.run()));

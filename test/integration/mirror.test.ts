@@ -3,6 +3,7 @@
 import { MongoClient } from 'mongodb';
 import { RunStore } from '../../src/db/runs';
 import type { TaskTransition } from '../../src/db/runs';
+import { OUTPUT_UPLOAD_MAX_AGE_MS, reapOutputUploads } from '../../src/docker/reaper';
 import { pendingTask } from '../../src/domain/run';
 import type { WorkflowRunDoc } from '../../src/domain/run';
 import { startTestApp } from '../support/app';
@@ -204,3 +205,33 @@ test('a step that queues 150 nodes at once is written in chunks the server answe
   expect(Date.now() - started).toBeLessThan(30_000);
   expect(await t.db.collection('run_tasks').countDocuments({ workflowRunId: runId, status: 'queued' })).toBe(150);
 }, 60_000);
+
+test('output uploads no live attempt can complete are aborted; a running task keeps its own, and another deployment keeps its', async () => {
+  const runId = `uploads-${Date.now()}`;
+  await seedRun(runId, ['done', 'busy', 'retried']);
+  await store.applyTransitions(runId, [
+    { nodeId: 'done', generation: 0, status: 'success' },
+    { nodeId: 'busy', generation: 0, status: 'running' },
+    { nodeId: 'retried', generation: 0, status: 'running' },
+  ]);
+  await store.resetTasks(runId, 'retried', [{ nodeId: 'retried', generation: 0 }]);
+  const key = (node: string, g = 0) => `runs/${runId}/${node}/g${g}/outputs/big.bin`;
+  const begun = new Map<string, string>();
+  for (const k of [key('done'), key('busy'), key('retried'), key('gone-run-node').replace(runId, `${runId}-elsewhere`)])
+    begun.set(k, await t.store.createMultipartUpload(k, 'application/octet-stream'));
+  const open = async () => {
+    const keys: string[] = [];
+    for await (const u of t.store.listMultipartUploads(`runs/${runId}`)) keys.push(u.key);
+    return keys.sort();
+  };
+  expect(await open()).toEqual([...begun.keys()].sort());
+
+  // Within the grace period nothing is touched; after it, what no attempt can finish goes.
+  expect(await reapOutputUploads(t.store, t.db, Date.now(), 60_000, `runs/${runId}`)).toEqual([]);
+  const aborted = await reapOutputUploads(t.store, t.db, Date.now() + 120_000, 60_000, `runs/${runId}`);
+  expect(aborted.filter((k) => k.includes(runId)).sort()).toEqual([key('done'), key('retried')].sort());
+  expect(await open()).toEqual([key('busy'), key('gone-run-node').replace(runId, `${runId}-elsewhere`)].sort());
+  // A day on, even those go.
+  await reapOutputUploads(t.store, t.db, Date.now() + OUTPUT_UPLOAD_MAX_AGE_MS + 120_000, 60_000, `runs/${runId}`);
+  expect(await open()).toEqual([]);
+});
