@@ -277,7 +277,13 @@ export async function recordArtifacts(
   }
 }
 /** The attempt's full log, stored beside its outputs. */
-export function storeLog(deps: Pick<DockerExecutorDeps, 'store'>, { input, attempt }: NodeAttempt, text: Buffer) {
+export async function storeLog(
+  deps: Pick<DockerExecutorDeps, 'store'>,
+  { input, attempt }: NodeAttempt,
+  text: Buffer,
+): Promise<StorageRef | undefined> {
+  // A container that printed nothing has no log to keep.
+  if (!text.length) return undefined;
   return deps.store.putBuffer(
     `runs/${input.runId}/${input.nodeId}/g${input.generation}/attempt-${attempt}/log.txt`,
     text,

@@ -83,15 +83,22 @@ export async function* stagingEntries(
  */
 export async function knownStagingBytes(deps: Pick<Deps, 'assets'>, { input, run }: NodeAttempt): Promise<number> {
   const assets = input.assetIds.length ? await deps.assets.findForStaging(input.assetIds, run.workspaceId) : [];
-  const assetBytes = assets.reduce((n, a) => n + (a.storageRef?.kind === 'prefix' ? 0 : (a.storageRef?.size ?? a.sizeBytes ?? 0)), 0);
+  const assetBytes = assets.reduce(
+    (n, a) => n + (a.storageRef?.kind === 'prefix' ? 0 : (a.storageRef?.size ?? a.sizeBytes ?? 0)),
+    0,
+  );
   return input.upstream.reduce((n, u) => n + u.artifacts.reduce((m, a) => m + a.size, 0), assetBytes);
 }
 
 /** Refuses to stage inputs that cannot fit where the engine keeps the container's volume. */
-export async function checkStagingSpace(deps: Pick<Deps, 'assets' | 'containers'>, attempt: NodeAttempt): Promise<void> {
+export async function checkStagingSpace(
+  deps: Pick<Deps, 'assets' | 'containers'>,
+  attempt: NodeAttempt,
+): Promise<void> {
+  const need = await knownStagingBytes(deps, attempt);
+  if (need === 0) return;
   const free = await deps.containers.freeBytes();
   if (free === undefined) return;
-  const need = await knownStagingBytes(deps, attempt);
   if (need > free) {
     throw ApplicationFailure.nonRetryable(
       `staging inputs: ${need} bytes would not fit: the Docker engine has ${free} bytes free for container volumes`,

@@ -64,6 +64,8 @@ export function dockerFromHost(host: string | undefined): Docker {
  * no-new-privileges, read-only root, non-root user, memory = memory+swap, CPU quota, pids limit, bounded logs.
  */
 export class ContainerRunner {
+  private rootDir?: Promise<string | undefined>;
+
   constructor(readonly docker: Docker) {}
 
   async create(spec: ContainerSpec): Promise<Docker.Container> {
@@ -279,7 +281,9 @@ export class ContainerRunner {
    */
   async engineFreeBytes(): Promise<number | undefined> {
     if (!(this.docker.modem as { socketPath?: string }).socketPath) return undefined;
-    const { DockerRootDir } = (await this.docker.info()) as { DockerRootDir?: string };
+    // The engine's root does not move while it runs: asked once (docker info is one of its slower calls).
+    this.rootDir ??= this.docker.info().then((i: { DockerRootDir?: string }) => i.DockerRootDir);
+    const DockerRootDir = await this.rootDir.catch(() => (this.rootDir = undefined));
     if (!DockerRootDir) return undefined;
     const fs = await statfs(DockerRootDir).catch(() => undefined);
     return fs ? fs.bavail * fs.bsize : undefined;
