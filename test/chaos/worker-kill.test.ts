@@ -3,6 +3,7 @@
 // and Docker's own event log shows one container start per node and generation (a re-attach starts nothing).
 import type { ChildProcess } from 'node:child_process';
 import type Docker from 'dockerode';
+import { RunStore } from '../../src/db/runs';
 import { ContainerRunner, dockerFromHost, LABEL_PREFIX } from '../../src/docker/container-runner';
 import { deploymentName } from '../../src/temporal/worker';
 import type { TestApp } from '../support/app';
@@ -59,6 +60,7 @@ async function ranThrough(docker: Docker, ids: string[], killedAt: number): Prom
 
 test('SIGKILL of the worker 20 times during container steps loses no run and starts no container twice', async () => {
   const deployment = deploymentName(t.config);
+  const mirror = new RunStore(t.db);
   const runs: string[] = [];
   /** This deployment's containers (its name is the test's own database), narrowed to the runs this test started. */
   const ours = async () =>
@@ -87,7 +89,10 @@ test('SIGKILL of the worker 20 times during container steps loses no run and sta
   let landed = 0;
   try {
     for (let kill = 1; kill <= KILLS; kill++) {
-      if (kill % 4 === 1) for (let i = 0; i < 2; i++) runs.push((await startRun(t.app, key, workflowId)).id);
+      // Two new runs every fourth kill, and whenever the runs so far have all finished (a fast machine gets there
+      // between kills): there is always a container for the kill to land in.
+      if (kill % 4 === 1 || !(await mirror.countRuns(runs, ['pending', 'running'])))
+        for (let i = 0; i < 2; i++) runs.push((await startRun(t.app, key, workflowId)).id);
       worker = spawnWorker(env);
       await sleepMs(1500 + rand() * 3000);
       // The kill waits (bounded) for a container of the runs to have just started, so that it lands during one.
@@ -110,7 +115,7 @@ test('SIGKILL of the worker 20 times during container steps loses no run and sta
   }
   console.log(`kills that landed during a container: ${landed} of ${KILLS}`);
   expect(landed).toBe(KILLS);
-  expect(runs).toHaveLength(10);
+  expect(runs.length).toBeGreaterThanOrEqual(10);
   // The label filter matched: the monitor saw the runs' containers live, and none ran twice at once.
   expect(sampledLive).toBeGreaterThan(0);
   expect(maxLivePerNode).toBeLessThanOrEqual(1);

@@ -345,3 +345,43 @@ test('a run terminated in Temporal while its items run: the reconciler closes th
   expect(counts).toMatchObject({ total: 4, cancelled: 4 });
   expect(items.every((i) => String(i.errorMessage).includes('terminated in Temporal'))).toBe(true);
 });
+
+test('retrying every failed item of a map node starts one container per failed item, and none for the rest', async () => {
+  const assets: string[] = [];
+  for (let i = 0; i < 6; i++) assets.push(await upload(i % 3 === 0 ? 'POISON' : `fine ${i}\n`));
+  const poisonedHere = [assets[0]!, assets[3]!];
+  const { workflowId: wf } = await seedWorkflow(t.db, scope, {
+    nodes: [
+      sh(
+        'each',
+        'f=$(ls /emboflow/assets/*/*); if grep -q POISON "$f"; then exit 3; fi; cp "$f" /emboflow/outputs/copy.txt',
+        { map: { over: 'assets', maxParallel: 3, maxFailures: 2 } },
+        { memoryMb: 32 },
+      ),
+    ],
+  });
+  const run = await startRun(t.app, key, wf, { inputBindings: assets.map((id) => ({ kind: 'asset', id })) });
+  expect((await waitForRun(t.app, key, run.id, 120_000)).status).toBe('success');
+  expect((await allItems(run.id, 'each', 'failed')).items.map((i) => i.key).sort()).toEqual([...poisonedHere].sort());
+  expect((await api().post(`/v1/runs/${run.id}/tasks/each/items/nope/retry`)).status).toBe(404);
+
+  const fixed = await upload('fixed\n');
+  const replacement = await t.db.collection('assets').findOne({ _id: fixed as never });
+  for (const id of poisonedHere)
+    await t.db
+      .collection('assets')
+      .updateOne(
+        { _id: id as never },
+        { $set: { storageRef: replacement!.storageRef, sizeBytes: replacement!.sizeBytes } },
+      );
+  const watch = await watchContainerEvents(engine.runner.docker, 'start');
+  expect((await api().post(`/v1/runs/${run.id}/tasks/each/items/retry`)).status).toBe(202);
+  await until(
+    'the retried items to finish',
+    async () => (await tasksOf(t.app, key, run.id)).each!.summary.items?.succeeded === 6,
+    120_000,
+  );
+  expect((await waitForRun(t.app, key, run.id)).status).toBe('success');
+  expect((await watch.stop(run.id)).sort()).toEqual(poisonedHere.map((id) => `each.${id}`).sort());
+  expect((await allItems(run.id, 'each')).counts).toMatchObject({ total: 6, success: 6 });
+});
