@@ -72,6 +72,8 @@ export function createControlActivities(
         const plan: PlanNode = { id: n.id, executorType: n.executorType };
         if (queue !== defaultQueue) plan.taskQueue = queue;
         if (n.retry) plan.retry = n.retry;
+        if (n.runWhen && n.runWhen !== 'all_success') plan.runWhen = n.runWhen;
+        if (n.onExit) plan.onExit = true;
         if (n.executorType === 'docker') plan.timeoutSeconds = n.executorConfig.timeoutSeconds;
         if (n.executorType === 'docker' && n.map) plan.map = n.map;
         if (n.executorType === 'timer') plan.timerSeconds = n.executorConfig.seconds;

@@ -70,6 +70,8 @@ export async function runWorkflow({ runId, resume }: RunWorkflowInput): Promise<
     retries.rejectAll('the run was cancelled');
     await CancellationScope.nonCancellable(async () => {
       await loop.cancelAll();
+      // Exit nodes run after a cancel too (graphs without them issue no command here: older histories replay).
+      if (graph.exitNodes.size) await loop.drive();
       await mirror.flush();
       await control.finishRun(runId, 'cancelled');
       upsertSearchAttributes([{ key: SearchAttr.status, value: 'cancelled' }]);

@@ -244,6 +244,7 @@ function contextJson({ input, run, attempt, item, node }: NodeAttempt, assets: S
     nodeId: input.nodeId,
     attempt,
     ...(item ? { mapNodeId: node.id, item } : {}),
+    ...(input.runOutcome ? { runOutcome: input.runOutcome } : {}),
     workspaceId: run.workspaceId,
     projectId: run.projectId,
     assetIds: input.assetIds,

@@ -184,3 +184,22 @@ export function validateContracts(
   });
   return problems;
 }
+
+/** Exit nodes run after the rest of the run: an edge may join two exit nodes, never an exit node and another node. */
+export function exitNodeProblems(graph: Pick<RuntimeGraph, 'nodes' | 'edges'>): GraphProblem[] {
+  const exit = new Set(graph.nodes.filter((n) => n.onExit).map((n) => n.id));
+  const problems: GraphProblem[] = [];
+  graph.edges.forEach((e, i) => {
+    if (exit.has(e.source) !== exit.has(e.target)) {
+      const [exitEnd, other] = exit.has(e.source) ? [e.source, e.target] : [e.target, e.source];
+      problems.push({
+        nodeId: exitEnd,
+        path: `edges.${i}`,
+        message: `exit node "${exitEnd}" runs after the rest of the run: it cannot have an edge with "${other}", which is not an exit node`,
+      });
+    }
+  });
+  if (exit.size && exit.size === graph.nodes.length)
+    problems.push({ path: 'nodes', message: 'every node is an exit node: a run needs at least one other node' });
+  return problems;
+}

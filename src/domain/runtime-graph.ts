@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RUN_WHEN } from '../dag/scheduler';
 
 /** Node ids appear in container labels, storage keys and Temporal activity ids. */
 export const NodeId = z
@@ -91,6 +92,13 @@ export type NodeContract = z.infer<typeof NodeContractSchema>;
 
 const common = {
   id: NodeId,
+  /** When the node runs, given how its upstream nodes ended (default all_success; see src/dag/scheduler.ts). */
+  runWhen: z.enum(RUN_WHEN).optional(),
+  /**
+   * An exit node: it runs once every other node has ended — succeeded, failed or cancelled (a cancelled run too) —
+   * and reads the outcome as `runOutcome` in context.json. Its edges join only other exit nodes.
+   */
+  onExit: z.boolean().optional(),
   name: z.string().max(200).optional(),
   retry: RetryPolicySchema.optional(),
   cache: z.object({ enabled: z.boolean() }).strict().optional(),

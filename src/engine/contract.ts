@@ -1,5 +1,5 @@
 // The contract between the run workflow and its activities: ids and references only, never payloads.
-import type { RunOutcome, SkipReason } from '../dag/scheduler';
+import type { RunOutcome, RunWhen, SkipReason } from '../dag/scheduler';
 import type { ArtifactRef } from '../domain/run';
 import type { MapConfig, RetryPolicy, RuntimeEdge, RuntimeNode } from '../domain/runtime-graph';
 
@@ -27,6 +27,10 @@ export interface PlanNode {
   approval?: { timeoutSeconds?: number; defaultOutcome?: 'approved' | 'rejected'; routesRejection: boolean };
   /** Map nodes: run once per item, in a child workflow of their own. */
   map?: MapConfig;
+  /** A trigger rule other than all_success. */
+  runWhen?: RunWhen;
+  /** An exit node: runs after every other node has ended. */
+  onExit?: true;
 }
 
 /** A node's state carried into a resumed execution (a task retry after the run had finished). */
@@ -85,6 +89,8 @@ export interface NodeInput {
    * and generation and attemptBase are the item's own.
    */
   item?: { key: string };
+  /** Exit nodes: how the rest of the run ended. */
+  runOutcome?: RunOutcome;
 }
 
 /** What a map node's child workflow is given: the node's own input and how to run its items. */

@@ -1,7 +1,7 @@
 import type { Db } from 'mongodb';
 import type { z } from 'zod';
 import { checkExpression } from '../dag/expr';
-import { validateContracts, validateGraphStructure } from '../dag/graph';
+import { exitNodeProblems, validateContracts, validateGraphStructure } from '../dag/graph';
 import type { GraphProblem } from '../dag/graph';
 import { mapProblems } from '../dag/map';
 import { CustomNodeRepository, WorkflowDefinitionRepository, WorkflowVersionRepository } from '../db/definitions';
@@ -175,6 +175,7 @@ export class WorkflowService {
         ...validateGraphStructure(parsed.data),
         ...expressionProblems(parsed.data),
         ...mapProblems(parsed.data),
+        ...exitNodeProblems(parsed.data),
       );
       problems.push(...(await this.contractProblems(scope, parsed.data)));
     } else {

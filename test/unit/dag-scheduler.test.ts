@@ -1,6 +1,6 @@
-import { indexGraph, subtree } from '../../src/dag/graph';
+import { exitNodeProblems, indexGraph, subtree } from '../../src/dag/graph';
 import { DagScheduler } from '../../src/dag/scheduler';
-import type { EdgeTaken } from '../../src/dag/scheduler';
+import type { EdgeTaken, RunWhen } from '../../src/dag/scheduler';
 import type { RuntimeEdge } from '../../src/domain/runtime-graph';
 
 type Shape = { nodes: string[]; edges: Array<[string, string]> };
@@ -222,5 +222,122 @@ describe('DagScheduler invariants on random DAGs', () => {
       const upBad = ups.some((u) => ['failed', 'skipped'].includes(scheduler.state(u).status));
       expect(st.status).toBe(upBad ? 'skipped' : failing.has(id) ? 'failed' : 'success');
     }
+  });
+});
+
+describe('trigger rules (runWhen)', () => {
+  // a and b feed t; c follows t.
+  const shape: Shape = {
+    nodes: ['a', 'b', 't', 'c'],
+    edges: [
+      ['a', 't'],
+      ['b', 't'],
+      ['t', 'c'],
+    ],
+  };
+  function ended(rule: RunWhen, fails: string[]) {
+    const graph = {
+      nodes: shape.nodes.map((id) => ({ id, executorType: 'builtin', executorConfig: { op: 'noop' } }) as never),
+      edges: shape.edges.map(([source, target]) => ({ source, target })),
+    };
+    const scheduler = new DagScheduler(indexGraph(graph), 8, new Map(), new Map([['t', rule]]));
+    drive(scheduler, (id) => (fails.includes(id) ? 'failed' : 'success'));
+    return { t: scheduler.state('t'), c: scheduler.state('c').status, outcome: scheduler.outcome() };
+  }
+
+  test.each<[RunWhen, string[], string]>([
+    ['all_done', [], 'success'],
+    ['all_done', ['a'], 'success'],
+    ['all_done', ['a', 'b'], 'success'],
+    ['always', ['a', 'b'], 'success'],
+    ['one_success', ['a'], 'success'],
+    ['one_success', ['a', 'b'], 'skipped'],
+    ['one_failed', [], 'skipped'],
+    ['one_failed', ['b'], 'success'],
+    ['all_failed', ['a'], 'skipped'],
+    ['all_failed', ['a', 'b'], 'success'],
+  ])('%s with %j failed: the node ends %s', (rule, fails, status) => {
+    const { t } = ended(rule, fails);
+    expect(t.status).toBe(status);
+    if (status === 'skipped') expect(t.skipReason).toBe('trigger_rule');
+  });
+
+  test('a node the rule skips skips its default-rule downstream for it; a failure still fails the run', () => {
+    expect(ended('one_failed', [])).toMatchObject({ c: 'skipped', outcome: 'success' });
+    // The handler ran after a failure: the run is still failed, and the handler's own downstream runs.
+    expect(ended('one_failed', ['a'])).toMatchObject({ t: { status: 'success' }, c: 'success', outcome: 'failed' });
+  });
+
+  test('the default rule is unchanged: a failed upstream skips the node for it', () => {
+    const { scheduler } = build(shape);
+    drive(scheduler, (id) => (id === 'a' ? 'failed' : 'success'));
+    expect(scheduler.state('t')).toEqual({ status: 'skipped', skipReason: 'upstream_failed' });
+  });
+});
+
+describe('exit nodes', () => {
+  // a -> b; cleanup -> notify are exit nodes.
+  const graph = {
+    nodes: ['a', 'b', 'cleanup', 'notify'].map(
+      (id) => ({ id, executorType: 'builtin', executorConfig: { op: 'noop' } }) as never,
+    ),
+    edges: [
+      { source: 'a', target: 'b' },
+      { source: 'cleanup', target: 'notify' },
+    ],
+  };
+  const exit = new Set(['cleanup', 'notify']);
+  const make = () => new DagScheduler(indexGraph(graph), 8, new Map(), new Map(), exit);
+
+  test('run after every other node has ended, in their own order', () => {
+    const s = make();
+    expect(drive(s)).toEqual([['a'], ['b'], ['cleanup'], ['notify']]);
+    expect(s.outcome()).toBe('success');
+  });
+
+  test('run after a failure too, and see the outcome of the rest of the run', () => {
+    const s = make();
+    const seen: string[] = [];
+    drive(s, (id) => {
+      if (exit.has(id)) seen.push(`${id}:${s.mainOutcome()}`);
+      return id === 'a' ? 'failed' : 'success';
+    });
+    expect(s.state('b')).toEqual({ status: 'skipped', skipReason: 'upstream_failed' });
+    expect(seen).toEqual(['cleanup:failed', 'notify:failed']);
+    expect(s.outcome()).toBe('failed');
+  });
+
+  test('a cancel cancels the rest but leaves exit nodes to run', () => {
+    const s = make();
+    expect(s.next().start).toEqual(['a']);
+    const { wasRunning, notStarted } = s.cancelRemaining();
+    expect({ wasRunning, notStarted }).toEqual({ wasRunning: ['a'], notStarted: ['b'] });
+    expect(s.mainFinished).toBe(true);
+    expect(s.mainOutcome()).toBe('cancelled');
+    expect(drive(s)).toEqual([['cleanup'], ['notify']]);
+    expect(s.finished).toBe(true);
+  });
+
+  test('a graph without exit nodes cancels everything, as before', () => {
+    const { scheduler } = build(chain(3));
+    scheduler.next();
+    expect(scheduler.cancelRemaining()).toEqual({ wasRunning: ['n0'], notStarted: ['n1', 'n2'] });
+    expect(scheduler.finished).toBe(true);
+  });
+});
+
+describe('exit node validation', () => {
+  test('an edge between an exit node and another node is a problem naming the edge; exit-only graphs are refused', () => {
+    const node = (id: string, onExit?: boolean) =>
+      ({ id, executorType: 'builtin', executorConfig: { op: 'noop' }, ...(onExit ? { onExit } : {}) }) as never;
+    expect(exitNodeProblems({ nodes: [node('a'), node('x', true)], edges: [{ source: 'a', target: 'x' }] })).toEqual([
+      expect.objectContaining({ nodeId: 'x', path: 'edges.0' }),
+    ]);
+    expect(exitNodeProblems({ nodes: [node('x', true)], edges: [] })).toEqual([
+      expect.objectContaining({ path: 'nodes' }),
+    ]);
+    expect(
+      exitNodeProblems({ nodes: [node('a'), node('x', true), node('y', true)], edges: [{ source: 'x', target: 'y' }] }),
+    ).toEqual([]);
   });
 });

@@ -20,6 +20,8 @@ export class RunGraph {
   private readonly nodes: Map<string, RunNode>;
   private readonly results = new Map<string, NodeResult>();
   private readonly failed: Set<string>;
+  /** Nodes that run once every other node has ended. */
+  readonly exitNodes: ReadonlySet<string>;
 
   constructor(readonly plan: RunPlan) {
     this.index = indexGraph({ nodes: plan.nodes as never, edges: plan.edges });
@@ -40,7 +42,9 @@ export class RunGraph {
       initial.set(c.nodeId, { status: c.status, skipReason: c.skipReason });
       if (c.result) this.results.set(c.nodeId, c.result);
     }
-    this.scheduler = new DagScheduler(this.index, plan.maxParallelism, initial);
+    const runWhen = new Map(plan.nodes.flatMap((n) => (n.runWhen ? [[n.id, n.runWhen] as const] : [])));
+    this.exitNodes = new Set(plan.nodes.filter((n) => n.onExit).map((n) => n.id));
+    this.scheduler = new DagScheduler(this.index, plan.maxParallelism, initial, runWhen, this.exitNodes);
     this.failed = new Set((plan.carryOver ?? []).filter((c) => c.status === 'failed').map((c) => c.nodeId));
   }
 
@@ -72,6 +76,7 @@ export class RunGraph {
       attemptBase: node.attemptBase,
       maxAttempts: node.retry?.maxAttempts ?? 1,
       assetIds,
+      ...(this.exitNodes.has(node.id) ? { runOutcome: this.scheduler.mainOutcome() } : {}),
       upstream: upstream.map(({ nodeId, artifacts, manifest, assetIds: a }) => ({
         nodeId,
         artifacts,

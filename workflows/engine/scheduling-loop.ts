@@ -36,7 +36,8 @@ export class SchedulingLoop {
     const { graph, mirror } = this;
     for (;;) {
       await this.retries.apply(this.runId, graph);
-      const stopping = graph.plan.failFast && graph.anyFailed;
+      // failFast stops the run's nodes; its exit nodes still run once the rest has ended.
+      const stopping = graph.plan.failFast && graph.anyFailed && !graph.scheduler.mainFinished;
       const draining = !stopping && this.historyIsLong();
       let progressed = false;
       if (!stopping && !draining) {
@@ -62,7 +63,9 @@ export class SchedulingLoop {
       if (!this.running.size) {
         if (stopping) {
           this.cancelNotStarted();
-          return 'done';
+          // Exit nodes left pending run now.
+          if (graph.scheduler.finished) return 'done';
+          continue;
         }
         if (graph.scheduler.finished) return 'done';
         if (draining) return 'continue-as-new';
