@@ -70,8 +70,12 @@ export async function runWorkflow({ runId, resume }: RunWorkflowInput): Promise<
     retries.rejectAll('the run was cancelled');
     await CancellationScope.nonCancellable(async () => {
       await loop.cancelAll();
-      // Exit nodes run after a cancel too (graphs without them issue no command here: older histories replay).
-      if (graph.exitNodes.size) await loop.drive();
+      // Exit nodes run after a cancel too (graphs without them issue no command here: older histories replay). The
+      // retry trigger the loop waits on belonged to the cancelled scope: a new one, in this scope.
+      if (graph.exitNodes.size) {
+        retries.rearm();
+        await loop.drive();
+      }
       await mirror.flush();
       await control.finishRun(runId, 'cancelled');
       upsertSearchAttributes([{ key: SearchAttr.status, value: 'cancelled' }]);

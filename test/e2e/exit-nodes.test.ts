@@ -1,0 +1,116 @@
+// Trigger rules and exit nodes end to end, on the real stack: a failure handler that runs only after a failure, and
+// exit nodes that run once the rest of the run has ended — after a failure, under failFast, and after a cancel — and
+// read how it ended.
+import request from 'supertest';
+import { seedUser, seedWorkspace, startTestApp } from '../support/app';
+import type { TestApp } from '../support/app';
+import { seedWorkflow, startEngine } from '../support/engine';
+import type { Engine } from '../support/engine';
+import { sh, startRun, tasksOf, until, waitForRun } from '../support/runs';
+
+let t: TestApp;
+let engine: Engine;
+let key: string;
+let scope: { workspaceId: string; projectId: string };
+
+beforeAll(async () => {
+  t = await startTestApp();
+  engine = await startEngine(t);
+  scope = await seedWorkspace(t.db);
+  key = (await seedUser(t.db, [{ workspaceId: scope.workspaceId, role: 'editor' }])).apiKey;
+});
+
+afterAll(async () => {
+  await engine?.stop();
+  await t?.close();
+});
+
+/** An exit node that writes the outcome it was given as its result. */
+const cleanup = (id = 'cleanup') =>
+  sh(
+    id,
+    `o=$(grep -o '"runOutcome": "[a-z]*"' /emboflow/context.json | cut -d'"' -f4); echo "{\\"outcome\\": \\"$o\\"}" > /emboflow/outputs/result.json`,
+    { onExit: true, cache: { enabled: false } },
+  );
+
+test('a failure handler runs only after a failure; the exit node runs last and sees the run failed', async () => {
+  const { workflowId } = await seedWorkflow(t.db, scope, {
+    nodes: [
+      sh('a', 'exit 3'),
+      sh('ok', 'true'),
+      sh('handler', 'echo handled > /emboflow/outputs/h.txt', { runWhen: 'one_failed' }),
+      sh('quiet', 'true', { runWhen: 'one_failed' }),
+      sh('after', 'true'),
+      cleanup(),
+      sh('notify', 'true', { onExit: true }),
+    ],
+    edges: [
+      { source: 'a', target: 'handler' },
+      { source: 'ok', target: 'quiet' },
+      { source: 'a', target: 'after' },
+      { source: 'cleanup', target: 'notify' },
+    ],
+  });
+  const run = await startRun(t.app, key, workflowId);
+  expect((await waitForRun(t.app, key, run.id)).status).toBe('failed');
+  const tasks = await tasksOf(t.app, key, run.id);
+  expect(tasks.handler!.status).toBe('success');
+  expect(tasks.quiet).toMatchObject({ status: 'skipped', skipReason: 'trigger_rule' });
+  expect(tasks.after).toMatchObject({ status: 'skipped', skipReason: 'upstream_failed' });
+  expect(tasks.cleanup).toMatchObject({ status: 'success', lastResultPreview: { outcome: 'failed' } });
+  expect(tasks.notify!.status).toBe('success');
+  // The exit nodes started after every other node had ended.
+  const lastOther = Math.max(...['a', 'ok', 'handler'].map((n) => Date.parse(tasks[n]!.finishedAt as string)));
+  expect(Date.parse(tasks.cleanup!.startedAt as string)).toBeGreaterThanOrEqual(lastOther);
+});
+
+test('with failFast, the exit node still runs once the failure has drained', async () => {
+  const { workflowId } = await seedWorkflow(t.db, scope, {
+    nodes: [sh('a', 'exit 3'), sh('slow', 'sleep 3'), sh('next', 'true'), cleanup()],
+    edges: [{ source: 'slow', target: 'next' }],
+    settings: { maxParallelism: 4, failFast: true },
+  });
+  const run = await startRun(t.app, key, workflowId);
+  expect((await waitForRun(t.app, key, run.id)).status).toBe('failed');
+  const tasks = await tasksOf(t.app, key, run.id);
+  expect(tasks.next!.status).toBe('cancelled');
+  expect(tasks.cleanup).toMatchObject({ status: 'success', lastResultPreview: { outcome: 'failed' } });
+});
+
+test('after a cancel, the exit node runs and sees the run cancelled; no container is left', async () => {
+  const { workflowId } = await seedWorkflow(t.db, scope, {
+    nodes: [sh('long', 'sleep 120'), sh('never', 'true'), cleanup()],
+    edges: [{ source: 'long', target: 'never' }],
+  });
+  const run = await startRun(t.app, key, workflowId);
+  await until('the container to run', async () =>
+    (await engine.runner.listManaged({ run: run.id })).some((c) => c.State === 'running'),
+  );
+  const res = await request(t.app).post(`/v1/runs/${run.id}/cancel`).set('Authorization', `Bearer ${key}`);
+  expect(res.status).toBe(202);
+  expect((await waitForRun(t.app, key, run.id)).status).toBe('cancelled');
+  const tasks = await tasksOf(t.app, key, run.id);
+  expect(tasks.long!.status).toBe('cancelled');
+  expect(tasks.never!.status).toBe('cancelled');
+  expect(tasks.cleanup).toMatchObject({ status: 'success', lastResultPreview: { outcome: 'cancelled' } });
+  await until('no container left', async () => (await engine.runner.listManaged({ run: run.id })).length === 0, 30_000);
+});
+
+test('a version whose exit node has an edge with another node is a 400 naming the edge', async () => {
+  const def = await request(t.app)
+    .post(`/v1/projects/${scope.projectId}/workflows`)
+    .set('Authorization', `Bearer ${key}`)
+    .send({ name: 'exits' });
+  const res = await request(t.app)
+    .post(`/v1/workflows/${def.body.id}/versions`)
+    .set('Authorization', `Bearer ${key}`)
+    .send({ runtimeGraph: { nodes: [sh('a', 'true'), cleanup()], edges: [{ source: 'a', target: 'cleanup' }] } });
+  expect(res.status).toBe(400);
+  expect(JSON.stringify(res.body)).toContain('edges.0');
+  const bad = await request(t.app)
+    .post(`/v1/workflows/${def.body.id}/versions`)
+    .set('Authorization', `Bearer ${key}`)
+    .send({ runtimeGraph: { nodes: [sh('a', 'true', { runWhen: 'sometimes' })] } });
+  expect(bad.status).toBe(400);
+  expect(JSON.stringify(bad.body)).toContain('nodes.0.runWhen');
+});
