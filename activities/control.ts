@@ -104,6 +104,7 @@ export function createControlActivities(
         edges: graph.edges,
         maxParallelism: graph.settings.maxParallelism,
         failFast: graph.settings.failFast,
+        ...(graph.settings.timeoutSeconds ? { timeoutSeconds: graph.settings.timeoutSeconds } : {}),
         assetIds: run.assetIds,
       };
     },
@@ -138,7 +139,7 @@ export function createControlActivities(
      * The run's end, as this execution sees it. It replaces the end another execution recorded (this one runs
      * after a reset), and a run that did not succeed leaves no task open.
      */
-    async finishRun(runId: string, outcome: RunOutcome, errorMessage?: string): Promise<void> {
+    async finishRun(runId: string, outcome: RunOutcome | 'timed_out', errorMessage?: string): Promise<void> {
       await runs.finishRun(runId, outcome, errorMessage, {
         execution: currentExecution(),
         replacesOtherExecution: true,

@@ -8,11 +8,13 @@ export interface RunWorkflowInput {
   runId: string;
   /** Set when a task retry restarts a run that had already finished: finished nodes keep their results. */
   resume?: boolean;
+  /** When the run times out (ms since the epoch), carried across continue-as-new; from settings.timeoutSeconds. */
+  deadline?: number;
 }
 
 export interface RunWorkflowResult {
   runId: string;
-  status: RunOutcome;
+  status: RunOutcome | 'timed_out';
   failedNodeIds: string[];
 }
 

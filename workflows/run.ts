@@ -10,6 +10,7 @@ import {
   isCancellation,
   patched,
   setHandler,
+  sleep,
   TemporalFailure,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
@@ -27,7 +28,7 @@ import type { RunWorkflowInput, RunWorkflowResult } from './messages';
 export { NODE_HEARTBEAT_TIMEOUT_SECONDS } from './engine/activity-options';
 export { HISTORY_EVENTS_BEFORE_CONTINUE } from './engine/scheduling-loop';
 
-export async function runWorkflow({ runId, resume }: RunWorkflowInput): Promise<RunWorkflowResult> {
+export async function runWorkflow({ runId, resume, deadline }: RunWorkflowInput): Promise<RunWorkflowResult> {
   // Update handlers first: an update may arrive with the workflow's first task.
   const retries = new TaskRetries();
   const approvals = new Approvals();
@@ -38,19 +39,43 @@ export async function runWorkflow({ runId, resume }: RunWorkflowInput): Promise<
   const loop = new SchedulingLoop(runId, graph, mirror, approvals, retries);
 
   upsertSearchAttributes([{ key: SearchAttr.status, value: 'running' }]);
-  let status: RunOutcome;
+  // settings.timeoutSeconds: a durable timer (in a scope of its own, cancelled when the run ends first) halts the loop.
+  const timeoutSeconds = graph.plan.timeoutSeconds;
+  const runDeadline = deadline ?? (timeoutSeconds ? Date.now() + timeoutSeconds * 1000 : undefined);
+  let timedOut = false;
+  const timer = runDeadline === undefined ? undefined : new CancellationScope();
+  void timer
+    ?.run(() => sleep(Math.max(0, runDeadline! - Date.now())))
+    .then(
+      () => {
+        timedOut = true;
+        loop.halt();
+      },
+      () => undefined,
+    );
+  let status: RunOutcome | 'timed_out';
   let failedNodeIds: string[];
   try {
     await control.markRunStarted(runId);
     for (;;) {
       if ((await loop.drive()) === 'continue-as-new') {
         await mirror.flush();
-        return await continueAsNew<typeof runWorkflow>({ runId, resume: true });
+        return await continueAsNew<typeof runWorkflow>({
+          runId,
+          resume: true,
+          ...(runDeadline !== undefined ? { deadline: runDeadline } : {}),
+        });
       }
       await mirror.flush();
-      status = graph.scheduler.outcome();
+      status = timedOut ? 'timed_out' : graph.scheduler.outcome();
       failedNodeIds = graph.failedNodeIds();
-      await control.finishRun(runId, status, finishReason(status, failedNodeIds));
+      await control.finishRun(
+        runId,
+        status,
+        status === 'timed_out'
+          ? `the run timed out after ${timeoutSeconds} s (settings.timeoutSeconds)`
+          : finishReason(status, failedNodeIds),
+      );
       // A retry that arrived while the run was finishing reopens it.
       if (!retries.waiting) break;
     }
@@ -83,6 +108,7 @@ export async function runWorkflow({ runId, resume }: RunWorkflowInput): Promise<
     throw err;
   }
 
+  timer?.cancel();
   upsertSearchAttributes([{ key: SearchAttr.status, value: status }]);
   if (status === 'failed' && failedNodeIds.length === 0) {
     throw ApplicationFailure.nonRetryable(RUN_INVARIANT_MESSAGE, 'RunInvariantError');

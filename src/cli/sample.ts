@@ -14,7 +14,7 @@ interface Item { id: string; slug?: string }
 interface RunView { id: string; status: string; temporalUiUrl: string; temporalWorkflowId: string; errorMessage?: string }
 interface TaskView { nodeId: string; status: string; attempt: number; durationMs?: number; errorMessage?: string; lastResultPreview?: unknown }
 
-const TERMINAL = ['success', 'failed', 'cancelled'];
+const TERMINAL = ['success', 'failed', 'cancelled', 'timed_out'];
 const POLL_MS = 300;
 const RUN_TIMEOUT_MS = 5 * 60_000;
 

@@ -3,9 +3,10 @@ import type { TaskStatus } from '../dag/scheduler';
 import { JsonObjectSchema } from './common';
 import type { ExecutorType, RuntimeGraph } from './runtime-graph';
 
-export type RunStatus = 'pending' | 'running' | 'success' | 'failed' | 'cancelled';
-export const RUN_STATUSES: readonly RunStatus[] = ['pending', 'running', 'success', 'failed', 'cancelled'];
-export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ['success', 'failed', 'cancelled'];
+/** `timed_out`: the run's own settings.timeoutSeconds passed (its exit nodes still ran). */
+export type RunStatus = 'pending' | 'running' | 'success' | 'failed' | 'cancelled' | 'timed_out';
+export const RUN_STATUSES: readonly RunStatus[] = ['pending', 'running', 'success', 'failed', 'cancelled', 'timed_out'];
+export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ['success', 'failed', 'cancelled', 'timed_out'];
 
 /** Where a byte blob lives in object storage; MongoDB keeps only this. */
 export interface StorageRef {

@@ -212,6 +212,13 @@ export const RuntimeGraphSchema = z
       .object({
         maxParallelism: z.number().int().min(1).max(1000).default(8),
         failFast: z.boolean().default(false),
+        /** The run's own time limit: past it, running nodes are stopped, the rest cancelled, exit nodes run. */
+        timeoutSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(90 * 86_400)
+          .optional(),
       })
       .strict()
       .default({ maxParallelism: 8, failFast: false }),

@@ -52,6 +52,8 @@ export interface RunPlan {
   edges: RuntimeEdge[];
   maxParallelism: number;
   failFast: boolean;
+  /** settings.timeoutSeconds, when the run has one. */
+  timeoutSeconds?: number;
   assetIds: string[];
 }
 
@@ -90,7 +92,7 @@ export interface NodeInput {
    */
   item?: { key: string };
   /** Exit nodes: how the rest of the run ended. */
-  runOutcome?: RunOutcome;
+  runOutcome?: RunOutcome | 'timed_out';
 }
 
 /** What a map node's child workflow is given: the node's own input and how to run its items. */
@@ -160,7 +162,7 @@ export interface ActivityContract {
   executeDockerNode(input: NodeInput): Promise<NodeResult>;
   executeBuiltinNode(input: NodeInput): Promise<NodeResult>;
   buildNodeImage(input: Pick<NodeInput, 'runId' | 'nodeId'>): Promise<{ image: string; built: boolean }>;
-  finishRun(runId: string, outcome: RunOutcome, errorMessage?: string): Promise<void>;
+  finishRun(runId: string, outcome: RunOutcome | 'timed_out', errorMessage?: string): Promise<void>;
 }
 
 /** The activities of a map node's child workflow (local activities: they touch MongoDB and object storage only). */

@@ -21,7 +21,7 @@ export interface ExecutionTimeouts {
 type CloseEvent = temporal.api.history.v1.IHistoryEvent;
 type Failure = temporal.api.failure.v1.IFailure;
 
-const RUN_END_STATUSES: readonly RunStatus[] = ['success', 'failed', 'cancelled'];
+const RUN_END_STATUSES: readonly RunStatus[] = ['success', 'failed', 'cancelled', 'timed_out'];
 
 /**
  * The mirror's end for an execution that closed; undefined while it is open (running, paused) or when it continued

@@ -29,7 +29,7 @@ afterAll(async () => {
 const cleanup = (id = 'cleanup') =>
   sh(
     id,
-    `o=$(grep -o '"runOutcome": "[a-z]*"' /emboflow/context.json | cut -d'"' -f4); echo "{\\"outcome\\": \\"$o\\"}" > /emboflow/outputs/result.json`,
+    `o=$(grep -o '"runOutcome": "[a-z_]*"' /emboflow/context.json | cut -d'"' -f4); echo "{\\"outcome\\": \\"$o\\"}" > /emboflow/outputs/result.json`,
     { onExit: true, cache: { enabled: false } },
   );
 
@@ -113,4 +113,31 @@ test('a version whose exit node has an edge with another node is a 400 naming th
     .send({ runtimeGraph: { nodes: [sh('a', 'true', { runWhen: 'sometimes' })] } });
   expect(bad.status).toBe(400);
   expect(JSON.stringify(bad.body)).toContain('nodes.0.runWhen');
+});
+
+test('a run past settings.timeoutSeconds ends timed_out with its reason: running nodes stopped, the rest cancelled, exit nodes run', async () => {
+  const { workflowId } = await seedWorkflow(t.db, scope, {
+    nodes: [sh('quick', 'true'), sh('long', 'sleep 120'), sh('after', 'true'), cleanup()],
+    edges: [
+      { source: 'quick', target: 'long' },
+      { source: 'long', target: 'after' },
+    ],
+    settings: { maxParallelism: 4, failFast: false, timeoutSeconds: 4 },
+  });
+  const started = Date.now();
+  const run = await startRun(t.app, key, workflowId);
+  const done = await waitForRun(t.app, key, run.id, 60_000);
+  expect(done.status).toBe('timed_out');
+  expect(done.errorMessage).toBe('the run timed out after 4 s (settings.timeoutSeconds)');
+  // Bound: the timeout, the container's stop (heartbeat cancellation within 10 s), the exit node's container.
+  expect(Date.now() - started).toBeLessThan(4_000 + 10_000 + 15_000);
+  const tasks = await tasksOf(t.app, key, run.id);
+  expect(tasks.quick!.status).toBe('success');
+  expect(tasks.long!.status).toBe('cancelled');
+  expect(tasks.after!.status).toBe('cancelled');
+  expect(tasks.cleanup).toMatchObject({ status: 'success', lastResultPreview: { outcome: 'timed_out' } });
+  await until('no container left', async () => (await engine.runner.listManaged({ run: run.id })).length === 0, 30_000);
+  // Temporal's record agrees: the execution completed, saying timed_out.
+  const result = await t.temporal.workflow.getHandle(run.temporalWorkflowId).result();
+  expect(result.status).toBe('timed_out');
 });

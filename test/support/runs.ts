@@ -47,7 +47,7 @@ export async function waitForRun(app: Express, apiKey: string, runId: string, ti
   for (;;) {
     const res = await request(app).get(`/v1/runs/${runId}`).set('Authorization', `Bearer ${apiKey}`);
     if (res.status !== 200) throw new Error(`get run: ${res.status} ${JSON.stringify(res.body)}`);
-    if (['success', 'failed', 'cancelled'].includes(res.body.status)) return res.body as RunBody;
+    if (['success', 'failed', 'cancelled', 'timed_out'].includes(res.body.status)) return res.body as RunBody;
     if (Date.now() > deadline) throw new Error(`run ${runId} still ${res.body.status} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 250));
   }

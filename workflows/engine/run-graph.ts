@@ -22,6 +22,8 @@ export class RunGraph {
   private readonly failed: Set<string>;
   /** Nodes that run once every other node has ended. */
   readonly exitNodes: ReadonlySet<string>;
+  /** Set when the run's time ran out: what its exit nodes are told. */
+  timedOut = false;
 
   constructor(readonly plan: RunPlan) {
     this.index = indexGraph({ nodes: plan.nodes as never, edges: plan.edges });
@@ -76,7 +78,9 @@ export class RunGraph {
       attemptBase: node.attemptBase,
       maxAttempts: node.retry?.maxAttempts ?? 1,
       assetIds,
-      ...(this.exitNodes.has(node.id) ? { runOutcome: this.scheduler.mainOutcome() } : {}),
+      ...(this.exitNodes.has(node.id)
+        ? { runOutcome: this.timedOut ? ('timed_out' as const) : this.scheduler.mainOutcome() }
+        : {}),
       upstream: upstream.map(({ nodeId, artifacts, manifest, assetIds: a }) => ({
         nodeId,
         artifacts,

@@ -19,6 +19,8 @@ export type DriveOutcome = 'done' | 'continue-as-new';
 
 export class SchedulingLoop {
   private readonly running = new Map<string, { scope: CancellationScope; done: Promise<void> }>();
+  /** Set when the run's time is up: running nodes are stopped, no other starts, exit nodes still run. */
+  private halted = false;
 
   constructor(
     private readonly runId: string,
@@ -37,7 +39,7 @@ export class SchedulingLoop {
     for (;;) {
       await this.retries.apply(this.runId, graph);
       // failFast stops the run's nodes; its exit nodes still run once the rest has ended.
-      const stopping = graph.plan.failFast && graph.anyFailed && !graph.scheduler.mainFinished;
+      const stopping = ((graph.plan.failFast && graph.anyFailed) || this.halted) && !graph.scheduler.mainFinished;
       const draining = !stopping && this.historyIsLong();
       let progressed = false;
       if (!stopping && !draining) {
@@ -79,6 +81,14 @@ export class SchedulingLoop {
       await Promise.race([...[...this.running.values()].map((r) => r.done), this.retries.wake]);
       this.retries.rearm();
     }
+  }
+
+  /** The run's time is up: running nodes are cancelled; the loop then cancels the rest and runs the exit nodes. */
+  halt(): void {
+    this.halted = true;
+    this.graph.timedOut = true;
+    for (const [id, r] of this.running) if (!this.graph.exitNodes.has(id)) r.scope.cancel();
+    this.retries.wakeNow();
   }
 
   /** After a cancellation: waits for running nodes to stop, then marks every unfinished node cancelled. */

@@ -44,6 +44,11 @@ export class TaskRetries {
     this.trigger = new Trigger<void>();
   }
 
+  /** Wakes the scheduling loop for something else than a retry (the run's time is up). */
+  wakeNow(): void {
+    this.trigger.resolve();
+  }
+
   /** Applies queued requests: a node whose subtree has entirely finished is reset; any other is refused. */
   async apply(runId: string, graph: RunGraph): Promise<void> {
     while (this.requests.length) {

@@ -1,7 +1,7 @@
 // What the CLI knows about a run while it watches it: built from the API's run and tasks, then moved on by events.
 // Pure: no I/O and no clock of its own (times come in as arguments).
 
-export const TERMINAL_RUN = ['success', 'failed', 'cancelled'] as const;
+export const TERMINAL_RUN = ['success', 'failed', 'cancelled', 'timed_out'] as const;
 export const TERMINAL_TASK = ['success', 'failed', 'cancelled', 'skipped'] as const;
 
 export interface RunView {
@@ -212,5 +212,6 @@ export class RunTracker {
 export function runExitCode(status: string): number {
   if (status === 'success') return 0;
   if (status === 'cancelled') return 3;
+  if (status === 'timed_out') return 4;
   return 1;
 }
