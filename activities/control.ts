@@ -112,6 +112,8 @@ export function createControlActivities(
     resetTasks: (runId: string, retriedNodeId: string, nodes: Array<{ nodeId: string; generation: number }>) =>
       runs.resetTasks(runId, retriedNodeId, nodes),
 
+    markRunPaused: (runId: string, paused: boolean, by: string) => runs.markRunPaused(runId, paused, by),
+
     async markRunStarted(runId: string): Promise<void> {
       await runs.markRunStarted(runId);
     },

@@ -9,7 +9,7 @@ import { ContainerSlots } from '../src/db/leases';
 import { MapItemStore } from '../src/db/map-items';
 import { RunStore } from '../src/db/runs';
 import type { ContainerRunner } from '../src/docker/container-runner';
-import type { ActivityContract, MapActivityContract } from '../src/engine/contract';
+import type { ActivityContract, MapActivityContract, RunControlContract } from '../src/engine/contract';
 import type { ReconcileActivities } from '../src/engine/reconcile';
 import type { Logger } from '../src/logger';
 import { createMetrics } from '../src/metrics';
@@ -48,7 +48,7 @@ export interface ActivityDeps {
 /** Every activity the worker registers, with its dependencies injected once. */
 export function createActivities(
   deps: ActivityDeps,
-): ActivityContract & MapActivityContract & Partial<ReconcileActivities> {
+): ActivityContract & MapActivityContract & RunControlContract & Partial<ReconcileActivities> {
   const metrics = deps.metrics ?? createMetrics('worker');
   const runs = new RunStore(deps.db, (op, seconds) => metrics.mirrorWrite.observe({ op }, seconds));
   return {

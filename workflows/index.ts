@@ -1,5 +1,5 @@
 export { mapNodeWorkflow } from './map-node';
 export { reconcileRuns } from './reconcile';
 export { runWorkflow } from './run';
-export { approveUpdate, progressQuery, retryTaskUpdate } from './messages';
+export { approveUpdate, pauseUpdate, progressQuery, retryTaskUpdate } from './messages';
 export type { ApprovalDecision, RetryTaskRequest, RunProgress, RunWorkflowInput, RunWorkflowResult } from './messages';

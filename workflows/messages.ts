@@ -2,7 +2,7 @@
 // with these definitions, so a changed input or message shape fails to compile instead of failing at run time.
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { RunOutcome, TaskStatus } from '../src/dag/scheduler';
-import { APPROVE_UPDATE, PROGRESS_QUERY, RETRY_TASK_UPDATE } from '../src/temporal/names';
+import { APPROVE_UPDATE, PAUSE_UPDATE, PROGRESS_QUERY, RETRY_TASK_UPDATE } from '../src/temporal/names';
 
 export interface RunWorkflowInput {
   runId: string;
@@ -10,6 +10,8 @@ export interface RunWorkflowInput {
   resume?: boolean;
   /** When the run times out (ms since the epoch), carried across continue-as-new; from settings.timeoutSeconds. */
   deadline?: number;
+  /** A paused run stays paused across continue-as-new. */
+  paused?: boolean;
 }
 
 export interface RunWorkflowResult {
@@ -45,3 +47,15 @@ export const retryTaskUpdate = defineUpdate<{ resetNodeIds: string[] }, [RetryTa
 
 /** A human decision for an approval node that is waiting; refused (not recorded) when the node is not waiting. */
 export const approveUpdate = defineUpdate<{ nodeId: string; approved: boolean }, [ApprovalDecision]>(APPROVE_UPDATE);
+
+export interface PauseRequest {
+  paused: boolean;
+  /** The user id of whoever asked (the API fills it from the caller's key). */
+  by: string;
+}
+
+/**
+ * Pauses a running run (no node starts; running ones finish) or resumes it; durable: the flag is workflow state.
+ * Refused once the run is finishing.
+ */
+export const pauseUpdate = defineUpdate<{ paused: boolean; changed: boolean }, [PauseRequest]>(PAUSE_UPDATE);

@@ -19,6 +19,7 @@ import { SearchAttr } from '../src/temporal/names';
 import { control, failureMessage } from './engine/activity-options';
 import { Approvals } from './engine/approvals';
 import { MirrorQueue } from './engine/mirror-queue';
+import { RunPause } from './engine/pause';
 import { RunGraph } from './engine/run-graph';
 import { SchedulingLoop } from './engine/scheduling-loop';
 import { TaskRetries } from './engine/task-retries';
@@ -28,15 +29,16 @@ import type { RunWorkflowInput, RunWorkflowResult } from './messages';
 export { NODE_HEARTBEAT_TIMEOUT_SECONDS } from './engine/activity-options';
 export { HISTORY_EVENTS_BEFORE_CONTINUE } from './engine/scheduling-loop';
 
-export async function runWorkflow({ runId, resume, deadline }: RunWorkflowInput): Promise<RunWorkflowResult> {
+export async function runWorkflow({ runId, resume, deadline, paused }: RunWorkflowInput): Promise<RunWorkflowResult> {
   // Update handlers first: an update may arrive with the workflow's first task.
   const retries = new TaskRetries();
   const approvals = new Approvals();
+  const pause = new RunPause(runId, retries, paused ?? false);
 
   const graph = new RunGraph(await control.loadRunPlan(runId, resume));
   setHandler(progressQuery, () => graph.progress());
   const mirror = new MirrorQueue(runId);
-  const loop = new SchedulingLoop(runId, graph, mirror, approvals, retries);
+  const loop = new SchedulingLoop(runId, graph, mirror, approvals, retries, pause);
 
   upsertSearchAttributes([{ key: SearchAttr.status, value: 'running' }]);
   // settings.timeoutSeconds: a durable timer (in a scope of its own, cancelled when the run ends first) halts the loop.
@@ -64,9 +66,11 @@ export async function runWorkflow({ runId, resume, deadline }: RunWorkflowInput)
           runId,
           resume: true,
           ...(runDeadline !== undefined ? { deadline: runDeadline } : {}),
+          ...(pause.paused ? { paused: true } : {}),
         });
       }
       await mirror.flush();
+      pause.finish();
       status = timedOut ? 'timed_out' : graph.scheduler.outcome();
       failedNodeIds = graph.failedNodeIds();
       await control.finishRun(

@@ -259,6 +259,25 @@ function registerRunActionRoutes(api: ApiRegistry, { runs, runActions }: RunRout
     async (req, { params }) => runActions.cancel(req.auth.userId, await loadRun(req.auth, params.runId, 'editor')),
   );
 
+  for (const [action, paused] of [
+    ['pause', true],
+    ['resume', false],
+  ] as const) {
+    api.route(
+      {
+        method: 'post',
+        path: `/v1/runs/:runId/${action}`,
+        tag: 'runs',
+        summary: paused
+          ? 'Pause a running run: no node starts until it is resumed; running nodes finish (durable across restarts)'
+          : 'Resume a paused run',
+        params: RunParams,
+      },
+      async (req, { params }) =>
+        runActions.pause(req.auth.userId, await loadRun(req.auth, params.runId, 'editor'), paused),
+    );
+  }
+
   api.route(
     {
       method: 'post',

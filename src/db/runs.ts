@@ -314,6 +314,17 @@ export class RunStore {
     }));
   }
 
+  /** A paused run (no node starts) or a resumed one, by whom; only while it is not finished. */
+  async markRunPaused(runId: string, paused: boolean, by: string): Promise<void> {
+    const now = new Date();
+    await this.runs.updateOne(
+      { _id: runId, status: { $nin: [...TERMINAL_RUN_STATUSES] } },
+      paused
+        ? { $set: { paused: { at: now, by }, updatedAt: now } }
+        : { $unset: { paused: '' }, $set: { updatedAt: now } },
+    );
+  }
+
   async markRunStarted(runId: string): Promise<void> {
     const now = new Date();
     await this.runs.updateOne(
@@ -352,8 +363,8 @@ export class RunStore {
           ...(errorMessage ? { errorMessage } : {}),
           ...(end.execution ? { finishedByExecution: end.execution } : {}),
         },
-        // A finish that replaces another execution's must not keep that one's reason.
-        ...(errorMessage ? {} : { $unset: { errorMessage: '' } }),
+        // A finish that replaces another execution's must not keep that one's reason; a finished run is not paused.
+        $unset: { paused: '', ...(errorMessage ? {} : { errorMessage: '' }) },
       },
     );
   }

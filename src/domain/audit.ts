@@ -13,6 +13,8 @@ export const AUDIT_ACTIONS = [
   'retry',
   'approve',
   'reject',
+  'pause',
+  'resume',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -91,6 +91,8 @@ export interface WorkflowRunDoc {
    * execution than the one now running is stale: Temporal reset or resumed the run (see RunStore.reopenRun).
    */
   finishedByExecution?: string;
+  /** Set while the run is paused: no node starts until it is resumed. */
+  paused?: { at: Date; by: string };
   durationMs?: number;
   createdAt: Date;
   updatedAt: Date;

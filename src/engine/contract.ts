@@ -165,6 +165,12 @@ export interface ActivityContract {
   finishRun(runId: string, outcome: RunOutcome | 'timed_out', errorMessage?: string): Promise<void>;
 }
 
+/** Run-level control the workflow records in the mirror. */
+export interface RunControlContract {
+  /** The run is paused (no node starts) or resumed, by whom. */
+  markRunPaused(runId: string, paused: boolean, by: string): Promise<void>;
+}
+
 /** The activities of a map node's child workflow (local activities: they touch MongoDB and object storage only). */
 export interface MapActivityContract {
   /** Map nodes: resolves the items (idempotently, once per node generation) and marks the node running. */

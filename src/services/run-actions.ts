@@ -62,6 +62,12 @@ export class RunActions {
     return { id: run._id, status: 'cancelling' };
   }
 
+  async pause(actorId: string, run: WorkflowRunDoc, paused: boolean) {
+    const result = await this.runs.pause(run, paused, actorId);
+    if (result.changed) await this.record(actorId, run, paused ? 'pause' : 'resume', { type: 'run', id: run._id });
+    return result;
+  }
+
   async retryRun(actorId: string, run: WorkflowRunDoc): Promise<RunView> {
     const retried = await this.runs.retryRun(run, actorId);
     await this.record(actorId, run, 'retry', { type: 'run', id: run._id }, { newRunId: retried.id });

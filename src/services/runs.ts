@@ -1,11 +1,12 @@
 import {
   WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
 import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
-import { approveUpdate, retryTaskUpdate } from '../../workflows/messages';
+import { approveUpdate, pauseUpdate, retryTaskUpdate } from '../../workflows/messages';
 import { runWorkflow } from '../../workflows/run';
 import type { Config } from '../config';
 import { indexGraph, subtree } from '../dag/graph';
@@ -413,7 +414,11 @@ export class RunService {
     opts: { status?: TaskStatus; cursor?: string; limit: number },
   ): Promise<{ items: RunTaskDoc[]; nextCursor: string | null; counts: ItemCounts }> {
     this.mapNodeOf(run, nodeId);
-    const items = await this.items.page(run._id, nodeId, { status: opts.status, afterKey: opts.cursor, limit: opts.limit + 1 });
+    const items = await this.items.page(run._id, nodeId, {
+      status: opts.status,
+      afterKey: opts.cursor,
+      limit: opts.limit + 1,
+    });
     const more = items.length > opts.limit;
     const shown = more ? items.slice(0, opts.limit) : items;
     return {
@@ -448,6 +453,26 @@ export class RunService {
       if (err instanceof WorkflowUpdateFailedError) {
         throw new RunRequestError(409, 'not_waiting', (err.cause as Error | undefined)?.message ?? err.message);
       }
+      throw err;
+    }
+  }
+
+  /** Pauses (no node starts; running ones finish) or resumes a run that has not finished; 409 once it has. */
+  async pause(
+    run: WorkflowRunDoc,
+    paused: boolean,
+    by: string,
+  ): Promise<{ runId: string; paused: boolean; changed: boolean }> {
+    if (TERMINAL_RUN_STATUSES.includes(run.status))
+      throw new RunRequestError(409, 'run_finished', `run ${run._id} has already finished (${run.status})`);
+    try {
+      const result = await this.temporal.workflow
+        .getHandle(run.temporalWorkflowId)
+        .executeUpdate(pauseUpdate, { args: [{ paused, by }] });
+      return { runId: run._id, ...result };
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError)
+        throw new RunRequestError(409, 'run_finished', `run ${run._id} is finishing or has finished`);
       throw err;
     }
   }

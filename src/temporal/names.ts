@@ -3,6 +3,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 
 export const RETRY_TASK_UPDATE = 'retryTask';
 export const APPROVE_UPDATE = 'approve';
+export const PAUSE_UPDATE = 'pause';
 export const PROGRESS_QUERY = 'progress';
 
 export const SearchAttr = {

@@ -5,6 +5,7 @@ import { failureMessage } from './activity-options';
 import type { Approvals } from './approvals';
 import type { MirrorQueue } from './mirror-queue';
 import { executeNode } from './node-steps';
+import type { RunPause } from './pause';
 import type { RunGraph } from './run-graph';
 import type { TaskRetries } from './task-retries';
 
@@ -28,6 +29,7 @@ export class SchedulingLoop {
     private readonly mirror: MirrorQueue,
     private readonly approvals: Approvals,
     private readonly retries: TaskRetries,
+    private readonly pause: Pick<RunPause, 'paused'> = { paused: false },
   ) {}
 
   /**
@@ -42,7 +44,7 @@ export class SchedulingLoop {
       const stopping = ((graph.plan.failFast && graph.anyFailed) || this.halted) && !graph.scheduler.mainFinished;
       const draining = !stopping && this.historyIsLong();
       let progressed = false;
-      if (!stopping && !draining) {
+      if (!stopping && !draining && !this.pause.paused) {
         const step = graph.scheduler.next(graph.edgeTaken);
         progressed = step.start.length > 0 || step.skip.length > 0;
         for (const s of step.skip) {
@@ -71,6 +73,12 @@ export class SchedulingLoop {
         }
         if (graph.scheduler.finished) return 'done';
         if (draining) return 'continue-as-new';
+        // Paused with nothing running: wait for a resume (or a retry, a timeout, a cancel).
+        if (this.pause.paused) {
+          await this.retries.wake;
+          this.retries.rearm();
+          continue;
+        }
         // Nodes decided inside the workflow (decisions) finish at once: schedule what they unblocked.
         if (progressed) continue;
         throw ApplicationFailure.nonRetryable(

@@ -1,6 +1,6 @@
-// Trigger rules and exit nodes end to end, on the real stack: a failure handler that runs only after a failure, and
-// exit nodes that run once the rest of the run has ended — after a failure, under failFast, and after a cancel — and
-// read how it ended.
+// Trigger rules, exit nodes and run-level control end to end, on the real stack: a failure handler that runs only
+// after a failure; exit nodes that run once the rest of the run has ended — after a failure, under failFast, after a
+// cancel and after a timeout — and read how it ended; a run-level timeout; pause and resume.
 import request from 'supertest';
 import { seedUser, seedWorkspace, startTestApp } from '../support/app';
 import type { TestApp } from '../support/app';
@@ -140,4 +140,45 @@ test('a run past settings.timeoutSeconds ends timed_out with its reason: running
   // Temporal's record agrees: the execution completed, saying timed_out.
   const result = await t.temporal.workflow.getHandle(run.temporalWorkflowId).result();
   expect(result.status).toBe('timed_out');
+});
+
+test('a paused run holds: no node starts for 10 s while running ones finish; after resume it completes', async () => {
+  const { workflowId } = await seedWorkflow(t.db, scope, {
+    nodes: [sh('first', 'sleep 2'), sh('second', 'true'), sh('third', 'true')],
+    edges: [
+      { source: 'first', target: 'second' },
+      { source: 'second', target: 'third' },
+    ],
+  });
+  const auth = { Authorization: `Bearer ${key}` };
+  const run = await startRun(t.app, key, workflowId);
+  await until('the first container to run', async () =>
+    (await engine.runner.listManaged({ run: run.id })).some((c) => c.State === 'running'),
+  );
+  const paused = await request(t.app).post(`/v1/runs/${run.id}/pause`).set(auth);
+  expect(paused.status).toBe(200);
+  expect(paused.body).toEqual({ runId: run.id, paused: true, changed: true });
+  expect((await request(t.app).get(`/v1/runs/${run.id}`).set(auth)).body.paused).toMatchObject({
+    by: expect.any(String),
+  });
+  // The running node finishes; nothing else starts while paused.
+  await until('the first node to finish', async () => (await tasksOf(t.app, key, run.id)).first!.status === 'success');
+  await new Promise((r) => setTimeout(r, 10_000));
+  const held = await tasksOf(t.app, key, run.id);
+  expect(held.second!.status).toBe('pending');
+  expect((await request(t.app).get(`/v1/runs/${run.id}`).set(auth)).body.status).toBe('running');
+
+  const resumed = await request(t.app).post(`/v1/runs/${run.id}/resume`).set(auth);
+  expect(resumed.body).toEqual({ runId: run.id, paused: false, changed: true });
+  const done = await waitForRun(t.app, key, run.id);
+  expect(done.status).toBe('success');
+  expect((done as unknown as { paused?: unknown }).paused).toBeUndefined();
+  const again = await request(t.app).post(`/v1/runs/${run.id}/pause`).set(auth);
+  expect(again.status).toBe(409);
+  expect(again.body.error.code).toBe('run_finished');
+  const audit = await t.db
+    .collection('audit_logs')
+    .find({ resourceId: run.id, action: { $in: ['pause', 'resume'] } })
+    .toArray();
+  expect(audit.map((a) => a.action).sort()).toEqual(['pause', 'resume']);
 });
