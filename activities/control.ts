@@ -109,8 +109,12 @@ export function createControlActivities(
       };
     },
 
-    resetTasks: (runId: string, retriedNodeId: string, nodes: Array<{ nodeId: string; generation: number }>) =>
-      runs.resetTasks(runId, retriedNodeId, nodes),
+    resetTasks: (
+      runId: string,
+      retriedNodeId: string,
+      nodes: Array<{ nodeId: string; generation: number }>,
+      alsoRetried: string[] = [],
+    ) => runs.resetTasks(runId, [retriedNodeId, ...alsoRetried], nodes),
 
     markRunPaused: (runId: string, paused: boolean, by: string) => runs.markRunPaused(runId, paused, by),
 

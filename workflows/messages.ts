@@ -35,6 +35,8 @@ export interface ApprovalDecision {
 
 export interface RetryTaskRequest {
   nodeId: string;
+  /** More nodes retried with it, in one reset of all their subtrees (retry every failed node of a run). */
+  alsoNodeIds?: string[];
 }
 
 export const progressQuery = defineQuery<RunProgress>(PROGRESS_QUERY);

@@ -307,6 +307,19 @@ function registerRunActionRoutes(api: ApiRegistry, { runs, runActions }: RunRout
   api.route(
     {
       method: 'post',
+      path: '/v1/runs/:runId/retry-failed',
+      tag: 'runs',
+      summary:
+        'Retry every failed task of the run and their downstream subtrees, in one reset on the same run; other tasks keep their results',
+      params: RunParams,
+      status: 202,
+    },
+    async (req, { params }) => runActions.retryFailed(req.auth.userId, await loadRun(req.auth, params.runId, 'editor')),
+  );
+
+  api.route(
+    {
+      method: 'post',
       path: '/v1/runs/:runId/tasks/:nodeId/items/:itemKey/retry',
       tag: 'runs',
       summary:

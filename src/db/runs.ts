@@ -279,9 +279,10 @@ export class RunStore {
    */
   async resetTasks(
     runId: string,
-    retriedNodeId: string,
+    retriedNodeIds: string | string[],
     nodes: Array<{ nodeId: string; generation: number }>,
   ): Promise<Array<{ nodeId: string; generation: number; attemptBase: number }>> {
+    const retried = new Set(typeof retriedNodeIds === 'string' ? [retriedNodeIds] : retriedNodeIds);
     const now = new Date();
     await bulkInChunks(
       this.tasks,
@@ -291,7 +292,7 @@ export class RunStore {
           update: {
             $set: { ...unexecutedTaskFields(now), generation: n.generation + 1 },
             $unset: EXECUTION_FIELDS,
-            ...(n.nodeId === retriedNodeId ? { $inc: { attempt: 1 } } : {}),
+            ...(retried.has(n.nodeId) ? { $inc: { attempt: 1 } } : {}),
           } as UpdateFilter<RunTaskDoc>,
         },
       })),
@@ -310,7 +311,7 @@ export class RunStore {
     return docs.map((d) => ({
       nodeId: d.nodeId,
       generation: d.generation,
-      attemptBase: d.nodeId === retriedNodeId ? d.attempt - 1 : d.attempt,
+      attemptBase: retried.has(d.nodeId) ? d.attempt - 1 : d.attempt,
     }));
   }
 

@@ -156,6 +156,7 @@ export interface ActivityContract {
     runId: string,
     retriedNodeId: string,
     nodes: Array<{ nodeId: string; generation: number }>,
+    alsoRetried?: string[],
   ): Promise<Array<{ nodeId: string; generation: number; attemptBase: number }>>;
   markRunStarted(runId: string): Promise<void>;
   markTasks(runId: string, updates: TaskUpdate[]): Promise<void>;

@@ -62,6 +62,18 @@ export class RunActions {
     return { id: run._id, status: 'cancelling' };
   }
 
+  async retryFailed(actorId: string, run: WorkflowRunDoc) {
+    const result = await this.runs.retryFailed(run);
+    await this.record(
+      actorId,
+      run,
+      'retry',
+      { type: 'run', id: run._id },
+      { nodeIds: result.nodeIds, resetNodeIds: result.resetNodeIds },
+    );
+    return result;
+  }
+
   async pause(actorId: string, run: WorkflowRunDoc, paused: boolean) {
     const result = await this.runs.pause(run, paused, actorId);
     if (result.changed) await this.record(actorId, run, paused ? 'pause' : 'resume', { type: 'run', id: run._id });

@@ -342,11 +342,8 @@ export class RunService {
   /**
    * Retry task: the node and its downstream subtree run again on this run; every other task keeps its result.
    * Update-with-start reaches the run's workflow if it is still executing, or resumes the finished run; it
-   * answers once the subtree is reset.
-   */
-  /**
-   * With `items`, the node is a map node and only those items run again (each must exist); without, a map node's
-   * retry runs every item that did not succeed.
+   * answers once the subtree is reset. With `items`, the node is a map node and only those items run again (each
+   * must exist); without, a map node's retry runs every item that did not succeed.
    */
   async retryTask(
     run: WorkflowRunDoc,
@@ -363,23 +360,49 @@ export class RunService {
           throw new RunRequestError(404, 'not_found', `item ${key} of ${nodeId} not found`);
       }
     }
-    const affected = subtree(indexGraph(graph), nodeId);
+    // The map node's next generation reads which items to run from its task.
+    const isMap = graph.nodes.some((n) => n.id === nodeId && n.executorType === 'docker' && n.map);
+    if (isMap) await this.items.requestRetry(runTaskId(run._id, nodeId), items);
+    try {
+      const resetNodeIds = await this.retryNodes(run, [nodeId]);
+      return { runId: run._id, nodeId, resetNodeIds, ...(items ? { items } : {}) };
+    } catch (err) {
+      if (items) await this.items.requestRetry(runTaskId(run._id, nodeId), undefined);
+      throw err;
+    }
+  }
+
+  /** Every failed node of a finished run, with their subtrees, in one reset on the same run. */
+  async retryFailed(run: WorkflowRunDoc): Promise<{ runId: string; nodeIds: string[]; resetNodeIds: string[] }> {
+    const tasks = await this.store.listTasks(run._id, undefined, { nodeId: 1, status: 1 });
+    const order = new Map(run.runtimeSnapshot.nodes.map((n, i) => [n.id, i]));
+    const failed = tasks
+      .filter((t) => t.status === 'failed')
+      .map((t) => t.nodeId)
+      .sort((a, b) => order.get(a)! - order.get(b)!);
+    if (!failed.length) throw new RunRequestError(409, 'nothing_to_retry', `run ${run._id} has no failed task`);
+    return { runId: run._id, nodeIds: failed, resetNodeIds: await this.retryNodes(run, failed) };
+  }
+
+  /** Resets the nodes' subtrees through the run workflow's retry update (starting it again if it had finished). */
+  private async retryNodes(run: WorkflowRunDoc, nodeIds: string[]): Promise<string[]> {
+    const index = indexGraph(run.runtimeSnapshot);
+    const affected = [...new Set(nodeIds.flatMap((id) => subtree(index, id)))];
     // Checked here for a clear answer; the workflow checks again against its own state.
     const tasks = await this.store.listTasks(run._id, affected, { nodeId: 1, status: 1 });
     const busy = tasks.filter((t) => !isTerminal(t.status)).map((t) => t.nodeId);
+    const named = nodeIds.join(', ');
     if (busy.length) {
       throw new RunRequestError(
         409,
         'task_not_finished',
-        `cannot retry ${nodeId} while ${busy.join(', ')} ${busy.length > 1 ? 'are' : 'is'} not finished`,
+        `cannot retry ${named} while ${busy.join(', ')} ${busy.length > 1 ? 'are' : 'is'} not finished`,
       );
     }
-    // The map node's next generation reads which items to run from its task.
-    if (graph.nodes.some((n) => n.id === nodeId && n.executorType === 'docker' && n.map))
-      await this.items.requestRetry(runTaskId(run._id, nodeId), items);
+    const [nodeId, ...alsoNodeIds] = nodeIds as [string, ...string[]];
     try {
       const { resetNodeIds } = await this.temporal.workflow.executeUpdateWithStart(retryTaskUpdate, {
-        args: [{ nodeId }],
+        args: [{ nodeId, ...(alsoNodeIds.length ? { alsoNodeIds } : {}) }],
         startWorkflowOperation: new WithStartWorkflowOperation(runWorkflow, {
           taskQueue: this.config.TASK_QUEUE_PREFIX + this.config.RUN_TASK_QUEUE,
           workflowId: run.temporalWorkflowId,
@@ -388,9 +411,8 @@ export class RunService {
           typedSearchAttributes: searchAttributes(run, 'running'),
         }),
       });
-      return { runId: run._id, nodeId, resetNodeIds, ...(items ? { items } : {}) };
+      return resetNodeIds;
     } catch (err) {
-      if (items) await this.items.requestRetry(runTaskId(run._id, nodeId), undefined);
       if (err instanceof WorkflowUpdateFailedError) {
         throw new RunRequestError(409, 'retry_rejected', (err.cause as Error | undefined)?.message ?? err.message);
       }

@@ -182,3 +182,31 @@ test('a paused run holds: no node starts for 10 s while running ones finish; aft
     .toArray();
   expect(audit.map((a) => a.action).sort()).toEqual(['pause', 'resume']);
 });
+
+test('retry-failed retries every failed task of a run in one reset, their downstream too; none failed is a 409', async () => {
+  const flaky = (id: string) =>
+    sh(id, `grep -q '"attempt": 1,' /emboflow/context.json && exit 4; echo ${id} > /emboflow/outputs/${id}.txt`);
+  const { workflowId } = await seedWorkflow(t.db, scope, {
+    nodes: [flaky('a'), flaky('b'), sh('ok', 'true'), sh('join', 'ls /emboflow/inputs')],
+    edges: [
+      { source: 'a', target: 'join' },
+      { source: 'b', target: 'join' },
+      { source: 'ok', target: 'join' },
+    ],
+  });
+  const auth = { Authorization: `Bearer ${key}` };
+  const run = await startRun(t.app, key, workflowId);
+  expect((await waitForRun(t.app, key, run.id)).status).toBe('failed');
+  const res = await request(t.app).post(`/v1/runs/${run.id}/retry-failed`).set(auth);
+  expect(res.status).toBe(202);
+  expect(res.body).toEqual({ runId: run.id, nodeIds: ['a', 'b'], resetNodeIds: ['a', 'b', 'join'] });
+  await until('the run to finish again', async () => {
+    const r = await request(t.app).get(`/v1/runs/${run.id}`).set(auth);
+    return r.body.status === 'success' && r.body;
+  });
+  const tasks = await tasksOf(t.app, key, run.id);
+  expect([tasks.a!.attempt, tasks.b!.attempt, tasks.ok!.attempt, tasks.join!.status]).toEqual([2, 2, 1, 'success']);
+  const none = await request(t.app).post(`/v1/runs/${run.id}/retry-failed`).set(auth);
+  expect(none.status).toBe(409);
+  expect(none.body.error.code).toBe('nothing_to_retry');
+});

@@ -8,7 +8,7 @@ import { control } from './activity-options';
 import type { RunGraph } from './run-graph';
 
 interface RetryRequest {
-  nodeId: string;
+  nodeIds: string[];
   done: boolean;
   resetNodeIds?: string[];
   error?: string;
@@ -21,8 +21,8 @@ export class TaskRetries {
 
   /** Registers the update handler; construct before the workflow's first await so no early update is lost. */
   constructor() {
-    setHandler(retryTaskUpdate, async ({ nodeId }) => {
-      const request: RetryRequest = { nodeId, done: false };
+    setHandler(retryTaskUpdate, async ({ nodeId, alsoNodeIds }) => {
+      const request: RetryRequest = { nodeIds: [nodeId, ...(alsoNodeIds ?? [])], done: false };
       this.requests.push(request);
       this.trigger.resolve();
       await condition(() => request.done);
@@ -53,24 +53,28 @@ export class TaskRetries {
   async apply(runId: string, graph: RunGraph): Promise<void> {
     while (this.requests.length) {
       const request = this.requests.shift()!;
-      if (!graph.has(request.nodeId)) {
-        Object.assign(request, { done: true, error: `task ${request.nodeId} not found` });
+      const unknown = request.nodeIds.find((id) => !graph.has(id));
+      if (unknown) {
+        Object.assign(request, { done: true, error: `task ${unknown} not found` });
         continue;
       }
-      const affected = subtree(graph.index, request.nodeId);
+      // Several nodes: one reset of the union of their subtrees, in the graph's order.
+      const inSubtrees = new Set(request.nodeIds.flatMap((id) => subtree(graph.index, id)));
+      const affected = graph.index.order.filter((id) => inSubtrees.has(id));
       const busy = affected.filter((id) => !isTerminal(graph.scheduler.state(id).status));
+      const named = request.nodeIds.join(', ');
       if (busy.length) {
         Object.assign(request, {
           done: true,
-          error: `cannot retry ${request.nodeId} while ${busy.join(', ')} ${busy.length > 1 ? 'are' : 'is'} not finished`,
+          error: `cannot retry ${named} while ${busy.join(', ')} ${busy.length > 1 ? 'are' : 'is'} not finished`,
         });
         continue;
       }
-      const renumbered = await control.resetTasks(
-        runId,
-        request.nodeId,
-        affected.map((id) => ({ nodeId: id, generation: graph.node(id).generation })),
-      );
+      const nodes = affected.map((id) => ({ nodeId: id, generation: graph.node(id).generation }));
+      const [first, ...also] = request.nodeIds as [string, ...string[]];
+      const renumbered = also.length
+        ? await control.resetTasks(runId, first, nodes, also)
+        : await control.resetTasks(runId, first, nodes);
       for (const r of renumbered) graph.renumber(r.nodeId, r.generation, r.attemptBase);
       graph.scheduler.reset(affected);
       Object.assign(request, { done: true, resetNodeIds: affected });
