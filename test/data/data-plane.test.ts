@@ -267,7 +267,8 @@ test('outputs over maxOutputBytes fail the node with the size, leaving no artifa
     nodes: [
       sh(
         'big',
-        `head -c ${MIB} /dev/zero > /emboflow/outputs/a.bin && head -c ${MIB} /dev/zero > /emboflow/outputs/b.bin`,
+        // It prints a line, so that its log is stored: the listing below must find that and nothing else.
+        `echo writing two files; head -c ${MIB} /dev/zero > /emboflow/outputs/a.bin && head -c ${MIB} /dev/zero > /emboflow/outputs/b.bin`,
         { retry: { maxAttempts: 2, initialIntervalMs: 100 } },
         { maxOutputBytes: MIB + 1 },
       ),
