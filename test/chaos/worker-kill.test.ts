@@ -31,7 +31,7 @@ afterAll(async () => {
 const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const KILLS = 20;
 
-/** Of `containers`, those running that started less than `withinMs` ago (a 2-s node then has time left to run). */
+/** Of `containers`, those running that started less than `withinMs` ago (a 4-s node then has time left to run). */
 async function startedLately(docker: Docker, containers: Docker.ContainerInfo[], withinMs: number) {
   const fresh: string[] = [];
   for (const c of containers.filter((x) => x.State === 'running')) {
@@ -83,7 +83,7 @@ test('SIGKILL of the worker 20 times during container steps loses no run and sta
       .catch(() => undefined);
   }, 150);
 
-  const { workflowId } = await seedWorkflow(t.db, scope, containerDiamond(`kill${Date.now()}`, 2));
+  const { workflowId } = await seedWorkflow(t.db, scope, containerDiamond(`kill${Date.now()}`, 4));
   let seed = 7;
   const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   let landed = 0;
@@ -95,14 +95,23 @@ test('SIGKILL of the worker 20 times during container steps loses no run and sta
         for (let i = 0; i < 2; i++) runs.push((await startRun(t.app, key, workflowId)).id);
       worker = spawnWorker(env);
       await sleepMs(1500 + rand() * 3000);
-      // The kill waits (bounded) for a container of the runs to have just started, so that it lands during one.
+      const waitingSince = Date.now();
+      // The kill waits (bounded) for a container of the runs to have just started (its 4 s have 2 s or more left), so
+      // that it lands during one. Runs whose next container is slow to come (a retried attempt waits out the killed
+      // one's heartbeat timeout) are joined by two new ones every 30 s of waiting, at most twice.
+      let waitedFor = 0;
       const running = await until(
         `a container of the runs to run before kill ${kill}`,
         async () => {
-          const fresh = await startedLately(runner.docker, await ours(), 1000);
-          return fresh.length > 0 && fresh;
+          const fresh = await startedLately(runner.docker, await ours(), 2000);
+          if (fresh.length) return fresh;
+          if (Date.now() - waitingSince > 30_000 * (waitedFor + 1) && waitedFor < 2) {
+            waitedFor++;
+            for (let i = 0; i < 2; i++) runs.push((await startRun(t.app, key, workflowId)).id);
+          }
+          return undefined;
         },
-        60_000,
+        120_000,
       );
       const killedAt = Date.now();
       await stopWorker(worker, 'SIGKILL');
