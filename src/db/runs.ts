@@ -274,15 +274,15 @@ export class RunStore {
 
   /**
    * Resets a retried node and its subtree into a new generation: execution fields cleared, status pending.
-   * Idempotent: each node moves to exactly `generation + 1` of what the caller saw, once; the retried node's
-   * attempt count goes up by one. The run reopens (running) until the workflow finishes it again.
+   * Idempotent: each node moves to exactly `generation + 1` of what the caller saw, once; the retried
+   * nodes' attempt counts go up by one. The run reopens (running) until the workflow finishes it again.
    */
   async resetTasks(
     runId: string,
-    retriedNodeIds: string | string[],
+    retriedNodeIds: string[],
     nodes: Array<{ nodeId: string; generation: number }>,
   ): Promise<Array<{ nodeId: string; generation: number; attemptBase: number }>> {
-    const retried = new Set(typeof retriedNodeIds === 'string' ? [retriedNodeIds] : retriedNodeIds);
+    const retried = new Set(retriedNodeIds);
     const now = new Date();
     await bulkInChunks(
       this.tasks,

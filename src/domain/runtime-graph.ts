@@ -6,6 +6,13 @@ export const NodeId = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'node ids are 1-64 letters, digits, _ or -, starting alphanumeric');
 
+/** A duration in whole seconds, up to 90 days (approval deadlines, timers, a run's time limit). */
+const Seconds = z
+  .number()
+  .int()
+  .min(0)
+  .max(90 * 86_400);
+
 const TaskQueue = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'task queue names are letters, digits, . _ -');
 
 export const RetryPolicySchema = z
@@ -149,12 +156,7 @@ export const ApprovalNodeSchema = z
     executorType: z.literal('approval'),
     executorConfig: z
       .object({
-        timeoutSeconds: z
-          .number()
-          .int()
-          .min(1)
-          .max(90 * 86_400)
-          .optional(),
+        timeoutSeconds: Seconds.min(1).optional(),
         defaultOutcome: z.enum(['approved', 'rejected']).optional(),
       })
       .strict()
@@ -167,11 +169,7 @@ export const TimerNodeSchema = z
     executorType: z.literal('timer'),
     executorConfig: z
       .object({
-        seconds: z
-          .number()
-          .int()
-          .min(0)
-          .max(90 * 86_400),
+        seconds: Seconds,
       })
       .strict(),
   })
@@ -213,12 +211,7 @@ export const RuntimeGraphSchema = z
         maxParallelism: z.number().int().min(1).max(1000).default(8),
         failFast: z.boolean().default(false),
         /** The run's own time limit: past it, running nodes are stopped, the rest cancelled, exit nodes run. */
-        timeoutSeconds: z
-          .number()
-          .int()
-          .min(1)
-          .max(90 * 86_400)
-          .optional(),
+        timeoutSeconds: Seconds.min(1).optional(),
       })
       .strict()
       .default({ maxParallelism: 8, failFast: false }),

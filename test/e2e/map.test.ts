@@ -3,27 +3,24 @@
 // same run (one new container, by Docker's own event log), and a second run over the dataset plus five new assets
 // that starts exactly five item containers.
 import request from 'supertest';
-import { seedUser, seedWorkspace, startTestApp } from '../support/app';
 import type { TestApp } from '../support/app';
-import { seedWorkflow, startEngine, watchContainerEvents } from '../support/engine';
-import type { Engine } from '../support/engine';
+import { engineFixture, seedWorkflow, watchContainerEvents } from '../support/engine';
+import type { Engine, EngineFixture } from '../support/engine';
 import { sh, startRun, tasksOf, until, waitForRun } from '../support/runs';
 
+let fixture: EngineFixture;
 let t: TestApp;
 let engine: Engine;
 let key: string;
 let scope: { workspaceId: string; projectId: string };
 
 beforeAll(async () => {
-  t = await startTestApp();
-  engine = await startEngine(t);
-  scope = await seedWorkspace(t.db);
-  key = (await seedUser(t.db, [{ workspaceId: scope.workspaceId, role: 'editor' }])).apiKey;
+  fixture = await engineFixture();
+  ({ t, engine, key, scope } = fixture);
 });
 
 afterAll(async () => {
-  await engine?.stop();
-  await t?.close();
+  await fixture?.close();
 });
 
 const api = () => ({

@@ -2,27 +2,24 @@
 // after a failure; exit nodes that run once the rest of the run has ended — after a failure, under failFast, after a
 // cancel and after a timeout — and read how it ended; a run-level timeout; pause and resume.
 import request from 'supertest';
-import { seedUser, seedWorkspace, startTestApp } from '../support/app';
 import type { TestApp } from '../support/app';
-import { seedWorkflow, startEngine } from '../support/engine';
-import type { Engine } from '../support/engine';
+import { engineFixture, seedWorkflow } from '../support/engine';
+import type { Engine, EngineFixture } from '../support/engine';
 import { sh, startRun, tasksOf, until, waitForRun } from '../support/runs';
 
+let fixture: EngineFixture;
 let t: TestApp;
 let engine: Engine;
 let key: string;
 let scope: { workspaceId: string; projectId: string };
 
 beforeAll(async () => {
-  t = await startTestApp();
-  engine = await startEngine(t);
-  scope = await seedWorkspace(t.db);
-  key = (await seedUser(t.db, [{ workspaceId: scope.workspaceId, role: 'editor' }])).apiKey;
+  fixture = await engineFixture();
+  ({ t, engine, key, scope } = fixture);
 });
 
 afterAll(async () => {
-  await engine?.stop();
-  await t?.close();
+  await fixture?.close();
 });
 
 /** An exit node that writes the outcome it was given as its result. */

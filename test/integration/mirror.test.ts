@@ -109,19 +109,27 @@ test('a write from an older generation is ignored after a task retry reset the n
   await store.applyTransitions(runId, [
     { nodeId: 'x', generation: 0, status: 'failed', set: { errorMessage: 'boom' } },
   ]);
-  const renumbered = await store.resetTasks(runId, 'x', [
-    { nodeId: 'x', generation: 0 },
-    { nodeId: 'y', generation: 0 },
-  ]);
+  const renumbered = await store.resetTasks(
+    runId,
+    ['x'],
+    [
+      { nodeId: 'x', generation: 0 },
+      { nodeId: 'y', generation: 0 },
+    ],
+  );
   expect(renumbered.sort((p, q) => p.nodeId.localeCompare(q.nodeId))).toEqual([
     { nodeId: 'x', generation: 1, attemptBase: 0 },
     { nodeId: 'y', generation: 1, attemptBase: 0 },
   ]);
   // The reset is idempotent: applying it again changes nothing.
-  await store.resetTasks(runId, 'x', [
-    { nodeId: 'x', generation: 0 },
-    { nodeId: 'y', generation: 0 },
-  ]);
+  await store.resetTasks(
+    runId,
+    ['x'],
+    [
+      { nodeId: 'x', generation: 0 },
+      { nodeId: 'y', generation: 0 },
+    ],
+  );
   const x = (await store.getTask(runId, 'x'))!;
   expect(x).toMatchObject({ generation: 1, status: 'pending', attempt: 1 });
   expect(x.errorMessage).toBeUndefined();
@@ -214,7 +222,7 @@ test('output uploads no live attempt can complete are aborted; a running task ke
     { nodeId: 'busy', generation: 0, status: 'running' },
     { nodeId: 'retried', generation: 0, status: 'running' },
   ]);
-  await store.resetTasks(runId, 'retried', [{ nodeId: 'retried', generation: 0 }]);
+  await store.resetTasks(runId, ['retried'], [{ nodeId: 'retried', generation: 0 }]);
   const key = (node: string, g = 0) => `runs/${runId}/${node}/g${g}/outputs/big.bin`;
   const begun = new Map<string, string>();
   for (const k of [key('done'), key('busy'), key('retried'), key('gone-run-node').replace(runId, `${runId}-elsewhere`)])

@@ -9,6 +9,7 @@ import { newId } from '../../src/ids';
 import { createLogger } from '../../src/logger';
 import { deleteReconcileSchedule } from '../../src/temporal/reconcile-schedule';
 import { createWorkers } from '../../src/temporal/worker';
+import { seedUser, seedWorkspace, startTestApp } from './app';
 import type { TestApp } from './app';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
@@ -183,6 +184,33 @@ export async function watchContainerEvents(
       return (await follow.stop())
         .filter((e) => e.labels['io.emboflow.run'] === runId)
         .map((e) => e.labels['io.emboflow.node']!);
+    },
+  };
+}
+
+export interface EngineFixture {
+  t: TestApp;
+  engine: Engine;
+  /** An editor's API key in `scope`, a fresh workspace and project. */
+  key: string;
+  scope: { workspaceId: string; projectId: string };
+  close(): Promise<void>;
+}
+
+/** What an end-to-end suite starts with: the app, real workers, and an editor in a fresh workspace. */
+export async function engineFixture(): Promise<EngineFixture> {
+  const t = await startTestApp();
+  const engine = await startEngine(t);
+  const scope = await seedWorkspace(t.db);
+  const key = (await seedUser(t.db, [{ workspaceId: scope.workspaceId, role: 'editor' }])).apiKey;
+  return {
+    t,
+    engine,
+    key,
+    scope,
+    async close() {
+      await engine.stop();
+      await t.close();
     },
   };
 }
