@@ -9,7 +9,12 @@ import { ContainerSlots } from '../src/db/leases';
 import { MapItemStore } from '../src/db/map-items';
 import { RunStore } from '../src/db/runs';
 import type { ContainerRunner } from '../src/docker/container-runner';
-import type { ActivityContract, MapActivityContract, RunControlContract } from '../src/engine/contract';
+import type {
+  ActivityContract,
+  MapActivityContract,
+  RunControlContract,
+  TriggerContract,
+} from '../src/engine/contract';
 import type { ReconcileActivities } from '../src/engine/reconcile';
 import type { Logger } from '../src/logger';
 import { createMetrics } from '../src/metrics';
@@ -24,6 +29,8 @@ import { StorageSources } from './docker/sources';
 import { createDockerNodeActivity } from './docker-node';
 import { createMapActivities } from './map';
 import { createReconcileActivities } from './reconcile';
+import { createTriggerActivities } from './triggers';
+import type { TriggerActivityDeps } from './triggers';
 
 export interface ActivityDeps {
   db: Db;
@@ -41,14 +48,18 @@ export interface ActivityDeps {
   secretKey?: string;
   /** Endpoint and region for storage connections that name none. */
   storageDefaults?: { endpoint?: string; region: string };
-  /** With a Temporal client and the run task queue, the reconciler's activity is registered too. */
-  reconcile?: { temporal: Client; runTaskQueue: string };
+  /**
+   * With a Temporal client and the run task queue, the reconciler's activity is registered too (its pass also
+   * dispatches catalog events no request dispatched), and with the run service the triggers' launcher activity.
+   */
+  reconcile?: { temporal: Client; runTaskQueue: string; sweepEvents?: () => Promise<number> };
+  triggers?: TriggerActivityDeps;
 }
 
 /** Every activity the worker registers, with its dependencies injected once. */
 export function createActivities(
   deps: ActivityDeps,
-): ActivityContract & MapActivityContract & RunControlContract & Partial<ReconcileActivities> {
+): ActivityContract & MapActivityContract & RunControlContract & Partial<ReconcileActivities & TriggerContract> {
   const metrics = deps.metrics ?? createMetrics('worker');
   const runs = new RunStore(deps.db, (op, seconds) => metrics.mirrorWrite.observe({ op }, seconds));
   return {
@@ -94,6 +105,7 @@ export function createActivities(
     ...(deps.reconcile
       ? createReconcileActivities({ ...deps.reconcile, runs, runner: deps.runner, logger: deps.logger, metrics })
       : {}),
+    ...(deps.triggers ? createTriggerActivities(deps.triggers) : {}),
   };
 }
 

@@ -27,6 +27,8 @@ export interface ReconcileDeps {
   runTaskQueue: string;
   logger: Logger;
   metrics?: Metrics;
+  /** Dispatches catalog events that no request dispatched (src/services/triggers.ts); answers how many. */
+  sweepEvents?: () => Promise<number>;
 }
 
 /** Unfinished runs one pass looks at; the cursor takes the next pass on from there, so no run waits behind others. */
@@ -68,6 +70,14 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
           if (await reopenIfRunning(deps, finished, live.get(finished._id)!)) pass.reopened++;
         } catch (err) {
           deps.logger.warn({ err, runId: finished._id }, 'reconciler: could not reopen the run; the next pass will');
+        }
+      }
+      if (deps.sweepEvents) {
+        try {
+          const dispatched = await deps.sweepEvents();
+          if (dispatched) deps.logger.info({ dispatched }, 'reconciler: dispatched catalog events to their triggers');
+        } catch (err) {
+          deps.logger.warn({ err }, 'reconciler: could not dispatch catalog events; the next pass will');
         }
       }
       return { ...pass, ...(page.length === RECONCILE_BATCH ? { cursor: page.at(-1)!._id } : {}) };

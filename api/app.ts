@@ -14,6 +14,8 @@ import { RunActions } from '../src/services/run-actions';
 import { RunEventStream } from '../src/services/run-events';
 import { RunQueries } from '../src/services/run-queries';
 import { RunService } from '../src/services/runs';
+import { SecretBox, SecretStore } from '../src/services/secrets';
+import { TriggerService } from '../src/services/triggers';
 import type { ObjectStore } from '../src/storage/object-store';
 import { authenticate } from './middleware/auth';
 import { jsonBody } from './middleware/body';
@@ -34,6 +36,7 @@ export interface AppDeps {
 
 export interface AppContext extends AppDeps, RunRouteDeps {
   authenticator: Authenticator;
+  triggers: TriggerService;
 }
 
 /** The services the routes call, built once from the app's dependencies. */
@@ -45,9 +48,18 @@ function createContext(deps: AppDeps): AppContext {
     new AnnotationTaskRepository(deps.db),
     deps.store,
   );
+  const triggers = new TriggerService(
+    deps.db,
+    deps.temporal,
+    runs,
+    new AuditLog(deps.db),
+    new SecretStore(deps.db, new SecretBox(deps.config.EMBOFLOW_SECRET_KEY)),
+    deps.config,
+  );
   return {
     ...deps,
     runs,
+    triggers,
     runQueries,
     runActions: new RunActions(runs, runQueries, new AuditLog(deps.db), () => deps.metrics.runsStarted.inc()),
     runEvents: new RunEventStream(runs.store, new ExecutionLogRepository(deps.db)),

@@ -48,6 +48,15 @@ function isOctetStream(req: Request): boolean {
   return /^application\/octet-stream\b/i.test(req.headers['content-type'] ?? '');
 }
 
+/** Routes whose JSON body is signed by its sender (webhook deliveries): the parser keeps their bytes too. */
+const SIGNED_BODY_PATH = /^\/v1\/hooks\/[^/]+\/?$/i;
+type WithRawBody = Request & { rawJsonBody?: Buffer };
+
+/** The bytes of a signed route's JSON body as they arrived (empty when it had none). */
+export function rawJsonBody(req: Request): Buffer {
+  return (req as WithRawBody).rawJsonBody ?? Buffer.alloc(0);
+}
+
 /** A raw-bytes route's handler calls this once it has authorized the caller: anything else is a 415. */
 export function requireOctetStream(req: Request): void {
   if (!isOctetStream(req)) throw new ApiError(415, 'unsupported_media_type', 'uploads are application/octet-stream');
@@ -59,12 +68,14 @@ export function jsonBody(): RequestHandler[] {
     limit: MAX_BODY_BYTES,
     strict: true,
     type: () => true,
-    verify: (_req, _res, buf) => {
+    verify: (req, _res, buf) => {
       try {
         utf8.decode(buf);
       } catch {
         throw badRequest('the request body is not valid UTF-8');
       }
+      // A signed webhook delivery is verified over the bytes as sent (at most MAX_BODY_BYTES).
+      if (SIGNED_BODY_PATH.test((req as Request).path)) (req as WithRawBody).rawJsonBody = buf;
     },
   });
   return [

@@ -18,8 +18,11 @@ import { registerWorkflowRoutes } from './workflows';
 import { registerWorkspaceRoutes } from './workspaces';
 
 /** Tenancy, definitions and the data catalog: users, workspaces, members, keys, projects, workflows, assets, ... */
-export function registerPlatformRoutes(registry: ApiRegistry, ctx: Pick<AppContext, 'db' | 'store' | 'config'>): void {
-  const services = createPlatformServices(ctx);
+export function registerPlatformRoutes(
+  registry: ApiRegistry,
+  ctx: Pick<AppContext, 'db' | 'store' | 'config' | 'triggers'>,
+): void {
+  const services = createPlatformServices({ ...ctx, events: ctx.triggers.dispatcher });
   const api = platformRoutes(registry);
   for (const register of [
     registerUserRoutes,

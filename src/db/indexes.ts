@@ -33,6 +33,10 @@ export const COLLECTIONS = [
   'container_leases',
   /** Docker nodes' cache: workspace + cache key -> the task that produced it (looked up by _id). */
   'task_cache',
+  /** Schedules, event triggers and webhooks that start runs (src/domain/triggers.ts). */
+  'triggers',
+  /** Catalog events triggers may start runs for: the outbox the reconciler sweeps until each is dispatched. */
+  'trigger_events',
 ] as const;
 export type CollectionName = (typeof COLLECTIONS)[number];
 
@@ -69,6 +73,7 @@ const ALWAYS: Partial<Record<CollectionName, Array<'workspaceId' | 'projectId' |
   storage_connections: ['workspaceId', 'status', 'createdAt'],
   custom_nodes: ['workspaceId', 'projectId', 'status', 'createdAt'],
   audit_logs: ['workspaceId', 'projectId', 'createdAt'],
+  triggers: ['workspaceId', 'projectId', 'status', 'createdAt'],
 };
 
 /** Seed 000's compound indexes, plus the ones EmboFlow's own queries need. */
@@ -122,6 +127,16 @@ const COMPOUND: Partial<Record<CollectionName, IndexDescription[]>> = {
     { key: { createdAt: 1 }, expireAfterSeconds: EXECUTION_METRICS_TTL_SECONDS, name: 'createdAt_ttl' },
   ],
   container_leases: [{ key: { workspaceId: 1, holder: 1 }, name: 'workspaceId_holder' }],
+  triggers: [
+    { key: { workflowDefinitionId: 1, createdAt: -1 }, name: 'workflowDefinitionId_createdAt' },
+    // The event triggers a catalog event may start.
+    { key: { projectId: 1, kind: 1, 'event.on': 1 }, name: 'projectId_kind_event' },
+  ],
+  trigger_events: [
+    // The reconciler's sweep: events not dispatched yet, oldest first.
+    { key: { dispatchedAt: 1, createdAt: 1 }, name: 'dispatchedAt_createdAt' },
+    { key: { createdAt: 1 }, expireAfterSeconds: 30 * DAY, name: 'createdAt_ttl' },
+  ],
   idempotency_keys: [
     { key: { workspaceId: 1, key: 1 }, unique: true, name: 'workspaceId_key' },
     { key: { createdAt: 1 }, expireAfterSeconds: DAY, name: 'createdAt_ttl' },

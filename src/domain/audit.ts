@@ -15,6 +15,8 @@ export const AUDIT_ACTIONS = [
   'reject',
   'pause',
   'resume',
+  'trigger',
+  'backfill',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -37,6 +39,7 @@ export const AUDIT_RESOURCE_TYPES = [
   'plugin',
   'run',
   'run_task',
+  'trigger',
 ] as const;
 export type AuditResourceType = (typeof AUDIT_RESOURCE_TYPES)[number];
 

@@ -17,6 +17,7 @@ import {
   WorkflowDefinitionDocSchema,
   WorkflowVersionDocSchema,
 } from './definitions';
+import { TriggerDocSchema, TriggerEventDocSchema } from './triggers';
 import { ApiKeyDocSchema, MembershipDocSchema, ProjectDocSchema, UserDocSchema, WorkspaceDocSchema } from './identity';
 
 export const DOCUMENT_SCHEMAS = {
@@ -39,4 +40,6 @@ export const DOCUMENT_SCHEMAS = {
   custom_nodes: CustomNodeDocSchema,
   audit_logs: AuditLogDocSchema,
   secrets: SecretDocSchema,
+  triggers: TriggerDocSchema,
+  trigger_events: TriggerEventDocSchema,
 } satisfies Record<string, z.ZodType>;

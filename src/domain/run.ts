@@ -77,7 +77,11 @@ export interface WorkflowRunDoc {
   /** The version each bound dataset resolved to when the run was created. */
   datasetVersions?: DatasetVersionBinding[];
   params: Record<string, unknown>;
+  /** A user id, or what started it without one: schedule:<triggerId>, event:<triggerId>, webhook:<triggerId>. */
   triggeredBy: string;
+  /** The trigger that started it, and for a schedule the time the run was scheduled for (jitter aside). */
+  triggerId?: string;
+  scheduledAt?: Date;
   status: RunStatus;
   runtimeSnapshot: RuntimeGraph;
   summary: RunSummary;

@@ -192,5 +192,37 @@ export interface MapActivityContract {
   ): Promise<NodeResult>;
 }
 
+/** What a trigger's launcher workflow (workflows/triggered-run.ts) asks for: its run, inserted but not started. */
+export interface TriggeredRunRequest {
+  triggerId: string;
+  /** Event triggers: the catalog event (trigger_events) the run is for. */
+  eventId?: string;
+  /** The launcher's workflow id: a retried activity finds the run it already inserted by it. */
+  launcherId: string;
+  /** Schedules: the time Temporal scheduled this start for (ms since the epoch). */
+  scheduledAt?: number;
+}
+
+/** The run a launcher starts as its child, with what the child's search attributes need. */
+export interface TriggeredRun {
+  runId: string;
+  workflowId: string;
+  projectId: string;
+  workspaceId: string;
+  summary: string;
+  priority?: number;
+}
+
+export interface TriggerContract {
+  /** Inserts the trigger's run (idempotently, by launcher) from the trigger's template and the event's subject. */
+  createTriggeredRun(request: TriggeredRunRequest): Promise<TriggeredRun>;
+}
+
 /** Error type names the workflow treats as final; activities throw errors with these names. */
-export const NON_RETRYABLE_ERRORS = ['NodeConfigError', 'RunNotFoundError', 'OutputContractError', 'MapItemsError'];
+export const NON_RETRYABLE_ERRORS = [
+  'NodeConfigError',
+  'RunNotFoundError',
+  'OutputContractError',
+  'MapItemsError',
+  'TriggerError',
+];

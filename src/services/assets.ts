@@ -13,6 +13,7 @@ import type { ObjectStore } from '../storage/object-store';
 import type { AuditLog } from './audit';
 import { pick } from './common';
 import { invalidField, tooLarge } from './errors';
+import type { CatalogEvents } from './triggers';
 
 const SUMMARY = ['type', 'sourceType', 'displayName', 'status', 'sizeBytes', 'fileCount'] as const;
 
@@ -72,6 +73,7 @@ export class AssetService {
     db: Db,
     private readonly audit: AuditLog,
     private readonly store: ObjectStore,
+    private readonly events?: CatalogEvents,
   ) {
     this.assets = new AssetRepository(db);
     this.probeReports = new ProbeReportRepository(db);
@@ -84,6 +86,19 @@ export class AssetService {
 
   list(scope: Scope, q: AssetQuery, page: PageRequest) {
     return this.assets.list(scope, q, page);
+  }
+
+  /** Tells the triggers listening in the asset's project (src/services/triggers.ts) that it was registered. */
+  private announce(asset: AssetDoc): Promise<void> | undefined {
+    return this.events?.record({
+      _id: `asset.registered:${asset._id}`,
+      workspaceId: asset.workspaceId,
+      projectId: asset.projectId,
+      event: 'asset.registered',
+      assetId: asset._id,
+      assetTypes: [asset.type],
+      formats: asset.detectedFormats,
+    });
   }
 
   /** Registers bytes that already sit in object storage: one object, or everything under a prefix. */
@@ -108,6 +123,7 @@ export class AssetService {
       updatedAt: now,
     };
     await this.assets.insert(asset);
+    await this.announce(asset);
     await this.audit.record({
       actorId,
       ...scope,
@@ -233,6 +249,7 @@ export class AssetService {
       if (!existing) throw new Error(`asset ${_id}: the insert clashed, yet there is no such asset`);
       return { asset: existing, created: false };
     }
+    await this.announce(asset);
     await this.audit.record({
       actorId,
       ...scope,

@@ -9,6 +9,7 @@ import { workspaceKeyPrefix } from './assets';
 import type { AuditLog } from './audit';
 import { pick } from './common';
 import { clash, invalidField, ServiceError } from './errors';
+import type { CatalogEvents } from './triggers';
 
 const SUMMARY = ['name', 'type', 'status', 'latestVersionId'] as const;
 const MANIFEST_FORMAT_VERSION = 1;
@@ -28,6 +29,7 @@ export class DatasetService {
     db: Db,
     private readonly audit: AuditLog,
     private readonly store: ObjectStore,
+    private readonly events?: CatalogEvents,
   ) {
     this.datasets = new DatasetRepository(db);
     this.versions = new DatasetVersionRepository(db);
@@ -129,6 +131,15 @@ export class DatasetService {
     };
     await this.versions.insert(version);
     await this.datasets.setLatestVersion(dataset._id, _id, now);
+    await this.events?.record({
+      _id: `dataset.version_created:${_id}`,
+      ...scope,
+      event: 'dataset.version_created',
+      datasetId: dataset._id,
+      datasetVersionId: _id,
+      assetTypes: [...new Set(found.map((a) => a.type))],
+      formats: [...new Set(found.flatMap((a) => a.detectedFormats ?? []))],
+    });
     await this.audit.record({
       actorId,
       ...scope,

@@ -13,6 +13,7 @@ import { PluginService } from './plugins';
 import { ProjectService } from './projects';
 import { SecretBox, SecretStore } from './secrets';
 import { StorageConnectionService } from './storage-connections';
+import type { CatalogEvents } from './triggers';
 import { UserService } from './users';
 import { WorkflowService } from './workflows';
 import { WorkspaceService } from './workspaces';
@@ -22,11 +23,13 @@ export function createPlatformServices(deps: {
   db: Db;
   store: ObjectStore;
   config: Pick<Config, 'EMBOFLOW_SECRET_KEY'>;
+  /** Where assets registered and dataset versions created are announced to triggers. */
+  events?: CatalogEvents;
 }) {
   const { db, store } = deps;
   const audit = new AuditLog(db);
   const memberships = new MembershipService(db, audit);
-  const assets = new AssetService(db, audit, store);
+  const assets = new AssetService(db, audit, store, deps.events);
   return {
     audit,
     memberships,
@@ -38,7 +41,7 @@ export function createPlatformServices(deps: {
     customNodes: new CustomNodeService(db, audit),
     assets,
     assetUploads: new AssetUploadService(db, store, assets),
-    datasets: new DatasetService(db, audit, store),
+    datasets: new DatasetService(db, audit, store, deps.events),
     storageConnections: new StorageConnectionService(
       db,
       audit,

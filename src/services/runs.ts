@@ -30,7 +30,7 @@ import type {
 import type { RuntimeGraph } from '../domain/runtime-graph';
 import { EmboflowError } from '../errors';
 import { newId } from '../ids';
-import { runWebUiUrl, runWorkflowId, SearchAttr } from '../temporal/names';
+import { runSearchAttributes, runWebUiUrl, runWorkflowId } from '../temporal/names';
 
 /** A failure the API renders as a 4xx: status, code, message and the offending field. */
 export class RunRequestError extends EmboflowError {
@@ -67,6 +67,13 @@ export interface RunView extends Omit<WorkflowRunDoc, '_id'> {
   temporalUiUrl: string;
 }
 
+/** How a trigger started a run; `launchedBy`: its launcher workflow starts the run workflow, not this service. */
+export interface RunTrigger {
+  triggerId?: string;
+  scheduledAt?: Date;
+  launchedBy?: string;
+}
+
 type RunsConfig = Pick<Config, 'RUN_TASK_QUEUE' | 'TASK_QUEUE_PREFIX' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_UI_URL'>;
 
 export class RunService {
@@ -101,6 +108,10 @@ export class RunService {
   view(run: WorkflowRunDoc): RunView {
     const { _id, ...rest } = run;
     return { id: _id, ...rest, temporalUiUrl: this.uiUrl(_id) };
+  }
+
+  async hasVersion(workflowId: string, versionNumber: number): Promise<boolean> {
+    return (await this.versions.getByNumber(workflowId, versionNumber)) !== null;
   }
 
   /** The definition head; the caller authorizes against its workspace and project. */
@@ -180,6 +191,7 @@ export class RunService {
     body: StartRunBody,
     triggeredBy: string,
     idempotencyKey?: string,
+    trigger: RunTrigger = {},
   ): Promise<RunView> {
     const versionNumber = body.versionNumber ?? def.publishedVersionNumber ?? undefined;
     if (!versionNumber) {
@@ -232,6 +244,7 @@ export class RunService {
       params: body.params,
       triggeredBy,
       priority: body.priority,
+      trigger,
     });
   }
 
@@ -248,6 +261,7 @@ export class RunService {
     triggeredBy: string;
     retryOfRunId?: string;
     priority?: number;
+    trigger?: RunTrigger;
   }): Promise<RunView> {
     const { def, version, runId, assetIds, datasetIds, triggeredBy } = a;
     const scope = { workspaceId: def.workspaceId, projectId: def.projectId };
@@ -271,6 +285,8 @@ export class RunService {
       ...(a.retryOfRunId ? { retryOfRunId: a.retryOfRunId } : {}),
       ...(a.priority ? { priority: a.priority } : {}),
       triggeredBy,
+      ...(a.trigger?.triggerId ? { triggerId: a.trigger.triggerId } : {}),
+      ...(a.trigger?.scheduledAt ? { scheduledAt: a.trigger.scheduledAt } : {}),
       status: 'pending',
       runtimeSnapshot: graph,
       summary: emptySummary(graph.nodes.length),
@@ -279,6 +295,8 @@ export class RunService {
     };
     const tasks: RunTaskDoc[] = graph.nodes.map((n) => pendingTask(run, n, upstream.get(n.id) ?? [], now));
     await this.store.insertRun(run, tasks);
+    // A trigger's launcher workflow starts the run as its child (workflows/triggered-run.ts).
+    if (a.trigger?.launchedBy) return this.view(run);
 
     try {
       await this.temporal.workflow.start(runWorkflow, {
@@ -288,7 +306,7 @@ export class RunService {
         staticSummary: `EmboFlow run ${runId} of ${def.name} v${versionNumber}`,
         // Node activities inherit the run's priority.
         ...(a.priority ? { priority: { priorityKey: a.priority } } : {}),
-        typedSearchAttributes: searchAttributes(run, 'pending'),
+        typedSearchAttributes: runAttributes(run, 'pending'),
       });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) {
@@ -408,7 +426,7 @@ export class RunService {
           workflowId: run.temporalWorkflowId,
           args: [{ runId: run._id, resume: true }],
           workflowIdConflictPolicy: 'USE_EXISTING',
-          typedSearchAttributes: searchAttributes(run, 'running'),
+          typedSearchAttributes: runAttributes(run, 'running'),
         }),
       });
       return resetNodeIds;
@@ -507,17 +525,12 @@ export class RunService {
   }
 }
 
-function searchAttributes(
+function runAttributes(
   run: Pick<WorkflowRunDoc, '_id' | 'workflowDefinitionId' | 'projectId' | 'workspaceId'>,
   status: string,
 ) {
-  return [
-    { key: SearchAttr.runId, value: run._id },
-    { key: SearchAttr.workflowId, value: run.workflowDefinitionId },
-    { key: SearchAttr.projectId, value: run.projectId },
-    { key: SearchAttr.workspaceId, value: run.workspaceId },
-    { key: SearchAttr.status, value: status },
-  ];
+  const { _id: runId, workflowDefinitionId: workflowId, projectId, workspaceId } = run;
+  return runSearchAttributes({ runId, workflowId, projectId, workspaceId }, status);
 }
 
 function emptySummary(pending: number): RunSummary {

@@ -14,6 +14,20 @@ export const SearchAttr = {
   status: defineSearchAttributeKey('EmboflowStatus', SearchAttributeType.KEYWORD),
 };
 
+/** The search attributes of a run's execution: the reconciler and the Web UI find runs by them. */
+export function runSearchAttributes(
+  run: { runId: string; workflowId: string; projectId: string; workspaceId: string },
+  status: string,
+) {
+  return [
+    { key: SearchAttr.runId, value: run.runId },
+    { key: SearchAttr.workflowId, value: run.workflowId },
+    { key: SearchAttr.projectId, value: run.projectId },
+    { key: SearchAttr.workspaceId, value: run.workspaceId },
+    { key: SearchAttr.status, value: status },
+  ];
+}
+
 /** The Temporal workflow id of an EmboFlow run: derived, so a run maps to exactly one execution. */
 export function runWorkflowId(runId: string): string {
   return `emboflow-run-${runId}`;

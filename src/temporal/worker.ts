@@ -12,6 +12,9 @@ import type { Metrics } from '../metrics';
 import type { ObjectStore } from '../storage/object-store';
 import { workerTracingOptions } from '../tracing';
 import type { Tracing } from '../tracing';
+import { TriggerRepository } from '../db/triggers';
+import { RunService } from '../services/runs';
+import { TriggerDispatcher } from '../services/triggers';
 import { ensureReconcileSchedule } from './reconcile-schedule';
 
 /** A deployment is one database: container labels and the reaper are scoped by it. */
@@ -48,6 +51,8 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
   const runQueue = config.TASK_QUEUE_PREFIX + config.RUN_TASK_QUEUE;
   const servesRuns = config.WORKER_TASK_QUEUES.includes(config.RUN_TASK_QUEUE);
   const temporal = new Client({ connection: deps.connection, namespace: config.TEMPORAL_NAMESPACE });
+  const runService = new RunService(deps.db, temporal, config);
+  const dispatcher = new TriggerDispatcher(deps.db, temporal, config);
   const activities = createActivities({
     ...deps,
     workerId,
@@ -58,7 +63,12 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     workspaceContainerLimit: config.WORKSPACE_MAX_RUNNING_CONTAINERS,
     secretKey: config.EMBOFLOW_SECRET_KEY,
     storageDefaults: { endpoint: config.S3_ENDPOINT, region: config.S3_REGION },
-    ...(servesRuns ? { reconcile: { temporal, runTaskQueue: runQueue } } : {}),
+    ...(servesRuns
+      ? {
+          reconcile: { temporal, runTaskQueue: runQueue, sweepEvents: () => dispatcher.sweep() },
+          triggers: { runs: runService, triggers: new TriggerRepository(deps.db), events: dispatcher.events },
+        }
+      : {}),
   });
   if (servesRuns) {
     // Without the schedule a terminated run's mirror would never converge; the worker still serves runs meanwhile.
