@@ -16,8 +16,8 @@ import type { TriggerDoc } from '../../src/domain/triggers';
 import type { AuthContext, Role } from '../../src/services/auth';
 import type { RunService } from '../../src/services/runs';
 import type { TriggerService } from '../../src/services/triggers';
-import { rawJsonBody } from '../middleware/body';
 import { authorize } from '../middleware/auth';
+import { rawJsonBody } from '../middleware/body';
 import type { ApiRegistry } from '../registry';
 
 export interface TriggerRouteDeps {

@@ -1,7 +1,8 @@
 // Cron expressions as schedules take them: checked here so that a bad one is a 400 naming the field before Temporal
-// sees it. Five fields (minute hour day-of-month month day-of-week) or one of the @ shorthands.
+// sees it. Five fields (minute hour day-of-month month day-of-week) separated by single spaces, or one of the @
+// shorthands. CRON_PATTERN accepts exactly what cronProblem accepts (the OpenAPI document states it).
 
-const SHORTHANDS = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly']);
+const SHORTHANDS = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'];
 const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
 const DAYS = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
 
@@ -22,8 +23,27 @@ const FIELDS: Field[] = [
   { name: 'day of week', min: 0, max: 7, names: DAYS, namesFrom: 0 },
 ];
 
+/** A value of the field: a number in range (one leading zero allowed) or a name in either case. */
+function valuePattern(field: Field): string {
+  const numbers: string[] = [];
+  for (let n = field.min; n <= field.max; n++) numbers.push(n < 10 ? `0?${n}` : String(n));
+  const names = (field.names ?? []).map((name) => [name, name.toLowerCase()].join('|'));
+  return `(?:${[...names, ...numbers].join('|')})`;
+}
+
+/** A step: 1 to 999, leading zeros allowed. */
+const STEP = '(?:0{0,2}[1-9]|0?[1-9][0-9]|[1-9][0-9]{2})';
+
+function fieldPattern(field: Field): string {
+  const value = valuePattern(field);
+  const item = `(?:(?:\\*|\\?|${value}(?:-${value})?)(?:/${STEP})?)`;
+  return `${item}(?:,${item})*`;
+}
+
+export const CRON_PATTERN = new RegExp(`^(?:${SHORTHANDS.join('|')}|${FIELDS.map(fieldPattern).join(' ')})$`);
+
 function valueOf(token: string, field: Field): number | undefined {
-  const named = field.names?.indexOf(token.toUpperCase()) ?? -1;
+  const named = field.names?.findIndex((n) => n === token || n.toLowerCase() === token) ?? -1;
   if (named >= 0) return named + (field.namesFrom ?? 0);
   if (!/^\d{1,2}$/.test(token)) return undefined;
   const n = Number(token);
@@ -33,27 +53,24 @@ function valueOf(token: string, field: Field): number | undefined {
 function itemProblem(item: string, field: Field): string | undefined {
   const [range, step, extra] = item.split('/');
   if (extra !== undefined) return `"${item}" has two steps`;
-  if (step !== undefined && !(/^\d{1,3}$/.test(step) && Number(step) >= 1)) return `"${step}" is not a step`;
+  if (step !== undefined && !(/^\d{1,3}$/.test(step) && Number(step) >= 1)) return `"${step}" is not a step (1-999)`;
   if (range === '*' || range === '?') return undefined;
   const [from, to, beyond] = range!.split('-');
   if (beyond !== undefined) return `"${range}" is not a range`;
-  const lo = valueOf(from!, field);
-  if (lo === undefined) return `"${from}" is not a ${field.name} (${field.min}-${field.max})`;
-  if (to === undefined) return undefined;
-  const hi = valueOf(to, field);
-  if (hi === undefined) return `"${to}" is not a ${field.name} (${field.min}-${field.max})`;
-  return hi < lo ? `"${range}" runs backwards` : undefined;
+  for (const end of to === undefined ? [from!] : [from!, to]) {
+    if (valueOf(end, field) === undefined) return `"${end}" is not a ${field.name} (${field.min}-${field.max})`;
+  }
+  return undefined;
 }
 
 /** Why a cron expression would not parse, or undefined when it does. */
 export function cronProblem(expression: string): string | undefined {
-  const text = expression.trim();
-  if (text.startsWith('@')) {
-    return SHORTHANDS.has(text.toLowerCase()) ? undefined : `unknown shorthand ${text}`;
+  if (expression.startsWith('@')) {
+    return SHORTHANDS.includes(expression) ? undefined : `unknown shorthand ${expression} (${SHORTHANDS.join(', ')})`;
   }
-  const parts = text.split(/\s+/);
+  const parts = expression.split(' ');
   if (parts.length !== FIELDS.length) {
-    return `a cron has ${FIELDS.length} fields (minute hour day-of-month month day-of-week), this has ${parts.length}`;
+    return `a cron has ${FIELDS.length} fields (minute hour day-of-month month day-of-week) separated by single spaces`;
   }
   for (let i = 0; i < FIELDS.length; i++) {
     for (const item of parts[i]!.split(',')) {
@@ -61,5 +78,6 @@ export function cronProblem(expression: string): string | undefined {
       if (problem) return `${FIELDS[i]!.name}: ${problem}`;
     }
   }
-  return undefined;
+  // The pattern and the walk above agree; this guards the two against drifting apart.
+  return CRON_PATTERN.test(expression) ? undefined : 'not a cron expression';
 }

@@ -17,8 +17,8 @@ import {
   WorkflowDefinitionDocSchema,
   WorkflowVersionDocSchema,
 } from './definitions';
-import { TriggerDocSchema, TriggerEventDocSchema } from './triggers';
 import { ApiKeyDocSchema, MembershipDocSchema, ProjectDocSchema, UserDocSchema, WorkspaceDocSchema } from './identity';
+import { TriggerDocSchema, TriggerEventDocSchema } from './triggers';
 
 export const DOCUMENT_SCHEMAS = {
   users: UserDocSchema,

@@ -11,6 +11,7 @@ import {
 } from '@temporalio/client';
 import type { Client, ScheduleDescription, ScheduleOptionsAction, ScheduleSpec } from '@temporalio/client';
 import type { Db } from 'mongodb';
+import { triggeredRunWorkflow } from '../../workflows/triggered-run';
 import type { PageRequest } from '../db/pagination';
 import { TriggerEventRepository, TriggerRepository } from '../db/triggers';
 import type { InputBinding } from '../domain/run';
@@ -25,7 +26,6 @@ import type {
 } from '../domain/triggers';
 import { EmboflowError } from '../errors';
 import { newId } from '../ids';
-import { triggeredRunWorkflow } from '../../workflows/triggered-run';
 import type { AuditLog } from './audit';
 import { invalidField } from './errors';
 import type { RunService, RunView, WorkflowDefinitionDoc } from './runs';

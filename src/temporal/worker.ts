@@ -6,15 +6,15 @@ import type { WorkerOptions } from '@temporalio/worker';
 import type { Db } from 'mongodb';
 import { createActivities } from '../../activities';
 import type { Config } from '../config';
+import { TriggerRepository } from '../db/triggers';
 import type { ContainerRunner } from '../docker/container-runner';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
+import { RunService } from '../services/runs';
+import { TriggerDispatcher } from '../services/triggers';
 import type { ObjectStore } from '../storage/object-store';
 import { workerTracingOptions } from '../tracing';
 import type { Tracing } from '../tracing';
-import { TriggerRepository } from '../db/triggers';
-import { RunService } from '../services/runs';
-import { TriggerDispatcher } from '../services/triggers';
 import { ensureReconcileSchedule } from './reconcile-schedule';
 
 /** A deployment is one database: container labels and the reaper are scoped by it. */

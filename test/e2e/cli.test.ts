@@ -647,3 +647,61 @@ test('the environment overrides the stored key; logout forgets it and commands t
   expect(viaEnv.code).toBe(0);
   expect(viaEnv.stdout).toContain(userId);
 });
+
+test('schedule: create a cron in a time zone, update it to an interval, list, run now, delete; a bad cron exits 2', async () => {
+  await loggedIn();
+  const { seedWorkflow } = await import('../support/engine');
+  const { workflowId } = await seedWorkflow(t.db, scope, {
+    nodes: [{ id: 'a', executorType: 'docker', executorConfig: { image: TOOLS_IMAGE, command: ['true'] } }],
+    edges: [],
+  });
+  const created = await cliJson([
+    'schedule',
+    'create',
+    workflowId,
+    '--cron',
+    '30 3 * * *',
+    '--tz',
+    'Europe/Berlin',
+    '--paused',
+    '--name',
+    'nightly',
+  ]);
+  try {
+    expect(created).toMatchObject({
+      kind: 'schedule',
+      schedule: { cron: '30 3 * * *', timeZone: 'Europe/Berlin', overlap: 'skip' },
+      temporal: { paused: true },
+    });
+    const updated = await cliJson(['schedule', 'update', created.id, '--every', '3600', '--overlap', 'buffer_one']);
+    expect(updated.schedule).toEqual({
+      intervalSeconds: 3600,
+      timeZone: 'Europe/Berlin',
+      jitterSeconds: 0,
+      overlap: 'buffer_one',
+    });
+
+    const list = await cli(['schedule', 'list', workflowId]);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(new RegExp(`${created.id}\\s+every 3600 s\\s+buffer_one\\s+paused`));
+
+    expect((await cli(['schedule', 'run-now', created.id])).code).toBe(0);
+    const run = await until('the run-now run', async () => {
+      const runs = await cliJson<{ items: Array<{ triggeredBy: string; status: string }> }>([
+        'run',
+        'list',
+        '--project',
+        scope.projectId,
+      ]);
+      return runs.items.find((r) => r.triggeredBy === `schedule:${created.id}`);
+    });
+    expect(run).toBeDefined();
+
+    const bad = await cli(['schedule', 'update', created.id, '--cron', '61 * * * *']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('schedule.cron');
+  } finally {
+    expect((await cli(['schedule', 'delete', created.id])).code).toBe(0);
+  }
+  expect((await cli(['schedule', 'get', created.id])).code).toBe(4);
+});

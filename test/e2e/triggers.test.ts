@@ -3,13 +3,13 @@
 // filter that leaves other assets alone); a signed webhook answered 202 (idempotent by delivery id) and forged or
 // stale ones 401; bad input a 400 naming the field; another tenant's trigger a 404.
 import request from 'supertest';
+import { webhookSignature } from '../../src/services/triggers';
+import { TEST_SECRET_KEY } from '../integration/helpers/platform';
 import { seedUser, seedWorkspace } from '../support/app';
 import type { TestApp } from '../support/app';
 import { engineFixture, seedWorkflow } from '../support/engine';
 import type { EngineFixture } from '../support/engine';
 import { sh, until, waitForRun } from '../support/runs';
-import { webhookSignature } from '../../src/services/triggers';
-import { TEST_SECRET_KEY } from '../integration/helpers/platform';
 
 let fixture: EngineFixture;
 let t: TestApp;

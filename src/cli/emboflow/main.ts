@@ -9,6 +9,7 @@ import { assetsUpload } from './commands/assets';
 import { login, logout, whoami } from './commands/auth';
 import { logs } from './commands/logs';
 import { runApprove, runCancel, runGet, runList, runRetry, runRetryTask, runStart, runWatch } from './commands/runs';
+import { SCHEDULE_COMMANDS } from './commands/schedules';
 import { resolveCredentials } from './config';
 import { ExitCode, UsageError, toCliError } from './errors';
 import type { Io } from './io';
@@ -28,6 +29,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   runApprove,
   logs,
   assetsUpload,
+  ...SCHEDULE_COMMANDS,
 ];
 
 const EXIT_CODES = `Exit codes:

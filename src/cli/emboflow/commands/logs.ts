@@ -3,8 +3,8 @@ import type { ApiClient } from '../../../client/api-client';
 import type { CommandSpec, Context } from '../args';
 import { CliError, ExitCode } from '../errors';
 import { followRun } from '../follow';
-import { isTerminalTask  } from '../run-state';
-import type {TaskView} from '../run-state';
+import { isTerminalTask } from '../run-state';
+import type { TaskView } from '../run-state';
 
 async function findTask(client: ApiClient, runId: string, nodeId: string): Promise<TaskView> {
   const { items } = await client.get<{ items: TaskView[] }>(`/v1/runs/${encodeURIComponent(runId)}/tasks`);

@@ -1,6 +1,6 @@
 // run start | watch | get | list | cancel | retry | retry-task | approve.
-import { parseParams   } from '../args';
-import type {CommandSpec, Context} from '../args';
+import { parseParams } from '../args';
+import type { CommandSpec, Context } from '../args';
 import { UsageError } from '../errors';
 import { elapsedMs, formatDuration, formatTime, renderFields, renderTable } from '../format';
 import type { RunView, TaskView } from '../run-state';
