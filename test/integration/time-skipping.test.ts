@@ -5,9 +5,17 @@ import { join } from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import type { ActivityContract, PlanNode, RunPlan, TaskUpdate } from '../../src/engine/contract';
+import type {
+  ActivityContract,
+  PlanNode,
+  RunPlan,
+  TaskUpdate,
+  TriggeredRun,
+  TriggeredRunRequest,
+} from '../../src/engine/contract';
 import searchAttributes from '../../src/temporal/search-attributes.json';
 import { runWorkflow } from '../../workflows/run';
+import { triggeredRunWorkflow } from '../../workflows/triggered-run';
 import { workflowBundle } from '../support/engine';
 
 let env: TestWorkflowEnvironment;
@@ -151,4 +159,69 @@ test('an approval deadline with no default outcome fails the node and skips its 
     skipReason: 'upstream_failed',
   });
   expect(finished).toEqual(['failed']);
+});
+
+test('a run-level timeout of two days ends a three-day run timed_out, and its exit node still runs', async () => {
+  const plan: RunPlan = {
+    runId: 'run-timeout',
+    nodes: [
+      node('wait', 'timer', { timerSeconds: 3 * DAY }),
+      node('cleanup', 'timer', { onExit: true, timerSeconds: 60 }),
+    ],
+    edges: [],
+    maxParallelism: 4,
+    failFast: false,
+    assetIds: [],
+    defaultTaskQueue: 'time-skipping',
+    timeoutSeconds: 2 * DAY,
+  };
+  const { result, updates, finished, skippedMs } = await runPlan(plan);
+  expect(result.status).toBe('timed_out');
+  expect(skippedMs).toBeGreaterThanOrEqual(2 * DAY * 1000);
+  // The timeout came first: the three-day timer never finished.
+  expect(updates.filter((u) => u.nodeId === 'wait').map((u) => u.status)).not.toContain('success');
+  expect(updates.filter((u) => u.nodeId === 'cleanup').map((u) => u.status)).toContain('success');
+  expect(finished).toEqual(['timed_out']);
+});
+
+test("a schedule's launcher inserts its run for the scheduled time and runs it as its child, through a day-long timer", async () => {
+  const plan: RunPlan = {
+    runId: 'launched',
+    nodes: [node('wait', 'timer', { timerSeconds: DAY })],
+    edges: [],
+    maxParallelism: 4,
+    failFast: false,
+    assetIds: [],
+    defaultTaskQueue: 'time-skipping',
+  };
+  const requests: TriggeredRunRequest[] = [];
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: 'time-skipping',
+    workflowBundle: await workflowBundle(),
+    activities: {
+      ...stubActivities(plan, [], []),
+      createTriggeredRun: async (request: TriggeredRunRequest): Promise<TriggeredRun> => {
+        requests.push(request);
+        return { runId: 'launched', workflowId: 'wfl_1', projectId: 'prj_1', workspaceId: 'wsp_1', summary: 'test' };
+      },
+    },
+  });
+  // A schedule's action names its workflow by the id it was given plus the scheduled time.
+  const launcherId = 'emboflow-trigger-trg_1-2026-12-01T03:30:00Z';
+  const startedAt = await env.currentTimeMs();
+  const result = await worker.runUntil(
+    env.client.workflow.execute(triggeredRunWorkflow, {
+      taskQueue: 'time-skipping',
+      workflowId: launcherId,
+      args: [{ triggerId: 'trg_1' }],
+    }),
+  );
+  expect(result).toEqual({ runId: 'launched', status: 'success' });
+  expect(requests[0]).toEqual({ triggerId: 'trg_1', launcherId, scheduledAt: Date.parse('2026-12-01T03:30:00Z') });
+  expect((await env.currentTimeMs()) - startedAt).toBeGreaterThanOrEqual(DAY * 1000);
+  // The run is the launcher's child, under the run's own workflow id.
+  const child = await env.client.workflow.getHandle('emboflow-run-launched').describe();
+  expect(child.parentExecution?.workflowId).toBe(launcherId);
+  expect(child.status.name).toBe('COMPLETED');
 });
