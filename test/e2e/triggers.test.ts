@@ -7,11 +7,12 @@ import { webhookSignature } from '../../src/services/triggers';
 import { TEST_SECRET_KEY } from '../integration/helpers/platform';
 import { seedUser, seedWorkspace } from '../support/app';
 import type { TestApp } from '../support/app';
-import { engineFixture, seedWorkflow } from '../support/engine';
-import type { EngineFixture } from '../support/engine';
+import { engineFixture, seedWorkflow, startEngine } from '../support/engine';
+import type { Engine, EngineFixture } from '../support/engine';
 import { sh, until, waitForRun } from '../support/runs';
 
 let fixture: EngineFixture;
+let engine: Engine;
 let t: TestApp;
 let key: string;
 let scope: { workspaceId: string; projectId: string };
@@ -19,7 +20,7 @@ let workflowId: string;
 
 beforeAll(async () => {
   fixture = await engineFixture({ EMBOFLOW_SECRET_KEY: TEST_SECRET_KEY });
-  ({ t, key, scope } = fixture);
+  ({ t, key, scope, engine } = fixture);
   ({ workflowId } = await seedWorkflow(t.db, scope, {
     nodes: [sh('a', 'cat /emboflow/context.json > /emboflow/outputs/context.json')],
     edges: [],
@@ -35,7 +36,9 @@ afterAll(async () => {
       .delete()
       .catch(() => undefined);
   }
-  await fixture?.close();
+  // A test stops the fixture's workers and starts others: those are the ones to stop.
+  await engine?.stop();
+  await t?.close();
 });
 
 const api = () => ({
@@ -266,3 +269,67 @@ test('bad input is a 400 naming the field, and writes nothing', async () => {
   const res = await request(t.app).get(`/v1/triggers/${berlin.id}`).set('Authorization', `Bearer ${otherKey}`);
   expect(res.status).toBe(404);
 }, 60_000);
+
+test('a dataset version starts a run with it bound; events survive workers being down and a lost dispatch', async () => {
+  const trigger = await createTrigger({ kind: 'event', event: { on: 'dataset.version_created' } });
+  const asset = await request(t.app)
+    .post(`/v1/projects/${scope.projectId}/assets/upload?displayName=episode.h5`)
+    .set('Authorization', `Bearer ${key}`)
+    .set('Content-Type', 'application/octet-stream')
+    .send(Buffer.from('episode'));
+  expect(asset.status).toBe(201);
+  const dataset = await api().post(`/v1/projects/${scope.projectId}/datasets`, { name: 'episodes' });
+  expect(dataset.status).toBe(201);
+
+  // The workers go away; a version created meanwhile is an event Temporal holds until they are back.
+  await engine.stop();
+  const v1 = await api().post(`/v1/datasets/${dataset.body.id}/versions`, {
+    versionTag: 'v1',
+    assetIds: [asset.body.id],
+  });
+  expect(v1.status).toBe(201);
+  await new Promise((r) => setTimeout(r, 3000));
+  expect(await runsOf(trigger.id)).toEqual([]);
+  engine = await startEngine(t);
+  const [run] = await until(
+    'the run of the version created while no worker ran',
+    async () => {
+      const found = await runsOf(trigger.id);
+      return found.length > 0 && found;
+    },
+    60_000,
+  );
+  expect(run!.assetIds).toEqual([asset.body.id]);
+  const full = await api().get(`/v1/runs/${run!.id}`);
+  expect(full.body.datasetVersions).toEqual([{ datasetId: dataset.body.id, versionId: v1.body.id }]);
+  expect((await waitForRun(t.app, key, run!.id)).status).toBe('success');
+
+  // An event recorded but never dispatched (the API died in between): the reconciler's sweep dispatches it.
+  const v2 = await api().post(`/v1/datasets/${dataset.body.id}/versions`, {
+    versionTag: 'v2',
+    assetIds: [asset.body.id],
+  });
+  expect(v2.status).toBe(201);
+  await until('the v2 run', async () => (await runsOf(trigger.id)).length === 2);
+  const lost = {
+    _id: `dataset.version_created:dsv_lost${Date.now()}`,
+    workspaceId: scope.workspaceId,
+    projectId: scope.projectId,
+    event: 'dataset.version_created',
+    datasetId: dataset.body.id,
+    datasetVersionId: v2.body.id,
+    assetTypes: ['raw_file'],
+    formats: ['hdf5'],
+    createdAt: new Date(Date.now() - 60_000),
+  };
+  await t.db.collection('trigger_events').insertOne(lost as never);
+  await until(
+    'the swept event dispatched',
+    async () => {
+      const doc = await t.db.collection('trigger_events').findOne({ _id: lost._id as never });
+      return doc?.dispatchedAt !== undefined;
+    },
+    60_000,
+  );
+  await until('the swept event run', async () => (await runsOf(trigger.id)).length === 3, 30_000);
+}, 180_000);
