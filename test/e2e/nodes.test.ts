@@ -105,17 +105,15 @@ test("a custom node's outputs are checked against its contract", async () => {
 test('builtin filter, intersection and union narrow the asset set that reaches a container', async () => {
   const asset = async (formats: string[]) => {
     const id = newId('ast');
-    await t.db
-      .collection('assets')
-      .insertOne({
-        _id: id as never,
-        ...scope,
-        type: 'raw_file',
-        displayName: id,
-        status: 'ready',
-        detectedFormats: formats,
-        createdAt: new Date(),
-      });
+    await t.db.collection('assets').insertOne({
+      _id: id as never,
+      ...scope,
+      type: 'raw_file',
+      displayName: id,
+      status: 'ready',
+      detectedFormats: formats,
+      createdAt: new Date(),
+    });
     return id;
   };
   const h5 = await asset(['hdf5']);

@@ -164,6 +164,11 @@ test('a paused run holds: no node starts for 10 s while running ones finish; aft
   const held = await tasksOf(t.app, key, run.id);
   expect(held.second!.status).toBe('pending');
   expect((await request(t.app).get(`/v1/runs/${run.id}`).set(auth)).body.status).toBe('running');
+  // The pause is durable: workers restarted meanwhile rebuild it from the run's history and hold the run still.
+  await fixture.stopWorkers();
+  engine = await fixture.startWorkers();
+  await new Promise((r) => setTimeout(r, 4000));
+  expect((await tasksOf(t.app, key, run.id)).second!.status).toBe('pending');
 
   const resumed = await request(t.app).post(`/v1/runs/${run.id}/resume`).set(auth);
   expect(resumed.body).toEqual({ runId: run.id, paused: false, changed: true });

@@ -7,12 +7,11 @@ import { webhookSignature } from '../../src/services/triggers';
 import { TEST_SECRET_KEY } from '../integration/helpers/platform';
 import { seedUser, seedWorkspace } from '../support/app';
 import type { TestApp } from '../support/app';
-import { engineFixture, seedWorkflow, startEngine } from '../support/engine';
-import type { Engine, EngineFixture } from '../support/engine';
+import { engineFixture, seedWorkflow } from '../support/engine';
+import type { EngineFixture } from '../support/engine';
 import { sh, until, waitForRun } from '../support/runs';
 
 let fixture: EngineFixture;
-let engine: Engine;
 let t: TestApp;
 let key: string;
 let scope: { workspaceId: string; projectId: string };
@@ -20,7 +19,7 @@ let workflowId: string;
 
 beforeAll(async () => {
   fixture = await engineFixture({ EMBOFLOW_SECRET_KEY: TEST_SECRET_KEY });
-  ({ t, key, scope, engine } = fixture);
+  ({ t, key, scope } = fixture);
   ({ workflowId } = await seedWorkflow(t.db, scope, {
     nodes: [sh('a', 'cat /emboflow/context.json > /emboflow/outputs/context.json')],
     edges: [],
@@ -36,9 +35,7 @@ afterAll(async () => {
       .delete()
       .catch(() => undefined);
   }
-  // A test stops the fixture's workers and starts others: those are the ones to stop.
-  await engine?.stop();
-  await t?.close();
+  await fixture?.close();
 });
 
 const api = () => ({
@@ -282,7 +279,7 @@ test('a dataset version starts a run with it bound; events survive workers being
   expect(dataset.status).toBe(201);
 
   // The workers go away; a version created meanwhile is an event Temporal holds until they are back.
-  await engine.stop();
+  await fixture.stopWorkers();
   const v1 = await api().post(`/v1/datasets/${dataset.body.id}/versions`, {
     versionTag: 'v1',
     assetIds: [asset.body.id],
@@ -290,7 +287,7 @@ test('a dataset version starts a run with it bound; events survive workers being
   expect(v1.status).toBe(201);
   await new Promise((r) => setTimeout(r, 3000));
   expect(await runsOf(trigger.id)).toEqual([]);
-  engine = await startEngine(t);
+  await fixture.startWorkers();
   const [run] = await until(
     'the run of the version created while no worker ran',
     async () => {

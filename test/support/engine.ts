@@ -194,23 +194,36 @@ export interface EngineFixture {
   /** An editor's API key in `scope`, a fresh workspace and project. */
   key: string;
   scope: { workspaceId: string; projectId: string };
+  /** Stops the workers; `startWorkers` starts new ones (a deployment's workers restarted), then `engine` is them. */
+  stopWorkers(): Promise<void>;
+  startWorkers(): Promise<Engine>;
   close(): Promise<void>;
 }
 
 /** What an end-to-end suite starts with: the app, real workers, and an editor in a fresh workspace. */
 export async function engineFixture(overrides: Record<string, string> = {}): Promise<EngineFixture> {
   const t = await startTestApp(overrides);
-  const engine = await startEngine(t);
+  let engine: Engine | undefined = await startEngine(t);
   const scope = await seedWorkspace(t.db);
   const key = (await seedUser(t.db, [{ workspaceId: scope.workspaceId, role: 'editor' }])).apiKey;
-  return {
+  const fixture: EngineFixture = {
     t,
     engine,
     key,
     scope,
+    async stopWorkers() {
+      await engine?.stop();
+      engine = undefined;
+    },
+    async startWorkers() {
+      if (engine) throw new Error('the workers are running: stop them first');
+      engine = fixture.engine = await startEngine(t);
+      return engine;
+    },
     async close() {
-      await engine.stop();
+      await engine?.stop();
       await t.close();
     },
   };
+  return fixture;
 }
