@@ -66,6 +66,8 @@ export interface NodeAttempt {
   log: Logger;
   activity: ActivityHandle;
   task: { nodeId: string; generation: number };
+  /** The config had templates: `cfg` holds them rendered, and the task records the command run. */
+  rendered?: true;
   /** A map item: `input` is then the item's own (its task id as nodeId, its assets). */
   item?: { key: string; index: number; value?: unknown };
 }

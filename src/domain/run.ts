@@ -132,6 +132,8 @@ export interface RunTaskDoc {
   generation: number;
   /** Keyed by attempt number, so recording an attempt is one idempotent $set. */
   attempts: Record<string, AttemptRecord>;
+  /** A templated command as it ran ({{params.x}} and the rest rendered). */
+  renderedCommand?: string[];
   assetIds: string[];
   upstreamNodeIds: string[];
   outputArtifactIds: string[];

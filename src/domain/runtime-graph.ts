@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RUN_WHEN } from '../dag/scheduler';
+import { ParamsDeclarationSchema } from './params';
 
 /** Node ids appear in container labels, storage keys and Temporal activity ids. */
 export const NodeId = z
@@ -206,6 +207,8 @@ export const RuntimeGraphSchema = z
   .object({
     nodes: z.array(RuntimeNodeSchema).min(1).max(20_000),
     edges: z.array(RuntimeEdgeSchema).max(100_000).default([]),
+    /** The params its runs take, typed; a run's params are checked against them and defaults applied. */
+    params: ParamsDeclarationSchema.optional(),
     settings: z
       .object({
         maxParallelism: z.number().int().min(1).max(1000).default(8),

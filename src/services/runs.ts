@@ -10,6 +10,7 @@ import { approveUpdate, pauseUpdate, retryTaskUpdate } from '../../workflows/mes
 import { runWorkflow } from '../../workflows/run';
 import type { Config } from '../config';
 import { indexGraph, subtree } from '../dag/graph';
+import { resolveParams } from '../dag/params';
 import { isTerminal, TASK_STATUSES } from '../dag/scheduler';
 import type { TaskStatus } from '../dag/scheduler';
 import { AssetRepository, DatasetRepository, DatasetVersionRepository } from '../db/catalog';
@@ -207,6 +208,7 @@ export class RunService {
       throw new RunRequestError(400, 'invalid_version', `workflow has no version ${versionNumber}`, 'versionNumber');
 
     const scope = { workspaceId: def.workspaceId, projectId: def.projectId };
+    const params = checkedParams(version, body.params);
     const { assetIds, datasetIds, datasetVersions } = await this.resolveBindings(body.inputBindings, scope);
 
     const runId = newId('run');
@@ -241,7 +243,7 @@ export class RunService {
       assetIds,
       datasetIds,
       datasetVersions,
-      params: body.params,
+      params,
       triggeredBy,
       priority: body.priority,
       trigger,
@@ -523,6 +525,20 @@ export class RunService {
     }
     await this.temporal.workflow.getHandle(run.temporalWorkflowId).cancel();
   }
+}
+
+/** A run's params checked against its version's declared ones, defaults applied; a 400 naming the first problem. */
+export function checkedParams(version: Pick<WorkflowVersionDoc, 'runtimeGraph'>, given: Record<string, unknown>) {
+  const { params, problems } = resolveParams(version.runtimeGraph.params, given);
+  if (problems.length) {
+    throw new RunRequestError(
+      400,
+      'invalid_params',
+      problems.map((p) => `${p.field}: ${p.message}`).join('; '),
+      problems[0]!.field,
+    );
+  }
+  return params;
 }
 
 function runAttributes(

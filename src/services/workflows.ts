@@ -4,6 +4,8 @@ import { checkExpression } from '../dag/expr';
 import { exitNodeProblems, validateContracts, validateGraphStructure } from '../dag/graph';
 import type { GraphProblem } from '../dag/graph';
 import { mapProblems } from '../dag/map';
+import { declarationProblems } from '../dag/params';
+import { templateProblems } from '../dag/template';
 import { CustomNodeRepository, WorkflowDefinitionRepository, WorkflowVersionRepository } from '../db/definitions';
 import type { PageRequest } from '../db/pagination';
 import type {
@@ -176,6 +178,8 @@ export class WorkflowService {
         ...expressionProblems(parsed.data),
         ...mapProblems(parsed.data),
         ...exitNodeProblems(parsed.data),
+        ...declarationProblems(parsed.data.params),
+        ...templateProblems(parsed.data),
       );
       problems.push(...(await this.contractProblems(scope, parsed.data)));
     } else {

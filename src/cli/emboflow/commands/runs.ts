@@ -1,6 +1,6 @@
 // run start | watch | get | list | cancel | retry | retry-task | approve.
 import { parseParams } from '../args';
-import type { CommandSpec, Context } from '../args';
+import type { CommandSpec, Context, ParamsSchema } from '../args';
 import { UsageError } from '../errors';
 import { elapsedMs, formatDuration, formatTime, renderFields, renderTable } from '../format';
 import type { RunView, TaskView } from '../run-state';
@@ -30,6 +30,23 @@ function taskTotals(run: RunView): string {
   return total ? `${counts.success ?? 0}/${total}` : '';
 }
 
+/** The params schema of the version a run will start from (the published one unless given), if it has one. */
+async function paramsSchema(
+  ctx: Context,
+  workflowId: string,
+  versionNumber?: number,
+): Promise<ParamsSchema | undefined> {
+  const version =
+    versionNumber ??
+    (await ctx.client().get<{ publishedVersionNumber: number | null }>(`/v1/workflows/${id(workflowId)}`))
+      .publishedVersionNumber;
+  if (!version) return undefined;
+  const schema = await ctx
+    .client()
+    .get<ParamsSchema>(`/v1/workflows/${id(workflowId)}/versions/${version}/params-schema`);
+  return schema.properties ? schema : undefined;
+}
+
 export const runStart: CommandSpec = {
   name: 'run start',
   summary: 'Start a run of a workflow (its published version unless --version)',
@@ -53,13 +70,15 @@ export const runStart: CommandSpec = {
   },
   async run(ctx, a) {
     const versionNumber = a.int('version');
+    const workflowId = a.arg('WORKFLOW_ID');
+    const schema = a.list('param').length ? await paramsSchema(ctx, workflowId, versionNumber) : undefined;
     const body = {
       ...(versionNumber !== undefined ? { versionNumber } : {}),
       inputBindings: [
         ...a.list('asset').map((assetId) => ({ kind: 'asset', id: assetId })),
         ...a.list('dataset').map((datasetId) => ({ kind: 'dataset', id: datasetId })),
       ],
-      params: parseParams(a.list('param'), 'run start'),
+      params: parseParams(a.list('param'), 'run start', schema),
     };
     const key = a.string('idempotency-key');
     const run = await ctx
