@@ -9,7 +9,12 @@ import { ContainerSlots } from '../src/db/leases';
 import { MapItemStore } from '../src/db/map-items';
 import { RunStore } from '../src/db/runs';
 import type { ContainerRunner } from '../src/docker/container-runner';
-import type { ActivityContract, MapActivityContract, RunControlContract } from '../src/engine/contract';
+import type {
+  ActivityContract,
+  MapActivityContract,
+  RunControlContract,
+  SubWorkflowActivityContract,
+} from '../src/engine/contract';
 import type { ReconcileActivities } from '../src/engine/reconcile';
 import type { Logger } from '../src/logger';
 import { createMetrics } from '../src/metrics';
@@ -24,6 +29,7 @@ import { StorageSources } from './docker/sources';
 import { createDockerNodeActivity } from './docker-node';
 import { createMapActivities } from './map';
 import { createReconcileActivities } from './reconcile';
+import { createSubWorkflowActivities } from './sub-workflow';
 
 export interface ActivityDeps {
   db: Db;
@@ -48,7 +54,11 @@ export interface ActivityDeps {
 /** Every activity the worker registers, with its dependencies injected once. */
 export function createActivities(
   deps: ActivityDeps,
-): ActivityContract & MapActivityContract & RunControlContract & Partial<ReconcileActivities> {
+): ActivityContract &
+  MapActivityContract &
+  SubWorkflowActivityContract &
+  RunControlContract &
+  Partial<ReconcileActivities> {
   const metrics = deps.metrics ?? createMetrics('worker');
   const runs = new RunStore(deps.db, (op, seconds) => metrics.mirrorWrite.observe({ op }, seconds));
   return {
@@ -91,6 +101,7 @@ export function createActivities(
     ),
     buildNodeImage: createBuildImageActivity({ ...deps, runs }),
     ...createMapActivities({ runs, items: new MapItemStore(deps.db), store: deps.store }),
+    ...createSubWorkflowActivities(deps.db, runs),
     ...(deps.reconcile
       ? createReconcileActivities({ ...deps.reconcile, runs, runner: deps.runner, logger: deps.logger, metrics })
       : {}),

@@ -326,6 +326,14 @@ export class RunStore {
     );
   }
 
+  /** Links a sub-workflow's run to its parent run (idempotent: a set). */
+  async linkChildRun(parentRunId: string, childRunId: string): Promise<void> {
+    await this.runs.updateOne(
+      { _id: parentRunId },
+      { $addToSet: { childRunIds: childRunId }, $set: { updatedAt: new Date() } },
+    );
+  }
+
   async markRunStarted(runId: string): Promise<void> {
     const now = new Date();
     await this.runs.updateOne(
