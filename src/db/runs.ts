@@ -64,6 +64,7 @@ export const EXECUTION_FIELDS: Record<string, ''> = {
   durationMs: '',
   cacheKey: '',
   interruptedAt: '',
+  childRunId: '',
 };
 
 /** How a run's end is recorded (RunStore.finishRun). */

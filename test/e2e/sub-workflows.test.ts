@@ -6,23 +6,15 @@ import request from 'supertest';
 import { seedWorkspace } from '../support/app';
 import type { TestApp } from '../support/app';
 import { engineFixture, seedWorkflow } from '../support/engine';
-import type { Engine, EngineFixture } from '../support/engine';
+import type { EngineFixture } from '../support/engine';
 import { sh, startRun, tasksOf, until, waitForRun } from '../support/runs';
 
 let fixture: EngineFixture;
 let t: TestApp;
-let engine: Engine;
 let key: string;
-let scope: { workspaceId: string; projectId: string };
-
-beforeAll(async () => {
-  fixture = await engineFixture();
-  ({ t, engine, key, scope } = fixture);
-});
-
-afterAll(async () => {
-  await fixture?.close();
-});
+let scope: EngineFixture['scope'];
+beforeAll(async () => ({ t, key, scope } = fixture = await engineFixture()));
+afterAll(() => fixture?.close());
 
 const sub = (id: string, workflowId: string, versionNumber = 1) => ({
   id,
@@ -126,7 +118,7 @@ test("cancelling the parent while the child's container runs cancels both runs a
   );
   // Not vacuous: the child's container is seen running first.
   await until('the child container to run', async () =>
-    (await engine.runner.listManaged({ run: childRunId })).some((c) => c.State === 'running'),
+    (await fixture.engine.runner.listManaged({ run: childRunId })).some((c) => c.State === 'running'),
   );
   const res = await request(t.app).post(`/v1/runs/${run.id}/cancel`).set('Authorization', `Bearer ${key}`);
   expect(res.status).toBe(202);
@@ -140,7 +132,7 @@ test("cancelling the parent while the child's container runs cancels both runs a
   expect(childTasks.long!.status).toBe('cancelled');
   expect(childTasks.next!.status).toBe('cancelled');
   // The child's workflow waited for its container to stop before it ended; none is left.
-  expect(await engine.runner.listManaged({ run: childRunId })).toEqual([]);
+  expect(await fixture.engine.runner.listManaged({ run: childRunId })).toEqual([]);
 });
 
 describe('references are checked', () => {
