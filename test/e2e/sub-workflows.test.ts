@@ -85,7 +85,7 @@ test("a workflow node runs the child with its upstream outputs; the child's outp
   expect((await tasksOf(t.app, key, childRunId)).shout!.status).toBe('success');
 });
 
-test('a child run that fails fails the workflow node with its reason, and the parent skips what follows', async () => {
+test('a child run that fails fails the workflow node with its reason; retrying the node starts a new child run', async () => {
   const child = await seedWorkflow(t.db, scope, { nodes: [sh('boom', 'exit 9')] }, 'failing-child');
   const parent = await seedWorkflow(t.db, scope, {
     nodes: [sub('nested', child.workflowId), sh('after', 'true')],
@@ -98,6 +98,44 @@ test('a child run that fails fails the workflow node with its reason, and the pa
   expect(tasks.nested!.errorMessage).toContain(`sub-workflow run ${tasks.nested!.childRunId} ended failed`);
   expect(tasks.nested!.errorMessage).toContain('boom');
   expect(tasks.after!.status).toBe('skipped');
+
+  // Retrying the node starts a new child run (the node's next generation), linked like the first.
+  const retry = await request(t.app)
+    .post(`/v1/runs/${run.id}/tasks/nested/retry`)
+    .set('Authorization', `Bearer ${key}`);
+  expect(retry.status).toBe(202);
+  const second = await until('a second child run', async () => {
+    const id = (await tasksOf(t.app, key, run.id)).nested?.childRunId as string | undefined;
+    return id && id !== tasks.nested!.childRunId && id;
+  });
+  expect((await waitForRun(t.app, key, run.id)).status).toBe('failed');
+  expect(await getRun(second)).toMatchObject({ status: 'failed', parentRunId: run.id, parentNodeId: 'nested' });
+  expect([...(await getRun(run.id)).childRunIds].sort()).toEqual([tasks.nested!.childRunId, second].sort());
+});
+
+test('a child run cancelled on its own fails the workflow node; the parent is not cancelled', async () => {
+  const child = await seedWorkflow(t.db, scope, { nodes: [sh('long', 'sleep 120')] }, 'cancelled-child');
+  const parent = await seedWorkflow(t.db, scope, {
+    nodes: [sub('nested', child.workflowId), sh('other', 'true')],
+  });
+  const run = await startRun(t.app, key, parent.workflowId);
+  const childRunId = await until(
+    'the child run',
+    async () => (await tasksOf(t.app, key, run.id)).nested?.childRunId as string,
+  );
+  await until('the child container to run', async () =>
+    (await fixture.engine.runner.listManaged({ run: childRunId })).some((c) => c.State === 'running'),
+  );
+  const res = await request(t.app).post(`/v1/runs/${childRunId}/cancel`).set('Authorization', `Bearer ${key}`);
+  expect(res.status).toBe(202);
+  expect((await waitForRun(t.app, key, run.id)).status).toBe('failed');
+  const tasks = await tasksOf(t.app, key, run.id);
+  expect(tasks.nested).toMatchObject({
+    status: 'failed',
+    errorMessage: `sub-workflow run ${childRunId} ended cancelled`,
+  });
+  expect(tasks.other!.status).toBe('success');
+  expect((await getRun(childRunId)).status).toBe('cancelled');
 });
 
 test("cancelling the parent while the child's container runs cancels both runs and leaves no container", async () => {

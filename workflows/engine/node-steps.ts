@@ -2,8 +2,10 @@
 // containers and builtin steps as activities on the node's task queue, workflow nodes as child runs.
 import {
   ApplicationFailure,
+  CancellationScope,
   ChildWorkflowCancellationType,
   executeChild,
+  isCancellation,
   ParentClosePolicy,
   proxyActivities,
   proxyLocalActivities,
@@ -111,21 +113,31 @@ async function runSubWorkflow(node: RunNode, input: NodeInput, mirror: MirrorQue
   // The workflow's own "queued" write must land before the activity writes "running".
   if (mirror.background && !mirror.writtenOnce(node)) await mirror.landed();
   const child = await subWorkflows.startChildRun(input, Date.now());
-  await executeChild<typeof runWorkflow>('runWorkflow', {
-    workflowId: runWorkflowId(child.childRunId),
-    taskQueue: workflowInfo().taskQueue,
-    args: [{ runId: child.childRunId }],
-    staticSummary: child.summary,
-    cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
-    parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-    typedSearchAttributes: [
-      { key: SearchAttr.runId, value: child.childRunId },
-      { key: SearchAttr.workflowId, value: child.workflowDefinitionId },
-      { key: SearchAttr.projectId, value: child.projectId },
-      { key: SearchAttr.workspaceId, value: child.workspaceId },
-      { key: SearchAttr.status, value: 'pending' },
-    ],
-  });
+  try {
+    await executeChild<typeof runWorkflow>('runWorkflow', {
+      workflowId: runWorkflowId(child.childRunId),
+      taskQueue: workflowInfo().taskQueue,
+      args: [{ runId: child.childRunId }],
+      staticSummary: child.summary,
+      cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+      typedSearchAttributes: [
+        { key: SearchAttr.runId, value: child.childRunId },
+        { key: SearchAttr.workflowId, value: child.workflowDefinitionId },
+        { key: SearchAttr.projectId, value: child.projectId },
+        { key: SearchAttr.workspaceId, value: child.workspaceId },
+        { key: SearchAttr.status, value: 'pending' },
+      ],
+    });
+  } catch (err) {
+    // A child cancelled on its own (not by this run's cancellation) fails the node: the parent did not ask for it.
+    if (isCancellation(err) && !CancellationScope.current().consideredCancelled)
+      throw ApplicationFailure.nonRetryable(
+        `sub-workflow run ${child.childRunId} ended cancelled`,
+        'SubWorkflowFailed',
+      );
+    throw err;
+  }
   const end = await subWorkflows.finishChildRun(input, child.childRunId);
   if ('failed' in end) throw ApplicationFailure.nonRetryable(end.failed, 'SubWorkflowFailed');
   return end.result;
