@@ -22,6 +22,19 @@ const sub = (id: string, workflowId: string, versionNumber = 1) => ({
   executorConfig: { workflowId, versionNumber },
 });
 
+/** Starts a run whose node `nested` is a workflow node; answers once the child run's container is running. */
+async function startWithRunningChild(workflowId: string) {
+  const run = await startRun(t.app, key, workflowId);
+  const childRunId = await until(
+    'the child run',
+    async () => (await tasksOf(t.app, key, run.id)).nested?.childRunId as string,
+  );
+  await until('the child container to run', async () =>
+    (await fixture.engine.runner.listManaged({ run: childRunId })).some((c) => c.State === 'running'),
+  );
+  return { run, childRunId };
+}
+
 const getRun = async (runId: string) => {
   const res = await request(t.app).get(`/v1/runs/${runId}`).set('Authorization', `Bearer ${key}`);
   expect(res.status).toBe(200);
@@ -118,14 +131,7 @@ test('a child run cancelled on its own fails the workflow node; the parent is no
   const parent = await seedWorkflow(t.db, scope, {
     nodes: [sub('nested', child.workflowId), sh('other', 'true')],
   });
-  const run = await startRun(t.app, key, parent.workflowId);
-  const childRunId = await until(
-    'the child run',
-    async () => (await tasksOf(t.app, key, run.id)).nested?.childRunId as string,
-  );
-  await until('the child container to run', async () =>
-    (await fixture.engine.runner.listManaged({ run: childRunId })).some((c) => c.State === 'running'),
-  );
+  const { run, childRunId } = await startWithRunningChild(parent.workflowId);
   const res = await request(t.app).post(`/v1/runs/${childRunId}/cancel`).set('Authorization', `Bearer ${key}`);
   expect(res.status).toBe(202);
   expect((await waitForRun(t.app, key, run.id)).status).toBe('failed');
@@ -149,15 +155,8 @@ test("cancelling the parent while the child's container runs cancels both runs a
     nodes: [sub('nested', child.workflowId), sh('after', 'true')],
     edges: [{ source: 'nested', target: 'after' }],
   });
-  const run = await startRun(t.app, key, parent.workflowId);
-  const childRunId = await until(
-    'the child run',
-    async () => (await tasksOf(t.app, key, run.id)).nested?.childRunId as string,
-  );
   // Not vacuous: the child's container is seen running first.
-  await until('the child container to run', async () =>
-    (await fixture.engine.runner.listManaged({ run: childRunId })).some((c) => c.State === 'running'),
-  );
+  const { run, childRunId } = await startWithRunningChild(parent.workflowId);
   const res = await request(t.app).post(`/v1/runs/${run.id}/cancel`).set('Authorization', `Bearer ${key}`);
   expect(res.status).toBe(202);
 
