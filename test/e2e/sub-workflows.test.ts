@@ -3,6 +3,10 @@
 // on to the parent's next node; cancelling the parent cancels the child and leaves no container; publishing refuses
 // a workflow that would run itself again.
 import request from 'supertest';
+import { createSubWorkflowActivities } from '../../activities/sub-workflow';
+import { RunStore } from '../../src/db/runs';
+import { newRunDocs } from '../../src/domain/run';
+import { SUB_WORKFLOW_DEPTH_MAX } from '../../src/domain/runtime-graph';
 import { seedWorkspace } from '../support/app';
 import type { TestApp } from '../support/app';
 import { engineFixture, seedWorkflow } from '../support/engine';
@@ -170,6 +174,63 @@ test("cancelling the parent while the child's container runs cancels both runs a
   expect(childTasks.next!.status).toBe('cancelled');
   // The child's workflow waited for its container to stop before it ended; none is left.
   expect(await fixture.engine.runner.listManaged({ run: childRunId })).toEqual([]);
+});
+
+test('past the depth limit, the deepest workflow node fails at run time and every level above fails', async () => {
+  // Seeded, not published (publishing refuses it): limit+1 workflows each run the next, the last one a builtin node;
+  // the run at depth <limit> has a workflow node that would start a run one level too deep.
+  let inner = await seedWorkflow(t.db, scope, {
+    nodes: [{ id: 'leaf', executorType: 'builtin', executorConfig: { op: 'noop' } }],
+  });
+  for (let level = 0; level <= SUB_WORKFLOW_DEPTH_MAX; level++)
+    inner = await seedWorkflow(t.db, scope, { nodes: [sub('down', inner.workflowId)] });
+  const run = await startRun(t.app, key, inner.workflowId);
+  expect((await waitForRun(t.app, key, run.id)).status).toBe('failed');
+  // Follow the chain of child runs down to the one whose node could not start a child.
+  let runId = run.id;
+  for (let depth = 1; depth <= SUB_WORKFLOW_DEPTH_MAX; depth++) {
+    runId = (await tasksOf(t.app, key, runId)).down!.childRunId as string;
+    expect(await getRun(runId)).toMatchObject({ status: 'failed', depth });
+  }
+  const deepest = (await tasksOf(t.app, key, runId)).down!;
+  expect(deepest.childRunId).toBeUndefined();
+  expect(deepest.errorMessage).toBe(`sub-workflows nest more than ${SUB_WORKFLOW_DEPTH_MAX} levels deep here`);
+  const top = (await tasksOf(t.app, key, run.id)).down!;
+  expect(top.errorMessage).toBe(`sub-workflow run ${top.childRunId} ended failed: failed nodes: down`);
+});
+
+test('creating the child run twice for the same node generation (a retried activity) makes one run', async () => {
+  const child = await seedWorkflow(t.db, scope, { nodes: [sh('x', 'true')] });
+  const parent = await seedWorkflow(t.db, scope, { nodes: [sub('nested', child.workflowId)] });
+  const version = await t.db.collection('workflow_definition_versions').findOne({ _id: parent.versionId as never });
+  const runId = `run_idem${Date.now()}`;
+  const { run, tasks } = newRunDocs(
+    {
+      _id: runId,
+      ...scope,
+      workflowDefinitionId: parent.workflowId,
+      temporalWorkflowId: `not-started-${runId}`,
+      inputBindings: [],
+      assetIds: [],
+      datasetIds: [],
+      params: {},
+      triggeredBy: 'test',
+    },
+    { _id: parent.versionId, versionNumber: 1, runtimeGraph: version!.runtimeGraph },
+    new Date(),
+  );
+  const runs = new RunStore(t.db);
+  await runs.insertRun(run, tasks);
+  const activities = createSubWorkflowActivities(t.db, runs);
+  const input = { runId, nodeId: 'nested', generation: 0, attemptBase: 0, maxAttempts: 1, assetIds: [], upstream: [] };
+  const first = await activities.startChildRun(input, 1_800_000_000_000);
+  const again = await activities.startChildRun(input, 1_800_000_000_000);
+  expect(again.childRunId).toBe(first.childRunId);
+  expect(await t.db.collection('workflow_runs').countDocuments({ parentRunId: runId })).toBe(1);
+  expect((await runs.getRun(runId))!.childRunIds).toEqual([first.childRunId]);
+  // The node's next generation is another child run.
+  const next = await activities.startChildRun({ ...input, generation: 1 }, 1_800_000_000_000);
+  expect(next.childRunId).not.toBe(first.childRunId);
 });
 
 describe('references are checked', () => {
