@@ -183,12 +183,34 @@ export const DecisionNodeSchema = z
   })
   .strict();
 
+/** How deep sub-workflows may nest: a run's child is depth 1, its grandchild 2, and so on. */
+export const SUB_WORKFLOW_DEPTH_MAX = 4;
+
+// A child run retries its own nodes and caches its own containers: the node itself has neither.
+const { retry: _retry, cache: _cache, ...subWorkflowCommon } = common;
+
+export const WorkflowNodeSchema = z
+  .object({
+    ...subWorkflowCommon,
+    executorType: z.literal('workflow'),
+    /** Runs a pinned version of another workflow of the same project as a child run. */
+    executorConfig: z
+      .object({
+        workflowId: z.string().min(1).max(64),
+        /** Pinned: a sub-workflow never follows what is published later. */
+        versionNumber: z.number().int().min(1),
+      })
+      .strict(),
+  })
+  .strict();
+
 export const RuntimeNodeSchema = z.discriminatedUnion('executorType', [
   DockerNodeSchema,
   BuiltinNodeSchema,
   ApprovalNodeSchema,
   TimerNodeSchema,
   DecisionNodeSchema,
+  WorkflowNodeSchema,
 ]);
 export type RuntimeNode = z.infer<typeof RuntimeNodeSchema>;
 export type ExecutorType = RuntimeNode['executorType'];

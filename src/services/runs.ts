@@ -11,7 +11,7 @@ import { runWorkflow } from '../../workflows/run';
 import type { Config } from '../config';
 import { indexGraph, subtree } from '../dag/graph';
 import { resolveParams } from '../dag/params';
-import { isTerminal, TASK_STATUSES } from '../dag/scheduler';
+import { isTerminal } from '../dag/scheduler';
 import type { TaskStatus } from '../dag/scheduler';
 import { AssetRepository, DatasetRepository, DatasetVersionRepository } from '../db/catalog';
 import { WorkflowDefinitionRepository, WorkflowVersionRepository } from '../db/definitions';
@@ -19,15 +19,8 @@ import { IdempotencyKeyRepository } from '../db/idempotency';
 import { MapItemStore } from '../db/map-items';
 import type { ItemCounts } from '../db/map-items';
 import { RunStore } from '../db/runs';
-import { pendingTask, runTaskId, TERMINAL_RUN_STATUSES } from '../domain/run';
-import type {
-  DatasetVersionBinding,
-  InputBinding,
-  RunSummary,
-  RunTaskDoc,
-  StartRunBody,
-  WorkflowRunDoc,
-} from '../domain/run';
+import { newRunDocs, runTaskId, TERMINAL_RUN_STATUSES } from '../domain/run';
+import type { DatasetVersionBinding, InputBinding, RunTaskDoc, StartRunBody, WorkflowRunDoc } from '../domain/run';
 import type { RuntimeGraph } from '../domain/runtime-graph';
 import { EmboflowError } from '../errors';
 import { newId } from '../ids';
@@ -265,37 +258,29 @@ export class RunService {
     priority?: number;
     trigger?: RunTrigger;
   }): Promise<RunView> {
-    const { def, version, runId, assetIds, datasetIds, triggeredBy } = a;
-    const scope = { workspaceId: def.workspaceId, projectId: def.projectId };
+    const { def, version, runId } = a;
     const versionNumber = version.versionNumber;
-    const now = new Date();
-    const graph = version.runtimeGraph;
-    const upstream = new Map<string, string[]>(graph.nodes.map((n) => [n.id, []]));
-    for (const e of graph.edges) upstream.get(e.target)?.push(e.source);
-    const run: WorkflowRunDoc = {
-      _id: runId,
-      ...scope,
-      workflowDefinitionId: def._id,
-      workflowVersionId: version._id,
-      versionNumber,
-      temporalWorkflowId: runWorkflowId(runId),
-      inputBindings: a.bindings,
-      assetIds,
-      datasetIds,
-      ...(a.datasetVersions?.length ? { datasetVersions: a.datasetVersions } : {}),
-      params: a.params,
-      ...(a.retryOfRunId ? { retryOfRunId: a.retryOfRunId } : {}),
-      ...(a.priority ? { priority: a.priority } : {}),
-      triggeredBy,
-      ...(a.trigger?.triggerId ? { triggerId: a.trigger.triggerId } : {}),
-      ...(a.trigger?.scheduledAt ? { scheduledAt: a.trigger.scheduledAt } : {}),
-      status: 'pending',
-      runtimeSnapshot: graph,
-      summary: emptySummary(graph.nodes.length),
-      createdAt: now,
-      updatedAt: now,
-    };
-    const tasks: RunTaskDoc[] = graph.nodes.map((n) => pendingTask(run, n, upstream.get(n.id) ?? [], now));
+    const { run, tasks } = newRunDocs(
+      {
+        _id: runId,
+        workspaceId: def.workspaceId,
+        projectId: def.projectId,
+        workflowDefinitionId: def._id,
+        temporalWorkflowId: runWorkflowId(runId),
+        inputBindings: a.bindings,
+        assetIds: a.assetIds,
+        datasetIds: a.datasetIds,
+        ...(a.datasetVersions?.length ? { datasetVersions: a.datasetVersions } : {}),
+        params: a.params,
+        ...(a.retryOfRunId ? { retryOfRunId: a.retryOfRunId } : {}),
+        ...(a.priority ? { priority: a.priority } : {}),
+        triggeredBy: a.triggeredBy,
+        ...(a.trigger?.triggerId ? { triggerId: a.trigger.triggerId } : {}),
+        ...(a.trigger?.scheduledAt ? { scheduledAt: a.trigger.scheduledAt } : {}),
+      },
+      version,
+      new Date(),
+    );
     await this.store.insertRun(run, tasks);
     // A trigger's launcher workflow starts the run as its child (workflows/triggered-run.ts).
     if (a.trigger?.launchedBy) return this.view(run);
@@ -547,10 +532,4 @@ function runAttributes(
 ) {
   const { _id: runId, workflowDefinitionId: workflowId, projectId, workspaceId } = run;
   return runSearchAttributes({ runId, workflowId, projectId, workspaceId }, status);
-}
-
-function emptySummary(pending: number): RunSummary {
-  const taskCounts = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
-  taskCounts.pending = pending;
-  return { taskCounts, completedTaskCount: 0, artifactCount: 0, stdoutLines: 0, stderrLines: 0, failedTaskIds: [] };
 }

@@ -116,25 +116,30 @@ export const runGet: CommandSpec = {
       ctx.printJson(run);
       return 0;
     }
-    ctx.out(
-      renderFields([
-        ['run', run.id],
-        ['status', run.status],
-        ['workflow', run.workflowDefinitionId && `${run.workflowDefinitionId} v${run.versionNumber}`],
-        ['retry of', run.retryOfRunId],
-        ['created', formatTime(run.createdAt)],
-        ['started', formatTime(run.startedAt)],
-        ['finished', formatTime(run.finishedAt)],
-        ['duration', formatDuration(elapsedMs(run.startedAt, run.finishedAt))],
-        ['error', run.errorMessage],
-        ['temporal', run.temporalUiUrl],
-      ]),
-    );
+    ctx.out(renderFields(runFields(run)));
     ctx.out();
     ctx.out(renderTaskTable(tasks));
     return 0;
   },
 };
+
+/** What `run get` shows of a run, each field a label and its value (blank ones are left out). */
+export function runFields(run: RunView): Array<[string, string | undefined]> {
+  return [
+    ['run', run.id],
+    ['status', run.status],
+    ['workflow', run.workflowDefinitionId && `${run.workflowDefinitionId} v${run.versionNumber}`],
+    ['retry of', run.retryOfRunId],
+    ['sub-workflow of', run.parentRunId && `${run.parentRunId} (node ${run.parentNodeId})`],
+    ['child runs', run.childRunIds?.join(', ')],
+    ['created', formatTime(run.createdAt)],
+    ['started', formatTime(run.startedAt)],
+    ['finished', formatTime(run.finishedAt)],
+    ['duration', formatDuration(elapsedMs(run.startedAt, run.finishedAt))],
+    ['error', run.errorMessage],
+    ['temporal', run.temporalUiUrl],
+  ];
+}
 
 export function renderTaskTable(tasks: TaskView[]): string {
   return renderTable(
