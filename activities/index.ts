@@ -10,6 +10,7 @@ import { MapItemStore } from '../src/db/map-items';
 import { RunStore } from '../src/db/runs';
 import type { ContainerRunner } from '../src/docker/container-runner';
 import type { ActivityContract, MapActivityContract, RunControlContract } from '../src/engine/contract';
+import type { NotifyActivities } from '../src/engine/notify';
 import type { ReconcileActivities } from '../src/engine/reconcile';
 import type { Logger } from '../src/logger';
 import { createMetrics } from '../src/metrics';
@@ -23,6 +24,7 @@ import { dockerPort } from './docker/port';
 import { StorageSources } from './docker/sources';
 import { createDockerNodeActivity } from './docker-node';
 import { createMapActivities } from './map';
+import { createNotifyActivities, notifyFromActivity, runEndNotifier } from './notify';
 import { createReconcileActivities } from './reconcile';
 
 export interface ActivityDeps {
@@ -43,14 +45,22 @@ export interface ActivityDeps {
   storageDefaults?: { endpoint?: string; region: string };
   /** With a Temporal client and the run task queue, the reconciler's activity is registered too. */
   reconcile?: { temporal: Client; runTaskQueue: string };
+  /** With a Temporal client and the run task queue, a run's recorded end starts its notifications (notify.ts). */
+  notify?: { temporal: Client; runTaskQueue: string };
 }
 
 /** Every activity the worker registers, with its dependencies injected once. */
 export function createActivities(
   deps: ActivityDeps,
-): ActivityContract & MapActivityContract & RunControlContract & Partial<ReconcileActivities> {
+): ActivityContract &
+  MapActivityContract &
+  RunControlContract &
+  Partial<ReconcileActivities> &
+  Partial<NotifyActivities> {
   const metrics = deps.metrics ?? createMetrics('worker');
   const runs = new RunStore(deps.db, (op, seconds) => metrics.mirrorWrite.observe({ op }, seconds));
+  const secrets = deps.secretKey ? new SecretStore(deps.db, new SecretBox(deps.secretKey)) : undefined;
+  const notifyRunEnd = deps.notify && runEndNotifier({ db: deps.db, runs, ...deps.notify });
   return {
     ...createControlActivities(
       deps.db,
@@ -59,6 +69,7 @@ export function createActivities(
         defaultTaskQueue: deps.defaultTaskQueue,
         taskQueuePrefix: deps.taskQueuePrefix,
         continueAfterEvents: deps.continueAfterEvents,
+        onRunEnd: notifyRunEnd && ((runId: string) => notifyFromActivity(notifyRunEnd, runId, deps.logger)),
       },
       metrics,
     ),
@@ -79,7 +90,7 @@ export function createActivities(
         sources: new StorageSources(
           deps.store,
           new StorageConnectionRepository(deps.db),
-          deps.secretKey ? new SecretStore(deps.db, new SecretBox(deps.secretKey)) : undefined,
+          secrets,
           deps.storageDefaults ?? { region: 'us-east-1' },
         ),
         logger: deps.logger,
@@ -92,8 +103,16 @@ export function createActivities(
     buildNodeImage: createBuildImageActivity({ ...deps, runs }),
     ...createMapActivities({ runs, items: new MapItemStore(deps.db), store: deps.store }),
     ...(deps.reconcile
-      ? createReconcileActivities({ ...deps.reconcile, runs, runner: deps.runner, logger: deps.logger, metrics })
+      ? createReconcileActivities({
+          ...deps.reconcile,
+          runs,
+          runner: deps.runner,
+          logger: deps.logger,
+          metrics,
+          onRunEnd: notifyRunEnd,
+        })
       : {}),
+    ...(deps.notify ? createNotifyActivities({ db: deps.db, runs, ...deps.notify, secrets, logger: deps.logger }) : {}),
   };
 }
 

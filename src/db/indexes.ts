@@ -33,6 +33,9 @@ export const COLLECTIONS = [
   'container_leases',
   /** Docker nodes' cache: workspace + cache key -> the task that produced it (looked up by _id). */
   'task_cache',
+  /** Where each workspace's run ends are POSTed, and each delivery's record (src/db/notifications.ts). */
+  'notification_endpoints',
+  'notification_deliveries',
 ] as const;
 export type CollectionName = (typeof COLLECTIONS)[number];
 
@@ -69,6 +72,8 @@ const ALWAYS: Partial<Record<CollectionName, Array<'workspaceId' | 'projectId' |
   storage_connections: ['workspaceId', 'status', 'createdAt'],
   custom_nodes: ['workspaceId', 'projectId', 'status', 'createdAt'],
   audit_logs: ['workspaceId', 'projectId', 'createdAt'],
+  notification_endpoints: ['workspaceId', 'createdAt'],
+  notification_deliveries: ['workspaceId', 'createdAt'],
 };
 
 /** Seed 000's compound indexes, plus the ones EmboFlow's own queries need. */
@@ -108,6 +113,7 @@ const COMPOUND: Partial<Record<CollectionName, IndexDescription[]>> = {
     { key: { workflowRunId: 1, mapNodeId: 1, itemKey: 1 }, name: 'workflowRunId_mapNodeId_itemKey' },
   ],
   artifacts: [{ key: { producerType: 1, producerId: 1 }, name: 'producerType_producerId' }],
+  notification_deliveries: [{ key: { endpointId: 1, createdAt: -1 }, name: 'endpointId_createdAt' }],
   annotation_tasks: [{ key: { projectId: 1, status: 1 }, name: 'projectId_status' }],
   annotations: [{ key: { annotationTaskId: 1, createdAt: -1 }, name: 'annotationTaskId_createdAt' }],
   custom_nodes: [{ key: { projectId: 1, slug: 1 }, unique: true, name: 'projectId_slug' }],

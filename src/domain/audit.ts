@@ -37,6 +37,7 @@ export const AUDIT_RESOURCE_TYPES = [
   'plugin',
   'run',
   'run_task',
+  'notification_endpoint',
 ] as const;
 export type AuditResourceType = (typeof AUDIT_RESOURCE_TYPES)[number];
 

@@ -18,6 +18,7 @@ import {
   WorkflowVersionDocSchema,
 } from './definitions';
 import { ApiKeyDocSchema, MembershipDocSchema, ProjectDocSchema, UserDocSchema, WorkspaceDocSchema } from './identity';
+import { NotificationEndpointDocSchema } from './notifications';
 
 export const DOCUMENT_SCHEMAS = {
   users: UserDocSchema,
@@ -39,4 +40,5 @@ export const DOCUMENT_SCHEMAS = {
   custom_nodes: CustomNodeDocSchema,
   audit_logs: AuditLogDocSchema,
   secrets: SecretDocSchema,
+  notification_endpoints: NotificationEndpointDocSchema,
 } satisfies Record<string, z.ZodType>;

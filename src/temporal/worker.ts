@@ -59,6 +59,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     secretKey: config.EMBOFLOW_SECRET_KEY,
     storageDefaults: { endpoint: config.S3_ENDPOINT, region: config.S3_REGION },
     ...(servesRuns ? { reconcile: { temporal, runTaskQueue: runQueue } } : {}),
+    notify: { temporal, runTaskQueue: runQueue },
   });
   if (servesRuns) {
     // Without the schedule a terminated run's mirror would never converge; the worker still serves runs meanwhile.

@@ -1,21 +1,29 @@
 // Run operations end to end, on the real stack: bulk cancel and bulk retry of the runs a filter selects (a dry run
-// that counts and writes nothing, bad filters refused whole, another tenant's workflow a 404).
+// that counts and writes nothing, bad filters refused whole, another tenant's workflow a 404); and run-end
+// notifications, signed, received by a loopback HTTP server this file starts, retried after a 500, sent whatever
+// ended the run (its own end, a cancel, a terminate in Temporal that only the reconciler sees).
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import request from 'supertest';
+import { verifyWebhook } from '../../src/services/webhook-signature';
+import { notifyWorkflowId } from '../../src/temporal/names';
 import type { TestApp } from '../support/app';
-import { seedWorkspace } from '../support/app';
+import { seedUser, seedWorkspace } from '../support/app';
 import { engineFixture, seedWorkflow } from '../support/engine';
-import type { EngineFixture } from '../support/engine';
+import type { Engine, EngineFixture } from '../support/engine';
 import { sh, startRun, until, waitForRun } from '../support/runs';
 import type { RunBody } from '../support/runs';
 
 let fixture: EngineFixture;
 let t: TestApp;
+let engine: Engine;
 let key: string;
 let scope: { workspaceId: string; projectId: string };
 
 beforeAll(async () => {
-  fixture = await engineFixture();
-  ({ t, key, scope } = fixture);
+  fixture = await engineFixture({ EMBOFLOW_SECRET_KEY: 'test-only-secret-key-0123456789abcdef' });
+  ({ t, engine, key, scope } = fixture);
 });
 
 afterAll(async () => {
@@ -129,4 +137,209 @@ test("a bad filter is a 400 naming the field and writes nothing; another tenant'
     .send({ dryRun: true });
   expect(theirProject.status).toBe(404);
   expect(await auditCount()).toBe(auditsBefore);
+});
+
+describe('run-end notifications', () => {
+  interface Received {
+    path: string;
+    headers: Record<string, string | string[] | undefined>;
+    body: string;
+    answered: number;
+  }
+  const received: Received[] = [];
+  /** Runs whose first notification the receiver answers with a 500. */
+  const failFirst = new Set<string>();
+  let server: Server;
+  let url: string;
+  let notified: { workspaceId: string; projectId: string };
+  let admin: string;
+  let editor: string;
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+      req.on('end', () => {
+        const runId = (JSON.parse(body) as { runId: string }).runId;
+        const answered = req.url === '/refuse' ? 410 : failFirst.delete(runId) ? 500 : 204;
+        received.push({ path: req.url!, headers: req.headers, body, answered });
+        res.writeHead(answered).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/emboflow`;
+    // A workspace of its own: the bulk runs above notify nobody.
+    notified = await seedWorkspace(t.db, 'notified');
+    admin = (await seedUser(t.db, [{ workspaceId: notified.workspaceId, role: 'admin' }])).apiKey;
+    editor = (await seedUser(t.db, [{ workspaceId: notified.workspaceId, role: 'editor' }])).apiKey;
+  });
+
+  afterAll(async () => {
+    await new Promise((r) => server?.close(r));
+  });
+
+  const as = (apiKey: string) => ({
+    post: (path: string, body?: object) =>
+      request(t.app).post(path).set('Authorization', `Bearer ${apiKey}`).send(body),
+    get: (path: string) => request(t.app).get(path).set('Authorization', `Bearer ${apiKey}`),
+  });
+
+  const receivedFor = (runId: string) =>
+    received.filter((r) => (JSON.parse(r.body) as { runId: string }).runId === runId);
+
+  /** The notifications received for a run, once there are `count` of them (bounded). */
+  const notificationsOf = (runId: string, count: number, timeoutMs = 60_000) =>
+    until(
+      `${count} notification(s) of ${runId}`,
+      async () => receivedFor(runId).length >= count && receivedFor(runId),
+      timeoutMs,
+    );
+
+  const deliveriesOf = async (endpointId: string) =>
+    (await as(editor).get(`/v1/notification-endpoints/${endpointId}/deliveries`)).body.items as Array<
+      Record<string, unknown>
+    >;
+
+  test('a bad URL is a 400 naming the field; only an admin adds an endpoint; another tenant reads a 404', async () => {
+    const endpoints = `/v1/workspaces/${notified.workspaceId}/notification-endpoints`;
+    for (const bad of ['ftp://example.com/x', 'not a url', 'http://user:pass@example.com/x', 'javascript:alert(1)']) {
+      const res = await as(admin).post(endpoints, { url: bad });
+      expect(res.status).toBe(400);
+      expect(res.body.error.details.map((d: { field: string }) => d.field)).toContain('body.url');
+    }
+    expect((await as(admin).post(endpoints, { url, extra: 1 })).status).toBe(400);
+    expect((await as(editor).post(endpoints, { url })).status).toBe(403);
+    expect(await t.db.collection('notification_endpoints').countDocuments({})).toBe(0);
+    // The bulk suite's editor belongs to another workspace.
+    expect((await as(key).post(endpoints, { url })).status).toBe(404);
+  });
+
+  test('a succeeded, a cancelled and a terminated run each notify once, signed; a 500 is retried; the secret is shown once and kept encrypted', async () => {
+    const created = await as(admin).post(`/v1/workspaces/${notified.workspaceId}/notification-endpoints`, {
+      url,
+      description: 'ops',
+    });
+    expect(created.status).toBe(201);
+    const { id: endpointId, secret } = created.body as { id: string; secret: string };
+    expect(secret).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
+    // Never again: not in the list, not in MongoDB in plain.
+    const listed = await as(editor).get(`/v1/workspaces/${notified.workspaceId}/notification-endpoints`);
+    expect(listed.body.items).toEqual([expect.objectContaining({ id: endpointId, url, status: 'active' })]);
+    expect(JSON.stringify(listed.body)).not.toContain(secret);
+    expect(JSON.stringify(listed.body)).not.toContain('secretRef');
+    for (const name of ['notification_endpoints', 'secrets', 'audit_logs'])
+      expect(JSON.stringify(await t.db.collection(name).find({}).toArray())).not.toContain(secret);
+    // Another tenant's endpoint is a 404.
+    expect((await as(key).get(`/v1/notification-endpoints/${endpointId}/deliveries`)).status).toBe(404);
+
+    const quick = await seedWorkflow(t.db, notified, { nodes: [sh('a', 'true')] }, 'quick');
+    const long = await seedWorkflow(t.db, notified, { nodes: [sh('long', 'sleep 120')] }, 'long');
+
+    // Succeeded, with the receiver answering 500 first: delivered on the second attempt (backoff 5 s).
+    const ok = await startRun(t.app, editor, quick.workflowId);
+    failFirst.add(ok.id);
+    const okDone = await waitForRun(t.app, editor, ok.id);
+    expect(okDone.status).toBe('success');
+    const okNotes = await notificationsOf(ok.id, 2, 60_000);
+    expect(okNotes.map((n) => n.answered)).toEqual([500, 204]);
+    const event = JSON.parse(okNotes[1]!.body) as Record<string, unknown>;
+    expect(event).toMatchObject({
+      event: 'run.finished',
+      runId: ok.id,
+      workflowId: quick.workflowId,
+      status: 'success',
+      finishedAt: (await getRunIn(editor, ok.id)).finishedAt,
+    });
+    expect(Date.parse(event.startedAt as string)).toBeLessThanOrEqual(Date.parse(event.finishedAt as string));
+    for (const n of okNotes) {
+      const ts = n.headers['x-emboflow-timestamp'] as string;
+      const sig = n.headers['x-emboflow-signature'] as string;
+      expect(sig).toMatch(/^sha256=[0-9a-f]{64}$/);
+      expect(verifyWebhook(secret, ts, n.body, sig)).toBe(true);
+      // A byte changed, or another secret: the signature no longer holds.
+      expect(verifyWebhook(secret, ts, n.body.replace('success', 'failed'), sig)).toBe(false);
+      expect(verifyWebhook(`${secret}x`, ts, n.body, sig)).toBe(false);
+    }
+    await until('the delivery recorded as delivered', async () => {
+      const d = (await deliveriesOf(endpointId)).find((x) => x.runId === ok.id);
+      return d?.status === 'delivered' && d;
+    }).then((d) => expect(d).toMatchObject({ attempts: 2, lastStatusCode: 204, runStatus: 'success' }));
+    // The event's body and the secret never went into Temporal history: ids only.
+    const history = await t.temporal.workflow
+      .getHandle(notifyWorkflowId(ok.id, Date.parse(event.finishedAt as string)))
+      .fetchHistory();
+    const historyText = JSON.stringify(history);
+    expect(historyText).not.toContain(secret.slice(6));
+    expect(historyText).not.toContain('run.finished');
+
+    // Cancelled through the API.
+    const cancelled = await startRun(t.app, editor, long.workflowId);
+    await until('the container to run', async () =>
+      (await engine.runner.listManaged({ run: cancelled.id })).some((c) => c.State === 'running'),
+    );
+    expect((await as(editor).post(`/v1/runs/${cancelled.id}/cancel`)).status).toBe(202);
+    expect((await waitForRun(t.app, editor, cancelled.id)).status).toBe('cancelled');
+    const [cancelNote] = await notificationsOf(cancelled.id, 1);
+    expect(JSON.parse(cancelNote!.body)).toMatchObject({ runId: cancelled.id, status: 'cancelled' });
+    expect(
+      verifyWebhook(
+        secret,
+        cancelNote!.headers['x-emboflow-timestamp'] as string,
+        cancelNote!.body,
+        cancelNote!.headers['x-emboflow-signature'] as string,
+      ),
+    ).toBe(true);
+
+    // Terminated in Temporal: the workflow never writes its end; the reconciler does, and notifies.
+    const terminated = await startRun(t.app, editor, long.workflowId);
+    await until('the run to be running', async () => (await getRunIn(editor, terminated.id)).status === 'running');
+    await t.temporal.workflow.getHandle(terminated.temporalWorkflowId).terminate('operator says stop');
+    const [termNote] = await notificationsOf(terminated.id, 1, 90_000);
+    expect(JSON.parse(termNote!.body)).toMatchObject({ runId: terminated.id, status: 'cancelled' });
+
+    // Exactly one delivery per run end: nothing sent twice.
+    await new Promise((r) => setTimeout(r, 1000));
+    for (const [runId, count] of [
+      [ok.id, 2],
+      [cancelled.id, 1],
+      [terminated.id, 1],
+    ] as const)
+      expect(receivedFor(runId)).toHaveLength(count);
+  });
+
+  test('a receiver that refuses (410) is not retried and the delivery shows failed; a deleted endpoint is not notified', async () => {
+    const endpoints = `/v1/workspaces/${notified.workspaceId}/notification-endpoints`;
+    const refusing = await as(admin).post(endpoints, { url: url.replace('/hooks/emboflow', '/refuse') });
+    expect(refusing.status).toBe(201);
+    const quick = await seedWorkflow(t.db, notified, { nodes: [sh('a', 'true')] }, 'quick2');
+    const run = await startRun(t.app, editor, quick.workflowId);
+    expect((await waitForRun(t.app, editor, run.id)).status).toBe('success');
+    await notificationsOf(run.id, 2);
+    // Past the first retry's backoff (5 s): no second request to the refusing endpoint.
+    await new Promise((r) => setTimeout(r, 7000));
+    expect(
+      receivedFor(run.id)
+        .map((r) => `${r.path} ${r.answered}`)
+        .sort(),
+    ).toEqual(['/hooks/emboflow 204', '/refuse 410']);
+    expect((await deliveriesOf(refusing.body.id)).find((d) => d.runId === run.id)).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      lastStatusCode: 410,
+      lastError: 'the endpoint answered 410',
+    });
+
+    const removed = await request(t.app)
+      .delete(`/v1/notification-endpoints/${refusing.body.id}`)
+      .set('Authorization', `Bearer ${admin}`);
+    expect(removed.status).toBe(204);
+    const after = await startRun(t.app, editor, quick.workflowId);
+    expect((await waitForRun(t.app, editor, after.id)).status).toBe('success');
+    await notificationsOf(after.id, 1);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(receivedFor(after.id).map((r) => r.path)).toEqual(['/hooks/emboflow']);
+  });
+
+  const getRunIn = async (apiKey: string, runId: string) =>
+    (await as(apiKey).get(`/v1/runs/${runId}`)).body as RunBody & { finishedAt: string };
 });

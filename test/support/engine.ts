@@ -198,8 +198,8 @@ export interface EngineFixture {
 }
 
 /** What an end-to-end suite starts with: the app, real workers, and an editor in a fresh workspace. */
-export async function engineFixture(): Promise<EngineFixture> {
-  const t = await startTestApp();
+export async function engineFixture(overrides: Record<string, string> = {}): Promise<EngineFixture> {
+  const t = await startTestApp(overrides);
   const engine = await startEngine(t);
   const scope = await seedWorkspace(t.db);
   const key = (await seedUser(t.db, [{ workspaceId: scope.workspaceId, role: 'editor' }])).apiKey;
