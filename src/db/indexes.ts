@@ -105,6 +105,8 @@ const COMPOUND: Partial<Record<CollectionName, IndexDescription[]>> = {
   workflow_runs: [
     { key: { projectId: 1, createdAt: -1 }, name: 'projectId_createdAt' },
     { key: { workflowDefinitionId: 1, status: 1 }, name: 'workflowDefinitionId_status' },
+    // Bulk retry skips the runs some run already retries (RunStore.retriedAmong).
+    { key: { retryOfRunId: 1 }, name: 'retryOfRunId' },
   ],
   run_tasks: [
     { key: { workflowRunId: 1, nodeId: 1 }, unique: true, name: 'workflowRunId_nodeId' },
