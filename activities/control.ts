@@ -34,7 +34,13 @@ const PLAN_TASK_FIELDS = {
 export function createControlActivities(
   db: Db,
   runs: RunStore,
-  opts: { defaultTaskQueue: string; taskQueuePrefix: string; continueAfterEvents?: number },
+  opts: {
+    defaultTaskQueue: string;
+    taskQueuePrefix: string;
+    continueAfterEvents?: number;
+    /** Called once the run's end is recorded (its notifications: activities/notify.ts). */
+    onRunEnd?: (runId: string) => Promise<void>;
+  },
   metrics?: Metrics,
 ) {
   const { defaultTaskQueue, taskQueuePrefix } = opts;
@@ -153,6 +159,7 @@ export function createControlActivities(
         closeOpenTasks: outcome !== 'success',
       });
       metrics?.runsFinished.inc({ status: outcome });
+      await opts.onRunEnd?.(runId);
     },
   };
 }

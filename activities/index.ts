@@ -13,9 +13,10 @@ import type {
   ActivityContract,
   MapActivityContract,
   RunControlContract,
-  TriggerContract,
   SubWorkflowActivityContract,
+  TriggerContract,
 } from '../src/engine/contract';
+import type { NotifyActivities } from '../src/engine/notify';
 import type { ReconcileActivities } from '../src/engine/reconcile';
 import type { Logger } from '../src/logger';
 import { createMetrics } from '../src/metrics';
@@ -29,6 +30,7 @@ import { dockerPort } from './docker/port';
 import { StorageSources } from './docker/sources';
 import { createDockerNodeActivity } from './docker-node';
 import { createMapActivities } from './map';
+import { createNotifyActivities, notifyFromActivity, runEndNotifier } from './notify';
 import { createReconcileActivities } from './reconcile';
 import { createSubWorkflowActivities } from './sub-workflow';
 import { createTriggerActivities } from './triggers';
@@ -56,6 +58,8 @@ export interface ActivityDeps {
    */
   reconcile?: { temporal: Client; runTaskQueue: string; sweepEvents?: () => Promise<number> };
   triggers?: TriggerActivityDeps;
+  /** With a Temporal client and the run task queue, a run's recorded end starts its notifications (notify.ts). */
+  notify?: { temporal: Client; runTaskQueue: string };
 }
 
 /** Every activity the worker registers, with its dependencies injected once. */
@@ -65,9 +69,12 @@ export function createActivities(
   MapActivityContract &
   SubWorkflowActivityContract &
   RunControlContract &
-  Partial<ReconcileActivities & TriggerContract> {
+  Partial<ReconcileActivities & TriggerContract> &
+  Partial<NotifyActivities> {
   const metrics = deps.metrics ?? createMetrics('worker');
   const runs = new RunStore(deps.db, (op, seconds) => metrics.mirrorWrite.observe({ op }, seconds));
+  const secrets = deps.secretKey ? new SecretStore(deps.db, new SecretBox(deps.secretKey)) : undefined;
+  const notifyRunEnd = deps.notify && runEndNotifier({ db: deps.db, runs, ...deps.notify });
   return {
     ...createControlActivities(
       deps.db,
@@ -76,6 +83,7 @@ export function createActivities(
         defaultTaskQueue: deps.defaultTaskQueue,
         taskQueuePrefix: deps.taskQueuePrefix,
         continueAfterEvents: deps.continueAfterEvents,
+        onRunEnd: notifyRunEnd && ((runId: string) => notifyFromActivity(notifyRunEnd, runId, deps.logger)),
       },
       metrics,
     ),
@@ -96,7 +104,7 @@ export function createActivities(
         sources: new StorageSources(
           deps.store,
           new StorageConnectionRepository(deps.db),
-          deps.secretKey ? new SecretStore(deps.db, new SecretBox(deps.secretKey)) : undefined,
+          secrets,
           deps.storageDefaults ?? { region: 'us-east-1' },
         ),
         logger: deps.logger,
@@ -110,9 +118,17 @@ export function createActivities(
     ...createMapActivities({ runs, items: new MapItemStore(deps.db), store: deps.store }),
     ...createSubWorkflowActivities(deps.db, runs),
     ...(deps.reconcile
-      ? createReconcileActivities({ ...deps.reconcile, runs, runner: deps.runner, logger: deps.logger, metrics })
+      ? createReconcileActivities({
+          ...deps.reconcile,
+          runs,
+          runner: deps.runner,
+          logger: deps.logger,
+          metrics,
+          onRunEnd: notifyRunEnd,
+        })
       : {}),
     ...(deps.triggers ? createTriggerActivities(deps.triggers) : {}),
+    ...(deps.notify ? createNotifyActivities({ db: deps.db, runs, ...deps.notify, secrets, logger: deps.logger }) : {}),
   };
 }
 

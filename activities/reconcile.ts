@@ -29,6 +29,8 @@ export interface ReconcileDeps {
   metrics?: Metrics;
   /** Dispatches catalog events that no request dispatched (src/services/triggers.ts); answers how many. */
   sweepEvents?: () => Promise<number>;
+  /** Called once a run's end is recorded (its notifications: activities/notify.ts). */
+  onRunEnd?: (runId: string) => Promise<void>;
 }
 
 /** Unfinished runs one pass looks at; the cursor takes the next pass on from there, so no run waits behind others. */
@@ -140,6 +142,10 @@ async function finish(
 ): Promise<number> {
   // Only an unfinished mirror is finished: a newer execution's own finish (after a reset) is never replaced.
   await deps.runs.finishRun(runId, end.status, end.reason, { execution: closed?.runId, closeOpenTasks: true });
+  // The pass goes on: the run is finished now, so a later pass would not come back to notify it.
+  await deps
+    .onRunEnd?.(runId)
+    .catch((err: unknown) => deps.logger.error({ err, runId }, 'reconciler: could not start the run-end notification'));
   const containers = await deps.runner.listManaged({ run: runId });
   for (const c of containers) await deps.runner.remove(deps.runner.docker.getContainer(c.Id));
   deps.metrics?.runsReconciled.inc({ action: 'closed', status: end.status });

@@ -10,6 +10,7 @@ import type { Logger } from '../src/logger';
 import type { Metrics } from '../src/metrics';
 import { AuditLog } from '../src/services/audit';
 import { Authenticator } from '../src/services/auth';
+import { BulkRunActions } from '../src/services/bulk-runs';
 import { RunActions } from '../src/services/run-actions';
 import { RunEventStream } from '../src/services/run-events';
 import { RunQueries } from '../src/services/run-queries';
@@ -48,11 +49,13 @@ function createContext(deps: AppDeps): AppContext {
     new AnnotationTaskRepository(deps.db),
     deps.store,
   );
+  const audit = new AuditLog(deps.db);
+  const runActions = new RunActions(runs, runQueries, audit, () => deps.metrics.runsStarted.inc());
   const triggers = new TriggerService(
     deps.db,
     deps.temporal,
     runs,
-    new AuditLog(deps.db),
+    audit,
     new SecretStore(deps.db, new SecretBox(deps.config.EMBOFLOW_SECRET_KEY)),
     deps.config,
   );
@@ -61,7 +64,8 @@ function createContext(deps: AppDeps): AppContext {
     runs,
     triggers,
     runQueries,
-    runActions: new RunActions(runs, runQueries, new AuditLog(deps.db), () => deps.metrics.runsStarted.inc()),
+    runActions,
+    bulkRuns: new BulkRunActions(runs.store, runs, runActions, audit),
     runEvents: new RunEventStream(runs.store, new ExecutionLogRepository(deps.db)),
     authenticator: new Authenticator(deps.db),
   };

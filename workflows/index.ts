@@ -1,4 +1,5 @@
 export { mapNodeWorkflow } from './map-node';
+export { notifyRunFinished } from './notify';
 export { reconcileRuns } from './reconcile';
 export { runWorkflow } from './run';
 export { triggeredRunWorkflow } from './triggered-run';

@@ -9,6 +9,7 @@ import { registerAuditLogRoutes } from './audit-logs';
 import { registerCustomNodeRoutes } from './custom-nodes';
 import { registerDatasetRoutes } from './datasets';
 import { registerMemberRoutes } from './members';
+import { registerNotificationEndpointRoutes } from './notification-endpoints';
 import { platformRoutes } from './platform-registry';
 import { registerPluginRoutes } from './plugins';
 import { registerProjectRoutes } from './projects';
@@ -36,6 +37,7 @@ export function registerPlatformRoutes(
     registerAssetUploadRoutes,
     registerDatasetRoutes,
     registerStorageConnectionRoutes,
+    registerNotificationEndpointRoutes,
     registerAnnotationRoutes,
     registerPluginRoutes,
     registerAuditLogRoutes,

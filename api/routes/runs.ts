@@ -5,8 +5,10 @@ import type { Response } from 'express';
 import { z } from 'zod';
 import { TASK_STATUSES } from '../../src/dag/scheduler';
 import { PageQuery } from '../../src/db/pagination';
+import { BULK_DRY_RUN_IDS, BULK_RUN_ACTIONS, BULK_RUN_MAX, bulkRunBody } from '../../src/domain/bulk-runs';
 import { RUN_STATUSES, StartRunBodySchema } from '../../src/domain/run';
 import type { RunStatus, RunTaskDoc } from '../../src/domain/run';
+import type { BulkRunActions } from '../../src/services/bulk-runs';
 import type { RunActions } from '../../src/services/run-actions';
 import { parseStreamCursor, STREAM_CURSOR, STREAM_CURSOR_FORMAT } from '../../src/services/run-events';
 import type { EventSink, RunEventStream } from '../../src/services/run-events';
@@ -42,6 +44,7 @@ export interface RunRouteDeps {
   runQueries: RunQueries;
   runActions: RunActions;
   runEvents: RunEventStream;
+  bulkRuns: BulkRunActions;
 }
 
 /** Server-Sent Events over an Express response; `closed` once the client has gone. */
@@ -244,8 +247,29 @@ function registerRunReadRoutes(api: ApiRegistry, { runs, runQueries, runActions,
 }
 
 /** Acting on a run: cancel, retry, retry a task, decide an approval. */
-function registerRunActionRoutes(api: ApiRegistry, { runs, runActions }: RunRouteDeps) {
+function registerRunActionRoutes(api: ApiRegistry, { runs, runActions, runQueries, bulkRuns }: RunRouteDeps) {
   const loadRun = runLoader(runs);
+
+  for (const action of ['cancel', 'retry'] as const) {
+    api.route(
+      {
+        method: 'post',
+        path: `/v1/projects/:projectId/runs/bulk-${action}`,
+        tag: 'runs',
+        summary:
+          action === 'cancel'
+            ? `Cancel the project's unfinished runs a filter selects (${BULK_RUN_ACTIONS.cancel.join(', ')}), at most ${BULK_RUN_MAX} per call, oldest first; dryRun counts them and lists the first ${BULK_DRY_RUN_IDS} ids, changing nothing. Each run is cancelled and audited as by POST /v1/runs/{runId}/cancel (editor)`
+            : `Retry the project's runs a filter selects (${BULK_RUN_ACTIONS.retry.join(', ')}), at most ${BULK_RUN_MAX} per call, oldest first: each gets a new run, as by POST /v1/runs/{runId}/retry (editor); a run retried before is skipped. dryRun counts them and lists the first ${BULK_DRY_RUN_IDS} ids, changing nothing`,
+        params: z.object({ projectId: Id }).strict(),
+        body: bulkRunBody(action),
+      },
+      async (req, { params, body }) => {
+        const scope = await runQueries.projectScope(params.projectId);
+        authorize(req.auth, scope, 'editor', 'project');
+        return bulkRuns.run(req.auth.userId, scope!, action, body);
+      },
+    );
+  }
 
   api.route(
     {

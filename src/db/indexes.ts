@@ -37,6 +37,9 @@ export const COLLECTIONS = [
   'triggers',
   /** Catalog events triggers may start runs for: the outbox the reconciler sweeps until each is dispatched. */
   'trigger_events',
+  /** Where each workspace's run ends are POSTed, and each delivery's record (src/db/notifications.ts). */
+  'notification_endpoints',
+  'notification_deliveries',
 ] as const;
 export type CollectionName = (typeof COLLECTIONS)[number];
 
@@ -74,6 +77,8 @@ const ALWAYS: Partial<Record<CollectionName, Array<'workspaceId' | 'projectId' |
   custom_nodes: ['workspaceId', 'projectId', 'status', 'createdAt'],
   audit_logs: ['workspaceId', 'projectId', 'createdAt'],
   triggers: ['workspaceId', 'projectId', 'status', 'createdAt'],
+  notification_endpoints: ['workspaceId', 'createdAt'],
+  notification_deliveries: ['workspaceId', 'createdAt'],
 };
 
 /** Seed 000's compound indexes, plus the ones EmboFlow's own queries need. */
@@ -105,6 +110,8 @@ const COMPOUND: Partial<Record<CollectionName, IndexDescription[]>> = {
   workflow_runs: [
     { key: { projectId: 1, createdAt: -1 }, name: 'projectId_createdAt' },
     { key: { workflowDefinitionId: 1, status: 1 }, name: 'workflowDefinitionId_status' },
+    // Bulk retry skips the runs some run already retries (RunStore.retriedAmong).
+    { key: { retryOfRunId: 1 }, name: 'retryOfRunId' },
   ],
   run_tasks: [
     { key: { workflowRunId: 1, nodeId: 1 }, unique: true, name: 'workflowRunId_nodeId' },
@@ -113,6 +120,7 @@ const COMPOUND: Partial<Record<CollectionName, IndexDescription[]>> = {
     { key: { workflowRunId: 1, mapNodeId: 1, itemKey: 1 }, name: 'workflowRunId_mapNodeId_itemKey' },
   ],
   artifacts: [{ key: { producerType: 1, producerId: 1 }, name: 'producerType_producerId' }],
+  notification_deliveries: [{ key: { endpointId: 1, createdAt: -1 }, name: 'endpointId_createdAt' }],
   annotation_tasks: [{ key: { projectId: 1, status: 1 }, name: 'projectId_status' }],
   annotations: [{ key: { annotationTaskId: 1, createdAt: -1 }, name: 'annotationTaskId_createdAt' }],
   custom_nodes: [{ key: { projectId: 1, slug: 1 }, unique: true, name: 'projectId_slug' }],

@@ -4,6 +4,7 @@
 import type { AnyBulkWriteOperation, Collection, Db, Document, Filter, UpdateFilter } from 'mongodb';
 import type { TaskStatus } from '../dag/scheduler';
 import { isTerminal, TASK_STATUSES } from '../dag/scheduler';
+import type { BulkRunFilter } from '../domain/bulk-runs';
 import { cacheEntryId, runTaskId, unexecutedTaskFields, TERMINAL_RUN_STATUSES } from '../domain/run';
 import type {
   TaskCacheEntry,
@@ -138,6 +139,48 @@ export class RunStore {
     if (filter.status) query.status = filter.status;
     if (filter.workflowId) query.workflowDefinitionId = filter.workflowId;
     return paginate(this.runs, query, { ...page, projection: { runtimeSnapshot: 0 } });
+  }
+
+  /** The project's runs a bulk action selects (FerretDB v1 scans workflow_runs for it; MongoDB uses {projectId, createdAt}). */
+  private bulkQuery(scope: { workspaceId: string; projectId: string }, f: BulkRunFilter): Filter<WorkflowRunDoc> {
+    const query: Filter<WorkflowRunDoc> = { ...scope, status: { $in: [...f.statuses] } };
+    if (f.workflowId) query.workflowDefinitionId = f.workflowId;
+    if (f.createdAfter || f.createdBefore) {
+      query.createdAt = {
+        ...(f.createdAfter ? { $gte: f.createdAfter } : {}),
+        ...(f.createdBefore ? { $lt: f.createdBefore } : {}),
+      };
+    }
+    return query;
+  }
+
+  countBulkMatches(scope: { workspaceId: string; projectId: string }, f: BulkRunFilter): Promise<number> {
+    return this.runs.countDocuments(this.bulkQuery(scope, f));
+  }
+
+  /** Up to `limit` of the runs a bulk action selects, oldest first, without their frozen graphs. */
+  bulkMatches(
+    scope: { workspaceId: string; projectId: string },
+    f: BulkRunFilter,
+    limit: number,
+  ): Promise<WorkflowRunDoc[]> {
+    return this.runs
+      .find(this.bulkQuery(scope, f), { projection: { runtimeSnapshot: 0 } })
+      .sort({ createdAt: 1, _id: 1 })
+      .limit(limit)
+      .toArray();
+  }
+
+  /** Which of `runIds` some run retries already. */
+  async retriedAmong(runIds: string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (let i = 0; i < runIds.length; i += ID_CHUNK) {
+      const found = await this.runs
+        .find({ retryOfRunId: { $in: runIds.slice(i, i + ID_CHUNK) } }, { projection: { retryOfRunId: 1 } })
+        .toArray();
+      for (const r of found) if (r.retryOfRunId) out.add(r.retryOfRunId);
+    }
+    return out;
   }
 
   /** Artifacts one producer recorded, in the given workspaces. */

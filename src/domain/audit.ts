@@ -40,6 +40,7 @@ export const AUDIT_RESOURCE_TYPES = [
   'run',
   'run_task',
   'trigger',
+  'notification_endpoint',
 ] as const;
 export type AuditResourceType = (typeof AUDIT_RESOURCE_TYPES)[number];
 

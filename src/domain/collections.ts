@@ -18,6 +18,7 @@ import {
   WorkflowVersionDocSchema,
 } from './definitions';
 import { ApiKeyDocSchema, MembershipDocSchema, ProjectDocSchema, UserDocSchema, WorkspaceDocSchema } from './identity';
+import { NotificationEndpointDocSchema } from './notifications';
 import { TriggerDocSchema, TriggerEventDocSchema } from './triggers';
 
 export const DOCUMENT_SCHEMAS = {
@@ -42,4 +43,5 @@ export const DOCUMENT_SCHEMAS = {
   secrets: SecretDocSchema,
   triggers: TriggerDocSchema,
   trigger_events: TriggerEventDocSchema,
+  notification_endpoints: NotificationEndpointDocSchema,
 } satisfies Record<string, z.ZodType>;

@@ -37,3 +37,11 @@ export function runWebUiUrl(uiBase: string, namespace: string, runId: string): s
   const base = uiBase.replace(/\/+$/, '');
   return `${base}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(runWorkflowId(runId))}`;
 }
+
+/**
+ * The notify workflow of one run end: derived from the run and its finish time, so whoever records the end (the run
+ * workflow, a retried activity, the reconciler) starts it at most once, and a reopened run that ends again notifies again.
+ */
+export function notifyWorkflowId(runId: string, finishedAtMs: number): string {
+  return `emboflow-notify-${runId}-${finishedAtMs}`;
+}

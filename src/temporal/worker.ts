@@ -69,6 +69,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
           triggers: { runs: runService, triggers: new TriggerRepository(deps.db), events: dispatcher.events },
         }
       : {}),
+    notify: { temporal, runTaskQueue: runQueue },
   });
   if (servesRuns) {
     // Without the schedule a terminated run's mirror would never converge; the worker still serves runs meanwhile.

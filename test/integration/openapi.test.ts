@@ -140,6 +140,22 @@ describe('constraints in the document', () => {
     expect(matchesAll(name, '   ')).toBe(false);
   });
 
+  it('states the bulk run filters: statuses per action, the per-call maximum, date-times and the window rule', () => {
+    for (const [action, statuses] of [
+      ['cancel', ['pending', 'running']],
+      ['retry', ['failed', 'cancelled', 'timed_out']],
+    ] as const) {
+      const schema = body('post', `/v1/projects/{projectId}/runs/bulk-${action}`);
+      const props = schema.properties as Record<string, Record<string, unknown>>;
+      expect((props.status!.items as Record<string, unknown>).enum).toEqual(statuses);
+      expect(props.limit).toMatchObject({ minimum: 1, maximum: 1000 });
+      expect(props.createdAfter).toMatchObject({ format: 'date-time' });
+      expect(props.createdBefore).toMatchObject({ format: 'date-time' });
+      expect(schema.additionalProperties).toBe(false);
+      expect(schema.description).toContain('createdAfter, when both are given, must be before createdBefore');
+    }
+  });
+
   it('states object refinements and what free-form JSON may hold', () => {
     expect(body('patch', '/v1/workspaces/{workspaceId}').anyOf).toEqual([
       { required: ['name'] },

@@ -588,6 +588,41 @@ describe('datasets', () => {
   });
 });
 
+describe('notification endpoints', () => {
+  it('answer the signing secret once, store it only encrypted (bound to the endpoint) and never list it', async () => {
+    const created = await A.as.admin.post(`/v1/workspaces/${A.workspaceId}/notification-endpoints`, {
+      url: 'https://hooks.example.com/emboflow',
+    });
+    expect(created.status).toBe(201);
+    const { id, secret } = created.body as { id: string; secret: string };
+    expect(secret).toMatch(/^whsec_/);
+    const doc = await t.db
+      .collection<{ _id: string; secretRef: string }>('notification_endpoints')
+      .findOne({ _id: id });
+    expect(JSON.stringify(doc)).not.toContain(secret);
+    expect(await t.db.collection('secrets').findOne({ _id: doc!.secretRef as never })).toMatchObject({
+      workspaceId: A.workspaceId,
+      ownerType: 'notification_endpoint',
+      ownerId: id,
+    });
+    const listed = await A.as.editor.get(`/v1/workspaces/${A.workspaceId}/notification-endpoints`);
+    expect(listed.body.items.find((e: { id: string }) => e.id === id)).toEqual({
+      id,
+      workspaceId: A.workspaceId,
+      url: 'https://hooks.example.com/emboflow',
+      status: 'active',
+      createdBy: expect.any(String),
+      createdAt: expect.any(String),
+      updatedAt: expect.any(String),
+    });
+    const audit = await A.as.admin.get(
+      `/v1/workspaces/${A.workspaceId}/audit-logs?resourceType=notification_endpoint&action=create`,
+    );
+    expect(audit.body.items[0]).toMatchObject({ resourceId: id });
+    expect(JSON.stringify(audit.body)).not.toContain(secret);
+  });
+});
+
 describe('storage connections', () => {
   it('encrypts the secret into its own collection and never answers with it', async () => {
     const secret = `s3-secret-${unique('x')}`;

@@ -20,6 +20,7 @@ const fx = {
   taskId: '',
   uploadId: '',
   abortUploadId: '',
+  endpointId: '',
 };
 
 /** A one-part resumable upload of PART_BYTES. */
@@ -44,6 +45,7 @@ beforeAll(async () => {
   fx.datasetVersionId = await build.datasetVersion(fx.datasetId, [fx.assetId]);
   fx.connectionId = await build.storageConnection();
   fx.taskId = await build.annotationTask(fx.assetId);
+  fx.endpointId = (await freshEndpoint()).id;
   for (const key of ['uploadId', 'abortUploadId'] as const) {
     const res = await A.as.owner.post(`/v1/projects/${A.projectId}/asset-uploads`, UPLOAD);
     fx[key] = res.body.id;
@@ -60,6 +62,14 @@ async function freshMember(role: Role = 'viewer') {
   const membership = await t.db.collection('memberships').findOne({ userId });
   const key = await t.db.collection('api_keys').findOne({ userId });
   return { userId, membershipId: String(membership!._id), keyId: String(key!._id) };
+}
+
+/** A notification endpoint of workspace A, added by its owner. */
+async function freshEndpoint(): Promise<{ id: string }> {
+  const res = await A.as.owner.post(`/v1/workspaces/${A.workspaceId}/notification-endpoints`, {
+    url: 'https://hooks.example.com/emboflow',
+  });
+  return res.body as { id: string };
 }
 
 const upload = (c: Client, query: string, bytes: Buffer) =>
@@ -522,6 +532,45 @@ const cases: RouteCase[] = [
     invalid: {
       send: async (c) => c.get('/v1/storage-connections/%7B%22%24ne%22%3A1%7D'),
       field: 'params.connectionId',
+    },
+  },
+  {
+    route: 'POST /v1/workspaces/:workspaceId/notification-endpoints',
+    min: 'admin',
+    status: 201,
+    send: async (c) =>
+      c.post(`/v1/workspaces/${A.workspaceId}/notification-endpoints`, { url: 'https://hooks.example.com/a' }),
+    invalid: {
+      send: async (c) =>
+        c.post(`/v1/workspaces/${A.workspaceId}/notification-endpoints`, { url: 'ftp://hooks.example.com/a' }),
+      field: 'body.url',
+    },
+  },
+  {
+    route: 'GET /v1/workspaces/:workspaceId/notification-endpoints',
+    min: 'editor',
+    status: 200,
+    send: async (c) => c.get(`/v1/workspaces/${A.workspaceId}/notification-endpoints`),
+    invalid: {
+      send: async (c) => c.get(`/v1/workspaces/${A.workspaceId}/notification-endpoints?limit=0`),
+      field: 'query.limit',
+    },
+  },
+  {
+    route: 'DELETE /v1/notification-endpoints/:endpointId',
+    min: 'admin',
+    status: 204,
+    send: async (c) => c.delete(`/v1/notification-endpoints/${(await freshEndpoint()).id}`),
+    invalid: { send: async (c) => c.delete('/v1/notification-endpoints/a.b'), field: 'params.endpointId' },
+  },
+  {
+    route: 'GET /v1/notification-endpoints/:endpointId/deliveries',
+    min: 'editor',
+    status: 200,
+    send: async (c) => c.get(`/v1/notification-endpoints/${fx.endpointId}/deliveries`),
+    invalid: {
+      send: async (c) => c.get(`/v1/notification-endpoints/${fx.endpointId}/deliveries?status=x`),
+      field: 'status',
     },
   },
   {

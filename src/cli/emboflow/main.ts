@@ -8,7 +8,18 @@ import { apply } from './commands/apply';
 import { assetsUpload } from './commands/assets';
 import { login, logout, whoami } from './commands/auth';
 import { logs } from './commands/logs';
-import { runApprove, runCancel, runGet, runList, runRetry, runRetryTask, runStart, runWatch } from './commands/runs';
+import {
+  runApprove,
+  runBulkCancel,
+  runBulkRetry,
+  runCancel,
+  runGet,
+  runList,
+  runRetry,
+  runRetryTask,
+  runStart,
+  runWatch,
+} from './commands/runs';
 import { SCHEDULE_COMMANDS } from './commands/schedules';
 import { resolveCredentials } from './config';
 import { ExitCode, UsageError, toCliError } from './errors';
@@ -26,6 +37,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   runCancel,
   runRetry,
   runRetryTask,
+  runBulkCancel,
+  runBulkRetry,
   runApprove,
   logs,
   assetsUpload,

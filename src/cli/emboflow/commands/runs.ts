@@ -1,4 +1,6 @@
 // run start | watch | get | list | cancel | retry | retry-task | approve.
+import { BULK_RUN_ACTIONS, BULK_RUN_MAX } from '../../../domain/bulk-runs';
+import type { BulkRunAction, BulkRunResult } from '../../../domain/bulk-runs';
 import { parseParams } from '../args';
 import type { CommandSpec, Context, ParamsSchema } from '../args';
 import { UsageError } from '../errors';
@@ -282,3 +284,56 @@ export const runApprove: CommandSpec = {
     return 0;
   },
 };
+
+/** `run bulk-cancel` and `run bulk-retry`: one filter over a project's runs, sent to the bulk route as it is. */
+function bulkCommand(action: BulkRunAction): CommandSpec {
+  const command = `run bulk-${action}`;
+  const past = action === 'cancel' ? 'cancelled' : 'retried';
+  return {
+    name: command,
+    summary:
+      action === 'cancel'
+        ? "Cancel a project's unfinished runs selected by workflow, status and creation time"
+        : "Retry a project's failed, cancelled or timed-out runs selected by workflow, status and creation time",
+    options: {
+      project: { type: 'string', value: 'ID', description: 'the project (required)' },
+      workflow: { type: 'string', value: 'W', description: 'only runs of this workflow' },
+      status: {
+        type: 'string',
+        multiple: true,
+        value: 'S',
+        description: `only runs in this status (repeatable; default all of ${BULK_RUN_ACTIONS[action].join(', ')})`,
+      },
+      'created-after': { type: 'string', value: 'T', description: 'only runs created at or after T (ISO 8601)' },
+      'created-before': { type: 'string', value: 'T', description: 'only runs created before T (ISO 8601)' },
+      limit: { type: 'string', value: 'N', description: `act on at most N runs, oldest first (1-${BULK_RUN_MAX})` },
+      'dry-run': { type: 'boolean', description: 'only count the runs it would act on' },
+    },
+    async run(ctx, a) {
+      const project = a.string('project');
+      if (!project) throw new UsageError('--project ID is required', command);
+      const statuses = a.list('status');
+      const body = {
+        ...(a.string('workflow') !== undefined ? { workflowId: a.string('workflow') } : {}),
+        ...(statuses.length ? { status: statuses } : {}),
+        ...(a.string('created-after') !== undefined ? { createdAfter: a.string('created-after') } : {}),
+        ...(a.string('created-before') !== undefined ? { createdBefore: a.string('created-before') } : {}),
+        ...(a.int('limit') !== undefined ? { limit: a.int('limit') } : {}),
+        dryRun: a.flag('dry-run'),
+      };
+      const res = await ctx.client().post<BulkRunResult>(`/v1/projects/${id(project)}/runs/bulk-${action}`, body);
+      if (ctx.json) ctx.printJson(res);
+      else if (res.dryRun) ctx.out(`${res.matched} runs match${res.runIds.length ? `: ${res.runIds.join(' ')}` : ''}`);
+      else {
+        ctx.out(
+          `${res.matched} matched, ${res[past] ?? 0} ${past}, ${res.skipped ?? 0} skipped, ${res.remaining ?? 0} left`,
+        );
+        for (const e of res.errors ?? []) ctx.out(`${e.runId}: ${e.message}`);
+      }
+      return res.errors?.length ? 1 : 0;
+    },
+  };
+}
+
+export const runBulkCancel = bulkCommand('cancel');
+export const runBulkRetry = bulkCommand('retry');
