@@ -7,11 +7,20 @@ import { itemTaskNodeId } from '../src/dag/map';
 import type { NodeInput, NodeResult } from '../src/engine/contract';
 import { ChecksumMismatchError } from '../src/storage/object-store';
 import { checkOutputContract } from './contract';
+import { containerName } from './docker/attempt';
 import type { ActivityHandle, DockerExecutorDeps, NodeAttempt } from './docker/attempt';
 import { lookUpCache } from './docker/cache';
 import { createContainer, findEarlierContainer, stageAndStart, superviseContainer } from './docker/container';
 import { resolveImage } from './docker/image';
-import { collectOutputs, digestLogs, recordArtifacts, smallResult, storeLog, toRef } from './docker/outputs';
+import {
+  collectOutputs,
+  digestLogs,
+  maskDigest,
+  recordArtifacts,
+  smallResult,
+  storeLog,
+  toRef,
+} from './docker/outputs';
 import type { CollectedOutputs } from './docker/outputs';
 import {
   isFinalFailure,
@@ -23,6 +32,7 @@ import {
   recordSuccess,
 } from './docker/record';
 import type { ContainerOutcome } from './docker/record';
+import { removeSecretFiles, resolveSecrets, SecretMasker, writeSecretFiles } from './docker/secrets';
 import { acquireSlot } from './docker/slot';
 import type { SlotLease } from './docker/slot';
 import { checkStagingSpace, stagingEntries } from './docker/staging';
@@ -81,11 +91,17 @@ async function beginAttempt(
   const unit = item ? { ...input, nodeId: item.taskNodeId, assetIds: item.assetIds } : input;
   const itemView = item ? { key: item.key, index: item.index, value: item.value } : undefined;
   const { cfg, rendered } = await renderConfig(deps, { cfg: node.executorConfig, run, input: unit, item: itemView });
+  if (cfg.secrets?.length && !deps.workspaceSecrets) throw nodeConfigError('this worker cannot read workspace secrets');
+  const secrets = deps.workspaceSecrets
+    ? await resolveSecrets({ ...deps, workspaceSecrets: deps.workspaceSecrets }, { cfg, run })
+    : [];
   return {
     input: unit,
     run,
     node,
     cfg,
+    secrets,
+    masker: new SecretMasker(secrets.map((s) => s.value)),
     ...(rendered ? { rendered: true } : {}),
     attempt,
     startedAt: new Date(),
@@ -123,6 +139,8 @@ export function createDockerNodeActivity(deps: DockerExecutorDeps) {
      */
     let uploading = false;
     let keepContainer = false;
+    /** The host tmpfs folder of the node's file secrets, bind-mounted read-only while its container lives. */
+    let secretsDir: string | undefined;
     try {
       const earlier = await findEarlierContainer(deps, attempt);
       containerId = earlier?.id;
@@ -133,7 +151,12 @@ export function createDockerNodeActivity(deps: DockerExecutorDeps) {
         slot = await acquireSlot(deps, attempt);
         const endStart = deps.metrics.containerStart.startTimer();
         await checkStagingSpace(deps, attempt);
-        containerId = await createContainer(deps, attempt, image);
+        secretsDir = await writeSecretFiles(
+          deps,
+          attempt.secrets,
+          containerName(attempt.input.runId, attempt.input.nodeId, attempt.input.generation),
+        );
+        containerId = await createContainer(deps, attempt, image, secretsDir);
         const staging = new TransferProgress(attempt.activity, 'staging');
         await stageAndStart(deps, containerId, stagingEntries(deps, attempt, staging), stagingFailure);
         endStart();
@@ -141,7 +164,7 @@ export function createDockerNodeActivity(deps: DockerExecutorDeps) {
       }
       const { exit, usage } = await superviseContainer(deps, attempt, containerId, { reattached: earlier, slot });
 
-      const logs = digestLogs(await deps.containers.logs(containerId));
+      const logs = maskDigest(digestLogs(await deps.containers.logs(containerId)), attempt.masker);
       const succeeded = exit.exitCode === 0 && !exit.timedOut && !exit.oomKilled;
       const maxOutputBytes =
         attempt.cfg.maxOutputBytes ?? (await deps.workspaces.executionLimits(attempt.run.workspaceId)).maxOutputBytes;
@@ -165,7 +188,8 @@ export function createDockerNodeActivity(deps: DockerExecutorDeps) {
         await recordFailure(deps, attempt, outcome, errorMessage, final);
         throw containerFailed(errorMessage, final);
       }
-      const { docs, files, preview, manifest } = produced as CollectedOutputs;
+      const { docs, files, manifest } = produced as CollectedOutputs;
+      const preview = attempt.masker.maskJson((produced as CollectedOutputs).preview);
       const violations = checkOutputContract(contract?.outputs ?? [], files);
       if (violations.length) {
         const errorMessage = `output contract not met: ${violations.join('; ')}`;
@@ -195,10 +219,14 @@ export function createDockerNodeActivity(deps: DockerExecutorDeps) {
         await deps.store
           .deleteKeys(unrecorded)
           .catch((err: unknown) => attempt.log.warn({ err }, 'could not delete unrecorded outputs'));
-      if (containerId && !keepContainer)
+      if (containerId && !keepContainer) {
         await deps.containers
           .remove(containerId)
           .catch((err: unknown) => attempt.log.error({ err }, 'could not remove container'));
+        await removeSecretFiles(secretsDir).catch((err: unknown) =>
+          attempt.log.warn({ err }, 'could not remove secret files'),
+        );
+      }
       if (slot)
         await slot.release().catch((err: unknown) => attempt.log.warn({ err }, 'could not release container slot'));
     }

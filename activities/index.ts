@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
@@ -8,6 +9,7 @@ import { WorkspaceRepository } from '../src/db/identity';
 import { ContainerSlots } from '../src/db/leases';
 import { MapItemStore } from '../src/db/map-items';
 import { RunStore } from '../src/db/runs';
+import { WorkspaceSecretRepository } from '../src/db/workspace-secrets';
 import type { ContainerRunner } from '../src/docker/container-runner';
 import type {
   ActivityContract,
@@ -94,6 +96,9 @@ export function createActivities(
       createDockerNodeActivity({
         mirror: runs,
         store: deps.store,
+        workspaceSecrets: new WorkspaceSecretRepository(deps.db),
+        ...(secrets ? { secretStore: secrets } : {}),
+        ...(localTmpfs(deps.runner) ? { secretFilesDir: SECRET_FILES_DIR } : {}),
         containers: dockerPort(deps.runner),
         customNodes: new CustomNodeRepository(deps.db),
         assets: new AssetRepository(deps.db),
@@ -133,6 +138,15 @@ export function createActivities(
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/** Where file secrets are written: a tmpfs the Docker engine's host shares with the worker (Linux's /dev/shm). */
+const SECRET_FILES_DIR = '/dev/shm/emboflow-secrets';
+
+/** A Docker engine on this host (a unix socket) with /dev/shm: file secrets can be bind-mounted from it. */
+function localTmpfs(runner: ContainerRunner): boolean {
+  const socket = (runner.docker.modem as { socketPath?: unknown }).socketPath;
+  return typeof socket === 'string' && existsSync('/dev/shm');
+}
 
 /** Wraps a node activity: schedule-to-start latency when it starts, duration and outcome when it ends. */
 function measured<A, R>(metrics: Metrics, executor: string, fn: (input: A) => Promise<R>): (input: A) => Promise<R> {

@@ -13,6 +13,7 @@ import type { Logger } from '../../src/logger';
 import type { Metrics } from '../../src/metrics';
 import type { ObjectStore } from '../../src/storage/object-store';
 import type { ContainerPort } from './port';
+import type { ResolvedSecret, SecretDeps, SecretMasker } from './secrets';
 import type { AssetSources } from './sources';
 
 /** The mirror operations the executor uses (a narrow slice of RunStore, so tests can stand in for it). */
@@ -29,7 +30,7 @@ export type ExecutorMirror = Pick<
 > &
   Partial<Pick<RunStore, 'resumeInterrupted'>>;
 
-export interface DockerExecutorDeps {
+export interface DockerExecutorDeps extends Partial<SecretDeps> {
   mirror: ExecutorMirror;
   store: Pick<ObjectStore, 'bucket' | 'getStream' | 'getVerified' | 'putStream' | 'putBuffer' | 'deleteKeys'>;
   /** Readers for assets in the platform bucket or behind a workspace's storage connection. */
@@ -66,6 +67,9 @@ export interface NodeAttempt {
   log: Logger;
   activity: ActivityHandle;
   task: { nodeId: string; generation: number };
+  /** The workspace secrets the node names, decrypted for this attempt, and the masker of their values. */
+  secrets: ResolvedSecret[];
+  masker: SecretMasker;
   /** The config had templates: `cfg` holds them rendered, and the task records the command run. */
   rendered?: true;
   /** A map item: `input` is then the item's own (its task id as nodeId, its assets). */

@@ -4,11 +4,12 @@ import { createHash } from 'node:crypto';
 import type { ArtifactDoc, RunTaskDoc } from '../../src/domain/run';
 import { runTaskId } from '../../src/domain/run';
 import type { DockerExecutorDeps, NodeAttempt } from './attempt';
+import { secretKeyMaterial } from './secrets';
 
 /** The cache key: image digest (not tag), command, env, network, ordered input checksums, asset ids, params. */
 export async function cacheKeyFor(
   deps: Pick<DockerExecutorDeps, 'containers'>,
-  { cfg, input, run, item }: NodeAttempt,
+  { cfg, input, run, item, secrets }: NodeAttempt,
   image: string,
 ): Promise<string> {
   const digest = await deps.containers.imageDigest(image);
@@ -30,6 +31,8 @@ export async function cacheKeyFor(
     params: run.params,
     // A map item's value is its input as much as its assets are (absent for other nodes: their keys are unchanged).
     ...(item && item.value !== undefined ? { item: item.value } : {}),
+    // A secret's name and version, never its value (absent without secrets: other keys are unchanged).
+    ...(secrets.length ? { secrets: secretKeyMaterial(secrets) } : {}),
   });
   return `docker:${createHash('sha256').update(material).digest('hex')}`;
 }

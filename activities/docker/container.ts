@@ -10,6 +10,7 @@ import { containerName } from './attempt';
 import type { DockerExecutorDeps, NodeAttempt } from './attempt';
 import { ImageMissingError } from './port';
 import type { ExistingContainer, ResourceWatch } from './port';
+import { secretEnv } from './secrets';
 import type { SlotLease } from './slot';
 
 /** How often a running container's attempt heartbeats and checks for cancellation. */
@@ -43,15 +44,17 @@ export async function findEarlierContainer(
 /** Creates the hardened container (not started); returns its id. */
 export async function createContainer(
   deps: Pick<DockerExecutorDeps, 'containers' | 'deployment'>,
-  { input, run, cfg, attempt }: NodeAttempt,
+  { input, run, cfg, attempt, secrets }: NodeAttempt,
   image: string,
+  secretsDir?: string,
 ): Promise<string> {
   try {
     return await deps.containers.create({
       name: containerName(input.runId, input.nodeId, input.generation),
       image,
       command: cfg.command,
-      env: cfg.env,
+      env: { ...cfg.env, ...secretEnv(secrets) },
+      ...(secretsDir ? { secretsDir } : {}),
       cpu: cfg.cpu,
       memoryMb: cfg.memoryMb,
       pidsLimit: cfg.pidsLimit,
@@ -182,7 +185,7 @@ class LiveLog {
       attempt,
       seq: this.count++,
       stream,
-      line: line.slice(0, LOG_LINE_MAX_CHARS),
+      line: this.attempt.masker.mask(line).slice(0, LOG_LINE_MAX_CHARS),
       createdAt: new Date(),
     });
   }

@@ -13,6 +13,7 @@ import type { DockerExecutorDeps, NodeAttempt } from './attempt';
 import { SMALL_FILE_BYTES, SMALL_FILE_WINDOW, TaskPool } from './bounded';
 import { LOG_LINE_MAX_CHARS } from './container';
 import type { LogFrame } from './port';
+import type { SecretMasker } from './secrets';
 import type { TransferProgress } from './transfer';
 
 export const LOG_TAIL_LINES = 200;
@@ -86,6 +87,17 @@ export function digestLogs(frames: LogFrame[]): LogDigest {
     stdoutLines,
     stderrLines,
     lastStderr: lastStderr?.slice(0, 500),
+  };
+}
+
+/** The digest with every secret value masked: the tail, the last stderr line and the full text alike. */
+export function maskDigest(digest: LogDigest, masker: SecretMasker): LogDigest {
+  if (!masker.active) return digest;
+  return {
+    ...digest,
+    text: Buffer.from(masker.mask(digest.text.toString('utf8'))),
+    tail: digest.tail.map((l) => masker.mask(l)),
+    ...(digest.lastStderr !== undefined ? { lastStderr: masker.mask(digest.lastStderr) } : {}),
   };
 }
 

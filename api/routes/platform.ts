@@ -16,6 +16,7 @@ import { registerProjectRoutes } from './projects';
 import { registerStorageConnectionRoutes } from './storage-connections';
 import { registerUserRoutes } from './users';
 import { registerWorkflowRoutes } from './workflows';
+import { registerWorkspaceSecretRoutes } from './workspace-secrets';
 import { registerWorkspaceRoutes } from './workspaces';
 
 /** Tenancy, definitions and the data catalog: users, workspaces, members, keys, projects, workflows, assets, ... */
@@ -37,6 +38,7 @@ export function registerPlatformRoutes(
     registerAssetUploadRoutes,
     registerDatasetRoutes,
     registerStorageConnectionRoutes,
+    registerWorkspaceSecretRoutes,
     registerNotificationEndpointRoutes,
     registerAnnotationRoutes,
     registerPluginRoutes,

@@ -292,4 +292,8 @@ export class SecretRepository {
   findInWorkspace(secretRef: string, workspaceId: string): Promise<SecretDoc | null> {
     return this.secrets.findOne({ _id: secretRef, workspaceId });
   }
+
+  async remove(secretRef: string, workspaceId: string): Promise<void> {
+    await this.secrets.deleteOne({ _id: secretRef, workspaceId });
+  }
 }

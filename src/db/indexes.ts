@@ -34,6 +34,8 @@ export const COLLECTIONS = [
   /** Docker nodes' cache: workspace + cache key -> the task that produced it (looked up by _id). */
   'task_cache',
   /** Schedules, event triggers and webhooks that start runs (src/domain/triggers.ts). */
+  /** Named secrets of a workspace that nodes receive (values encrypted in `secrets`). */
+  'workspace_secrets',
   'triggers',
   /** Catalog events triggers may start runs for: the outbox the reconciler sweeps until each is dispatched. */
   'trigger_events',
@@ -135,6 +137,7 @@ const COMPOUND: Partial<Record<CollectionName, IndexDescription[]>> = {
     { key: { createdAt: 1 }, expireAfterSeconds: EXECUTION_METRICS_TTL_SECONDS, name: 'createdAt_ttl' },
   ],
   container_leases: [{ key: { workspaceId: 1, holder: 1 }, name: 'workspaceId_holder' }],
+  workspace_secrets: [{ key: { workspaceId: 1, name: 1 }, unique: true, name: 'workspaceId_name' }],
   triggers: [
     { key: { workflowDefinitionId: 1, createdAt: -1 }, name: 'workflowDefinitionId_createdAt' },
     // The event triggers a catalog event may start.

@@ -11,6 +11,8 @@ export const LABEL_PREFIX = 'io.emboflow.';
 export const NODE_USER = '65534:65534';
 /** The one writable place a node gets besides /tmp; holds context.json, inputs/ and outputs/. */
 export const WORK_DIR = '/emboflow';
+/** Where a node's file secrets appear (read-only, from a tmpfs on the engine's host). */
+export const SECRETS_DIR = `${WORK_DIR}/secrets`;
 
 export interface ContainerSpec {
   name: string;
@@ -22,6 +24,8 @@ export interface ContainerSpec {
   pidsLimit: number;
   network: boolean;
   labels: Record<string, string>;
+  /** A host folder (on a tmpfs) of file secrets, bind-mounted read-only at /emboflow/secrets. */
+  secretsDir?: string;
 }
 
 /** A file or folder to place under WORK_DIR before the container starts. */
@@ -91,6 +95,8 @@ export class ContainerRunner {
         NanoCpus: Math.round(spec.cpu * 1e9),
         PidsLimit: spec.pidsLimit,
         Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=64m,mode=1777' },
+        // The one bind mount: secrets never go through the archive API (they would land on the volume's disk).
+        ...(spec.secretsDir ? { Binds: [`${spec.secretsDir}:${SECRETS_DIR}:ro`] } : {}),
         LogConfig: { Type: 'json-file', Config: { 'max-size': '20m', 'max-file': '1' } },
         AutoRemove: false,
       },

@@ -17,6 +17,7 @@ export const AUDIT_ACTIONS = [
   'resume',
   'trigger',
   'backfill',
+  'rotate',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -41,6 +42,7 @@ export const AUDIT_RESOURCE_TYPES = [
   'run_task',
   'trigger',
   'notification_endpoint',
+  'workspace_secret',
 ] as const;
 export type AuditResourceType = (typeof AUDIT_RESOURCE_TYPES)[number];
 

@@ -20,6 +20,7 @@ import {
 import { ApiKeyDocSchema, MembershipDocSchema, ProjectDocSchema, UserDocSchema, WorkspaceDocSchema } from './identity';
 import { NotificationEndpointDocSchema } from './notifications';
 import { TriggerDocSchema, TriggerEventDocSchema } from './triggers';
+import { WorkspaceSecretDocSchema } from './workspace-secrets';
 
 export const DOCUMENT_SCHEMAS = {
   users: UserDocSchema,
@@ -41,6 +42,7 @@ export const DOCUMENT_SCHEMAS = {
   custom_nodes: CustomNodeDocSchema,
   audit_logs: AuditLogDocSchema,
   secrets: SecretDocSchema,
+  workspace_secrets: WorkspaceSecretDocSchema,
   triggers: TriggerDocSchema,
   trigger_events: TriggerEventDocSchema,
   notification_endpoints: NotificationEndpointDocSchema,

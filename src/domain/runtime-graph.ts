@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { RUN_WHEN } from '../dag/scheduler';
 import { ParamsDeclarationSchema } from './params';
+import { NodeSecretSchema } from './workspace-secrets';
 
 /** Node ids appear in container labels, storage keys and Temporal activity ids. */
 export const NodeId = z
@@ -54,6 +55,8 @@ export const DockerExecutorConfigSchema = z
       .max(2 ** 50)
       .optional(),
     taskQueue: TaskQueue.default('default'),
+    /** Workspace secrets the container gets, as env vars or files under /emboflow/secrets (masked in every log). */
+    secrets: z.array(NodeSecretSchema).max(64).optional(),
   })
   .strict()
   .refine((c) => (c.image ? !c.customNodeId : !!c.customNodeId), {

@@ -17,6 +17,7 @@ import { StorageConnectionService } from './storage-connections';
 import type { CatalogEvents } from './triggers';
 import { UserService } from './users';
 import { WorkflowService } from './workflows';
+import { WorkspaceSecretService } from './workspace-secrets';
 import { WorkspaceService } from './workspaces';
 
 /** Every platform service (tenancy, definitions, catalog), built once per process around one audit log. */
@@ -46,6 +47,7 @@ export function createPlatformServices(deps: {
     datasets: new DatasetService(db, audit, store, deps.events),
     storageConnections: new StorageConnectionService(db, audit, secrets),
     notificationEndpoints: new NotificationEndpointService(db, audit, secrets),
+    workspaceSecrets: new WorkspaceSecretService(db, audit, secrets),
     annotations: new AnnotationService(db, audit),
     plugins: new PluginService(db, audit),
   };

@@ -92,6 +92,11 @@ export class SecretStore {
     return _id;
   }
 
+  /** Forgets a secret (a rotated or deleted value): its ciphertext is gone, not only unreferenced. */
+  remove(secretRef: string, workspaceId: string): Promise<void> {
+    return this.secrets.remove(secretRef, workspaceId);
+  }
+
   /** The plaintext behind a reference, for the processes that use the credential (never for API answers). */
   async reveal(secretRef: string, owner: Owner): Promise<string> {
     const doc = await this.secrets.findInWorkspace(secretRef, owner.workspaceId);

@@ -10,6 +10,7 @@ import type { LoadVersion } from '../dag/sub-workflows';
 import { templateProblems } from '../dag/template';
 import { CustomNodeRepository, WorkflowDefinitionRepository, WorkflowVersionRepository } from '../db/definitions';
 import type { PageRequest } from '../db/pagination';
+import { WorkspaceSecretRepository } from '../db/workspace-secrets';
 import type {
   CreateWorkflowInput,
   CreateWorkflowVersionInput,
@@ -132,6 +133,7 @@ export class WorkflowService {
   private readonly definitions: WorkflowDefinitionRepository;
   private readonly versions: WorkflowVersionRepository;
   private readonly customNodes: CustomNodeRepository;
+  private readonly workspaceSecrets: WorkspaceSecretRepository;
 
   constructor(
     db: Db,
@@ -140,6 +142,7 @@ export class WorkflowService {
     this.definitions = new WorkflowDefinitionRepository(db);
     this.versions = new WorkflowVersionRepository(db);
     this.customNodes = new CustomNodeRepository(db);
+    this.workspaceSecrets = new WorkspaceSecretRepository(db);
   }
 
   get(workflowId: string): Promise<WorkflowDefinitionDocument | null> {
@@ -198,6 +201,7 @@ export class WorkflowService {
         ...templateProblems(parsed.data),
       );
       problems.push(...(await this.contractProblems(scope, parsed.data)));
+      problems.push(...(await this.secretProblems(scope, parsed.data)));
       problems.push(...(await subWorkflowProblems(parsed.data.nodes, this.versionLoader(scope))));
     } else {
       problems.push(...schemaProblems(parsed.error, raw));
@@ -225,6 +229,26 @@ export class WorkflowService {
   }
 
   /** Custom nodes must exist in the same project; contracts come from the node, else from its custom node. */
+  /** Every secret a node names must exist in the workspace (its value is only read when the node runs). */
+  private async secretProblems(scope: Scope, graph: RuntimeGraph): Promise<GraphProblem[]> {
+    const named = graph.nodes.flatMap((n, i) =>
+      n.executorType === 'docker'
+        ? (n.executorConfig.secrets ?? []).map((s, j) => ({
+            nodeId: n.id,
+            name: s.name,
+            path: `nodes.${i}.executorConfig.secrets.${j}.name`,
+          }))
+        : [],
+    );
+    if (!named.length) return [];
+    const found = new Set(
+      (await this.workspaceSecrets.named(scope.workspaceId, [...new Set(named.map((s) => s.name))])).map((s) => s.name),
+    );
+    return named
+      .filter((s) => !found.has(s.name))
+      .map((s) => ({ nodeId: s.nodeId, path: s.path, message: `the workspace has no secret ${s.name}` }));
+  }
+
   private async contractProblems(scope: Scope, graph: RuntimeGraph): Promise<GraphProblem[]> {
     const problems: GraphProblem[] = [];
     const referenced = [

@@ -22,8 +22,7 @@ afterAll(async () => {
   await fixture?.close();
 });
 
-const post = (path: string, body: object) =>
-  request(t.app).post(path).set('Authorization', `Bearer ${key}`).send(body);
+const post = (path: string, body: object) => request(t.app).post(path).set('Authorization', `Bearer ${key}`).send(body);
 const get = (path: string) => request(t.app).get(path).set('Authorization', `Bearer ${key}`);
 
 const PARAMS = {

@@ -623,6 +623,46 @@ describe('notification endpoints', () => {
   });
 });
 
+describe('workspace secrets and triggers', () => {
+  it('keeps secret values and webhook secrets only encrypted; records a listened-for event once', async () => {
+    const value = `token-${unique('v')}`;
+    const created = await A.as.admin.post(`/v1/workspaces/${A.workspaceId}/secrets`, { name: 'API_TOKEN', value });
+    expect(created.status).toBe(201);
+    const doc = await t.db.collection('workspace_secrets').findOne({ name: 'API_TOKEN', workspaceId: A.workspaceId });
+    expect(JSON.stringify(doc)).not.toContain(value);
+    expect(await t.db.collection('secrets').findOne({ _id: doc!.secretRef })).toMatchObject({
+      ownerType: 'workspace_secret',
+      ownerId: doc!._id,
+    });
+
+    const workflowId = await build.workflow();
+    await build.version(workflowId);
+    const hook = await A.as.editor.post(`/v1/workflows/${workflowId}/triggers`, { kind: 'webhook', versionNumber: 1 });
+    expect(hook.status).toBe(201);
+    const stored = await t.db.collection('triggers').findOne({ _id: hook.body.id });
+    expect(JSON.stringify(stored)).not.toContain(hook.body.secret);
+
+    const listener = await A.as.editor.post(`/v1/workflows/${workflowId}/triggers`, {
+      kind: 'event',
+      versionNumber: 1,
+      event: { on: 'asset.registered', format: 'hdf5' },
+    });
+    expect(listener.status).toBe(201);
+    const asset = await A.as.editor
+      .call('post', `/v1/projects/${A.projectId}/assets/upload?displayName=episode.h5`)
+      .set('Content-Type', 'application/octet-stream')
+      .send(Buffer.from('h5'));
+    expect(asset.status).toBe(201);
+    const event = await t.db.collection('trigger_events').findOne({ assetId: asset.body.id });
+    expect(event).toMatchObject({ event: 'asset.registered', formats: ['hdf5'] });
+    // No worker serves this app: the launcher the event started waits in Temporal; it goes with the test.
+    await t.temporal.workflow
+      .getHandle(`emboflow-trigger-${listener.body.id}-${String(event!._id)}`)
+      .terminate('test over')
+      .catch(() => undefined);
+  });
+});
+
 describe('storage connections', () => {
   it('encrypts the secret into its own collection and never answers with it', async () => {
     const secret = `s3-secret-${unique('x')}`;

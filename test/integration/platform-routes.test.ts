@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { Response } from 'supertest';
 import type { Role } from '../../src/services/auth';
+import { webhookSignature } from '../../src/services/triggers';
 import { seedUser } from '../support/app';
 import { Builder, Client, ROLE_LIST, seedTenant, simpleGraph, startPlatformApp, unique } from './helpers/platform';
 import type { PlatformApp, Tenant } from './helpers/platform';
@@ -21,6 +22,10 @@ const fx = {
   uploadId: '',
   abortUploadId: '',
   endpointId: '',
+  hookId: '',
+  hookSecret: '',
+  scheduleId: '',
+  secretName: '',
 };
 
 /** A one-part resumable upload of PART_BYTES. */
@@ -46,6 +51,9 @@ beforeAll(async () => {
   fx.connectionId = await build.storageConnection();
   fx.taskId = await build.annotationTask(fx.assetId);
   fx.endpointId = (await freshEndpoint()).id;
+  ({ id: fx.hookId, secret: fx.hookSecret } = await freshTrigger({ kind: 'webhook' }));
+  fx.scheduleId = (await freshTrigger({ kind: 'schedule', schedule: { intervalSeconds: 3600 }, paused: true })).id;
+  fx.secretName = await freshSecret();
   for (const key of ['uploadId', 'abortUploadId'] as const) {
     const res = await A.as.owner.post(`/v1/projects/${A.projectId}/asset-uploads`, UPLOAD);
     fx[key] = res.body.id;
@@ -53,8 +61,47 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // Schedules and the launchers run-now and backfill started live in Temporal, not in the test's database.
+  for (const doc of await t.db.collection('triggers').find({ kind: 'schedule' }).toArray()) {
+    const handle = t.temporal.schedule.getHandle(`emboflow-schedule-${String(doc._id)}`);
+    const described = await handle.describe().catch(() => undefined);
+    for (const action of described?.info.recentActions ?? []) {
+      if (action.action.type !== 'startWorkflow') continue;
+      await t.temporal.workflow
+        .getHandle(action.action.workflow.workflowId)
+        .terminate('test over')
+        .catch(() => undefined);
+    }
+    await handle.delete().catch(() => undefined);
+  }
   await t?.close();
 });
+
+/** A trigger of the fixture workflow (pinned to its version 1), created by A's owner. */
+async function freshTrigger(body: Record<string, unknown>): Promise<{ id: string; secret: string }> {
+  const res = await A.as.owner.post(`/v1/workflows/${fx.workflowId}/triggers`, { versionNumber: 1, ...body });
+  if (res.status !== 201) throw new Error(`trigger: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body as { id: string; secret: string };
+}
+
+/** A workspace secret of A, created by its owner; answers its name. */
+async function freshSecret(): Promise<string> {
+  const name = unique('S').replace(/[^A-Za-z0-9_]/g, '_');
+  const res = await A.as.owner.post(`/v1/workspaces/${A.workspaceId}/secrets`, { name, value: 'value-1234' });
+  if (res.status !== 201) throw new Error(`secret: ${res.status} ${JSON.stringify(res.body)}`);
+  return name;
+}
+
+/** A signed delivery to the fixture webhook. */
+function deliver(c: Client, body: string, secret = fx.hookSecret) {
+  const ts = String(Math.floor(Date.now() / 1000));
+  return c
+    .call('post', `/v1/hooks/${fx.hookId}`)
+    .set('Content-Type', 'application/json')
+    .set('X-Emboflow-Timestamp', ts)
+    .set('X-Emboflow-Signature', webhookSignature(secret, ts, body))
+    .send(body);
+}
 
 /** A user of workspace A with the given role, their membership and key ids (fresh for every call). */
 async function freshMember(role: Role = 'viewer') {
@@ -655,6 +702,151 @@ const cases: RouteCase[] = [
       send: async (c) =>
         c.post(`/v1/workspaces/${A.workspaceId}/plugins`, { name: 'p', version: '1.0.0', scope: 'platform' }),
       field: 'scope',
+    },
+  },
+  {
+    route: 'GET /v1/workflows/:workflowId/versions/:versionNumber/params-schema',
+    min: 'viewer',
+    status: 200,
+    send: async (c) => c.get(`/v1/workflows/${fx.workflowId}/versions/1/params-schema`),
+    invalid: {
+      send: async (c) => c.get(`/v1/workflows/${fx.workflowId}/versions/0/params-schema`),
+      field: 'params.versionNumber',
+    },
+  },
+  {
+    route: 'POST /v1/workflows/:workflowId/triggers',
+    min: 'editor',
+    status: 201,
+    send: async (c) =>
+      c.post(`/v1/workflows/${fx.workflowId}/triggers`, {
+        kind: 'event',
+        versionNumber: 1,
+        event: { on: 'asset.registered' },
+      }),
+    invalid: {
+      send: async (c) =>
+        c.post(`/v1/workflows/${fx.workflowId}/triggers`, { kind: 'schedule', schedule: { cron: '* * * * * *' } }),
+      field: 'schedule.cron',
+    },
+  },
+  {
+    route: 'GET /v1/workflows/:workflowId/triggers',
+    min: 'viewer',
+    status: 200,
+    send: async (c) => c.get(`/v1/workflows/${fx.workflowId}/triggers?kind=webhook`),
+    invalid: { send: async (c) => c.get(`/v1/workflows/${fx.workflowId}/triggers?kind=cron`), field: 'query.kind' },
+  },
+  {
+    route: 'GET /v1/triggers/:triggerId',
+    min: 'viewer',
+    status: 200,
+    send: async (c) => c.get(`/v1/triggers/${fx.scheduleId}`),
+    invalid: { send: async (c) => c.get('/v1/triggers/a.b'), field: 'params.triggerId' },
+  },
+  {
+    route: 'PATCH /v1/triggers/:triggerId',
+    min: 'editor',
+    status: 200,
+    send: async (c) => c.patch(`/v1/triggers/${fx.hookId}`, { name: unique('hook') }),
+    invalid: { send: async (c) => c.patch(`/v1/triggers/${fx.hookId}`, {}), field: 'name' },
+  },
+  {
+    route: 'DELETE /v1/triggers/:triggerId',
+    min: 'editor',
+    status: 204,
+    send: async (c) => c.delete(`/v1/triggers/${(await freshTrigger({ kind: 'webhook' })).id}`),
+    invalid: { send: async (c) => c.delete('/v1/triggers/a.b'), field: 'params.triggerId' },
+  },
+  {
+    route: 'POST /v1/triggers/:triggerId/pause',
+    min: 'editor',
+    status: 200,
+    send: async (c) => c.post(`/v1/triggers/${fx.scheduleId}/pause`),
+    invalid: { send: async (c) => c.post('/v1/triggers/a.b/pause'), field: 'params.triggerId' },
+  },
+  {
+    route: 'POST /v1/triggers/:triggerId/resume',
+    min: 'editor',
+    status: 200,
+    send: async (c) => c.post(`/v1/triggers/${fx.hookId}/resume`),
+    invalid: { send: async (c) => c.post('/v1/triggers/a.b/resume'), field: 'params.triggerId' },
+  },
+  {
+    route: 'POST /v1/triggers/:triggerId/run-now',
+    min: 'editor',
+    status: 202,
+    send: async (c) => c.post(`/v1/triggers/${fx.scheduleId}/run-now`, { overlap: 'allow_all' }),
+    invalid: {
+      send: async (c) => c.post(`/v1/triggers/${fx.scheduleId}/run-now`, { overlap: 'sometimes' }),
+      field: 'body.overlap',
+    },
+  },
+  {
+    route: 'POST /v1/triggers/:triggerId/backfill',
+    min: 'editor',
+    status: 202,
+    send: async (c) =>
+      c.post(`/v1/triggers/${fx.scheduleId}/backfill`, {
+        start: '2026-01-01T00:00:00Z',
+        end: '2026-01-01T00:30:00Z',
+      }),
+    invalid: {
+      send: async (c) =>
+        c.post(`/v1/triggers/${fx.scheduleId}/backfill`, {
+          start: '2026-01-02T00:00:00Z',
+          end: '2026-01-01T00:00:00Z',
+        }),
+      field: 'end',
+    },
+  },
+  {
+    route: 'POST /v1/hooks/:triggerId',
+    min: 'anyone',
+    status: 202,
+    send: async (c) => deliver(c, JSON.stringify({ who: unique('caller') })),
+    invalid: { send: async (c) => deliver(c, JSON.stringify({ 'a.b': 1 })), field: 'a.b' },
+  },
+  {
+    route: 'POST /v1/workspaces/:workspaceId/secrets',
+    min: 'admin',
+    status: 201,
+    send: async (c) =>
+      c.post(`/v1/workspaces/${A.workspaceId}/secrets`, {
+        name: unique('S').replace(/[^A-Za-z0-9_]/g, '_'),
+        value: 'value-1234',
+      }),
+    invalid: {
+      send: async (c) => c.post(`/v1/workspaces/${A.workspaceId}/secrets`, { name: '1st', value: 'value-1234' }),
+      field: 'body.name',
+    },
+  },
+  {
+    route: 'GET /v1/workspaces/:workspaceId/secrets',
+    min: 'editor',
+    status: 200,
+    send: async (c) => c.get(`/v1/workspaces/${A.workspaceId}/secrets`),
+    invalid: { send: async (c) => c.get(`/v1/workspaces/${A.workspaceId}/secrets?limit=5`), field: 'limit' },
+  },
+  {
+    route: 'PUT /v1/workspaces/:workspaceId/secrets/:name',
+    min: 'admin',
+    status: 200,
+    send: async (c) =>
+      c.call('put', `/v1/workspaces/${A.workspaceId}/secrets/${fx.secretName}`, { value: 'value-5678' }),
+    invalid: {
+      send: async (c) => c.call('put', `/v1/workspaces/${A.workspaceId}/secrets/${fx.secretName}`, { value: 'abc' }),
+      field: 'body.value',
+    },
+  },
+  {
+    route: 'DELETE /v1/workspaces/:workspaceId/secrets/:name',
+    min: 'admin',
+    status: 204,
+    send: async (c) => c.delete(`/v1/workspaces/${A.workspaceId}/secrets/${await freshSecret()}`),
+    invalid: {
+      send: async (c) => c.delete(`/v1/workspaces/${A.workspaceId}/secrets/bad-name`),
+      field: 'params.name',
     },
   },
   {
