@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
-import { AssetRepository, StorageConnectionRepository } from '../src/db/catalog';
+import { AssetRepository, RegistryCredentialRepository, StorageConnectionRepository } from '../src/db/catalog';
 import { CustomNodeRepository } from '../src/db/definitions';
 import { ExecutionLogRepository, ExecutionMetricRepository } from '../src/db/execution-logs';
 import { WorkspaceRepository } from '../src/db/identity';
@@ -25,6 +25,7 @@ import { createBuildImageActivity } from './build-image';
 import { createBuiltinActivity } from './builtin';
 import { createControlActivities } from './control';
 import { dockerPort } from './docker/port';
+import { RegistryLogins } from './docker/pull';
 import { StorageSources } from './docker/sources';
 import { createDockerNodeActivity } from './docker-node';
 import { createMapActivities } from './map';
@@ -61,6 +62,7 @@ export function createActivities(
   deps: ActivityDeps,
 ): ActivityContract & MapActivityContract & RunControlContract & Partial<ReconcileActivities & TriggerContract> {
   const metrics = deps.metrics ?? createMetrics('worker');
+  const secrets = deps.secretKey ? new SecretStore(deps.db, new SecretBox(deps.secretKey)) : undefined;
   const runs = new RunStore(deps.db, (op, seconds) => metrics.mirrorWrite.observe({ op }, seconds));
   return {
     ...createControlActivities(
@@ -81,6 +83,7 @@ export function createActivities(
         mirror: runs,
         store: deps.store,
         containers: dockerPort(deps.runner),
+        registries: new RegistryLogins(new RegistryCredentialRepository(deps.db), secrets),
         customNodes: new CustomNodeRepository(deps.db),
         assets: new AssetRepository(deps.db),
         workspaces: new WorkspaceRepository(deps.db),
@@ -90,7 +93,7 @@ export function createActivities(
         sources: new StorageSources(
           deps.store,
           new StorageConnectionRepository(deps.db),
-          deps.secretKey ? new SecretStore(deps.db, new SecretBox(deps.secretKey)) : undefined,
+          secrets,
           deps.storageDefaults ?? { region: 'us-east-1' },
         ),
         logger: deps.logger,

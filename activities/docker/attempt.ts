@@ -13,6 +13,7 @@ import type { Logger } from '../../src/logger';
 import type { Metrics } from '../../src/metrics';
 import type { ObjectStore } from '../../src/storage/object-store';
 import type { ContainerPort } from './port';
+import type { RegistryLoginSource, RunImage } from './pull';
 import type { AssetSources } from './sources';
 
 /** The mirror operations the executor uses (a narrow slice of RunStore, so tests can stand in for it). */
@@ -35,6 +36,8 @@ export interface DockerExecutorDeps {
   /** Readers for assets in the platform bucket or behind a workspace's storage connection. */
   sources: AssetSources;
   containers: ContainerPort;
+  /** The workspace's registry logins, for pulling node images. */
+  registries: RegistryLoginSource;
   customNodes: Pick<CustomNodeRepository, 'findInWorkspace'>;
   assets: Pick<AssetRepository, 'findForStaging'>;
   workspaces: Pick<WorkspaceRepository, 'executionLimits'>;
@@ -66,6 +69,8 @@ export interface NodeAttempt {
   log: Logger;
   activity: ActivityHandle;
   task: { nodeId: string; generation: number };
+  /** The image the attempt runs, once resolved on the engine (recorded with the task's outcome). */
+  image?: RunImage;
   /** A map item: `input` is then the item's own (its task id as nodeId, its assets). */
   item?: { key: string; index: number; value?: unknown };
 }

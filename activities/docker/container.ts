@@ -10,6 +10,7 @@ import { containerName } from './attempt';
 import type { DockerExecutorDeps, NodeAttempt } from './attempt';
 import { ImageMissingError } from './port';
 import type { ExistingContainer, ResourceWatch } from './port';
+import type { RunImage } from './pull';
 import type { SlotLease } from './slot';
 
 /** How often a running container's attempt heartbeats and checks for cancellation. */
@@ -44,12 +45,12 @@ export async function findEarlierContainer(
 export async function createContainer(
   deps: Pick<DockerExecutorDeps, 'containers' | 'deployment'>,
   { input, run, cfg, attempt }: NodeAttempt,
-  image: string,
+  image: RunImage,
 ): Promise<string> {
   try {
     return await deps.containers.create({
       name: containerName(input.runId, input.nodeId, input.generation),
-      image,
+      image: image.id,
       command: cfg.command,
       env: cfg.env,
       cpu: cfg.cpu,
@@ -64,6 +65,7 @@ export async function createContainer(
         [`${LABEL_PREFIX}generation`]: String(input.generation),
         [`${LABEL_PREFIX}attempt`]: String(attempt),
         [`${LABEL_PREFIX}workspace`]: run.workspaceId,
+        [`${LABEL_PREFIX}image`]: image.ref,
       },
     });
   } catch (err) {

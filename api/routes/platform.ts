@@ -12,6 +12,7 @@ import { registerMemberRoutes } from './members';
 import { platformRoutes } from './platform-registry';
 import { registerPluginRoutes } from './plugins';
 import { registerProjectRoutes } from './projects';
+import { registerRegistryCredentialRoutes } from './registry-credentials';
 import { registerStorageConnectionRoutes } from './storage-connections';
 import { registerUserRoutes } from './users';
 import { registerWorkflowRoutes } from './workflows';
@@ -36,6 +37,7 @@ export function registerPlatformRoutes(
     registerAssetUploadRoutes,
     registerDatasetRoutes,
     registerStorageConnectionRoutes,
+    registerRegistryCredentialRoutes,
     registerAnnotationRoutes,
     registerPluginRoutes,
     registerAuditLogRoutes,

@@ -11,6 +11,7 @@ import { DatasetService } from './datasets';
 import { MembershipService } from './memberships';
 import { PluginService } from './plugins';
 import { ProjectService } from './projects';
+import { RegistryCredentialService } from './registry-credentials';
 import { SecretBox, SecretStore } from './secrets';
 import { StorageConnectionService } from './storage-connections';
 import type { CatalogEvents } from './triggers';
@@ -30,6 +31,7 @@ export function createPlatformServices(deps: {
   const audit = new AuditLog(db);
   const memberships = new MembershipService(db, audit);
   const assets = new AssetService(db, audit, store, deps.events);
+  const secrets = new SecretStore(db, new SecretBox(deps.config.EMBOFLOW_SECRET_KEY));
   return {
     audit,
     memberships,
@@ -42,11 +44,8 @@ export function createPlatformServices(deps: {
     assets,
     assetUploads: new AssetUploadService(db, store, assets),
     datasets: new DatasetService(db, audit, store, deps.events),
-    storageConnections: new StorageConnectionService(
-      db,
-      audit,
-      new SecretStore(db, new SecretBox(deps.config.EMBOFLOW_SECRET_KEY)),
-    ),
+    storageConnections: new StorageConnectionService(db, audit, secrets),
+    registryCredentials: new RegistryCredentialService(db, audit, secrets),
     annotations: new AnnotationService(db, audit),
     plugins: new PluginService(db, audit),
   };

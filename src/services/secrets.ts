@@ -92,6 +92,11 @@ export class SecretStore {
     return _id;
   }
 
+  /** Deletes a secret of the workspace (its owner is going away). */
+  async remove(secretRef: string, workspaceId: string): Promise<void> {
+    await this.secrets.delete(secretRef, workspaceId);
+  }
+
   /** The plaintext behind a reference, for the processes that use the credential (never for API answers). */
   async reveal(secretRef: string, owner: Owner): Promise<string> {
     const doc = await this.secrets.findInWorkspace(secretRef, owner.workspaceId);
