@@ -88,11 +88,14 @@ export class RegistryLogins implements RegistryLoginSource {
 const PERMANENT =
   /unauthori[sz]ed|authentication required|no basic auth|denied|forbidden|not found|manifest unknown|does not exist|invalid reference|repository name must/i;
 
-/** Thrown when a pull fails; never retried when the registry refused it (login, unknown image or tag). */
-export function imagePullFailed(message: string, permanent: boolean): ApplicationFailure {
-  return permanent
-    ? ApplicationFailure.nonRetryable(message, 'ImagePullError')
-    : ApplicationFailure.retryable(message, 'ImagePullError');
+/**
+ * Thrown when a pull fails: never retried when the registry refused it (login, unknown image or tag); otherwise (the
+ * registry unreachable) retried only within the node's own retry budget, not Temporal's crash allowance.
+ */
+export function imagePullFailed(message: string, retryable: boolean): ApplicationFailure {
+  return retryable
+    ? ApplicationFailure.retryable(message, 'ImagePullError')
+    : ApplicationFailure.nonRetryable(message, 'ImagePullError');
 }
 
 /** The manifest digest the engine knows the image by in this reference's repository, if it came from a registry. */
@@ -180,7 +183,8 @@ async function pull(deps: Pick<DockerExecutorDeps, 'containers' | 'registries'>,
       ? `with registry credential ${login.credentialId} (user ${login.auth.username})`
       : `without credentials (this workspace has no registry credential for ${ref.registry})`;
     const message = scrub(`pulling image ${image} from ${ref.registry} ${who} failed: ${err.message}`, login);
-    throw imagePullFailed(message, PERMANENT.test(err.message));
+    const budgetLeft = activity.info.attempt < attempt.input.maxAttempts;
+    throw imagePullFailed(message, budgetLeft && !PERMANENT.test(err.message));
   } finally {
     clearInterval(ticker);
   }

@@ -185,7 +185,7 @@ export const CreateRegistryCredentialBody = z
       .string()
       .max(255)
       .regex(new RegExp(REGISTRY_HOST_PATTERN), 'a registry host such as ghcr.io or 127.0.0.1:5000'),
-    username: z.string().min(1).max(255),
+    username: PrintableSchema(255, 1),
     password: z.string().min(1).max(16_384),
   })
   .strict();

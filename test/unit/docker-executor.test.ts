@@ -615,14 +615,17 @@ describe('pulling the image', () => {
     expect(containers.created).toEqual([]);
   });
 
-  test('a pull that fails for another reason (the registry unreachable) is retried', async () => {
+  test("a pull that fails for another reason (the registry unreachable) is retried within the node's budget", async () => {
     Object.assign(config, { image: REMOTE });
     const { deps, containers } = setup();
     containers.absent.add(REMOTE);
     containers.pullRefusal = 'Get "http://127.0.0.1:5000/v2/": dial tcp 127.0.0.1:5000: connect: connection refused';
-    const err = await environment()
-      .env.run(createDockerNodeActivity(deps), input())
-      .catch((e: unknown) => e);
-    expect(err).toMatchObject({ type: 'ImagePullError', nonRetryable: false });
+    const attemptWith = (attempt: number, maxAttempts: number) =>
+      environment(attempt)
+        .env.run(createDockerNodeActivity(deps), input({ maxAttempts }))
+        .catch((e: unknown) => e);
+    expect(await attemptWith(1, 2)).toMatchObject({ type: 'ImagePullError', nonRetryable: false });
+    expect(await attemptWith(2, 2)).toMatchObject({ type: 'ImagePullError', nonRetryable: true });
+    expect(await attemptWith(1, 1)).toMatchObject({ type: 'ImagePullError', nonRetryable: true });
   });
 });
