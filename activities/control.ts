@@ -71,7 +71,7 @@ export function createControlActivities(
         const queue = taskQueuePrefix + taskQueueOf(n, defaultTaskQueue);
         const plan: PlanNode = { id: n.id, executorType: n.executorType };
         if (queue !== defaultQueue) plan.taskQueue = queue;
-        if (n.retry) plan.retry = n.retry;
+        if ('retry' in n && n.retry) plan.retry = n.retry;
         if (n.runWhen && n.runWhen !== 'all_success') plan.runWhen = n.runWhen;
         if (n.onExit) plan.onExit = true;
         if (n.executorType === 'docker') plan.timeoutSeconds = n.executorConfig.timeoutSeconds;
@@ -106,6 +106,7 @@ export function createControlActivities(
         failFast: graph.settings.failFast,
         ...(graph.settings.timeoutSeconds ? { timeoutSeconds: graph.settings.timeoutSeconds } : {}),
         assetIds: run.assetIds,
+        ...(run.upstreamInputs?.length ? { upstreamInputs: run.upstreamInputs } : {}),
       };
     },
 

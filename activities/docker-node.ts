@@ -27,6 +27,7 @@ import type { ContainerOutcome } from './docker/record';
 import { acquireSlot } from './docker/slot';
 import type { SlotLease } from './docker/slot';
 import { checkStagingSpace, stagingEntries } from './docker/staging';
+import { renderConfig } from './docker/template';
 import { TransferProgress } from './docker/transfer';
 import { containerFailed, nodeConfigError, outputContractViolated, runNotFound } from './errors';
 
@@ -79,17 +80,20 @@ async function beginAttempt(
   // A map item runs as a task of its own: every step below names, labels and records it by the item's task id.
   const item = input.item ? await itemOf(deps, input) : undefined;
   const unit = item ? { ...input, nodeId: item.taskNodeId, assetIds: item.assetIds } : input;
+  const itemView = item ? { key: item.key, index: item.index, value: item.value } : undefined;
+  const { cfg, rendered } = await renderConfig(deps, { cfg: node.executorConfig, run, input: unit, item: itemView });
   return {
     input: unit,
     run,
     node,
-    cfg: node.executorConfig,
+    cfg,
+    ...(rendered ? { rendered: true } : {}),
     attempt,
     startedAt: new Date(),
     log: deps.logger.child({ runId: input.runId, nodeId: unit.nodeId, attempt }),
     activity,
     task: { nodeId: unit.nodeId, generation: input.generation },
-    ...(item ? { item: { key: item.key, index: item.index, value: item.value } } : {}),
+    ...(itemView ? { item: itemView } : {}),
   };
 }
 

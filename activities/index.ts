@@ -14,6 +14,7 @@ import type {
   MapActivityContract,
   RunControlContract,
   TriggerContract,
+  SubWorkflowActivityContract,
 } from '../src/engine/contract';
 import type { ReconcileActivities } from '../src/engine/reconcile';
 import type { Logger } from '../src/logger';
@@ -30,6 +31,7 @@ import { StorageSources } from './docker/sources';
 import { createDockerNodeActivity } from './docker-node';
 import { createMapActivities } from './map';
 import { createReconcileActivities } from './reconcile';
+import { createSubWorkflowActivities } from './sub-workflow';
 import { createTriggerActivities } from './triggers';
 import type { TriggerActivityDeps } from './triggers';
 
@@ -60,7 +62,11 @@ export interface ActivityDeps {
 /** Every activity the worker registers, with its dependencies injected once. */
 export function createActivities(
   deps: ActivityDeps,
-): ActivityContract & MapActivityContract & RunControlContract & Partial<ReconcileActivities & TriggerContract> {
+): ActivityContract &
+  MapActivityContract &
+  SubWorkflowActivityContract &
+  RunControlContract &
+  Partial<ReconcileActivities & TriggerContract> {
   const metrics = deps.metrics ?? createMetrics('worker');
   const secrets = deps.secretKey ? new SecretStore(deps.db, new SecretBox(deps.secretKey)) : undefined;
   const runs = new RunStore(deps.db, (op, seconds) => metrics.mirrorWrite.observe({ op }, seconds));
@@ -105,6 +111,7 @@ export function createActivities(
     ),
     buildNodeImage: createBuildImageActivity({ ...deps, runs }),
     ...createMapActivities({ runs, items: new MapItemStore(deps.db), store: deps.store }),
+    ...createSubWorkflowActivities(deps.db, runs),
     ...(deps.reconcile
       ? createReconcileActivities({ ...deps.reconcile, runs, runner: deps.runner, logger: deps.logger, metrics })
       : {}),

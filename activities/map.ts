@@ -13,7 +13,9 @@ import type { MapActivityContract, MapNodeInput, MapPlan, NodeResult } from '../
 import { ARTIFACT_REFS_IN_HISTORY_MAX } from '../src/engine/contract';
 import type { ObjectStore } from '../src/storage/object-store';
 import { artifactId, toRef } from './docker/outputs';
+import { manifestRefs } from './docker/staging';
 import { runNotFound } from './errors';
+import { readUpstreamResult, UpstreamResultError } from './upstream-result';
 
 /** The most of an upstream result.json a list map reads. */
 const LIST_RESULT_MAX_BYTES = 64 * 1024 * 1024;
@@ -23,7 +25,7 @@ export const MAP_INDEX_PATH = 'items.json';
 export interface MapDeps {
   runs: RunStore;
   items: MapItemStore;
-  store: Pick<ObjectStore, 'getStream' | 'putStream'>;
+  store: Pick<ObjectStore, 'getStream' | 'getVerified' | 'putStream'>;
 }
 
 function mapItemsError(message: string): ApplicationFailure {
@@ -45,7 +47,7 @@ async function resolveItems(deps: MapDeps, args: MapNodeInput): Promise<PlannedI
   if (source.kind === 'assets') {
     units = input.assetIds.map((assetId) => ({ assetId }));
   } else {
-    const result = args.upstreamResult ?? (await readUpstreamResult(deps, args, source.nodeId));
+    const result = args.upstreamResult ?? (await upstreamList(deps, args, source.nodeId));
     const found = listAt(result, source.path);
     if ('error' in found) throw mapItemsError(`map.over "${map.over}": the result of ${source.nodeId} ${found.error}`);
     units = found.list.map((value) => ({ value }));
@@ -75,39 +77,13 @@ async function resolveItems(deps: MapDeps, args: MapNodeInput): Promise<PlannedI
 }
 
 /** An upstream result.json too large for workflow history, read from object storage. */
-async function readUpstreamResult(deps: MapDeps, args: MapNodeInput, nodeId: string): Promise<unknown> {
-  const upstream = args.input.upstream.find((u) => u.nodeId === nodeId);
-  const ref =
-    upstream?.artifacts.find((a) => a.path === 'result.json') ??
-    (upstream?.manifest ? await fromManifest(deps, upstream.manifest.key) : undefined);
-  if (!ref) throw mapItemsError(`map.over "${args.map.over}": ${nodeId} produced no result.json`);
-  if (ref.size > LIST_RESULT_MAX_BYTES)
-    throw mapItemsError(
-      `map.over "${args.map.over}": ${nodeId}'s result.json is ${ref.size} bytes, more than ${LIST_RESULT_MAX_BYTES}`,
-    );
-  const chunks: Buffer[] = [];
-  for await (const chunk of (await deps.store.getStream(ref.key)).body) chunks.push(chunk as Buffer);
+async function upstreamList(deps: MapDeps, args: MapNodeInput, nodeId: string): Promise<unknown> {
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+    return await readUpstreamResult(deps.store, args.input.upstream, nodeId, LIST_RESULT_MAX_BYTES);
   } catch (err) {
-    throw mapItemsError(`map.over "${args.map.over}": ${nodeId}'s result.json is not JSON (${(err as Error).message})`);
+    if (err instanceof UpstreamResultError) throw mapItemsError(`map.over "${args.map.over}": ${err.message}`);
+    throw err;
   }
-}
-
-async function fromManifest(deps: MapDeps, key: string): Promise<ArtifactRef | undefined> {
-  for await (const ref of manifestRefs(deps, key)) if (ref.path === 'result.json') return ref;
-  return undefined;
-}
-
-/** The refs a manifest lists, line by line. */
-async function* manifestRefs(deps: Pick<MapDeps, 'store'>, key: string): AsyncGenerator<ArtifactRef> {
-  let rest = '';
-  for await (const chunk of (await deps.store.getStream(key)).body) {
-    const lines = (rest + (chunk as Buffer).toString('utf8')).split('\n');
-    rest = lines.pop()!;
-    for (const line of lines) if (line.trim()) yield JSON.parse(line) as ArtifactRef;
-  }
-  if (rest.trim()) yield JSON.parse(rest) as ArtifactRef;
 }
 
 function itemTask(mapTask: RunTaskDoc, item: PlannedItem, now: Date): RunTaskDoc {
@@ -346,7 +322,7 @@ async function outputsOf(deps: MapDeps, items: RunTaskDoc[]): Promise<Map<string
     );
   for (const item of items.filter((i) => i.outputManifest)) {
     const refs: ArtifactRef[] = [];
-    for await (const ref of manifestRefs(deps, item.outputManifest!.key)) refs.push(ref);
+    for await (const ref of manifestRefs(deps.store, item.outputManifest!)) refs.push(ref);
     out.set(item._id, refs);
   }
   return out;

@@ -71,6 +71,8 @@ export interface NodeAttempt {
   task: { nodeId: string; generation: number };
   /** The image the attempt runs, once resolved on the engine (recorded with the task's outcome). */
   image?: RunImage;
+  /** The config had templates: `cfg` holds them rendered, and the task records the command run. */
+  rendered?: true;
   /** A map item: `input` is then the item's own (its task id as nodeId, its assets). */
   item?: { key: string; index: number; value?: unknown };
 }

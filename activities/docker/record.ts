@@ -39,7 +39,7 @@ export async function outputsOf(
 
 export async function recordRunning(
   deps: Pick<DockerExecutorDeps, 'mirror'>,
-  { input, task, attempt, startedAt, activity }: NodeAttempt,
+  { input, task, attempt, startedAt, activity, rendered, cfg }: NodeAttempt,
 ): Promise<void> {
   // A node the run's end interrupted, run again by a newer execution (a reset to a point after it started): the run
   // reopens now, so this attempt's writes land, rather than when the reconciler next looks.
@@ -51,7 +51,11 @@ export async function recordRunning(
       status: 'running',
       attempt,
       attemptRecord: { attempt, status: 'running', startedAt },
-      set: { startedAt, assetIds: input.assetIds },
+      set: {
+        startedAt,
+        assetIds: input.assetIds,
+        ...(rendered && cfg.command ? { renderedCommand: cfg.command } : {}),
+      },
     },
   ]);
 }

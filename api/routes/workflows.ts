@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { paramsJsonSchema } from '../../src/dag/params';
 import { IdSchema } from '../../src/domain/common';
 import { CreateWorkflowBody, CreateWorkflowVersionBody } from '../../src/domain/definitions';
 import type { AuthContext, Role } from '../../src/services/auth';
@@ -106,6 +107,22 @@ export function registerWorkflowRoutes(api: PlatformRoutes, { projects, workflow
       const version = await workflows.getVersion(def, params.versionNumber);
       if (!version) throw notFound(`version ${params.versionNumber}`);
       return toView(version);
+    },
+  );
+
+  api.route(
+    {
+      method: 'get',
+      path: '/v1/workflows/:workflowId/versions/:versionNumber/params-schema',
+      tag: 'workflows',
+      summary: "The JSON Schema of a version's params (from runtimeGraph.params): what a run's params must satisfy",
+      params: VersionParams,
+    },
+    async (req, { params }) => {
+      const def = await loadWorkflow(req.auth, params.workflowId, 'viewer');
+      const version = await workflows.getVersion(def, params.versionNumber);
+      if (!version) throw notFound(`version ${params.versionNumber}`);
+      return paramsJsonSchema(version.runtimeGraph.params);
     },
   );
 

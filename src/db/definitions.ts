@@ -98,12 +98,6 @@ export class WorkflowVersionRepository {
     return this.versions.findOne({ workflowDefinitionId: workflowId, versionNumber });
   }
 
-  async idOfNumber(workflowId: string, versionNumber: number): Promise<string | undefined> {
-    return (
-      await this.versions.findOne({ workflowDefinitionId: workflowId, versionNumber }, { projection: { _id: 1 } })
-    )?._id;
-  }
-
   /** The highest version number stored for the workflow, 0 when it has none. */
   async highestNumber(workflowId: string): Promise<number> {
     const top = await this.versions

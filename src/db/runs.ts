@@ -66,6 +66,7 @@ export const EXECUTION_FIELDS: Record<string, ''> = {
   imageId: '',
   imageDigest: '',
   interruptedAt: '',
+  childRunId: '',
 };
 
 /** How a run's end is recorded (RunStore.finishRun). */
@@ -325,6 +326,14 @@ export class RunStore {
       paused
         ? { $set: { paused: { at: now, by }, updatedAt: now } }
         : { $unset: { paused: '' }, $set: { updatedAt: now } },
+    );
+  }
+
+  /** Links a sub-workflow's run to its parent run (idempotent: a set). */
+  async linkChildRun(parentRunId: string, childRunId: string): Promise<void> {
+    await this.runs.updateOne(
+      { _id: parentRunId },
+      { $addToSet: { childRunIds: childRunId }, $set: { updatedAt: new Date() } },
     );
   }
 

@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { TASK_STATUSES } from '../dag/scheduler';
 import type { TaskStatus } from '../dag/scheduler';
+import type { UpstreamOutput } from '../engine/contract';
 import { JsonObjectSchema } from './common';
 import type { ExecutorType, RuntimeGraph } from './runtime-graph';
 
@@ -86,6 +88,14 @@ export interface WorkflowRunDoc {
   runtimeSnapshot: RuntimeGraph;
   summary: RunSummary;
   retryOfRunId?: string;
+  /** A sub-workflow's run: the run and workflow node that started it, and how deep it nests (1: a child). */
+  parentRunId?: string;
+  parentNodeId?: string;
+  depth?: number;
+  /** A sub-workflow's run: the parent node's upstream outputs, which its root nodes receive as their inputs. */
+  upstreamInputs?: UpstreamOutput[];
+  /** The runs its workflow nodes started (one per node generation). */
+  childRunIds?: string[];
   priority?: number;
   errorMessage?: string;
   startedAt?: Date;
@@ -132,6 +142,8 @@ export interface RunTaskDoc {
   generation: number;
   /** Keyed by attempt number, so recording an attempt is one idempotent $set. */
   attempts: Record<string, AttemptRecord>;
+  /** A templated command as it ran ({{params.x}} and the rest rendered). */
+  renderedCommand?: string[];
   assetIds: string[];
   upstreamNodeIds: string[];
   outputArtifactIds: string[];
@@ -158,6 +170,8 @@ export interface RunTaskDoc {
   /** Set when the run's end closed the task while it was still open: a reopened run resumes it. */
   interruptedAt?: Date;
   durationMs?: number;
+  /** A workflow node's task: the child run its current generation started. */
+  childRunId?: string;
   /** A map item's task: the map node, the item's key and position, and its value (list maps). */
   mapNodeId?: string;
   itemKey?: string;
@@ -265,4 +279,38 @@ export function pendingTask(
     upstreamNodeIds,
     createdAt: now,
   };
+}
+
+function emptySummary(pending: number): RunSummary {
+  const taskCounts = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
+  taskCounts.pending = pending;
+  return { taskCounts, completedTaskCount: 0, artifactCount: 0, stdoutLines: 0, stderrLines: 0, failedTaskIds: [] };
+}
+
+/** What a run is created with, beside the version's graph: whatever the caller (the API, a parent run) decides. */
+export type NewRun = Omit<
+  WorkflowRunDoc,
+  'workflowVersionId' | 'versionNumber' | 'status' | 'runtimeSnapshot' | 'summary' | 'createdAt' | 'updatedAt'
+>;
+
+/** A new run (pending, the version's graph frozen into it) and its pending tasks. */
+export function newRunDocs(
+  fields: NewRun,
+  version: { _id: string; versionNumber: number; runtimeGraph: RuntimeGraph },
+  now: Date,
+): { run: WorkflowRunDoc; tasks: RunTaskDoc[] } {
+  const graph = version.runtimeGraph;
+  const upstream = new Map<string, string[]>(graph.nodes.map((n) => [n.id, []]));
+  for (const e of graph.edges) upstream.get(e.target)?.push(e.source);
+  const run: WorkflowRunDoc = {
+    ...fields,
+    workflowVersionId: version._id,
+    versionNumber: version.versionNumber,
+    status: 'pending',
+    runtimeSnapshot: graph,
+    summary: emptySummary(graph.nodes.length),
+    createdAt: now,
+    updatedAt: now,
+  };
+  return { run, tasks: graph.nodes.map((n) => pendingTask(run, n, upstream.get(n.id) ?? [], now)) };
 }

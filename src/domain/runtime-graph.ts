@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { RUN_WHEN } from '../dag/scheduler';
 import { IdSchema } from './common';
 import { ImageRefSchema } from './image-ref';
+import { ParamsDeclarationSchema } from './params';
 
 /** Node ids appear in container labels, storage keys and Temporal activity ids. */
 export const NodeId = z
@@ -194,12 +195,34 @@ export const DecisionNodeSchema = z
   })
   .strict();
 
+/** How deep sub-workflows may nest: a run's child is depth 1, its grandchild 2, and so on. */
+export const SUB_WORKFLOW_DEPTH_MAX = 4;
+
+// A child run retries its own nodes and caches its own containers: the node itself has neither.
+const { retry: _retry, cache: _cache, ...subWorkflowCommon } = common;
+
+export const WorkflowNodeSchema = z
+  .object({
+    ...subWorkflowCommon,
+    executorType: z.literal('workflow'),
+    /** Runs a pinned version of another workflow of the same project as a child run. */
+    executorConfig: z
+      .object({
+        workflowId: z.string().min(1).max(64),
+        /** Pinned: a sub-workflow never follows what is published later. */
+        versionNumber: z.number().int().min(1),
+      })
+      .strict(),
+  })
+  .strict();
+
 export const RuntimeNodeSchema = z.discriminatedUnion('executorType', [
   DockerNodeSchema,
   BuiltinNodeSchema,
   ApprovalNodeSchema,
   TimerNodeSchema,
   DecisionNodeSchema,
+  WorkflowNodeSchema,
 ]);
 export type RuntimeNode = z.infer<typeof RuntimeNodeSchema>;
 export type ExecutorType = RuntimeNode['executorType'];
@@ -218,6 +241,8 @@ export const RuntimeGraphSchema = z
   .object({
     nodes: z.array(RuntimeNodeSchema).min(1).max(20_000),
     edges: z.array(RuntimeEdgeSchema).max(100_000).default([]),
+    /** The params its runs take, typed; a run's params are checked against them and defaults applied. */
+    params: ParamsDeclarationSchema.optional(),
     settings: z
       .object({
         maxParallelism: z.number().int().min(1).max(1000).default(8),

@@ -55,6 +55,8 @@ export interface RunPlan {
   /** settings.timeoutSeconds, when the run has one. */
   timeoutSeconds?: number;
   assetIds: string[];
+  /** A sub-workflow's run: its parent node's upstream outputs, the inputs of its root nodes. */
+  upstreamInputs?: UpstreamOutput[];
 }
 
 /**
@@ -138,6 +140,19 @@ export interface NodeResult {
   cacheHit: boolean;
 }
 
+/** A workflow node's child run, created and ready to start: what its workflow is started with. */
+export interface ChildRunStart {
+  childRunId: string;
+  workflowDefinitionId: string;
+  projectId: string;
+  workspaceId: string;
+  /** The child workflow's summary in the Temporal Web UI. */
+  summary: string;
+}
+
+/** How a workflow node's child run ended: its outputs, or why the node fails. */
+export type ChildRunEnd = { result: NodeResult } | { failed: string };
+
 export interface TaskUpdate {
   nodeId: string;
   generation: number;
@@ -164,6 +179,17 @@ export interface ActivityContract {
   executeBuiltinNode(input: NodeInput): Promise<NodeResult>;
   buildNodeImage(input: Pick<NodeInput, 'runId' | 'nodeId'>): Promise<{ image: string; built: boolean }>;
   finishRun(runId: string, outcome: RunOutcome | 'timed_out', errorMessage?: string): Promise<void>;
+}
+
+/** The activities of workflow nodes (local activities: they touch MongoDB only). */
+export interface SubWorkflowActivityContract {
+  /**
+   * Workflow nodes: creates the child run (once per node generation: the same input and `at` give the same run) with
+   * the node's assets and upstream outputs, links it both ways and marks the node running.
+   */
+  startChildRun(input: NodeInput, at: number): Promise<ChildRunStart>;
+  /** Workflow nodes: the child run's leaf outputs become the node's; a child that did not succeed fails it. */
+  finishChildRun(input: Pick<NodeInput, 'runId' | 'nodeId' | 'generation'>, childRunId: string): Promise<ChildRunEnd>;
 }
 
 /** Run-level control the workflow records in the mirror. */

@@ -10,7 +10,8 @@ import { approveUpdate, pauseUpdate, retryTaskUpdate } from '../../workflows/mes
 import { runWorkflow } from '../../workflows/run';
 import type { Config } from '../config';
 import { indexGraph, subtree } from '../dag/graph';
-import { isTerminal, TASK_STATUSES } from '../dag/scheduler';
+import { resolveParams } from '../dag/params';
+import { isTerminal } from '../dag/scheduler';
 import type { TaskStatus } from '../dag/scheduler';
 import { AssetRepository, DatasetRepository, DatasetVersionRepository } from '../db/catalog';
 import { WorkflowDefinitionRepository, WorkflowVersionRepository } from '../db/definitions';
@@ -18,15 +19,8 @@ import { IdempotencyKeyRepository } from '../db/idempotency';
 import { MapItemStore } from '../db/map-items';
 import type { ItemCounts } from '../db/map-items';
 import { RunStore } from '../db/runs';
-import { pendingTask, runTaskId, TERMINAL_RUN_STATUSES } from '../domain/run';
-import type {
-  DatasetVersionBinding,
-  InputBinding,
-  RunSummary,
-  RunTaskDoc,
-  StartRunBody,
-  WorkflowRunDoc,
-} from '../domain/run';
+import { newRunDocs, runTaskId, TERMINAL_RUN_STATUSES } from '../domain/run';
+import type { DatasetVersionBinding, InputBinding, RunTaskDoc, StartRunBody, WorkflowRunDoc } from '../domain/run';
 import type { RuntimeGraph } from '../domain/runtime-graph';
 import { EmboflowError } from '../errors';
 import { newId } from '../ids';
@@ -207,6 +201,7 @@ export class RunService {
       throw new RunRequestError(400, 'invalid_version', `workflow has no version ${versionNumber}`, 'versionNumber');
 
     const scope = { workspaceId: def.workspaceId, projectId: def.projectId };
+    const params = checkedParams(version, body.params);
     const { assetIds, datasetIds, datasetVersions } = await this.resolveBindings(body.inputBindings, scope);
 
     const runId = newId('run');
@@ -241,7 +236,7 @@ export class RunService {
       assetIds,
       datasetIds,
       datasetVersions,
-      params: body.params,
+      params,
       triggeredBy,
       priority: body.priority,
       trigger,
@@ -263,37 +258,29 @@ export class RunService {
     priority?: number;
     trigger?: RunTrigger;
   }): Promise<RunView> {
-    const { def, version, runId, assetIds, datasetIds, triggeredBy } = a;
-    const scope = { workspaceId: def.workspaceId, projectId: def.projectId };
+    const { def, version, runId } = a;
     const versionNumber = version.versionNumber;
-    const now = new Date();
-    const graph = version.runtimeGraph;
-    const upstream = new Map<string, string[]>(graph.nodes.map((n) => [n.id, []]));
-    for (const e of graph.edges) upstream.get(e.target)?.push(e.source);
-    const run: WorkflowRunDoc = {
-      _id: runId,
-      ...scope,
-      workflowDefinitionId: def._id,
-      workflowVersionId: version._id,
-      versionNumber,
-      temporalWorkflowId: runWorkflowId(runId),
-      inputBindings: a.bindings,
-      assetIds,
-      datasetIds,
-      ...(a.datasetVersions?.length ? { datasetVersions: a.datasetVersions } : {}),
-      params: a.params,
-      ...(a.retryOfRunId ? { retryOfRunId: a.retryOfRunId } : {}),
-      ...(a.priority ? { priority: a.priority } : {}),
-      triggeredBy,
-      ...(a.trigger?.triggerId ? { triggerId: a.trigger.triggerId } : {}),
-      ...(a.trigger?.scheduledAt ? { scheduledAt: a.trigger.scheduledAt } : {}),
-      status: 'pending',
-      runtimeSnapshot: graph,
-      summary: emptySummary(graph.nodes.length),
-      createdAt: now,
-      updatedAt: now,
-    };
-    const tasks: RunTaskDoc[] = graph.nodes.map((n) => pendingTask(run, n, upstream.get(n.id) ?? [], now));
+    const { run, tasks } = newRunDocs(
+      {
+        _id: runId,
+        workspaceId: def.workspaceId,
+        projectId: def.projectId,
+        workflowDefinitionId: def._id,
+        temporalWorkflowId: runWorkflowId(runId),
+        inputBindings: a.bindings,
+        assetIds: a.assetIds,
+        datasetIds: a.datasetIds,
+        ...(a.datasetVersions?.length ? { datasetVersions: a.datasetVersions } : {}),
+        params: a.params,
+        ...(a.retryOfRunId ? { retryOfRunId: a.retryOfRunId } : {}),
+        ...(a.priority ? { priority: a.priority } : {}),
+        triggeredBy: a.triggeredBy,
+        ...(a.trigger?.triggerId ? { triggerId: a.trigger.triggerId } : {}),
+        ...(a.trigger?.scheduledAt ? { scheduledAt: a.trigger.scheduledAt } : {}),
+      },
+      version,
+      new Date(),
+    );
     await this.store.insertRun(run, tasks);
     // A trigger's launcher workflow starts the run as its child (workflows/triggered-run.ts).
     if (a.trigger?.launchedBy) return this.view(run);
@@ -525,16 +512,24 @@ export class RunService {
   }
 }
 
+/** A run's params checked against its version's declared ones, defaults applied; a 400 naming the first problem. */
+export function checkedParams(version: Pick<WorkflowVersionDoc, 'runtimeGraph'>, given: Record<string, unknown>) {
+  const { params, problems } = resolveParams(version.runtimeGraph.params, given);
+  if (problems.length) {
+    throw new RunRequestError(
+      400,
+      'invalid_params',
+      problems.map((p) => `${p.field}: ${p.message}`).join('; '),
+      problems[0]!.field,
+    );
+  }
+  return params;
+}
+
 function runAttributes(
   run: Pick<WorkflowRunDoc, '_id' | 'workflowDefinitionId' | 'projectId' | 'workspaceId'>,
   status: string,
 ) {
   const { _id: runId, workflowDefinitionId: workflowId, projectId, workspaceId } = run;
   return runSearchAttributes({ runId, workflowId, projectId, workspaceId }, status);
-}
-
-function emptySummary(pending: number): RunSummary {
-  const taskCounts = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
-  taskCounts.pending = pending;
-  return { taskCounts, completedTaskCount: 0, artifactCount: 0, stdoutLines: 0, stderrLines: 0, failedTaskIds: [] };
 }

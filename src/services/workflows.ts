@@ -4,6 +4,10 @@ import { checkExpression } from '../dag/expr';
 import { exitNodeProblems, validateContracts, validateGraphStructure } from '../dag/graph';
 import type { GraphProblem } from '../dag/graph';
 import { mapProblems } from '../dag/map';
+import { declarationProblems } from '../dag/params';
+import { subWorkflowProblems } from '../dag/sub-workflows';
+import type { LoadVersion } from '../dag/sub-workflows';
+import { templateProblems } from '../dag/template';
 import { CustomNodeRepository, WorkflowDefinitionRepository, WorkflowVersionRepository } from '../db/definitions';
 import type { PageRequest } from '../db/pagination';
 import type {
@@ -110,6 +114,20 @@ function schemaProblems(error: z.ZodError, raw: Record<string, unknown>): GraphP
   });
 }
 
+/** Every problem of a runtime graph in one 400 invalid_graph, each at its path. */
+function invalidGraph(problems: GraphProblem[]): ServiceError {
+  const listed = problems
+    .slice(0, 5)
+    .map((p) => `${p.path}: ${p.message}`)
+    .join('; ');
+  return new ServiceError(
+    400,
+    'invalid_graph',
+    `runtimeGraph has ${problems.length} problem(s): ${listed}${problems.length > 5 ? '; ...' : ''}`,
+    problems,
+  );
+}
+
 export class WorkflowService {
   private readonly definitions: WorkflowDefinitionRepository;
   private readonly versions: WorkflowVersionRepository;
@@ -176,8 +194,11 @@ export class WorkflowService {
         ...expressionProblems(parsed.data),
         ...mapProblems(parsed.data),
         ...exitNodeProblems(parsed.data),
+        ...declarationProblems(parsed.data.params),
+        ...templateProblems(parsed.data),
       );
       problems.push(...(await this.contractProblems(scope, parsed.data)));
+      problems.push(...(await subWorkflowProblems(parsed.data.nodes, this.versionLoader(scope))));
     } else {
       problems.push(...schemaProblems(parsed.error, raw));
       const shape = readableShape(raw);
@@ -189,19 +210,18 @@ export class WorkflowService {
         );
       }
     }
-    if (problems.length || !parsed.success) {
-      const listed = problems
-        .slice(0, 5)
-        .map((p) => `${p.path}: ${p.message}`)
-        .join('; ');
-      throw new ServiceError(
-        400,
-        'invalid_graph',
-        `runtimeGraph has ${problems.length} problem(s): ${listed}${problems.length > 5 ? '; ...' : ''}`,
-        problems,
-      );
-    }
+    if (problems.length || !parsed.success) throw invalidGraph(problems);
     return parsed.data;
+  }
+
+  /** Reads a sub-workflow's version inside the project; another project's workflow reads as missing. */
+  private versionLoader(scope: Scope): LoadVersion {
+    return async ({ workflowId, versionNumber }) => {
+      const def = await this.definitions.get(workflowId);
+      if (!def || def.workspaceId !== scope.workspaceId || def.projectId !== scope.projectId) return 'no-workflow';
+      const version = await this.versions.getByNumber(workflowId, versionNumber);
+      return version ? { workflowDefinitionId: def._id, nodes: version.runtimeGraph.nodes } : 'no-version';
+    };
   }
 
   /** Custom nodes must exist in the same project; contracts come from the node, else from its custom node. */
@@ -315,8 +335,13 @@ export class WorkflowService {
     versionNumber: number,
     actorId: string,
   ): Promise<WorkflowDefinitionDocument> {
-    const publishedId = await this.versions.idOfNumber(def._id, versionNumber);
-    if (!publishedId) throw missing(`version ${versionNumber}`);
+    const version = await this.versions.getByNumber(def._id, versionNumber);
+    if (!version) throw missing(`version ${versionNumber}`);
+    const publishedId = version._id;
+    // Sub-workflows: what it runs must still be there, never run this workflow again, and nest a bounded depth.
+    const scope = { workspaceId: def.workspaceId, projectId: def.projectId };
+    const problems = await subWorkflowProblems(version.runtimeGraph.nodes, this.versionLoader(scope), def._id);
+    if (problems.length) throw invalidGraph(problems);
     const updated = await this.definitions.publish(def._id, versionNumber);
     if (!updated) throw missing('workflow');
     await this.audit.record({

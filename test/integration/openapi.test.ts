@@ -193,6 +193,26 @@ describe('constraints in the document', () => {
     expect(matchesAll(keys, 'a.b')).toBe(false);
     expect(keys.not).toEqual({ enum: ['__proto__', 'constructor', 'prototype'] });
   });
+
+  it('states what a workflow node needs: a workflow id and a pinned version number of at least 1', () => {
+    // The node schemas of the runtime graph, wherever the document puts them.
+    const found: Array<Record<string, any>> = [];
+    const walk = (v: unknown): void => {
+      if (!v || typeof v !== 'object') return;
+      const s = v as Record<string, any>;
+      if (s.properties?.executorType?.const === 'workflow') found.push(s);
+      Object.values(s).forEach(walk);
+    };
+    walk(doc);
+    expect(found.length).toBeGreaterThan(0);
+    for (const node of found) {
+      expect(node.additionalProperties).toBe(false);
+      expect(node.properties.retry).toBeUndefined();
+      const config = node.properties.executorConfig;
+      expect(config.required).toEqual(expect.arrayContaining(['workflowId', 'versionNumber']));
+      expect(config.properties.versionNumber).toMatchObject({ type: 'integer', minimum: 1 });
+    }
+  });
 });
 
 describe('links', () => {

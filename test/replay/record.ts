@@ -64,6 +64,34 @@ async function main(): Promise<void> {
       await record('map', mapped);
       await record('map-items', mapped, 'map.each.g0');
     }
+    if (wanted('sub-workflow')) {
+      // A workflow node: the parent's history (its child workflow started and awaited) and the child run's, whose
+      // root node reads the parent's upstream outputs.
+      const child = await seedWorkflow(t.db, scope, {
+        nodes: [sh('shout', 'tr a-z A-Z < /emboflow/inputs/gen/g.txt > /emboflow/outputs/out.txt')],
+      });
+      const parent = await run({
+        nodes: [
+          sh('gen', `echo ${stamp} > /emboflow/outputs/g.txt`),
+          {
+            id: 'nested',
+            executorType: 'workflow',
+            executorConfig: { workflowId: child.workflowId, versionNumber: 1 },
+          },
+          sh('after', 'cat /emboflow/inputs/nested/shout/out.txt'),
+        ],
+        edges: [
+          { source: 'gen', target: 'nested' },
+          { source: 'nested', target: 'after' },
+        ],
+      });
+      await record('sub-workflow', parent);
+      const tasks = await request(t.app).get(`/v1/runs/${parent}/tasks`).set('Authorization', `Bearer ${apiKey}`);
+      const nested = (tasks.body.items as Array<{ nodeId: string; childRunId?: string }>).find(
+        (x) => x.nodeId === 'nested',
+      );
+      await record('sub-workflow-child', nested!.childRunId!);
+    }
     // The first scenarios are recorded together, as `linear`.
     if (!wanted('linear')) return;
     await record(

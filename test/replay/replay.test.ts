@@ -19,17 +19,20 @@ beforeAll(() => {
 const SCENARIOS = ['cancel', 'failure-then-retry', 'fan-out', 'linear', 'retry-task'];
 /** Recorded once, with the code that introduced them: a map run and its map node's child workflow. */
 const LATER_SCENARIOS = ['map', 'map-items'];
+/** Likewise: a run with a workflow node, and the child run it started. */
+const SUB_WORKFLOW_SCENARIOS = ['sub-workflow', 'sub-workflow-child'];
 
 type HistoryJSON = { events: Array<Record<string, any>> };
 
 /**
- * The workflow id a history replays under: a run that starts child workflows names them after its own id, so it
+ * The workflow id a history replays under: a run with map nodes names their child workflows after its own id, so it
  * replays under the id it ran with; others under a name of the test's.
  */
 function replayWorkflowId(file: string): string {
   const child = readHistory(file).events.find((e) => e.startChildWorkflowExecutionInitiatedEventAttributes);
   const childId = child?.startChildWorkflowExecutionInitiatedEventAttributes.workflowId as string | undefined;
-  return childId ? childId.slice(0, childId.indexOf('.map.')) : `replay-${file}`;
+  // A sub-workflow's run is named after its own run id, not its parent's.
+  return childId?.includes('.map.') ? childId.slice(0, childId.indexOf('.map.')) : `replay-${file}`;
 }
 
 const readHistory = (file: string) => JSON.parse(readFileSync(join(DIR, file), 'utf8')) as HistoryJSON;
@@ -48,7 +51,11 @@ function patchesOf(file: string): string[] {
 test('the recorded histories cover the representative runs, from before the patched changes and after them', () => {
   // The first recordings predate every patch; the v2 ones carry today's, so both branches of each patched() replay.
   expect(files).toEqual(
-    [...SCENARIOS.flatMap((s) => [`${s}.json`, `${s}.v2.json`]), ...LATER_SCENARIOS.map((s) => `${s}.v3.json`)].sort(),
+    [
+      ...SCENARIOS.flatMap((s) => [`${s}.json`, `${s}.v2.json`]),
+      ...LATER_SCENARIOS.map((s) => `${s}.v3.json`),
+      ...SUB_WORKFLOW_SCENARIOS.map((s) => `${s}.v4.json`),
+    ].sort(),
   );
   for (const s of SCENARIOS) {
     expect(patchesOf(`${s}.json`)).toEqual([]);
@@ -94,3 +101,21 @@ test.each([
   },
   120_000,
 );
+
+test('sub-workflow.v4.json with its child workflow given another type fails with a DeterminismViolationError', async () => {
+  const { events } = readHistory('sub-workflow.v4.json');
+  const started = events.find(
+    (e) => e.startChildWorkflowExecutionInitiatedEventAttributes,
+  )!.startChildWorkflowExecutionInitiatedEventAttributes;
+  // The workflow node starts the child run's own run workflow: the edit names another.
+  expect(started.workflowType).toEqual({ name: 'runWorkflow' });
+  started.workflowType = { name: 'mapNodeWorkflow' };
+  const error: unknown = await Worker.runReplayHistory(
+    { workflowBundle: await workflowBundle() },
+    historyFromJSON({ events }),
+  ).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(DeterminismViolationError);
+}, 120_000);

@@ -283,6 +283,7 @@ describe('main: API answers', () => {
 
   test('run start sends bindings, typed params and the Idempotency-Key', async () => {
     stubApi({
+      'GET /v1/workflows/wfd_1/versions/2/params-schema': () => json(200, { type: 'object' }),
       'POST /v1/workflows/wfd_1/runs': () =>
         json(202, {
           id: 'run_1',
@@ -309,7 +310,7 @@ describe('main: API answers', () => {
       'k-1',
     ];
     expect(await main(argv, c.io)).toBe(0);
-    const [, init] = fetchMock.mock.calls[0]!;
+    const [, init] = fetchMock.mock.calls.find(([, i]) => i?.method === 'POST')!;
     expect(JSON.parse(init.body)).toEqual({
       versionNumber: 2,
       inputBindings: [
@@ -321,5 +322,41 @@ describe('main: API answers', () => {
     expect(init.headers['Idempotency-Key']).toBe('k-1');
     expect(c.stdout()).toContain('run:       run_1 started');
     expect(c.stdout()).toContain('temporal:  http://ui/x');
+  });
+
+  test("run start reads plain --param values as the published version's params schema types them", async () => {
+    stubApi({
+      'GET /v1/workflows/wfd_1': () => json(200, { id: 'wfd_1', publishedVersionNumber: 4 }),
+      'GET /v1/workflows/wfd_1/versions/4/params-schema': () =>
+        json(200, {
+          type: 'object',
+          properties: {
+            n: { type: 'integer' },
+            ratio: { type: 'number' },
+            dry: { type: 'boolean' },
+            mode: { enum: ['fast', 2] },
+            tags: { type: 'array' },
+            name: { type: 'string' },
+          },
+        }),
+      'POST /v1/workflows/wfd_1/runs': () =>
+        json(202, { id: 'run_1', status: 'pending', workflowDefinitionId: 'wfd_1', versionNumber: 4 }),
+    });
+    const params = ['n=3', 'ratio=0.5', 'dry=true', 'mode=2', 'tags=["a"]', 'name=007'];
+    const c = capture(env);
+    expect(await main(['run', 'start', 'wfd_1', ...params.flatMap((p) => ['--param', p])], c.io)).toBe(0);
+    const [, init] = fetchMock.mock.calls.find(([, i]) => i?.method === 'POST')!;
+    expect(JSON.parse(init.body).params).toEqual({ n: 3, ratio: 0.5, dry: true, mode: 2, tags: ['a'], name: '007' });
+
+    for (const [bad, message] of [
+      ['n=3.5', /--param n must be an integer/],
+      ['dry=yes', /--param dry must be true or false/],
+      ['mode=slow', /--param mode must be one of fast, 2/],
+      ['nope=1', /--param nope: the version has no such param \(n, ratio, dry, mode, tags, name\)/],
+    ] as const) {
+      const e = capture(env);
+      expect(await main(['run', 'start', 'wfd_1', '--param', bad], e.io)).toBe(2);
+      expect(e.stderr()).toMatch(message);
+    }
   });
 });

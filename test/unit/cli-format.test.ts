@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseWorkflowFile } from '../../src/cli/emboflow/commands/apply';
-import { renderTaskTable } from '../../src/cli/emboflow/commands/runs';
+import { renderTaskTable, runFields } from '../../src/cli/emboflow/commands/runs';
 import { configPath, removeCredentials, resolveCredentials, storeCredentials } from '../../src/cli/emboflow/config';
 import { UsageError } from '../../src/cli/emboflow/errors';
 import {
@@ -162,5 +162,16 @@ describe('workflow files', () => {
   ])('%s %j is refused', (name, text, message) => {
     expect(() => parseWorkflowFile(name, text)).toThrow(UsageError);
     expect(() => parseWorkflowFile(name, text)).toThrow(message);
+  });
+});
+
+describe('run get', () => {
+  test("a sub-workflow's run names the run and node that started it; a parent lists its child runs", () => {
+    const child = renderFields(runFields({ id: 'run_c', status: 'success', parentRunId: 'run_p', parentNodeId: 'qa' }));
+    expect(child).toContain('sub-workflow of:  run_p (node qa)');
+    expect(child).not.toContain('child runs');
+    const parent = renderFields(runFields({ id: 'run_p', status: 'running', childRunIds: ['run_c', 'run_d'] }));
+    expect(parent).toMatch(/^child runs: +run_c, run_d$/m);
+    expect(parent).not.toContain('sub-workflow of');
   });
 });

@@ -1,11 +1,24 @@
 // How each kind of node runs: timers and decisions inside the workflow, approvals through the approve update,
-// containers and builtin steps as activities on the node's task queue.
-import { ApplicationFailure, executeChild, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
+// containers and builtin steps as activities on the node's task queue, workflow nodes as child runs.
+import {
+  ApplicationFailure,
+  CancellationScope,
+  ChildWorkflowCancellationType,
+  executeChild,
+  isCancellation,
+  ParentClosePolicy,
+  proxyActivities,
+  proxyLocalActivities,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { evaluate } from '../../src/dag/expr';
 import { parseMapOver } from '../../src/dag/map';
-import type { ActivityContract, NodeInput, NodeResult } from '../../src/engine/contract';
+import type { ActivityContract, NodeInput, NodeResult, SubWorkflowActivityContract } from '../../src/engine/contract';
+import { runWorkflowId, SearchAttr } from '../../src/temporal/names';
 import { mapNodeWorkflow } from '../map-node';
-import { nodeActivityOptions } from './activity-options';
+import type { runWorkflow } from '../run';
+import { CONTROL_OPTIONS, nodeActivityOptions } from './activity-options';
 import type { Approvals } from './approvals';
 import type { MirrorQueue } from './mirror-queue';
 import type { RunGraph, RunNode } from './run-graph';
@@ -38,6 +51,8 @@ export async function executeNode(node: RunNode, { graph, mirror, approvals }: N
       mirror.push({ ...task, status: 'success', result: value, summary: { executor: 'decision', value } });
       return { artifacts: [], assetIds: input.assetIds, cacheHit: false, result: value };
     }
+    case 'workflow':
+      return runSubWorkflow(node, input, mirror);
     default:
       if (node.map) return runMap(node, input, graph, mirror);
       return runActivity(node, input, mirror);
@@ -85,4 +100,45 @@ async function runActivity(node: RunNode, input: NodeInput, mirror: MirrorQueue)
     });
   }
   return node.executorType === 'docker' ? acts.executeDockerNode(input) : acts.executeBuiltinNode(input);
+}
+
+const subWorkflows = proxyLocalActivities<SubWorkflowActivityContract>(CONTROL_OPTIONS);
+
+/**
+ * A workflow node: a pinned version of another workflow runs as a run of its own, in a child workflow. Cancelling the
+ * node cancels the child and waits until it has ended, its containers removed; a parent that closes any other way
+ * (terminated, timed out) asks the child to cancel rather than leave it running alone.
+ */
+async function runSubWorkflow(node: RunNode, input: NodeInput, mirror: MirrorQueue): Promise<NodeResult> {
+  // The workflow's own "queued" write must land before the activity writes "running".
+  if (mirror.background && !mirror.writtenOnce(node)) await mirror.landed();
+  const child = await subWorkflows.startChildRun(input, Date.now());
+  try {
+    await executeChild<typeof runWorkflow>('runWorkflow', {
+      workflowId: runWorkflowId(child.childRunId),
+      taskQueue: workflowInfo().taskQueue,
+      args: [{ runId: child.childRunId }],
+      staticSummary: child.summary,
+      cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+      typedSearchAttributes: [
+        { key: SearchAttr.runId, value: child.childRunId },
+        { key: SearchAttr.workflowId, value: child.workflowDefinitionId },
+        { key: SearchAttr.projectId, value: child.projectId },
+        { key: SearchAttr.workspaceId, value: child.workspaceId },
+        { key: SearchAttr.status, value: 'pending' },
+      ],
+    });
+  } catch (err) {
+    // A child cancelled on its own (not by this run's cancellation) fails the node: the parent did not ask for it.
+    if (isCancellation(err) && !CancellationScope.current().consideredCancelled)
+      throw ApplicationFailure.nonRetryable(
+        `sub-workflow run ${child.childRunId} ended cancelled`,
+        'SubWorkflowFailed',
+      );
+    throw err;
+  }
+  const end = await subWorkflows.finishChildRun(input, child.childRunId);
+  if ('failed' in end) throw ApplicationFailure.nonRetryable(end.failed, 'SubWorkflowFailed');
+  return end.result;
 }

@@ -69,7 +69,10 @@ export class RunGraph {
   /** What a node's activity receives: its upstream nodes' artifacts, and the asset set they passed on. */
   inputFor(node: RunNode): NodeInput {
     const ups = this.index.upstream.get(node.id) ?? [];
-    const upstream = ups.map((id) => ({ nodeId: id, ...(this.results.get(id) ?? NO_RESULT) }));
+    // A sub-workflow's root nodes receive what flowed into the workflow node that started it.
+    const upstream = ups.length
+      ? ups.map((id) => ({ nodeId: id, ...(this.results.get(id) ?? NO_RESULT) }))
+      : (this.plan.upstreamInputs ?? []);
     const assetIds = ups.length ? [...new Set(upstream.flatMap((u) => u.assetIds))] : this.plan.assetIds;
     return {
       runId: this.plan.runId,

@@ -121,8 +121,49 @@ export function findCommand(
   return best && { spec: best, rest: argv.slice(best.name.split(' ').length) };
 }
 
-/** `--param k=v` is a string; `--param k:=JSON` is typed (a number, true, an object...). */
-export function parseParams(entries: string[], command: string): Record<string, unknown> {
+/** A version's params as its JSON Schema states them (GET …/versions/:n/params-schema). */
+export interface ParamsSchema {
+  properties?: Record<string, { type?: string; enum?: unknown[] }>;
+}
+
+/** A plain `k=v` value read as the type the version declares for k (a number, a boolean, JSON, an enum value). */
+function typedValue(key: string, raw: string, schema: ParamsSchema, command: string): unknown {
+  const declared = schema.properties?.[key];
+  if (!declared) return raw;
+  const fail = (what: string) => new UsageError(`--param ${key} must be ${what}, not "${raw}"`, command);
+  if (declared.enum) {
+    const value = declared.enum.find((v) => String(v) === raw);
+    if (value === undefined) throw fail(`one of ${declared.enum.map((v) => String(v)).join(', ')}`);
+    return value;
+  }
+  switch (declared.type) {
+    case 'integer':
+    case 'number': {
+      const n = raw.trim() === '' ? NaN : Number(raw);
+      if (!Number.isFinite(n) || (declared.type === 'integer' && !Number.isSafeInteger(n)))
+        throw fail(declared.type === 'integer' ? 'an integer' : 'a number');
+      return n;
+    }
+    case 'boolean':
+      if (raw !== 'true' && raw !== 'false') throw fail('true or false');
+      return raw === 'true';
+    case 'array':
+    case 'object':
+      try {
+        return JSON.parse(raw) as unknown;
+      } catch {
+        throw fail(`JSON (an ${declared.type})`);
+      }
+    default:
+      return raw;
+  }
+}
+
+/**
+ * `--param k=v` is a string, or with the version's params schema the type it declares for k; `--param k:=JSON` is
+ * typed as written. A name the schema does not declare is a usage error listing those it does.
+ */
+export function parseParams(entries: string[], command: string, schema?: ParamsSchema): Record<string, unknown> {
   const params: Record<string, unknown> = {};
   for (const entry of entries) {
     const eq = entry.indexOf('=');
@@ -131,7 +172,14 @@ export function parseParams(entries: string[], command: string): Record<string, 
     const key = entry.slice(0, typed ? eq - 1 : eq);
     const raw = entry.slice(eq + 1);
     if (!key) throw new UsageError(`--param "${entry}" has no key`, command);
-    if (!typed) params[key] = raw;
+    if (schema?.properties && !(key in schema.properties)) {
+      const known = Object.keys(schema.properties);
+      throw new UsageError(
+        `--param ${key}: the version has no such param (${known.join(', ') || 'it declares none'})`,
+        command,
+      );
+    }
+    if (!typed) params[key] = schema ? typedValue(key, raw, schema, command) : raw;
     else {
       try {
         params[key] = JSON.parse(raw) as unknown;

@@ -14,6 +14,10 @@ export interface RunView {
   summary?: { taskCounts?: Record<string, number>; failedTaskIds?: string[]; artifactCount?: number };
   errorMessage?: string;
   retryOfRunId?: string;
+  /** A sub-workflow's run: the run and node that started it. */
+  parentRunId?: string;
+  parentNodeId?: string;
+  childRunIds?: string[];
   createdAt?: string;
   startedAt?: string;
   finishedAt?: string;

@@ -1,6 +1,6 @@
 // run start | watch | get | list | cancel | retry | retry-task | approve.
 import { parseParams } from '../args';
-import type { CommandSpec, Context } from '../args';
+import type { CommandSpec, Context, ParamsSchema } from '../args';
 import { UsageError } from '../errors';
 import { elapsedMs, formatDuration, formatTime, renderFields, renderTable } from '../format';
 import type { RunView, TaskView } from '../run-state';
@@ -30,6 +30,23 @@ function taskTotals(run: RunView): string {
   return total ? `${counts.success ?? 0}/${total}` : '';
 }
 
+/** The params schema of the version a run will start from (the published one unless given), if it has one. */
+async function paramsSchema(
+  ctx: Context,
+  workflowId: string,
+  versionNumber?: number,
+): Promise<ParamsSchema | undefined> {
+  const version =
+    versionNumber ??
+    (await ctx.client().get<{ publishedVersionNumber: number | null }>(`/v1/workflows/${id(workflowId)}`))
+      .publishedVersionNumber;
+  if (!version) return undefined;
+  const schema = await ctx
+    .client()
+    .get<ParamsSchema>(`/v1/workflows/${id(workflowId)}/versions/${version}/params-schema`);
+  return schema.properties ? schema : undefined;
+}
+
 export const runStart: CommandSpec = {
   name: 'run start',
   summary: 'Start a run of a workflow (its published version unless --version)',
@@ -53,13 +70,15 @@ export const runStart: CommandSpec = {
   },
   async run(ctx, a) {
     const versionNumber = a.int('version');
+    const workflowId = a.arg('WORKFLOW_ID');
+    const schema = a.list('param').length ? await paramsSchema(ctx, workflowId, versionNumber) : undefined;
     const body = {
       ...(versionNumber !== undefined ? { versionNumber } : {}),
       inputBindings: [
         ...a.list('asset').map((assetId) => ({ kind: 'asset', id: assetId })),
         ...a.list('dataset').map((datasetId) => ({ kind: 'dataset', id: datasetId })),
       ],
-      params: parseParams(a.list('param'), 'run start'),
+      params: parseParams(a.list('param'), 'run start', schema),
     };
     const key = a.string('idempotency-key');
     const run = await ctx
@@ -97,25 +116,30 @@ export const runGet: CommandSpec = {
       ctx.printJson(run);
       return 0;
     }
-    ctx.out(
-      renderFields([
-        ['run', run.id],
-        ['status', run.status],
-        ['workflow', run.workflowDefinitionId && `${run.workflowDefinitionId} v${run.versionNumber}`],
-        ['retry of', run.retryOfRunId],
-        ['created', formatTime(run.createdAt)],
-        ['started', formatTime(run.startedAt)],
-        ['finished', formatTime(run.finishedAt)],
-        ['duration', formatDuration(elapsedMs(run.startedAt, run.finishedAt))],
-        ['error', run.errorMessage],
-        ['temporal', run.temporalUiUrl],
-      ]),
-    );
+    ctx.out(renderFields(runFields(run)));
     ctx.out();
     ctx.out(renderTaskTable(tasks));
     return 0;
   },
 };
+
+/** What `run get` shows of a run, each field a label and its value (blank ones are left out). */
+export function runFields(run: RunView): Array<[string, string | undefined]> {
+  return [
+    ['run', run.id],
+    ['status', run.status],
+    ['workflow', run.workflowDefinitionId && `${run.workflowDefinitionId} v${run.versionNumber}`],
+    ['retry of', run.retryOfRunId],
+    ['sub-workflow of', run.parentRunId && `${run.parentRunId} (node ${run.parentNodeId})`],
+    ['child runs', run.childRunIds?.join(', ')],
+    ['created', formatTime(run.createdAt)],
+    ['started', formatTime(run.startedAt)],
+    ['finished', formatTime(run.finishedAt)],
+    ['duration', formatDuration(elapsedMs(run.startedAt, run.finishedAt))],
+    ['error', run.errorMessage],
+    ['temporal', run.temporalUiUrl],
+  ];
+}
 
 export function renderTaskTable(tasks: TaskView[]): string {
   return renderTable(
