@@ -68,9 +68,13 @@ class FakeContainers implements ContainerPort {
       repoDigests: pulled ? [`${image.replace(/:[^/:]*$/, '')}@sha256:manifest`] : [],
     };
   }
-  async pullImage(image: string, auth: PullAuth | undefined, onEvent: (e: object) => void) {
+  /** A registry that never finishes sending: the pull ends only when its signal aborts. */
+  pullHangs = false;
+  async pullImage(image: string, auth: PullAuth | undefined, onEvent: (e: object) => void, signal: AbortSignal) {
     this.pulls.push({ image, ...(auth ? { auth } : {}) });
     onEvent({ id: 'layer1', status: 'Downloading', progressDetail: { current: 5, total: 10 } });
+    if (this.pullHangs)
+      await new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
     if (this.pullRefusal) throw new ImagePullError(this.pullRefusal);
     this.absent.delete(image);
   }
@@ -614,6 +618,21 @@ describe('pulling the image', () => {
     expect(message).not.toContain('hunter2-secret');
     expect(containers.created).toEqual([]);
   });
+
+  test('a pull that hangs keeps heartbeating its progress, and a cancel stops it with no container created', async () => {
+    Object.assign(config, { image: REMOTE });
+    const { deps, containers } = setup();
+    containers.absent.add(REMOTE);
+    containers.pullHangs = true;
+    const { env, heartbeats } = environment();
+    const pulling = env.run(createDockerNodeActivity(deps), input());
+    // The first heartbeat comes at once, then one every tick while nothing arrives.
+    while (heartbeats.length < 2) await new Promise((r) => setTimeout(r, 50));
+    expect(heartbeats.at(-1)).toEqual({ phase: 'pulling', image: REMOTE, layers: 1, bytes: 5, totalBytes: 10 });
+    env.cancel();
+    await expect(pulling).rejects.toBeInstanceOf(CancelledFailure);
+    expect(containers.created).toEqual([]);
+  }, 15_000);
 
   test("a pull that fails for another reason (the registry unreachable) is retried within the node's budget", async () => {
     Object.assign(config, { image: REMOTE });
