@@ -28,6 +28,8 @@ let scope: { workspaceId: string; projectId: string };
 let dir: string;
 let registry: string;
 let image: string;
+/** The workspace's login for the suite's registry (the first test adds it). */
+let credentialId: string;
 /** The manifest digest the registry gave the pushed image. */
 let pushedDigest: string;
 
@@ -112,6 +114,7 @@ test('an admin adds a registry login: the password is stored encrypted and never
   expect(created.body).toMatchObject({ registry, username: USER, workspaceId: scope.workspaceId });
   expect(JSON.stringify(created.body)).not.toContain(PASSWORD);
   expect(created.body.secretRef).toBeUndefined();
+  credentialId = created.body.id;
 
   const listed = await request(t.app)
     .get(`/v1/workspaces/${scope.workspaceId}/registry-credentials`)
@@ -206,7 +209,7 @@ test('pullPolicy never with the image absent fails the task, naming the image an
   expect(never!.errorMessage).toContain('pullPolicy is never');
 });
 
-test('a malformed image reference or pull policy is a 400 at version creation, naming the field', async () => {
+test('a malformed image reference or pull policy, or a registry credential not for the image, is a 400 at version creation naming the field', async () => {
   const def = await request(t.app)
     .post(`/v1/projects/${scope.projectId}/workflows`)
     .set('Authorization', `Bearer ${fixture.key}`)
@@ -225,7 +228,23 @@ test('a malformed image reference or pull policy is a 400 at version creation, n
   const policy = await version({ pullPolicy: 'sometimes' });
   expect(policy.status).toBe(400);
   expect(policy.body.error.details).toEqual([expect.objectContaining({ path: 'nodes.0.executorConfig.pullPolicy' })]);
-  expect((await version({ image, pullPolicy: 'always' })).status).toBe(201);
+  const unknown = await version({ image, registryCredentialId: 'rgc_missing' });
+  expect(unknown.status).toBe(400);
+  expect(unknown.body.error.details).toEqual([
+    expect.objectContaining({
+      path: 'nodes.0.executorConfig.registryCredentialId',
+      message: 'registry credential rgc_missing not found in this workspace',
+    }),
+  ]);
+  const elsewhere = await version({ image: 'ghcr.io/team/tool:1', registryCredentialId: credentialId });
+  expect(elsewhere.status).toBe(400);
+  expect(elsewhere.body.error.details).toEqual([
+    expect.objectContaining({
+      path: 'nodes.0.executorConfig.registryCredentialId',
+      message: `registry credential ${credentialId} is for ${registry}, but the image is pulled from ghcr.io`,
+    }),
+  ]);
+  expect((await version({ image, pullPolicy: 'always', registryCredentialId: credentialId })).status).toBe(201);
   expect(
     await t.db.collection('workflow_definition_versions').countDocuments({ workflowDefinitionId: def.body.id }),
   ).toBe(1);
