@@ -22,6 +22,7 @@ import {
   toRef,
 } from './docker/outputs';
 import type { CollectedOutputs } from './docker/outputs';
+import { ensureImage, reattachedImage } from './docker/pull';
 import {
   isFinalFailure,
   recordCacheHit,
@@ -144,7 +145,12 @@ export function createDockerNodeActivity(deps: DockerExecutorDeps) {
     try {
       const earlier = await findEarlierContainer(deps, attempt);
       containerId = earlier?.id;
-      const { cacheKey, cached } = earlier ? {} : await lookUpCache(deps, attempt, image);
+      // The exact image this attempt runs (pulled first when the policy says so): recorded on the task, keyed by
+      // the cache, and what the container is created from, so a tag moved meanwhile cannot swap it.
+      attempt.image = earlier?.imageId
+        ? await reattachedImage(deps, image, earlier.imageId)
+        : await ensureImage(deps, attempt, image);
+      const { cacheKey, cached } = earlier ? {} : await lookUpCache(deps, attempt, attempt.image);
       if (cacheKey && cached) return await recordCacheHit(deps, attempt, cacheKey, cached, image);
 
       if (!containerId) {
@@ -156,7 +162,7 @@ export function createDockerNodeActivity(deps: DockerExecutorDeps) {
           attempt.secrets,
           containerName(attempt.input.runId, attempt.input.nodeId, attempt.input.generation),
         );
-        containerId = await createContainer(deps, attempt, image, secretsDir);
+        containerId = await createContainer(deps, attempt, attempt.image, secretsDir);
         const staging = new TransferProgress(attempt.activity, 'staging');
         await stageAndStart(deps, containerId, stagingEntries(deps, attempt, staging), stagingFailure);
         endStart();

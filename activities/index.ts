@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
-import { AssetRepository, StorageConnectionRepository } from '../src/db/catalog';
+import { AssetRepository, RegistryCredentialRepository, StorageConnectionRepository } from '../src/db/catalog';
 import { CustomNodeRepository } from '../src/db/definitions';
 import { ExecutionLogRepository, ExecutionMetricRepository } from '../src/db/execution-logs';
 import { WorkspaceRepository } from '../src/db/identity';
@@ -29,6 +29,7 @@ import { createBuildImageActivity } from './build-image';
 import { createBuiltinActivity } from './builtin';
 import { createControlActivities } from './control';
 import { dockerPort } from './docker/port';
+import { RegistryLogins } from './docker/pull';
 import { StorageSources } from './docker/sources';
 import { createDockerNodeActivity } from './docker-node';
 import { createMapActivities } from './map';
@@ -100,6 +101,7 @@ export function createActivities(
         ...(secrets ? { secretStore: secrets } : {}),
         ...(localTmpfs(deps.runner) ? { secretFilesDir: SECRET_FILES_DIR } : {}),
         containers: dockerPort(deps.runner),
+        registries: new RegistryLogins(new RegistryCredentialRepository(deps.db), secrets),
         customNodes: new CustomNodeRepository(deps.db),
         assets: new AssetRepository(deps.db),
         workspaces: new WorkspaceRepository(deps.db),

@@ -16,6 +16,8 @@ bash scripts/stack.sh up
 bash scripts/images.sh
 # The API fuzz test (test/integration/schemathesis.test.ts) runs it; installed here so its time is not the test's.
 install_schemathesis >/dev/null
+# The registry pull test (test/e2e/registries.test.ts) starts its own; installed here for the same reason.
+bash scripts/registry.sh install
 load_stack_env
 
 results="$EMBOFLOW_DATA_DIR/test-results"

@@ -13,6 +13,7 @@ import type { Logger } from '../../src/logger';
 import type { Metrics } from '../../src/metrics';
 import type { ObjectStore } from '../../src/storage/object-store';
 import type { ContainerPort } from './port';
+import type { RegistryLoginSource, RunImage } from './pull';
 import type { ResolvedSecret, SecretDeps, SecretMasker } from './secrets';
 import type { AssetSources } from './sources';
 
@@ -36,6 +37,8 @@ export interface DockerExecutorDeps extends Partial<SecretDeps> {
   /** Readers for assets in the platform bucket or behind a workspace's storage connection. */
   sources: AssetSources;
   containers: ContainerPort;
+  /** The workspace's registry logins, for pulling node images. */
+  registries: RegistryLoginSource;
   customNodes: Pick<CustomNodeRepository, 'findInWorkspace'>;
   assets: Pick<AssetRepository, 'findForStaging'>;
   workspaces: Pick<WorkspaceRepository, 'executionLimits'>;
@@ -70,6 +73,8 @@ export interface NodeAttempt {
   /** The workspace secrets the node names, decrypted for this attempt, and the masker of their values. */
   secrets: ResolvedSecret[];
   masker: SecretMasker;
+  /** The image the attempt runs, once resolved on the engine (recorded with the task's outcome). */
+  image?: RunImage;
   /** The config had templates: `cfg` holds them rendered, and the task records the command run. */
   rendered?: true;
   /** A map item: `input` is then the item's own (its task id as nodeId, its assets). */

@@ -4,15 +4,14 @@ import { createHash } from 'node:crypto';
 import type { ArtifactDoc, RunTaskDoc } from '../../src/domain/run';
 import { runTaskId } from '../../src/domain/run';
 import type { DockerExecutorDeps, NodeAttempt } from './attempt';
+import type { RunImage } from './pull';
 import { secretKeyMaterial } from './secrets';
 
-/** The cache key: image digest (not tag), command, env, network, ordered input checksums, asset ids, params. */
-export async function cacheKeyFor(
-  deps: Pick<DockerExecutorDeps, 'containers'>,
-  { cfg, input, run, item, secrets }: NodeAttempt,
-  image: string,
-): Promise<string> {
-  const digest = await deps.containers.imageDigest(image);
+/**
+ * The cache key: the image actually run (its id, resolved after any pull — never its tag), command, env, network,
+ * ordered input checksums, asset ids, params, and the secrets' names and versions.
+ */
+export function cacheKeyFor({ cfg, input, run, item, secrets }: NodeAttempt, image: RunImage): string {
   // A manifest's checksum covers every ref it lists (paths and checksums), so it stands for them all.
   const inputs = input.upstream
     .flatMap((u) => [
@@ -22,7 +21,7 @@ export async function cacheKeyFor(
     .sort();
   const material = JSON.stringify({
     v: 1,
-    image: digest,
+    image: image.id,
     command: cfg.command ?? null,
     env: Object.entries(cfg.env).sort(([a], [b]) => a.localeCompare(b)),
     network: cfg.network,
@@ -58,13 +57,12 @@ export async function findCachedResult(
 
 /** Looks the key up (the node may opt out; a re-attached attempt never does), counting hits and misses. */
 export async function lookUpCache(
-  deps: Pick<DockerExecutorDeps, 'containers' | 'mirror' | 'metrics'>,
+  deps: Pick<DockerExecutorDeps, 'mirror' | 'metrics'>,
   attempt: NodeAttempt,
-  image: string,
+  image: RunImage,
 ): Promise<{ cacheKey?: string; cached?: CachedResult }> {
   if (attempt.node.cache?.enabled === false) return {};
-  const cacheKey = await cacheKeyFor(deps, attempt, image).catch(() => undefined);
-  if (!cacheKey) return {};
+  const cacheKey = cacheKeyFor(attempt, image);
   const cached = await findCachedResult(deps, attempt, cacheKey);
   deps.metrics.cacheLookups.inc({ result: cached ? 'hit' : 'miss' });
   return { cacheKey, cached };

@@ -10,6 +10,7 @@ import { containerName } from './attempt';
 import type { DockerExecutorDeps, NodeAttempt } from './attempt';
 import { ImageMissingError } from './port';
 import type { ExistingContainer, ResourceWatch } from './port';
+import type { RunImage } from './pull';
 import { secretEnv } from './secrets';
 import type { SlotLease } from './slot';
 
@@ -45,13 +46,13 @@ export async function findEarlierContainer(
 export async function createContainer(
   deps: Pick<DockerExecutorDeps, 'containers' | 'deployment'>,
   { input, run, cfg, attempt, secrets }: NodeAttempt,
-  image: string,
+  image: RunImage,
   secretsDir?: string,
 ): Promise<string> {
   try {
     return await deps.containers.create({
       name: containerName(input.runId, input.nodeId, input.generation),
-      image,
+      image: image.id,
       command: cfg.command,
       env: { ...cfg.env, ...secretEnv(secrets) },
       ...(secretsDir ? { secretsDir } : {}),
@@ -67,6 +68,7 @@ export async function createContainer(
         [`${LABEL_PREFIX}generation`]: String(input.generation),
         [`${LABEL_PREFIX}attempt`]: String(attempt),
         [`${LABEL_PREFIX}workspace`]: run.workspaceId,
+        [`${LABEL_PREFIX}image`]: image.ref,
       },
     });
   } catch (err) {

@@ -6,6 +6,8 @@ import type {
   ContainerRunner,
   ContainerSpec,
   ExitState,
+  PullAuth,
+  PullEvent,
   ResourceSample,
 } from '../../src/docker/container-runner';
 
@@ -17,6 +19,8 @@ export interface ExistingContainer {
   exitedCleanly: boolean;
   exitCode: number;
   oomKilled: boolean;
+  /** The id of the image it was created from. */
+  imageId?: string;
 }
 
 export interface LogFrame {
@@ -45,9 +49,22 @@ export class ImageMissingError extends Error {
   }
 }
 
+/** An image on the engine: its id (content digest) and the registry digests it is known by (`name@sha256:…`). */
+export interface ImageInfo {
+  id: string;
+  repoDigests: string[];
+}
+
 export interface ContainerPort {
-  /** The image's content digest (what the cache key uses, not its tag). */
-  imageDigest(image: string): Promise<string>;
+  /** The image as the engine has it; undefined when it does not. */
+  inspectImage(image: string): Promise<ImageInfo | undefined>;
+  /** Pulls the image to the end of its progress stream; throws ImagePullError when the engine could not. */
+  pullImage(
+    image: string,
+    auth: PullAuth | undefined,
+    onEvent: (e: PullEvent) => void,
+    signal: AbortSignal,
+  ): Promise<void>;
   findByName(name: string): Promise<ExistingContainer | undefined>;
   create(spec: ContainerSpec): Promise<string>;
   /** Copies entries in as one tar stream, opening each file's bytes only when the archive reaches it. */
@@ -68,7 +85,8 @@ export interface ContainerPort {
 export function dockerPort(runner: ContainerRunner): ContainerPort {
   const get = (id: string) => runner.docker.getContainer(id);
   return {
-    imageDigest: async (image) => (await runner.docker.getImage(image).inspect()).Id,
+    inspectImage: (image) => runner.inspectImage(image),
+    pullImage: (image, auth, onEvent, signal) => runner.pull(image, auth, onEvent, signal),
     async findByName(name) {
       const info = await runner.findByName(name);
       if (!info) return undefined;
@@ -78,6 +96,7 @@ export function dockerPort(runner: ContainerRunner): ContainerPort {
         exitedCleanly: info.State.Status === 'exited' && info.State.ExitCode === 0,
         exitCode: info.State.ExitCode,
         oomKilled: info.State.OOMKilled,
+        imageId: info.Image,
       };
     },
     async create(spec) {

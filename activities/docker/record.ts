@@ -62,7 +62,7 @@ export async function recordRunning(
 
 /** The task's terminal transition for this attempt: its attempt record, and the fields it ends with. */
 function ended(
-  { task, attempt, startedAt }: NodeAttempt,
+  { task, attempt, startedAt, image }: NodeAttempt,
   status: 'success' | 'failed',
   finishedAt: Date,
   record: Partial<AttemptRecord>,
@@ -73,7 +73,13 @@ function ended(
     status,
     attempt,
     attemptRecord: { attempt, status, startedAt, finishedAt, ...record },
-    set: { ...set, finishedAt, durationMs: finishedAt.getTime() - startedAt.getTime() },
+    set: {
+      ...set,
+      // The image actually run: its id always, its registry digest when it came from one.
+      ...(image ? { imageId: image.id, ...(image.digest ? { imageDigest: image.digest } : {}) } : {}),
+      finishedAt,
+      durationMs: finishedAt.getTime() - startedAt.getTime(),
+    },
   };
 }
 

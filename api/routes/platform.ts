@@ -13,6 +13,7 @@ import { registerNotificationEndpointRoutes } from './notification-endpoints';
 import { platformRoutes } from './platform-registry';
 import { registerPluginRoutes } from './plugins';
 import { registerProjectRoutes } from './projects';
+import { registerRegistryCredentialRoutes } from './registry-credentials';
 import { registerStorageConnectionRoutes } from './storage-connections';
 import { registerUserRoutes } from './users';
 import { registerWorkflowRoutes } from './workflows';
@@ -40,6 +41,7 @@ export function registerPlatformRoutes(
     registerStorageConnectionRoutes,
     registerWorkspaceSecretRoutes,
     registerNotificationEndpointRoutes,
+    registerRegistryCredentialRoutes,
     registerAnnotationRoutes,
     registerPluginRoutes,
     registerAuditLogRoutes,

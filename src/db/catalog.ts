@@ -1,5 +1,5 @@
 // Data catalog (seed 000): assets and their probe reports, datasets and their immutable versions, storage
-// connections and the encrypted secrets they reference.
+// connections, container registry credentials and the encrypted secrets they reference.
 import type { Collection, Db, Filter } from 'mongodb';
 import type {
   ASSET_STATUSES,
@@ -9,6 +9,7 @@ import type {
   DatasetDoc,
   DatasetVersionDoc,
   ProbeReportDoc,
+  RegistryCredentialDoc,
   SecretDoc,
   STORAGE_CONNECTION_TYPES,
   StorageConnectionDoc,
@@ -277,6 +278,40 @@ export class StorageConnectionRepository {
   }
 }
 
+/** One credential per registry host and workspace (a unique index): the one a pull from that host uses. */
+export class RegistryCredentialRepository {
+  private readonly credentials: Collection<RegistryCredentialDoc>;
+
+  constructor(db: Db) {
+    this.credentials = platformCollection(db, 'registry_credentials');
+  }
+
+  /** False when the workspace already has a credential for this registry. */
+  insert(credential: RegistryCredentialDoc): Promise<boolean> {
+    return insertUnique(this.credentials, credential);
+  }
+
+  get(credentialId: string): Promise<RegistryCredentialDoc | null> {
+    return this.credentials.findOne({ _id: credentialId });
+  }
+
+  findInWorkspace(credentialId: string, workspaceId: string): Promise<RegistryCredentialDoc | null> {
+    return this.credentials.findOne({ _id: credentialId, workspaceId });
+  }
+
+  findForRegistry(workspaceId: string, registry: string): Promise<RegistryCredentialDoc | null> {
+    return this.credentials.findOne({ workspaceId, registry });
+  }
+
+  list(workspaceId: string, page: PageRequest): Promise<Page<RegistryCredentialDoc>> {
+    return paginate(this.credentials, { workspaceId }, page);
+  }
+
+  async delete(credentialId: string, workspaceId: string): Promise<boolean> {
+    return (await this.credentials.deleteOne({ _id: credentialId, workspaceId })).deletedCount === 1;
+  }
+}
+
 export class SecretRepository {
   private readonly secrets: Collection<SecretDoc>;
 
@@ -288,12 +323,12 @@ export class SecretRepository {
     await this.secrets.insertOne(secret);
   }
 
+  async delete(secretRef: string, workspaceId: string): Promise<void> {
+    await this.secrets.deleteOne({ _id: secretRef, workspaceId });
+  }
+
   /** A secret of the workspace: a reference copied from another tenant's document finds nothing. */
   findInWorkspace(secretRef: string, workspaceId: string): Promise<SecretDoc | null> {
     return this.secrets.findOne({ _id: secretRef, workspaceId });
-  }
-
-  async remove(secretRef: string, workspaceId: string): Promise<void> {
-    await this.secrets.deleteOne({ _id: secretRef, workspaceId });
   }
 }

@@ -22,6 +22,8 @@ export const COLLECTIONS = [
   'annotations',
   'plugins',
   'storage_connections',
+  /** Workspaces' container registry logins (their passwords in `secrets`). */
+  'registry_credentials',
   'custom_nodes',
   'audit_logs',
   'execution_logs',
@@ -76,6 +78,7 @@ const ALWAYS: Partial<Record<CollectionName, Array<'workspaceId' | 'projectId' |
   annotations: ['workspaceId', 'projectId', 'status', 'createdAt'],
   plugins: ['workspaceId', 'status', 'createdAt'],
   storage_connections: ['workspaceId', 'status', 'createdAt'],
+  registry_credentials: ['createdAt'],
   custom_nodes: ['workspaceId', 'projectId', 'status', 'createdAt'],
   audit_logs: ['workspaceId', 'projectId', 'createdAt'],
   triggers: ['workspaceId', 'projectId', 'status', 'createdAt'],
@@ -126,6 +129,7 @@ const COMPOUND: Partial<Record<CollectionName, IndexDescription[]>> = {
   annotation_tasks: [{ key: { projectId: 1, status: 1 }, name: 'projectId_status' }],
   annotations: [{ key: { annotationTaskId: 1, createdAt: -1 }, name: 'annotationTaskId_createdAt' }],
   custom_nodes: [{ key: { projectId: 1, slug: 1 }, unique: true, name: 'projectId_slug' }],
+  registry_credentials: [{ key: { workspaceId: 1, registry: 1 }, unique: true, name: 'workspaceId_registry' }],
   audit_logs: [{ key: { workspaceId: 1, createdAt: -1 }, name: 'workspaceId_createdAt' }],
   execution_logs: [
     { key: { workspaceId: 1, runId: 1, nodeId: 1, seq: 1 }, name: 'tenant_run_step_seq' },

@@ -64,6 +64,8 @@ export const EXECUTION_FIELDS: Record<string, ''> = {
   finishedAt: '',
   durationMs: '',
   cacheKey: '',
+  imageId: '',
+  imageDigest: '',
   interruptedAt: '',
   childRunId: '',
 };

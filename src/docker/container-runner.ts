@@ -56,6 +56,26 @@ export interface ResourceSample {
   cpuTimeMs: number;
 }
 
+/** Registry credentials as the Docker engine takes them for one pull (sent in a header, never logged). */
+export interface PullAuth {
+  username: string;
+  password: string;
+  serveraddress: string;
+}
+
+/** One line of a pull's progress stream. */
+export interface PullEvent {
+  status?: string;
+  id?: string;
+  progressDetail?: { current?: number; total?: number };
+  error?: string;
+}
+
+/** A pull the engine refused or could not finish; its message is the engine's (it never holds credentials). */
+export class ImagePullError extends Error {
+  override readonly name = 'ImagePullError';
+}
+
 export function dockerFromHost(host: string | undefined): Docker {
   if (!host || host.startsWith('unix://'))
     return new Docker({ socketPath: host ? host.slice(7) : '/var/run/docker.sock' });
@@ -100,6 +120,52 @@ export class ContainerRunner {
         LogConfig: { Type: 'json-file', Config: { 'max-size': '20m', 'max-file': '1' } },
         AutoRemove: false,
       },
+    });
+  }
+
+  /** The image's id (its content digest) and the registry digests it is known by; undefined when it is absent. */
+  async inspectImage(image: string): Promise<{ id: string; repoDigests: string[] } | undefined> {
+    try {
+      const info = await this.docker.getImage(image).inspect();
+      return { id: info.Id, repoDigests: info.RepoDigests ?? [] };
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Pulls the image, following its progress stream to the end: the engine reports most failures (a refused login,
+   * an unknown tag) inside the stream, not as the request's status. Aborting the signal cuts the pull short.
+   */
+  async pull(image: string, auth: PullAuth | undefined, onEvent: (e: PullEvent) => void, signal: AbortSignal) {
+    let stream: Readable;
+    try {
+      stream = (await this.docker.pull(image, {
+        ...(auth ? { authconfig: auth } : {}),
+        abortSignal: signal,
+      })) as unknown as Readable;
+    } catch (err) {
+      const e = err as { json?: { message?: string }; message?: string };
+      throw new ImagePullError(e.json?.message ?? e.message ?? String(err), { cause: err });
+    }
+    await new Promise<void>((resolve, reject) => {
+      let failed: string | undefined;
+      const abort = () => stream.destroy(signal.reason instanceof Error ? signal.reason : new Error('pull aborted'));
+      signal.addEventListener('abort', abort, { once: true });
+      this.docker.modem.followProgress(
+        stream,
+        (err: Error | null) => {
+          signal.removeEventListener('abort', abort);
+          if (err) reject(signal.aborted ? err : new ImagePullError(err.message, { cause: err }));
+          else if (failed) reject(new ImagePullError(failed));
+          else resolve();
+        },
+        (e: PullEvent) => {
+          if (e.error) failed ??= e.error;
+          onEvent(e);
+        },
+      );
     });
   }
 

@@ -35,6 +35,7 @@ export const AUDIT_RESOURCE_TYPES = [
   'dataset',
   'dataset_version',
   'storage_connection',
+  'registry_credential',
   'annotation_task',
   'annotation',
   'plugin',

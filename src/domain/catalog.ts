@@ -1,5 +1,5 @@
 // Data catalog (seed 000): assets, their probe reports, datasets and immutable dataset versions, storage connections
-// and the encrypted secrets they reference.
+// and container registry credentials, and the encrypted secrets they reference.
 import { z } from 'zod';
 import {
   DescriptionSchema,
@@ -11,6 +11,7 @@ import {
   StorageRefSchema,
   TimestampFields,
 } from './common';
+import { REGISTRY_HOST_PATTERN } from './image-ref';
 
 export const ASSET_TYPES = [
   'raw_file',
@@ -159,12 +160,43 @@ export const StorageConnectionDocSchema = z
   .strict();
 export type StorageConnectionDoc = z.infer<typeof StorageConnectionDocSchema>;
 
+/**
+ * A workspace's login to a container registry: workers pull node images from `registry` with it. The password is
+ * never here: only secretRef, the id of its encrypted document in `secrets`.
+ */
+export const RegistryCredentialDocSchema = z
+  .object({
+    _id: z.string(),
+    workspaceId: z.string(),
+    /** The registry host as image references name it (normalized: lower case, Docker Hub as docker.io). */
+    registry: z.string(),
+    username: z.string(),
+    secretRef: z.string(),
+    createdBy: z.string(),
+    ...TimestampFields,
+  })
+  .strict();
+export type RegistryCredentialDoc = z.infer<typeof RegistryCredentialDocSchema>;
+
+export const CreateRegistryCredentialBody = z
+  .object({
+    /** The registry's host and port, as image references name it: `127.0.0.1:5000`, `ghcr.io`, `docker.io`. */
+    registry: z
+      .string()
+      .max(255)
+      .regex(new RegExp(REGISTRY_HOST_PATTERN), 'a registry host such as ghcr.io or 127.0.0.1:5000'),
+    username: PrintableSchema(255, 1),
+    password: z.string().min(1).max(16_384),
+  })
+  .strict();
+export type CreateRegistryCredentialInput = z.infer<typeof CreateRegistryCredentialBody>;
+
 /** AES-256-GCM ciphertext of one secret, bound (as associated data) to its id, workspace and owner. */
 export const SecretDocSchema = z
   .object({
     _id: z.string().regex(/^secret_/),
     workspaceId: z.string(),
-    ownerType: z.enum(['storage_connection', 'trigger', 'notification_endpoint', 'workspace_secret']),
+    ownerType: z.enum(['storage_connection', 'trigger', 'notification_endpoint', 'workspace_secret', 'registry_credential']),
     ownerId: z.string(),
     algorithm: z.literal('aes-256-gcm'),
     keyDerivation: z.literal('hkdf-sha256'),

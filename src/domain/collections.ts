@@ -8,6 +8,7 @@ import {
   DatasetDocSchema,
   DatasetVersionDocSchema,
   ProbeReportDocSchema,
+  RegistryCredentialDocSchema,
   SecretDocSchema,
   StorageConnectionDocSchema,
 } from './catalog';
@@ -39,6 +40,7 @@ export const DOCUMENT_SCHEMAS = {
   annotations: AnnotationDocSchema,
   plugins: PluginDocSchema,
   storage_connections: StorageConnectionDocSchema,
+  registry_credentials: RegistryCredentialDocSchema,
   custom_nodes: CustomNodeDocSchema,
   audit_logs: AuditLogDocSchema,
   secrets: SecretDocSchema,

@@ -9,6 +9,7 @@ import {
   SlugSchema,
   TimestampFields,
 } from './common';
+import { ImageRefSchema } from './image-ref';
 import { NodeContractSchema, RuntimeGraphSchema } from './runtime-graph';
 
 // ---- documents (field names are the ones src/services/runs.ts and the worker read) ----------------------------
@@ -49,15 +50,6 @@ export const WorkflowVersionDocSchema = z
   })
   .strict();
 export type WorkflowVersionDocument = z.infer<typeof WorkflowVersionDocSchema>;
-
-/** A Docker image reference: [registry[:port]/]name[:tag][@sha256:digest]. */
-export const ImageRefSchema = z
-  .string()
-  .max(512)
-  .regex(
-    /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$/,
-    'not a Docker image reference',
-  );
 
 /** Either an existing image, or a self-contained Dockerfile a worker builds and tags as imageTag. */
 export const CustomNodeSourceSchema = z.discriminatedUnion('kind', [

@@ -152,6 +152,10 @@ export interface RunTaskDoc {
   logRef?: StorageRef;
   cacheKey?: string;
   cacheHit: boolean;
+  /** The id (content digest) of the image a docker node ran, resolved after any pull; it is in the cache key. */
+  imageId?: string;
+  /** That image's registry manifest digest (`sha256:…`), when it was pulled from (or pushed to) a registry. */
+  imageDigest?: string;
   logLines: string[];
   stdoutLines: number;
   stderrLines: number;

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { RUN_WHEN } from '../dag/scheduler';
+import { IdSchema } from './common';
+import { ImageRefSchema } from './image-ref';
 import { ParamsDeclarationSchema } from './params';
 import { NodeSecretSchema } from './workspace-secrets';
 
@@ -29,11 +31,21 @@ export type RetryPolicy = z.infer<typeof RetryPolicySchema>;
 
 const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'environment variable names are A-Z, 0-9 and _');
 
+export const PULL_POLICIES = ['ifNotPresent', 'always', 'never'] as const;
+export type PullPolicy = (typeof PULL_POLICIES)[number];
+
 export const DockerExecutorConfigSchema = z
   .object({
     /** An image reference; or leave it out and name a registered custom node. */
-    image: z.string().min(1).max(512).optional(),
+    image: ImageRefSchema.optional(),
     customNodeId: z.string().min(1).max(64).optional(),
+    /**
+     * When the worker pulls the image: only when its Docker engine lacks it (the default), before every attempt, or
+     * never (an absent image then fails the task).
+     */
+    pullPolicy: z.enum(PULL_POLICIES).default('ifNotPresent'),
+    /** The workspace's registry credential to pull with; by default the one registered for the image's registry. */
+    registryCredentialId: IdSchema.optional(),
     command: z.array(z.string().max(65_536)).max(256).optional(),
     env: z.record(EnvName, z.string().max(65_536)).default({}),
     cpu: z.number().min(0.01).max(64).default(1),

@@ -12,6 +12,7 @@ import { MembershipService } from './memberships';
 import { NotificationEndpointService } from './notification-endpoints';
 import { PluginService } from './plugins';
 import { ProjectService } from './projects';
+import { RegistryCredentialService } from './registry-credentials';
 import { SecretBox, SecretStore } from './secrets';
 import { StorageConnectionService } from './storage-connections';
 import type { CatalogEvents } from './triggers';
@@ -48,6 +49,7 @@ export function createPlatformServices(deps: {
     storageConnections: new StorageConnectionService(db, audit, secrets),
     notificationEndpoints: new NotificationEndpointService(db, audit, secrets),
     workspaceSecrets: new WorkspaceSecretService(db, audit, secrets),
+    registryCredentials: new RegistryCredentialService(db, audit, secrets),
     annotations: new AnnotationService(db, audit),
     plugins: new PluginService(db, audit),
   };

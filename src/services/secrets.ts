@@ -94,7 +94,7 @@ export class SecretStore {
 
   /** Forgets a secret (a rotated or deleted value): its ciphertext is gone, not only unreferenced. */
   remove(secretRef: string, workspaceId: string): Promise<void> {
-    return this.secrets.remove(secretRef, workspaceId);
+    return this.secrets.delete(secretRef, workspaceId);
   }
 
   /** The plaintext behind a reference, for the processes that use the credential (never for API answers). */

@@ -8,6 +8,7 @@ import { declarationProblems } from '../dag/params';
 import { subWorkflowProblems } from '../dag/sub-workflows';
 import type { LoadVersion } from '../dag/sub-workflows';
 import { templateProblems } from '../dag/template';
+import { RegistryCredentialRepository } from '../db/catalog';
 import { CustomNodeRepository, WorkflowDefinitionRepository, WorkflowVersionRepository } from '../db/definitions';
 import type { PageRequest } from '../db/pagination';
 import { WorkspaceSecretRepository } from '../db/workspace-secrets';
@@ -17,6 +18,7 @@ import type {
   WorkflowDefinitionDocument,
   WorkflowVersionDocument,
 } from '../domain/definitions';
+import { parseImageReference } from '../domain/image-ref';
 import { RuntimeGraphSchema } from '../domain/runtime-graph';
 import type { NodeContract, RuntimeGraph, RuntimeNode } from '../domain/runtime-graph';
 import { newId } from '../ids';
@@ -134,6 +136,7 @@ export class WorkflowService {
   private readonly versions: WorkflowVersionRepository;
   private readonly customNodes: CustomNodeRepository;
   private readonly workspaceSecrets: WorkspaceSecretRepository;
+  private readonly registryCredentials: RegistryCredentialRepository;
 
   constructor(
     db: Db,
@@ -143,6 +146,7 @@ export class WorkflowService {
     this.versions = new WorkflowVersionRepository(db);
     this.customNodes = new CustomNodeRepository(db);
     this.workspaceSecrets = new WorkspaceSecretRepository(db);
+    this.registryCredentials = new RegistryCredentialRepository(db);
   }
 
   get(workflowId: string): Promise<WorkflowDefinitionDocument | null> {
@@ -202,6 +206,7 @@ export class WorkflowService {
       );
       problems.push(...(await this.contractProblems(scope, parsed.data)));
       problems.push(...(await this.secretProblems(scope, parsed.data)));
+      problems.push(...(await this.registryCredentialProblems(scope, parsed.data)));
       problems.push(...(await subWorkflowProblems(parsed.data.nodes, this.versionLoader(scope))));
     } else {
       problems.push(...schemaProblems(parsed.error, raw));
@@ -280,6 +285,30 @@ export class WorkflowService {
         ? contracts.get(n.executorConfig.customNodeId)
         : undefined);
     problems.push(...validateContracts(graph, contractOf));
+    return problems;
+  }
+
+  /**
+   * A registry credential a node names must be the workspace's, and for the registry its image is pulled from (a
+   * password is never sent to another registry). Deleted later, the pull fails the task instead.
+   */
+  private async registryCredentialProblems(scope: Scope, graph: RuntimeGraph): Promise<GraphProblem[]> {
+    const problems: GraphProblem[] = [];
+    for (const [i, n] of graph.nodes.entries()) {
+      if (n.executorType !== 'docker' || !n.executorConfig.registryCredentialId) continue;
+      const id = n.executorConfig.registryCredentialId;
+      const path = `nodes.${i}.executorConfig.registryCredentialId`;
+      const credential = await this.registryCredentials.findInWorkspace(id, scope.workspaceId);
+      const registry = n.executorConfig.image && parseImageReference(n.executorConfig.image)?.registry;
+      if (!credential)
+        problems.push({ nodeId: n.id, path, message: `registry credential ${id} not found in this workspace` });
+      else if (registry && credential.registry !== registry)
+        problems.push({
+          nodeId: n.id,
+          path,
+          message: `registry credential ${id} is for ${credential.registry}, but the image is pulled from ${registry}`,
+        });
+    }
     return problems;
   }
 

@@ -156,6 +156,38 @@ describe('constraints in the document', () => {
     }
   });
 
+  it('states image references, pull policies and registry hosts as the validators check them', () => {
+    const cred = body('post', '/v1/workspaces/{workspaceId}/registry-credentials').properties as Record<
+      string,
+      Record<string, unknown>
+    >;
+    expect(matchesAll(cred.registry!, '127.0.0.1:5000')).toBe(true);
+    expect(matchesAll(cred.registry!, 'ghcr.io')).toBe(true);
+    expect(matchesAll(cred.registry!, 'http://ghcr.io/')).toBe(false);
+    expect(cred.registry).toMatchObject({ maxLength: 255 });
+    expect(cred.password).toMatchObject({ minLength: 1, maxLength: 16_384 });
+    // The docker executor's config, wherever the document puts it.
+    const docker: Array<Record<string, Record<string, Record<string, unknown>>>> = [];
+    const visit = (v: unknown): void => {
+      if (!v || typeof v !== 'object') return;
+      const props = (v as { properties?: Record<string, unknown> }).properties;
+      if (props?.pullPolicy) docker.push(v as (typeof docker)[number]);
+      Object.values(v).forEach(visit);
+    };
+    visit(doc);
+    expect(docker.length).toBeGreaterThan(0);
+    for (const config of docker) {
+      expect(config.properties!.pullPolicy).toMatchObject({
+        enum: ['ifNotPresent', 'always', 'never'],
+        default: 'ifNotPresent',
+      });
+      const image = config.properties!.image!;
+      expect(image).toMatchObject({ minLength: 1, maxLength: 512 });
+      expect(matchesAll(image, '127.0.0.1:5000/emboflow/tools:test')).toBe(true);
+      expect(matchesAll(image, 'Registry.Example/UPPER:tag!')).toBe(false);
+    }
+  });
+
   it('states object refinements and what free-form JSON may hold', () => {
     expect(body('patch', '/v1/workspaces/{workspaceId}').anyOf).toEqual([
       { required: ['name'] },

@@ -707,6 +707,36 @@ describe('storage connections', () => {
     expect(JSON.stringify(answer.body)).not.toContain(secret);
   });
 
+  it("keeps a registry login's password encrypted and bound to it, never answers it, and deletes it with the login", async () => {
+    const secrets = new SecretStore(t.db, new SecretBox(TEST_SECRET_KEY));
+    const password = `registry-${unique('pw')}`;
+    const path = `/v1/workspaces/${A.workspaceId}/registry-credentials`;
+    const created = await A.as.admin.post(path, { registry: 'Registry.Example.com:5000', username: 'ci', password });
+    expect(created.status).toBe(201);
+    // Matched by host as image references name it: lower case.
+    expect(created.body).toMatchObject({ registry: 'registry.example.com:5000', username: 'ci' });
+    expect(JSON.stringify(created.body)).not.toContain(password);
+    const doc = await t.db.collection('registry_credentials').findOne({ _id: created.body.id });
+    const owner = { workspaceId: A.workspaceId, ownerType: 'registry_credential' as const, ownerId: created.body.id };
+    expect(await secrets.reveal(doc!.secretRef, owner)).toBe(password);
+    await expect(secrets.reveal(doc!.secretRef, { ...owner, ownerType: 'storage_connection' })).rejects.toThrow();
+    const listed = await A.as.admin.get(path);
+    expect(JSON.stringify(listed.body)).not.toContain(password);
+    expect(JSON.stringify(listed.body)).not.toContain(doc!.secretRef);
+    // One per registry: the same host again (in another spelling) is a 409 that writes nothing.
+    const secretsBefore = await t.db.collection('secrets').countDocuments();
+    const again = await A.as.admin.post(path, { registry: 'registry.example.com:5000', username: 'x', password: 'y' });
+    expect(again.status).toBe(409);
+    expect(await t.db.collection('secrets').countDocuments()).toBe(secretsBefore);
+
+    const other = await A.as.admin.post(path, { registry: 'other.example.com', username: 'ci', password });
+    const otherDoc = await t.db.collection('registry_credentials').findOne({ _id: other.body.id });
+    expect((await A.as.admin.delete(`/v1/registry-credentials/${other.body.id}`)).status).toBe(204);
+    expect(await t.db.collection('registry_credentials').findOne({ _id: other.body.id })).toBeNull();
+    expect(await t.db.collection('secrets').findOne({ _id: otherDoc!.secretRef })).toBeNull();
+    expect((await A.as.admin.delete(`/v1/registry-credentials/${other.body.id}`)).status).toBe(404);
+  });
+
   it('refuses a secret, naming the field and the setting, when EMBOFLOW_SECRET_KEY is unset', async () => {
     const bare = await listen(await startTestApp({}, { rateLimitPerMinute: 100_000 }));
     try {
@@ -722,6 +752,13 @@ describe('storage connections', () => {
       expect(await bare.db.collection('storage_connections').countDocuments()).toBe(0);
       expect(await bare.db.collection('secrets').countDocuments()).toBe(0);
       expect((await client.post(`/v1/workspaces/${workspaceId}/storage-connections`, body)).status).toBe(201);
+      const login = { registry: 'ghcr.io', username: 'ci', password: 'shh' };
+      const refused = await client.post(`/v1/workspaces/${workspaceId}/registry-credentials`, login);
+      expect(refused.status).toBe(400);
+      expect(refused.body.error.details).toEqual([
+        { field: 'password', message: expect.stringContaining('EMBOFLOW_SECRET_KEY') },
+      ]);
+      expect(await bare.db.collection('registry_credentials').countDocuments()).toBe(0);
     } finally {
       await bare.close();
     }

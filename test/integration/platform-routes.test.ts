@@ -604,6 +604,36 @@ const cases: RouteCase[] = [
     },
   },
   {
+    route: 'POST /v1/workspaces/:workspaceId/registry-credentials',
+    min: 'admin',
+    status: 201,
+    send: async (c) =>
+      c.post(`/v1/workspaces/${A.workspaceId}/registry-credentials`, {
+        registry: `${unique('reg')}.example.com:5000`,
+        username: 'ci',
+        password: 'pw',
+      }),
+    invalid: {
+      send: async (c) =>
+        c.post(`/v1/workspaces/${A.workspaceId}/registry-credentials`, {
+          registry: 'https://registry.example.com/v2/',
+          username: 'ci',
+          password: 'pw',
+        }),
+      field: 'body.registry',
+    },
+  },
+  {
+    route: 'GET /v1/workspaces/:workspaceId/registry-credentials',
+    min: 'admin',
+    status: 200,
+    send: async (c) => c.get(`/v1/workspaces/${A.workspaceId}/registry-credentials`),
+    invalid: {
+      send: async (c) => c.get(`/v1/workspaces/${A.workspaceId}/registry-credentials?limit=1&limit=2`),
+      field: 'query.limit',
+    },
+  },
+  {
     route: 'DELETE /v1/notification-endpoints/:endpointId',
     min: 'admin',
     status: 204,
@@ -618,6 +648,23 @@ const cases: RouteCase[] = [
     invalid: {
       send: async (c) => c.get(`/v1/notification-endpoints/${fx.endpointId}/deliveries?status=x`),
       field: 'status',
+    },
+  },
+  {
+    route: 'DELETE /v1/registry-credentials/:credentialId',
+    min: 'admin',
+    status: 204,
+    send: async (c) => {
+      const created = await A.as.owner.post(`/v1/workspaces/${A.workspaceId}/registry-credentials`, {
+        registry: `${unique('del')}.example.com`,
+        username: 'ci',
+        password: 'pw',
+      });
+      return c.delete(`/v1/registry-credentials/${created.body.id}`);
+    },
+    invalid: {
+      send: async (c) => c.delete('/v1/registry-credentials/%7B%22%24ne%22%3A1%7D'),
+      field: 'params.credentialId',
     },
   },
   {

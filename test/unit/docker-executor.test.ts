@@ -6,10 +6,11 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/activity';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import type { DockerExecutorDeps, ExecutorMirror } from '../../activities/docker/attempt';
-import type { ContainerPort, ExistingContainer, LogFrame } from '../../activities/docker/port';
+import type { ContainerPort, ExistingContainer, ImageInfo, LogFrame } from '../../activities/docker/port';
 import { createDockerNodeActivity } from '../../activities/docker-node';
 import type { TaskTransition } from '../../src/db/runs';
-import type { ArchiveEntry, ArchiveFile, ContainerSpec, ExitState } from '../../src/docker/container-runner';
+import { ImagePullError } from '../../src/docker/container-runner';
+import type { ArchiveEntry, ArchiveFile, ContainerSpec, ExitState, PullAuth } from '../../src/docker/container-runner';
 import type { AttemptRecord, ArtifactDoc, RunTaskDoc, WorkflowRunDoc } from '../../src/domain/run';
 import type { NodeInput, NodeResult } from '../../src/engine/contract';
 import { createLogger } from '../../src/logger';
@@ -54,8 +55,28 @@ class FakeContainers implements ContainerPort {
     return id;
   }
 
-  async imageDigest(image: string) {
-    return `sha256:digest-of-${image}`;
+  /** Images the engine lacks until pulled (every other one is present, as built locally). */
+  readonly absent = new Set<string>();
+  readonly pulls: Array<{ image: string; auth?: PullAuth }> = [];
+  /** What the registry answers a pull: a refusal's message, or nothing (it serves the image). */
+  pullRefusal: string | undefined;
+  async inspectImage(image: string): Promise<ImageInfo | undefined> {
+    if (this.absent.has(image)) return undefined;
+    const pulled = this.pulls.some((p) => p.image === image);
+    return {
+      id: `sha256:${pulled ? 'pulled' : 'local'}-${image}`,
+      repoDigests: pulled ? [`${image.replace(/:[^/:]*$/, '')}@sha256:manifest`] : [],
+    };
+  }
+  /** A registry that never finishes sending: the pull ends only when its signal aborts. */
+  pullHangs = false;
+  async pullImage(image: string, auth: PullAuth | undefined, onEvent: (e: object) => void, signal: AbortSignal) {
+    this.pulls.push({ image, ...(auth ? { auth } : {}) });
+    onEvent({ id: 'layer1', status: 'Downloading', progressDetail: { current: 5, total: 10 } });
+    if (this.pullHangs)
+      await new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
+    if (this.pullRefusal) throw new ImagePullError(this.pullRefusal);
+    this.absent.delete(image);
   }
   async findByName(name: string): Promise<ExistingContainer | undefined> {
     const c = this.containers.get(this.byName.get(name) ?? '');
@@ -192,6 +213,15 @@ function setup(opts: { containerLimit?: number; slotFree?: () => boolean; maxOut
   const deps: DockerExecutorDeps = {
     mirror,
     containers,
+    registries: {
+      loginFor: async (_ws, ref) =>
+        ref.registry === '127.0.0.1:5000'
+          ? {
+              credentialId: 'rgc_1',
+              auth: { username: 'ci', password: 'hunter2-secret', serveraddress: '127.0.0.1:5000' },
+            }
+          : undefined,
+    },
     store: {
       bucket: 'b',
       getStream: async () => ({ body: Readable.from([]) }),
@@ -512,4 +542,109 @@ test('a cancelled upload or a non-retryable failure while uploading still remove
     );
   await expect(environment(1).env.run(createDockerNodeActivity(deps), input())).rejects.toThrow(/maxOutputBytes|bytes/);
   expect(containers.removed).toHaveLength(1);
+});
+
+describe('pulling the image', () => {
+  const REMOTE = '127.0.0.1:5000/team/tool:1.0';
+  const config = run.runtimeSnapshot.nodes[0]!.executorConfig as Record<string, unknown>;
+  const original = { ...config };
+  afterEach(() => {
+    for (const k of Object.keys(config)) delete config[k];
+    Object.assign(config, original);
+  });
+
+  test('ifNotPresent pulls an absent image with the registry login, runs the pulled image and records its digests', async () => {
+    Object.assign(config, { image: REMOTE });
+    const { deps, containers, mirror } = setup();
+    containers.absent.add(REMOTE);
+    const { env, heartbeats } = environment();
+    await env.run(createDockerNodeActivity(deps), input());
+    expect(containers.pulls).toEqual([{ image: REMOTE, auth: expect.objectContaining({ username: 'ci' }) }]);
+    expect(heartbeats[0]).toMatchObject({ phase: 'pulling', image: REMOTE });
+    // Created from the image id, not the tag: a tag moved meanwhile cannot change what runs.
+    expect(containers.created[0]!.image).toBe(`sha256:pulled-${REMOTE}`);
+    expect(containers.created[0]!.labels['io.emboflow.image']).toBe(REMOTE);
+    expect(mirror.task).toMatchObject({
+      status: 'success',
+      imageId: `sha256:pulled-${REMOTE}`,
+      imageDigest: 'sha256:manifest',
+    });
+    expect(mirror.task.cacheKey).toMatch(/^docker:/);
+  });
+
+  test('ifNotPresent does not pull an image the engine has; the cache key follows the image id', async () => {
+    const { deps, containers, mirror } = setup();
+    await environment().env.run(createDockerNodeActivity(deps), input());
+    expect(containers.pulls).toEqual([]);
+    expect(mirror.task).toMatchObject({ imageId: 'sha256:local-emboflow/tools:local' });
+    expect(mirror.task.imageDigest).toBeUndefined();
+    const firstKey = mirror.task.cacheKey;
+
+    Object.assign(config, { pullPolicy: 'always' });
+    const again = setup();
+    await environment().env.run(createDockerNodeActivity(again.deps), input());
+    // always: pulled although present (no login for Docker Hub), and the pulled image is a new key.
+    expect(again.containers.pulls).toEqual([{ image: 'emboflow/tools:local' }]);
+    expect(again.mirror.task.imageId).toBe('sha256:pulled-emboflow/tools:local');
+    expect(again.mirror.task.cacheKey).not.toBe(firstKey);
+  });
+
+  test('never with an absent image fails at once, naming the image and the policy; no container is created', async () => {
+    Object.assign(config, { image: REMOTE, pullPolicy: 'never' });
+    const { deps, containers } = setup();
+    containers.absent.add(REMOTE);
+    const err = await environment()
+      .env.run(createDockerNodeActivity(deps), input())
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ type: 'NodeConfigError', nonRetryable: true });
+    expect((err as Error).message).toContain(`image ${REMOTE} is not on the worker's Docker engine`);
+    expect((err as Error).message).toContain('pullPolicy is never');
+    expect(containers.pulls).toEqual([]);
+    expect(containers.created).toEqual([]);
+  });
+
+  test('a refused pull is not retried; its message names image, registry and user, never the password', async () => {
+    Object.assign(config, { image: REMOTE });
+    const { deps, containers } = setup();
+    containers.absent.add(REMOTE);
+    containers.pullRefusal = 'Head "http://127.0.0.1:5000/v2/team/tool/manifests/1.0": unauthorized: hunter2-secret';
+    const err = await environment()
+      .env.run(createDockerNodeActivity(deps), input())
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ type: 'ImagePullError', nonRetryable: true });
+    const message = (err as Error).message;
+    expect(message).toContain(`pulling image ${REMOTE} from 127.0.0.1:5000 with registry credential rgc_1 (user ci)`);
+    expect(message).toContain('unauthorized');
+    expect(message).not.toContain('hunter2-secret');
+    expect(containers.created).toEqual([]);
+  });
+
+  test('a pull that hangs keeps heartbeating its progress, and a cancel stops it with no container created', async () => {
+    Object.assign(config, { image: REMOTE });
+    const { deps, containers } = setup();
+    containers.absent.add(REMOTE);
+    containers.pullHangs = true;
+    const { env, heartbeats } = environment();
+    const pulling = env.run(createDockerNodeActivity(deps), input());
+    // The first heartbeat comes at once, then one every tick while nothing arrives.
+    while (heartbeats.length < 2) await new Promise((r) => setTimeout(r, 50));
+    expect(heartbeats.at(-1)).toEqual({ phase: 'pulling', image: REMOTE, layers: 1, bytes: 5, totalBytes: 10 });
+    env.cancel();
+    await expect(pulling).rejects.toBeInstanceOf(CancelledFailure);
+    expect(containers.created).toEqual([]);
+  }, 15_000);
+
+  test("a pull that fails for another reason (the registry unreachable) is retried within the node's budget", async () => {
+    Object.assign(config, { image: REMOTE });
+    const { deps, containers } = setup();
+    containers.absent.add(REMOTE);
+    containers.pullRefusal = 'Get "http://127.0.0.1:5000/v2/": dial tcp 127.0.0.1:5000: connect: connection refused';
+    const attemptWith = (attempt: number, maxAttempts: number) =>
+      environment(attempt)
+        .env.run(createDockerNodeActivity(deps), input({ maxAttempts }))
+        .catch((e: unknown) => e);
+    expect(await attemptWith(1, 2)).toMatchObject({ type: 'ImagePullError', nonRetryable: false });
+    expect(await attemptWith(2, 2)).toMatchObject({ type: 'ImagePullError', nonRetryable: true });
+    expect(await attemptWith(1, 1)).toMatchObject({ type: 'ImagePullError', nonRetryable: true });
+  });
 });
