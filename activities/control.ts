@@ -8,10 +8,11 @@ import type { RunTaskDoc } from '../src/domain/run';
 import type { RuntimeNode } from '../src/domain/runtime-graph';
 import type { NodeCarryOver, PlanNode, RunPlan, TaskUpdate } from '../src/engine/contract';
 import type { Metrics } from '../src/metrics';
+import { gpuQueue } from '../src/temporal/names';
 import { runNotFound } from './errors';
 
 function taskQueueOf(node: RuntimeNode, fallback: string): string {
-  if (node.executorType === 'docker') return node.executorConfig.taskQueue;
+  if (node.executorType === 'docker') return gpuQueue(node.executorConfig.taskQueue, node.executorConfig.gpus);
   if (node.executorType === 'builtin') return node.executorConfig.taskQueue ?? fallback;
   return fallback;
 }

@@ -10,7 +10,13 @@ import { checkOutputContract } from './contract';
 import { containerName } from './docker/attempt';
 import type { ActivityHandle, DockerExecutorDeps, NodeAttempt } from './docker/attempt';
 import { lookUpCache } from './docker/cache';
-import { createContainer, findEarlierContainer, stageAndStart, superviseContainer } from './docker/container';
+import {
+  checkPrivileges,
+  createContainer,
+  findEarlierContainer,
+  stageAndStart,
+  superviseContainer,
+} from './docker/container';
 import { resolveImage } from './docker/image';
 import {
   collectOutputs,
@@ -36,7 +42,7 @@ import type { ContainerOutcome } from './docker/record';
 import { removeSecretFiles, resolveSecrets, SecretMasker, writeSecretFiles } from './docker/secrets';
 import { acquireSlot } from './docker/slot';
 import type { SlotLease } from './docker/slot';
-import { checkStagingSpace, stagingEntries } from './docker/staging';
+import { checkStagingSpace, NODE_UID, stagingEntries } from './docker/staging';
 import { renderConfig } from './docker/template';
 import { TransferProgress } from './docker/transfer';
 import { containerFailed, nodeConfigError, outputContractViolated, runNotFound } from './errors';
@@ -154,6 +160,7 @@ export function createDockerNodeActivity(deps: DockerExecutorDeps) {
       if (cacheKey && cached) return await recordCacheHit(deps, attempt, cacheKey, cached, image);
 
       if (!containerId) {
+        await checkPrivileges(deps, attempt);
         slot = await acquireSlot(deps, attempt);
         const endStart = deps.metrics.containerStart.startTimer();
         await checkStagingSpace(deps, attempt);
@@ -161,6 +168,7 @@ export function createDockerNodeActivity(deps: DockerExecutorDeps) {
           deps,
           attempt.secrets,
           containerName(attempt.input.runId, attempt.input.nodeId, attempt.input.generation),
+          attempt.cfg.runAsRoot ? 0 : NODE_UID,
         );
         containerId = await createContainer(deps, attempt, attempt.image, secretsDir);
         const staging = new TransferProgress(attempt.activity, 'staging');

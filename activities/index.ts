@@ -50,6 +50,8 @@ export interface ActivityDeps {
   workerId: string;
   continueAfterEvents?: number;
   workspaceContainerLimit?: number;
+  /** GPUs this worker's engine offers (WORKER_GPUS). */
+  workerGpus?: number;
   metrics?: Metrics;
   /** Decrypts storage connection credentials (EMBOFLOW_SECRET_KEY); without it, connection assets cannot be read. */
   secretKey?: string;
@@ -119,6 +121,7 @@ export function createActivities(
         deployment: deps.deployment,
         workerId: deps.workerId,
         workspaceContainerLimit: deps.workspaceContainerLimit ?? 0,
+        workerGpus: deps.workerGpus ?? 0,
       }),
     ),
     buildNodeImage: createBuildImageActivity({ ...deps, runs }),

@@ -34,6 +34,8 @@ export const ConfigSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]{0,64}$/)
     .default(''),
+  /** GPUs this worker's engine offers: with any, it also polls each queue's `.gpu` twin, where GPU nodes run. */
+  WORKER_GPUS: z.coerce.number().int().min(0).max(64).default(0),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(1000).default(16),
   /** Identifies this worker in task records and Temporal (default: host name and pid). */
   WORKER_ID: z

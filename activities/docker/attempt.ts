@@ -52,6 +52,8 @@ export interface DockerExecutorDeps extends Partial<SecretDeps> {
   workerId: string;
   /** Containers a workspace may run at once (0: no limit); a workspace's settings.maxRunningContainers may lower it. */
   workspaceContainerLimit: number;
+  /** GPUs this worker's engine offers (WORKER_GPUS). */
+  workerGpus?: number;
 }
 
 /** What an attempt needs of the activity context: heartbeats, cancellation, the task queue. */

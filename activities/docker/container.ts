@@ -5,6 +5,7 @@ import { LABEL_PREFIX } from '../../src/docker/container-runner';
 import type { ArchiveEntry, ExitState, ResourceSample } from '../../src/docker/container-runner';
 import type { ExecutionLogDoc } from '../../src/domain/execution';
 import { newId } from '../../src/ids';
+import { gpuCount } from '../../src/temporal/names';
 import { nodeConfigError } from '../errors';
 import { containerName } from './attempt';
 import type { DockerExecutorDeps, NodeAttempt } from './attempt';
@@ -42,6 +43,25 @@ export async function findEarlierContainer(
   return undefined;
 }
 
+/**
+ * What a node may ask of the engine beyond the hardened default: GPUs this worker has (WORKER_GPUS), root only where
+ * the workspace allows it. Checked before a slot is taken or a container made; never retried.
+ */
+export async function checkPrivileges(
+  deps: Pick<DockerExecutorDeps, 'workspaces' | 'workerGpus'>,
+  { cfg, run }: Pick<NodeAttempt, 'cfg' | 'run'>,
+): Promise<void> {
+  const wanted = gpuCount(cfg.gpus);
+  if (wanted > (deps.workerGpus ?? 0)) {
+    throw nodeConfigError(
+      `the node asks for ${wanted} GPU(s); this worker offers ${deps.workerGpus ?? 0} (WORKER_GPUS)`,
+    );
+  }
+  if (cfg.runAsRoot && !(await deps.workspaces.executionLimits(run.workspaceId)).allowRootContainers) {
+    throw nodeConfigError('runAsRoot: the workspace does not allow root containers (settings.allowRootContainers)');
+  }
+}
+
 /** Creates the hardened container (not started); returns its id. */
 export async function createContainer(
   deps: Pick<DockerExecutorDeps, 'containers' | 'deployment'>,
@@ -56,6 +76,10 @@ export async function createContainer(
       command: cfg.command,
       env: { ...cfg.env, ...secretEnv(secrets) },
       ...(secretsDir ? { secretsDir } : {}),
+      ...(cfg.gpus !== undefined ? { gpus: cfg.gpus } : {}),
+      ...(cfg.shmMb ? { shmMb: cfg.shmMb } : {}),
+      ...(cfg.workingDir ? { workingDir: cfg.workingDir } : {}),
+      ...(cfg.runAsRoot ? { runAsRoot: true } : {}),
       cpu: cfg.cpu,
       memoryMb: cfg.memoryMb,
       pidsLimit: cfg.pidsLimit,
@@ -73,8 +97,19 @@ export async function createContainer(
     });
   } catch (err) {
     if (err instanceof ImageMissingError) throw nodeConfigError(err.message);
-    throw err;
+    throw gpuRefusal(err);
   }
+}
+
+/**
+ * The engine refusing a GPU request (no NVIDIA container toolkit, though this worker declares WORKER_GPUS): the same
+ * request would be refused again, so the node fails with the engine's reason, not retried. At create or at start.
+ */
+function gpuRefusal(err: unknown): unknown {
+  const message = (err as Error | null)?.message ?? '';
+  return /could not select device driver|nvidia-container|unknown or invalid runtime/i.test(message)
+    ? nodeConfigError(`the node asks for GPUs but the Docker engine cannot provide them: ${message}`)
+    : err;
 }
 
 /** Copies the inputs in (one tar stream) and starts the container. */
@@ -90,7 +125,11 @@ export async function stageAndStart(
   } catch (err) {
     throw stagingFailure(err);
   }
-  await deps.containers.start(containerId);
+  try {
+    await deps.containers.start(containerId);
+  } catch (err) {
+    throw gpuRefusal(err);
+  }
 }
 
 export interface Supervised {

@@ -95,9 +95,6 @@ export function secretKeyMaterial(secrets: ResolvedSecret[]): string[] {
   return secrets.map((s) => `${s.name}@${s.version}>${s.env ?? ''}/${s.file ?? ''}`).sort();
 }
 
-/** The node's user owns its secret files (read-only to it alone). */
-const NODE_UID = 65534;
-
 /**
  * Writes the file secrets into a folder of their own on the host tmpfs; answers the folder (to bind-mount read-only),
  * or undefined when the node has none. The caller removes it when the attempt ends.
@@ -106,6 +103,8 @@ export async function writeSecretFiles(
   deps: Pick<SecretDeps, 'secretFilesDir'>,
   secrets: ResolvedSecret[],
   container: string,
+  /** The node's user, who alone may read them (root keeps no capability to read others' files). */
+  uid: number,
 ): Promise<string | undefined> {
   const files = secrets.filter((s) => s.file);
   if (!files.length) return undefined;
@@ -119,7 +118,7 @@ export async function writeSecretFiles(
   // As root (the usual worker) the node's user gets the files; otherwise they stay the worker's and the node must
   // run as that user to read them.
   await Promise.all(
-    [dir, ...files.map((s) => path.join(dir, s.file!))].map((p) => chown(p, NODE_UID, NODE_UID).catch(() => undefined)),
+    [dir, ...files.map((s) => path.join(dir, s.file!))].map((p) => chown(p, uid, uid).catch(() => undefined)),
   );
   return dir;
 }

@@ -44,7 +44,8 @@ export async function* stagingEntries(
   yield { type: 'directory', path: 'inputs', mode: 0o555 };
   yield { type: 'directory', path: 'assets', mode: 0o555 };
   yield { type: 'directory', path: 'manifests', mode: 0o555 };
-  yield { type: 'directory', path: 'outputs', mode: 0o755, uid: NODE_UID };
+  // Root in a node keeps no capability to write others' folders (CAP_DAC_OVERRIDE is dropped): outputs/ is its own.
+  yield { type: 'directory', path: 'outputs', mode: 0o755, uid: attempt.cfg.runAsRoot ? 0 : NODE_UID };
   const assets = input.assetIds.length ? await deps.assets.findForStaging(input.assetIds, run.workspaceId) : [];
   const staged: StagedAssetView[] = [];
   for (const a of assets) {

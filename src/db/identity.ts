@@ -78,12 +78,16 @@ export class WorkspaceRepository {
    * The limits a workspace's settings put on its nodes: running containers at once (maxRunningContainers) and the
    * default cap on a node's outputs (maxOutputBytes). Only positive numbers count.
    */
-  async executionLimits(workspaceId: string): Promise<{ maxRunningContainers?: number; maxOutputBytes?: number }> {
+  async executionLimits(
+    workspaceId: string,
+  ): Promise<{ maxRunningContainers?: number; maxOutputBytes?: number; allowRootContainers: boolean }> {
     const workspace = await this.workspaces.findOne({ _id: workspaceId }, { projection: { settings: 1 } });
     const positive = (v: unknown) => (typeof v === 'number' && v > 0 ? v : undefined);
     return {
       maxRunningContainers: positive(workspace?.settings?.maxRunningContainers),
       maxOutputBytes: positive(workspace?.settings?.maxOutputBytes),
+      // Root in a node's container only where an admin allowed it, in so many words.
+      allowRootContainers: workspace?.settings?.allowRootContainers === true,
     };
   }
 }

@@ -26,6 +26,24 @@ export interface ContainerSpec {
   labels: Record<string, string>;
   /** A host folder (on a tmpfs) of file secrets, bind-mounted read-only at /emboflow/secrets. */
   secretsDir?: string;
+  /** GPUs through the engine's device requests: a count, or device ids. */
+  gpus?: number | string[];
+  shmMb?: number;
+  workingDir?: string;
+  /** uid 0 instead of NODE_USER (capabilities still dropped, no-new-privileges still set). */
+  runAsRoot?: boolean;
+}
+
+/** Docker's device request for a node's GPUs (the NVIDIA runtime's `gpu` capability). */
+export function gpuDeviceRequests(gpus: number | string[] | undefined) {
+  if (gpus === undefined) return undefined;
+  return [
+    {
+      Driver: '',
+      ...(typeof gpus === 'number' ? { Count: gpus } : { DeviceIDs: gpus, Count: 0 }),
+      Capabilities: [['gpu']],
+    },
+  ];
 }
 
 /** A file or folder to place under WORK_DIR before the container starts. */
@@ -99,8 +117,8 @@ export class ContainerRunner {
       Image: spec.image,
       Cmd: spec.command,
       Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
-      User: NODE_USER,
-      WorkingDir: WORK_DIR,
+      User: spec.runAsRoot ? '0:0' : NODE_USER,
+      WorkingDir: spec.workingDir ?? WORK_DIR,
       Labels: spec.labels,
       NetworkDisabled: !spec.network,
       // A volume, not the image's filesystem: the root is read-only, and archive copies may only land in volumes.
@@ -114,6 +132,8 @@ export class ContainerRunner {
         MemorySwap: memory,
         NanoCpus: Math.round(spec.cpu * 1e9),
         PidsLimit: spec.pidsLimit,
+        ...(spec.shmMb ? { ShmSize: spec.shmMb * 1024 * 1024 } : {}),
+        ...(spec.gpus !== undefined ? { DeviceRequests: gpuDeviceRequests(spec.gpus) } : {}),
         Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=64m,mode=1777' },
         // The one bind mount: secrets never go through the archive API (they would land on the volume's disk).
         ...(spec.secretsDir ? { Binds: [`${spec.secretsDir}:${SECRETS_DIR}:ro`] } : {}),

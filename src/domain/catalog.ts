@@ -196,7 +196,13 @@ export const SecretDocSchema = z
   .object({
     _id: z.string().regex(/^secret_/),
     workspaceId: z.string(),
-    ownerType: z.enum(['storage_connection', 'trigger', 'notification_endpoint', 'workspace_secret', 'registry_credential']),
+    ownerType: z.enum([
+      'storage_connection',
+      'trigger',
+      'notification_endpoint',
+      'workspace_secret',
+      'registry_credential',
+    ]),
     ownerId: z.string(),
     algorithm: z.literal('aes-256-gcm'),
     keyDerivation: z.literal('hkdf-sha256'),

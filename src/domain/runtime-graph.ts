@@ -67,6 +67,28 @@ export const DockerExecutorConfigSchema = z
       .max(2 ** 50)
       .optional(),
     taskQueue: TaskQueue.default('default'),
+    /**
+     * GPUs: a count, or the device ids to use. The node runs only on workers that declare GPUs (WORKER_GPUS), on its
+     * task queue's `.gpu` twin; with none polling there, the run is refused before it starts.
+     */
+    gpus: z
+      .union([
+        z.number().int().min(1).max(16),
+        z
+          .array(z.string().regex(/^[A-Za-z0-9:._-]{1,64}$/, 'a device id: letters, digits, : . _ -'))
+          .min(1)
+          .max(16),
+      ])
+      .optional(),
+    /** /dev/shm size in MiB (Docker's default is 64). */
+    shmMb: z.number().int().min(1).max(65_536).optional(),
+    /** The command's working directory (default /emboflow). */
+    workingDir: z
+      .string()
+      .regex(/^\/[A-Za-z0-9._/-]{0,255}$/, 'an absolute path of letters, digits and . _ - /')
+      .optional(),
+    /** Run as root (uid 0) instead of nobody: only where the workspace allows it (settings.allowRootContainers). */
+    runAsRoot: z.boolean().optional(),
     /** Workspace secrets the container gets, as env vars or files under /emboflow/secrets (masked in every log). */
     secrets: z.array(NodeSecretSchema).max(64).optional(),
   })

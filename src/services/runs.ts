@@ -5,6 +5,7 @@ import {
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
 import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import type { Db } from 'mongodb';
 import { approveUpdate, pauseUpdate, retryTaskUpdate } from '../../workflows/messages';
 import { runWorkflow } from '../../workflows/run';
@@ -24,7 +25,7 @@ import type { DatasetVersionBinding, InputBinding, RunTaskDoc, StartRunBody, Wor
 import type { RuntimeGraph } from '../domain/runtime-graph';
 import { EmboflowError } from '../errors';
 import { newId } from '../ids';
-import { runSearchAttributes, runWebUiUrl, runWorkflowId } from '../temporal/names';
+import { gpuQueue, runSearchAttributes, runWebUiUrl, runWorkflowId } from '../temporal/names';
 
 /** A failure the API renders as a 4xx: status, code, message and the offending field. */
 export class RunRequestError extends EmboflowError {
@@ -102,6 +103,35 @@ export class RunService {
   view(run: WorkflowRunDoc): RunView {
     const { _id, ...rest } = run;
     return { id: _id, ...rest, temporalUiUrl: this.uiUrl(_id) };
+  }
+
+  /**
+   * A GPU node runs on its queue's `.gpu` twin, which only workers with WORKER_GPUS poll: with none polling there, the
+   * run would wait forever, so it is refused before it starts (409 naming the node).
+   */
+  private async checkGpuWorkers(version: Pick<WorkflowVersionDoc, 'runtimeGraph'>): Promise<void> {
+    const queues = new Map<string, string>();
+    version.runtimeGraph.nodes.forEach((n, i) => {
+      if (n.executorType === 'docker' && n.executorConfig.gpus !== undefined) {
+        const queue = this.config.TASK_QUEUE_PREFIX + gpuQueue(n.executorConfig.taskQueue, n.executorConfig.gpus);
+        if (!queues.has(queue)) queues.set(queue, `runtimeGraph.nodes.${i}.executorConfig.gpus`);
+      }
+    });
+    for (const [queue, field] of queues) {
+      const { pollers } = await this.temporal.workflowService.describeTaskQueue({
+        namespace: this.config.TEMPORAL_NAMESPACE,
+        taskQueue: { name: queue },
+        taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+      });
+      if (!pollers?.length) {
+        throw new RunRequestError(
+          409,
+          'no_gpu_workers',
+          `no worker with GPUs serves task queue ${queue} (start one with WORKER_GPUS set)`,
+          field,
+        );
+      }
+    }
   }
 
   async hasVersion(workflowId: string, versionNumber: number): Promise<boolean> {
@@ -202,6 +232,7 @@ export class RunService {
 
     const scope = { workspaceId: def.workspaceId, projectId: def.projectId };
     const params = checkedParams(version, body.params);
+    await this.checkGpuWorkers(version);
     const { assetIds, datasetIds, datasetVersions } = await this.resolveBindings(body.inputBindings, scope);
 
     const runId = newId('run');

@@ -10,6 +10,7 @@ import type { LoadVersion } from '../dag/sub-workflows';
 import { templateProblems } from '../dag/template';
 import { RegistryCredentialRepository } from '../db/catalog';
 import { CustomNodeRepository, WorkflowDefinitionRepository, WorkflowVersionRepository } from '../db/definitions';
+import { WorkspaceRepository } from '../db/identity';
 import type { PageRequest } from '../db/pagination';
 import { WorkspaceSecretRepository } from '../db/workspace-secrets';
 import type {
@@ -136,6 +137,7 @@ export class WorkflowService {
   private readonly versions: WorkflowVersionRepository;
   private readonly customNodes: CustomNodeRepository;
   private readonly workspaceSecrets: WorkspaceSecretRepository;
+  private readonly workspaces: WorkspaceRepository;
   private readonly registryCredentials: RegistryCredentialRepository;
 
   constructor(
@@ -146,6 +148,7 @@ export class WorkflowService {
     this.versions = new WorkflowVersionRepository(db);
     this.customNodes = new CustomNodeRepository(db);
     this.workspaceSecrets = new WorkspaceSecretRepository(db);
+    this.workspaces = new WorkspaceRepository(db);
     this.registryCredentials = new RegistryCredentialRepository(db);
   }
 
@@ -206,6 +209,7 @@ export class WorkflowService {
       );
       problems.push(...(await this.contractProblems(scope, parsed.data)));
       problems.push(...(await this.secretProblems(scope, parsed.data)));
+      problems.push(...(await this.rootProblems(scope, parsed.data)));
       problems.push(...(await this.registryCredentialProblems(scope, parsed.data)));
       problems.push(...(await subWorkflowProblems(parsed.data.nodes, this.versionLoader(scope))));
     } else {
@@ -234,6 +238,19 @@ export class WorkflowService {
   }
 
   /** Custom nodes must exist in the same project; contracts come from the node, else from its custom node. */
+  /** A node may run as root only where the workspace allows it (settings.allowRootContainers). */
+  private async rootProblems(scope: Scope, graph: RuntimeGraph): Promise<GraphProblem[]> {
+    const root = graph.nodes.flatMap((n, i) =>
+      n.executorType === 'docker' && n.executorConfig.runAsRoot ? [{ nodeId: n.id, i }] : [],
+    );
+    if (!root.length || (await this.workspaces.executionLimits(scope.workspaceId)).allowRootContainers) return [];
+    return root.map(({ nodeId, i }) => ({
+      nodeId,
+      path: `nodes.${i}.executorConfig.runAsRoot`,
+      message: 'the workspace does not allow root containers (an admin sets settings.allowRootContainers: true)',
+    }));
+  }
+
   /** Every secret a node names must exist in the workspace (its value is only read when the node runs). */
   private async secretProblems(scope: Scope, graph: RuntimeGraph): Promise<GraphProblem[]> {
     const named = graph.nodes.flatMap((n, i) =>

@@ -45,3 +45,13 @@ export function runWebUiUrl(uiBase: string, namespace: string, runId: string): s
 export function notifyWorkflowId(runId: string, finishedAtMs: number): string {
   return `emboflow-notify-${runId}-${finishedAtMs}`;
 }
+
+/** GPU nodes run on their queue's `.gpu` twin, which only workers that declare GPUs (WORKER_GPUS) poll. */
+export function gpuQueue(queue: string, gpus: number | string[] | undefined): string {
+  return gpus === undefined ? queue : `${queue}.gpu`;
+}
+
+/** How many GPUs a node asks for. */
+export function gpuCount(gpus: number | string[] | undefined): number {
+  return gpus === undefined ? 0 : typeof gpus === 'number' ? gpus : gpus.length;
+}

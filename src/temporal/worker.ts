@@ -15,6 +15,7 @@ import { TriggerDispatcher } from '../services/triggers';
 import type { ObjectStore } from '../storage/object-store';
 import { workerTracingOptions } from '../tracing';
 import type { Tracing } from '../tracing';
+import { gpuQueue } from './names';
 import { ensureReconcileSchedule } from './reconcile-schedule';
 
 /** A deployment is one database: container labels and the reaper are scoped by it. */
@@ -61,6 +62,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     deployment: deploymentName(config),
     continueAfterEvents: config.CONTINUE_AS_NEW_AFTER_EVENTS,
     workspaceContainerLimit: config.WORKSPACE_MAX_RUNNING_CONTAINERS,
+    workerGpus: config.WORKER_GPUS,
     secretKey: config.EMBOFLOW_SECRET_KEY,
     storageDefaults: { endpoint: config.S3_ENDPOINT, region: config.S3_REGION },
     ...(servesRuns
@@ -78,6 +80,8 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     );
   }
   const queues = [...new Set(config.WORKER_TASK_QUEUES)];
+  // A worker with GPUs also takes the GPU nodes of its queues (activities only; runs stay on RUN_TASK_QUEUE).
+  if (config.WORKER_GPUS > 0) queues.push(...queues.map((q) => gpuQueue(q, config.WORKER_GPUS)));
   const traced = workerTracingOptions(deps.tracing);
   const prebuilt = deps.tracing
     ? undefined

@@ -31,12 +31,16 @@ export interface Engine {
 /** Real Temporal workers for the test app's config, polling its own prefixed task queues. */
 let runtimeInstalled = false;
 
-export async function startEngine(t: TestApp, queues?: string[]): Promise<Engine> {
+export async function startEngine(
+  t: TestApp,
+  queues?: string[],
+  overrides: Partial<TestApp['config']> = {},
+): Promise<Engine> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('ERROR') });
     runtimeInstalled = true;
   }
-  const config = queues ? { ...t.config, WORKER_TASK_QUEUES: queues } : t.config;
+  const config = { ...t.config, ...(queues ? { WORKER_TASK_QUEUES: queues } : {}), ...overrides };
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const runner = new ContainerRunner(dockerFromHost(config.DOCKER_HOST));
   const workers = await createWorkers({

@@ -204,7 +204,15 @@ class FakeMirror implements ExecutorMirror {
   }
 }
 
-function setup(opts: { containerLimit?: number; slotFree?: () => boolean; maxOutputBytes?: number } = {}) {
+function setup(
+  opts: {
+    containerLimit?: number;
+    slotFree?: () => boolean;
+    maxOutputBytes?: number;
+    allowRoot?: boolean;
+    workerGpus?: number;
+  } = {},
+) {
   const deleted: string[] = [];
   const containers = new FakeContainers();
   const mirror = new FakeMirror();
@@ -249,7 +257,11 @@ function setup(opts: { containerLimit?: number; slotFree?: () => boolean; maxOut
     customNodes: { findInWorkspace: async () => null },
     assets: { findForStaging: async () => [] },
     workspaces: {
-      executionLimits: async () => ({ maxRunningContainers: opts.containerLimit, maxOutputBytes: opts.maxOutputBytes }),
+      executionLimits: async () => ({
+        maxRunningContainers: opts.containerLimit,
+        maxOutputBytes: opts.maxOutputBytes,
+        allowRootContainers: opts.allowRoot ?? false,
+      }),
     },
     executionLogs: { insertLines: async (lines) => void liveLines.push(...lines) },
     executionMetrics: { insertSample: async () => undefined },
@@ -266,6 +278,7 @@ function setup(opts: { containerLimit?: number; slotFree?: () => boolean; maxOut
     deployment: 'test',
     workerId: 'w1',
     workspaceContainerLimit: 0,
+    workerGpus: opts.workerGpus ?? 0,
   };
   return { deps, containers, mirror, slots, liveLines, deleted };
 }
@@ -647,4 +660,29 @@ describe('pulling the image', () => {
     expect(await attemptWith(2, 2)).toMatchObject({ type: 'ImagePullError', nonRetryable: true });
     expect(await attemptWith(1, 1)).toMatchObject({ type: 'ImagePullError', nonRetryable: true });
   });
+});
+
+test('GPUs, shm, working dir and root reach the container only where the worker and the workspace allow them', async () => {
+  const cfg = run.runtimeSnapshot.nodes[0]!.executorConfig as Record<string, unknown>;
+  Object.assign(cfg, { gpus: 2, shmMb: 512, workingDir: '/work', runAsRoot: true });
+  const succeed = (containers: FakeContainers) =>
+    (containers.behaviour = (c) =>
+      setTimeout(() => containers.finish(c.id, { exitCode: 0, oomKilled: false, timedOut: false }, {}), 5));
+  try {
+    for (const [opts, refusal] of [
+      [{ workerGpus: 1, allowRoot: true }, /asks for 2 GPU\(s\); this worker offers 1 \(WORKER_GPUS\)/],
+      [{ workerGpus: 2, allowRoot: false }, /does not allow root containers \(settings.allowRootContainers\)/],
+    ] as const) {
+      const { deps, containers, slots } = setup(opts);
+      await expect(environment().env.run(createDockerNodeActivity(deps), input())).rejects.toThrow(refusal);
+      // Refused before a slot or a container.
+      expect({ created: containers.created.length, slots: slots.acquired }).toEqual({ created: 0, slots: 0 });
+    }
+    const { deps, containers } = setup({ workerGpus: 2, allowRoot: true });
+    succeed(containers);
+    await environment().env.run(createDockerNodeActivity(deps), input());
+    expect(containers.created[0]).toMatchObject({ gpus: 2, shmMb: 512, workingDir: '/work', runAsRoot: true });
+  } finally {
+    for (const k of ['gpus', 'shmMb', 'workingDir', 'runAsRoot']) delete cfg[k];
+  }
 });
