@@ -1,8 +1,10 @@
 // Workflow nodes' activities: create the child run a workflow node starts (a run of its own, linked both ways), and
 // turn the child's leaf outputs into the node's when it has ended. The run workflow starts the child in between.
 import type { Db } from 'mongodb';
+import { resolveParams } from '../src/dag/params';
 import { WorkflowDefinitionRepository, WorkflowVersionRepository } from '../src/db/definitions';
 import type { RunStore } from '../src/db/runs';
+import type { ParamsDeclaration } from '../src/domain/params';
 import { newRunDocs } from '../src/domain/run';
 import type { ArtifactRef } from '../src/domain/run';
 import { SUB_WORKFLOW_DEPTH_MAX } from '../src/domain/runtime-graph';
@@ -12,6 +14,20 @@ import { derivedId } from '../src/ids';
 import { runWorkflowId } from '../src/temporal/names';
 import { toRef } from './docker/outputs';
 import { nodeConfigError, runNotFound } from './errors';
+
+/**
+ * The child's params: the parent's, or — when the child's version declares its own — those of the parent's it
+ * declares, checked, with its defaults filled in. A child that needs a param the parent does not have fails the node.
+ */
+function childParams(declared: ParamsDeclaration | undefined, given: Record<string, unknown>): Record<string, unknown> {
+  if (!declared) return given;
+  const shared = Object.fromEntries(Object.entries(given).filter(([name]) => name in declared));
+  const { params, problems } = resolveParams(declared, shared);
+  if (problems.length) {
+    throw nodeConfigError(`the sub-workflow's params: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`);
+  }
+  return params;
+}
 
 export function createSubWorkflowActivities(db: Db, runs: RunStore): SubWorkflowActivityContract {
   const definitions = new WorkflowDefinitionRepository(db);
@@ -45,7 +61,7 @@ export function createSubWorkflowActivities(db: Db, runs: RunStore): SubWorkflow
           inputBindings: input.assetIds.map((id) => ({ kind: 'asset' as const, id })),
           assetIds: input.assetIds,
           datasetIds: [],
-          params: parent.params,
+          params: childParams(version.runtimeGraph.params, parent.params),
           triggeredBy: `run:${parent._id}`,
           parentRunId: parent._id,
           parentNodeId: input.nodeId,

@@ -134,8 +134,8 @@ export class RunService {
     }
   }
 
-  async hasVersion(workflowId: string, versionNumber: number): Promise<boolean> {
-    return (await this.versions.getByNumber(workflowId, versionNumber)) !== null;
+  version(workflowId: string, versionNumber: number): Promise<WorkflowVersionDoc | null> {
+    return this.versions.getByNumber(workflowId, versionNumber);
   }
 
   /** The definition head; the caller authorizes against its workspace and project. */

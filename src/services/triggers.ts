@@ -12,6 +12,7 @@ import {
 import type { Client, ScheduleDescription, ScheduleOptionsAction, ScheduleSpec } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import { triggeredRunWorkflow } from '../../workflows/triggered-run';
+import { resolveParams } from '../dag/params';
 import type { PageRequest } from '../db/pagination';
 import { TriggerEventRepository, TriggerRepository } from '../db/triggers';
 import type { InputBinding } from '../domain/run';
@@ -244,7 +245,7 @@ export class TriggerService {
     input: CreateTriggerInput,
     actorId: string,
   ): Promise<TriggerView & { secret?: string }> {
-    await this.checkTemplate(def, input.versionNumber, input.inputBindings);
+    await this.checkTemplate(def, input.versionNumber, input.inputBindings, input.params, input.kind);
     if (input.kind === 'webhook' && !this.secrets.box.available) {
       throw invalidField('kind', 'this deployment cannot keep webhook secrets: set EMBOFLOW_SECRET_KEY on the API');
     }
@@ -300,7 +301,13 @@ export class TriggerService {
     if (!def) throw invalidField('workflowId', 'the workflow is gone');
     const versionNumber =
       input.versionNumber === undefined ? trigger.versionNumber : (input.versionNumber ?? undefined);
-    await this.checkTemplate(def, versionNumber, input.inputBindings ?? trigger.inputBindings);
+    await this.checkTemplate(
+      def,
+      versionNumber,
+      input.inputBindings ?? trigger.inputBindings,
+      input.params ?? trigger.params,
+      trigger.kind,
+    );
     const set: Partial<TriggerDoc> = {
       ...(input.name !== undefined ? { name: input.name } : {}),
       ...(input.versionNumber ? { versionNumber: input.versionNumber } : {}),
@@ -416,13 +423,18 @@ export class TriggerService {
     def: WorkflowDefinitionDoc,
     versionNumber: number | undefined,
     bindings: InputBinding[],
+    params: Record<string, unknown>,
+    kind: TriggerDoc['kind'],
   ): Promise<void> {
     if (versionNumber === undefined && !def.publishedVersionNumber) {
       throw invalidField('versionNumber', 'the workflow has no published version: publish one or pin versionNumber');
     }
-    if (versionNumber !== undefined && !(await this.runs.hasVersion(def._id, versionNumber))) {
-      throw invalidField('versionNumber', `the workflow has no version ${versionNumber}`);
-    }
+    const version = await this.runs.version(def._id, versionNumber ?? def.publishedVersionNumber!);
+    if (!version) throw invalidField('versionNumber', `the workflow has no version ${versionNumber}`);
+    // The params every run gets must fit the version's declared ones; a webhook's body may still bring required ones.
+    const { problems } = resolveParams(version.runtimeGraph.params, params);
+    const problem = problems.find((p) => kind !== 'webhook' || !p.message.startsWith('required'));
+    if (problem) throw invalidField(problem.field, problem.message);
     await this.runs.resolveBindings(bindings, { workspaceId: def.workspaceId, projectId: def.projectId });
   }
 

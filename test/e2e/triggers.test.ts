@@ -243,7 +243,29 @@ test('bad input is a 400 naming the field, and writes nothing', async () => {
   });
   expect(unpublished.status).toBe(400);
   expect(JSON.stringify(unpublished.body)).toContain('versionNumber');
+  // The params every run gets must fit the version's declared ones (a webhook's body may bring required ones).
+  const { workflowId: typed } = await seedWorkflow(
+    t.db,
+    scope,
+    { params: { n: { type: 'integer', required: true } }, nodes: [sh('a', 'true')], edges: [] },
+    'typed',
+  );
+  const wrongType = await api().post(`/v1/workflows/${typed}/triggers`, {
+    kind: 'schedule',
+    schedule: { cron: '@daily' },
+    params: { n: 'x' },
+  });
+  expect(wrongType.status).toBe(400);
+  expect(JSON.stringify(wrongType.body)).toContain('params.n');
+  const missing = await api().post(`/v1/workflows/${typed}/triggers`, {
+    kind: 'event',
+    event: { on: 'asset.registered' },
+  });
+  expect(missing.status).toBe(400);
+  expect(JSON.stringify(missing.body)).toContain('params.n: required');
   expect(await t.db.collection('triggers').countDocuments()).toBe(before);
+  const hook = await api().post(`/v1/workflows/${typed}/triggers`, { kind: 'webhook' });
+  expect(hook.status).toBe(201);
 
   // A cron in a time zone is accepted, and Temporal computes its next times in that zone.
   const berlin = await createTrigger({
