@@ -98,10 +98,7 @@ async function beginAttempt(
   const unit = item ? { ...input, nodeId: item.taskNodeId, assetIds: item.assetIds } : input;
   const itemView = item ? { key: item.key, index: item.index, value: item.value } : undefined;
   const { cfg, rendered } = await renderConfig(deps, { cfg: node.executorConfig, run, input: unit, item: itemView });
-  if (cfg.secrets?.length && !deps.workspaceSecrets) throw nodeConfigError('this worker cannot read workspace secrets');
-  const secrets = deps.workspaceSecrets
-    ? await resolveSecrets({ ...deps, workspaceSecrets: deps.workspaceSecrets }, { cfg, run })
-    : [];
+  const secrets = await resolveSecrets(deps, { cfg, run });
   return {
     input: unit,
     run,

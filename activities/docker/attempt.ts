@@ -31,7 +31,7 @@ export type ExecutorMirror = Pick<
 > &
   Partial<Pick<RunStore, 'resumeInterrupted'>>;
 
-export interface DockerExecutorDeps extends Partial<SecretDeps> {
+export interface DockerExecutorDeps extends SecretDeps {
   mirror: ExecutorMirror;
   store: Pick<ObjectStore, 'bucket' | 'getStream' | 'getVerified' | 'putStream' | 'putBuffer' | 'deleteKeys'>;
   /** Readers for assets in the platform bucket or behind a workspace's storage connection. */

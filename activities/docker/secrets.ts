@@ -18,7 +18,8 @@ export interface ResolvedSecret {
 }
 
 export interface SecretDeps {
-  workspaceSecrets: Pick<WorkspaceSecretRepository, 'named'>;
+  /** Absent in a process that reads no workspace secrets: a node naming one then fails, saying so. */
+  workspaceSecrets?: Pick<WorkspaceSecretRepository, 'named'>;
   /** Absent when the worker has no EMBOFLOW_SECRET_KEY: a node naming a secret then fails, saying so. */
   secretStore?: Pick<SecretStore, 'reveal'>;
   /** A tmpfs folder on the Docker engine's host (absent for a remote engine: file secrets are refused there). */
@@ -59,8 +60,9 @@ export async function resolveSecrets(
 ): Promise<ResolvedSecret[]> {
   const refs = cfg.secrets ?? [];
   if (!refs.length) return [];
-  if (!deps.secretStore)
+  if (!deps.secretStore || !deps.workspaceSecrets) {
     throw nodeConfigError('this worker cannot decrypt secrets: set EMBOFLOW_SECRET_KEY on the worker');
+  }
   const docs = new Map(
     (await deps.workspaceSecrets.named(run.workspaceId, [...new Set(refs.map((r) => r.name))])).map((d) => [d.name, d]),
   );

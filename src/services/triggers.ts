@@ -2,7 +2,6 @@
 // pause, trigger now, backfill), catalog events (an asset registered, a dataset version created) and signed inbound
 // webhooks. Schedules and events start a launcher workflow (workflows/triggered-run.ts) that inserts the run and
 // runs it as its child; a webhook starts its run from the API, idempotent by delivery id.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
   ScheduleNotFoundError,
   ScheduleOverlapPolicy,
@@ -31,6 +30,7 @@ import type { AuditLog } from './audit';
 import { invalidField } from './errors';
 import type { RunService, RunView, WorkflowDefinitionDoc } from './runs';
 import type { SecretStore } from './secrets';
+import { newSigningSecret, verifyWebhook } from './webhook-signature';
 
 const OVERLAP: Record<OverlapPolicy, ScheduleOverlapPolicy> = {
   skip: ScheduleOverlapPolicy.SKIP,
@@ -46,30 +46,6 @@ export class WebhookRefused extends EmboflowError {
   override name = 'WebhookRefused';
   constructor(message: string) {
     super(401, 'unauthorized', message);
-  }
-}
-
-/** The HMAC-SHA256 a delivery carries: over `<timestamp>.<body>`, hex, as `sha256=<hex>`. */
-export function webhookSignature(secret: string, timestamp: string, body: Buffer | string): string {
-  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.`).update(body).digest('hex')}`;
-}
-
-/** Checks a delivery's timestamp (seconds since the epoch, within the tolerance either way) and signature. */
-export function verifyWebhook(
-  secret: string,
-  headers: { timestamp?: string; signature?: string },
-  body: Buffer,
-  nowMs = Date.now(),
-): void {
-  const { timestamp, signature } = headers;
-  if (!timestamp || !/^\d{1,12}$/.test(timestamp)) throw new WebhookRefused('X-Emboflow-Timestamp is missing');
-  if (Math.abs(nowMs / 1000 - Number(timestamp)) > WEBHOOK_TOLERANCE_SECONDS) {
-    throw new WebhookRefused(`the timestamp is more than ${WEBHOOK_TOLERANCE_SECONDS} s away from now`);
-  }
-  const expected = Buffer.from(webhookSignature(secret, timestamp, body));
-  const given = Buffer.from(signature ?? '');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    throw new WebhookRefused('the signature does not match');
   }
 }
 
@@ -110,19 +86,27 @@ export class TriggerDispatcher implements CatalogEvents {
    * fails (Temporal unreachable) is left to the reconciler's sweep: the event is in the outbox.
    */
   async record(event: CatalogEvent): Promise<void> {
-    const listening = await this.triggers.listening(event.projectId, event.event);
-    if (!listening.some((t) => matches(t, event))) return;
+    const matching = (await this.triggers.listening(event.projectId, event.event)).filter((t) => matches(t, event));
+    if (!matching.length) return;
     if (!(await this.events.record({ ...event, createdAt: new Date() }))) return;
-    await this.dispatch(event._id).catch(() => undefined);
+    await this.launch(event, matching).catch(() => undefined);
   }
 
-  /** Starts a launcher per matching trigger (an existing one is that event's run already) and marks it dispatched. */
+  /** Dispatches a recorded event that is not yet (the sweep, a retry): its triggers as they are now. */
   async dispatch(eventId: string): Promise<string[]> {
     const event = await this.events.get(eventId);
     if (!event || event.dispatchedAt) return [];
+    const listening = await this.triggers.listening(event.projectId, event.event);
+    return this.launch(
+      event,
+      listening.filter((t) => matches(t, event)),
+    );
+  }
+
+  /** Starts a launcher per trigger (an existing one is that event's run already) and marks the event dispatched. */
+  private async launch(event: CatalogEvent, triggers: TriggerDoc[]): Promise<string[]> {
     const started: string[] = [];
-    for (const trigger of await this.triggers.listening(event.projectId, event.event)) {
-      if (!matches(trigger, event)) continue;
+    for (const trigger of triggers) {
       try {
         await this.temporal.workflow.start(triggeredRunWorkflow, {
           workflowId: eventLauncherId(trigger._id, event._id),
@@ -270,7 +254,7 @@ export class TriggerService {
     };
     let secret: string | undefined;
     if (input.kind === 'webhook') {
-      secret = `whsec_${randomBytes(24).toString('hex')}`;
+      secret = newSigningSecret();
       doc.secretRef = await this.secrets.put(
         { workspaceId: def.workspaceId, ownerType: 'trigger', ownerId: _id },
         secret,
@@ -397,7 +381,15 @@ export class TriggerService {
       ownerType: 'trigger',
       ownerId: trigger._id,
     });
-    verifyWebhook(secret, headers, rawBody);
+    if (
+      !verifyWebhook(secret, headers.timestamp ?? '', rawBody, headers.signature ?? '', {
+        toleranceSeconds: WEBHOOK_TOLERANCE_SECONDS,
+      })
+    ) {
+      throw new WebhookRefused(
+        `the signature does not match, or the timestamp is missing or more than ${WEBHOOK_TOLERANCE_SECONDS} s off`,
+      );
+    }
     if (trigger.status !== 'active') throw invalidField('triggerId', 'this webhook is paused');
     const def = await this.runs.getDefinition(trigger.workflowDefinitionId);
     if (!def) throw invalidField('triggerId', 'the workflow of this webhook is gone');

@@ -1,5 +1,6 @@
-// How a run-end notification is signed, and how a receiver checks it: HMAC-SHA256 over "<timestamp>.<body>" with the
-// endpoint's secret, sent as `X-Emboflow-Signature: sha256=<hex>` beside `X-Emboflow-Timestamp` (Unix seconds).
+// How EmboFlow's webhooks are signed, both ways — run-end notifications it sends and trigger deliveries it receives:
+// HMAC-SHA256 over "<timestamp>.<body>" with the secret, as `X-Emboflow-Signature: sha256=<hex>` beside
+// `X-Emboflow-Timestamp` (Unix seconds).
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export const SIGNATURE_HEADER = 'X-Emboflow-Signature';
@@ -10,8 +11,8 @@ export function newSigningSecret(): string {
   return `whsec_${randomBytes(32).toString('base64url')}`;
 }
 
-export function signWebhook(secret: string, timestamp: string, body: string): string {
-  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+export function signWebhook(secret: string, timestamp: string, body: Buffer | string): string {
+  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.`).update(body).digest('hex')}`;
 }
 
 /**
@@ -21,7 +22,7 @@ export function signWebhook(secret: string, timestamp: string, body: string): st
 export function verifyWebhook(
   secret: string,
   timestamp: string,
-  body: string,
+  body: Buffer | string,
   signature: string,
   opts: { nowSeconds?: number; toleranceSeconds?: number } = {},
 ): boolean {

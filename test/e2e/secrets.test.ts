@@ -17,6 +17,7 @@ let editor: string;
 let admin: string;
 let scope: { workspaceId: string; projectId: string };
 
+const SECRET_FILES = '/dev/shm/emboflow-secrets';
 const VALUE = 'hf_Sup3rS3cretT0ken_8c1e';
 const ROTATED = 'hf_R0tatedT0ken_55aa';
 
@@ -84,7 +85,7 @@ test('a container printing its secret shows *** everywhere; MongoDB and the Temp
           'leaky',
           'echo "token is $HF_TOKEN"; echo "file has $(cat /emboflow/secrets/token)" >&2; ' +
             'same=false; [ "$(cat /emboflow/secrets/token)" = "$HF_TOKEN" ] && same=true; ' +
-            'echo "{\\"same\\": $same, \\"echo\\": \\"$HF_TOKEN\\"}" > /emboflow/outputs/result.json',
+            'echo "{\\"same\\": $same, \\"echo\\": \\"$HF_TOKEN\\"}" > /emboflow/outputs/result.json; sleep 2',
           { cache: { enabled: false } },
           { secrets },
         ),
@@ -97,6 +98,15 @@ test('a container printing its secret shows *** everywhere; MongoDB and the Temp
   await as(editor).post(`/v1/workflows/${wf.body.id}/versions/1/publish`, {});
   const run = await as(editor).post(`/v1/workflows/${wf.body.id}/runs`, {});
   expect(run.status).toBe(202);
+  // While leaky runs, its secret file sits on the host tmpfs, in a folder of its container's own.
+  const { readdirSync, existsSync } = await import('node:fs');
+  const secretDirs = () =>
+    existsSync(SECRET_FILES) ? readdirSync(SECRET_FILES).filter((d) => d.includes(run.body.id)) : [];
+  const during = await until('the secret folder of the running node', async () => {
+    const dirs = secretDirs().filter((d) => existsSync(`${SECRET_FILES}/${d}/token`));
+    return dirs.length > 0 && dirs;
+  });
+  expect(during.some((d) => d.includes('leaky'))).toBe(true);
   expect((await waitForRun(t.app, editor, run.body.id)).status).toBe('failed');
 
   const tasks = await tasksOf(t.app, editor, run.body.id);
@@ -120,11 +130,7 @@ test('a container printing its secret shows *** everywhere; MongoDB and the Temp
   expect(history).toContain(run.body.id);
   expect(history).not.toContain(VALUE);
   // The secret files are gone from the host with the containers.
-  const { readdirSync, existsSync } = await import('node:fs');
-  const left = existsSync('/dev/shm/emboflow-secrets')
-    ? readdirSync('/dev/shm/emboflow-secrets').filter((d) => d.includes(run.body.id))
-    : [];
-  expect(left).toEqual([]);
+  expect(secretDirs()).toEqual([]);
 
   // A rotation reaches the next run.
   const rotated = await as(admin).put(`/v1/workspaces/${scope.workspaceId}/secrets/HF_TOKEN`, { value: ROTATED });

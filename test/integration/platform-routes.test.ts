@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { Response } from 'supertest';
 import type { Role } from '../../src/services/auth';
-import { webhookSignature } from '../../src/services/triggers';
+import { signWebhook } from '../../src/services/webhook-signature';
 import { seedUser } from '../support/app';
 import { Builder, Client, ROLE_LIST, seedTenant, simpleGraph, startPlatformApp, unique } from './helpers/platform';
 import type { PlatformApp, Tenant } from './helpers/platform';
@@ -99,7 +99,7 @@ function deliver(c: Client, body: string, secret = fx.hookSecret) {
     .call('post', `/v1/hooks/${fx.hookId}`)
     .set('Content-Type', 'application/json')
     .set('X-Emboflow-Timestamp', ts)
-    .set('X-Emboflow-Signature', webhookSignature(secret, ts, body))
+    .set('X-Emboflow-Signature', signWebhook(secret, ts, body))
     .send(body);
 }
 
